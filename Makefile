@@ -1,0 +1,34 @@
+# Tambour: every target that needs Python creates or refreshes .venv itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP) ## Set up and run the demo (SQLite, no other service)
+	$(BIN)/tambour demo
+
+test: $(STAMP) ## Set up and run the whole test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP) ## ruff and mypy (strict on the pure core)
+	$(BIN)/ruff check src tests benches
+	$(BIN)/ruff format --check src tests benches
+	$(BIN)/mypy
+
+bench: $(STAMP) ## Run the benchmarks in benches/ and print their figures
+	@for b in benches/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

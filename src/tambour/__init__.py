@@ -1,0 +1,3 @@
+"""Tambour: compliant SMS/MMS marketing for France."""
+
+__version__ = "0.1.0"

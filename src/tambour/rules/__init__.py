@@ -1,0 +1,1 @@
+"""The legal model of rules.md as pure functions: legal basis, content checks, sending calendar."""
