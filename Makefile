@@ -10,10 +10,14 @@ STAMP := $(VENV)/.installed
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+REFERENCE := tests/reference
+
+$(STAMP): pyproject.toml $(REFERENCE)/package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Twilio's segment calculator, the independent reference the SMS tests compare with.
+	npm ci --prefix $(REFERENCE) --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
 demo: $(STAMP) ## Set up and run the demo (SQLite, no other service)

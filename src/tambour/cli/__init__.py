@@ -1,0 +1,27 @@
+"""The `tambour` command line. Each group lives in its own module; all call the same core."""
+
+import typer
+
+from tambour.cli import calendar_cmd, demo_cmd, phone_cmd, sms_cmd
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Tambour: SMS/MMS marketing that cannot break the CNIL rules, and proves it.",
+)
+app.add_typer(sms_cmd.app, name="sms")
+app.add_typer(calendar_cmd.app, name="calendar")
+app.add_typer(phone_cmd.app, name="phone")
+app.command("demo")(demo_cmd.demo)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from tambour import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

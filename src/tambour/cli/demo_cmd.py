@@ -1,0 +1,98 @@
+"""`tambour demo`: the sample file through the sample campaigns, decision by decision."""
+
+from typing import Annotated
+
+import typer
+
+from tambour.cli.output import local_iso, parse_instant, print_json
+from tambour.demo import DEMO_START, SAMPLE_ADVERTISER, DemoResult, run_demo
+from tambour.sms.text import count_text
+
+
+def _row_payload(result: DemoResult) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for r in result.rows:
+        d = r.decision
+        zone = d.locality.timezones[0] if d.locality else None
+        rows.append(
+            {
+                "line": r.line,
+                "external_id": r.row.external_id,
+                "phone": r.row.phone.e164 or r.row.phone_raw,
+                "territory": d.locality.territory if d.locality else None,
+                "decision": d.decision,
+                "basis": d.basis,
+                "reason": d.reason,
+                "deferral": d.deferral,
+                "send_at": local_iso(d.send_at, zone) if d.send_at and zone else None,
+                "text": r.text,
+                "scenario": r.row.extra.get("scenario"),
+            }
+        )
+    return rows
+
+
+def _print_result(result: DemoResult) -> None:
+    c = result.campaign
+    typer.echo(f"\n== Campaign {c.name!r} ({c.facts.nature}, {c.facts.channel}, sender {c.sender})")
+    if result.content.blocks:
+        for block in result.content.blocks:
+            typer.echo(f"   BLOCKED {block.code}: {block.message}")
+    for row in _row_payload(result):
+        code = row["basis"] if row["decision"] == "send" else row["reason"]
+        when = f" at {row['send_at']}" if row["send_at"] else ""
+        held = f" (held: {row['deferral']})" if row["deferral"] else ""
+        typer.echo(
+            f"  {row['external_id']:5} {row['phone']!s:16} {row['territory'] or '-':24} "
+            f"{row['decision']:7} {code!s:32}{when}{held}"
+        )
+        typer.echo(f"        {row['scenario']}")
+    typer.echo("  Summary:")
+    for key, n in sorted(result.summary.items()):
+        typer.echo(f"    {n:3}  {key}")
+    sample = next((r.text for r in result.rows if r.text), None)
+    if sample:
+        counted = count_text(sample)
+        typer.echo(
+            f"  {result.segments} message part(s) to send. Sample ({counted.encoding}, "
+            f"{counted.segments} part(s)): {sample}"
+        )
+        for char in counted.non_gsm:
+            typer.echo(f"    {char.char!r} at {char.index} forces UCS-2")
+        if counted.suggestion:
+            fixed = count_text(counted.suggestion)
+            typer.echo(f"    suggestion: {fixed.segments} part(s) in GSM-7 with plain characters")
+
+
+def demo(
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Campaign start (ISO 8601); default Good Friday 2027 10:00."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Decide the bundled sample contact file against three sample campaigns."""
+    start = parse_instant(at, "--at") if at else DEMO_START
+    results = run_demo(start)
+    if as_json:
+        print_json(
+            {
+                "advertiser": SAMPLE_ADVERTISER.name,
+                "start": start.isoformat(),
+                "campaigns": [
+                    {
+                        "name": r.campaign.name,
+                        "nature": r.campaign.facts.nature,
+                        "blocks": [b.code for b in r.content.blocks],
+                        "summary": dict(r.summary),
+                        "rows": _row_payload(r),
+                    }
+                    for r in results
+                ],
+            }
+        )
+        return
+    typer.echo(f"Advertiser {SAMPLE_ADVERTISER.name} (STOP au {SAMPLE_ADVERTISER.stop_number})")
+    typer.echo(f"Campaigns start {start.isoformat()} (Paris)")
+    for result in results:
+        _print_result(result)

@@ -1,0 +1,214 @@
+"""Evidence as dated facts (rules.md section 1), and the facts the decision needs derived from them.
+
+Pure: a canonical row becomes a contact profile and a list of evidence events; a contact's
+events (in any order) fold back into `ContactFacts`. Evidence is never overwritten: a fact stated
+twice yields the same fingerprint, so re-importing a file adds nothing.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from tambour.contacts.row import CanonicalRow
+from tambour.rules.codes import ContactKind, OptOutSource
+from tambour.rules.facts import Collection, Consent, ContactFacts, OptOut
+from tambour.rules.fold import fold_set
+from tambour.sms.phone import PhoneInfo
+
+
+class EvidenceKind(StrEnum):
+    CONSENT_GIVEN = "consent_given"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    COLLECTED = "collected"
+    ACCOUNT_CREATED = "account_created"
+    PURCHASE = "purchase"
+    ACTIVITY = "activity"
+    OPT_OUT = "opt_out"
+    COMPLAINT = "complaint"
+    ERASURE = "erasure"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    kind: EvidenceKind
+    at: datetime | None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> bytes:
+        """The same fact gives the same 16 bytes, whoever records it and when."""
+        at = self.at.isoformat() if self.at else ""
+        payload = json.dumps(self.data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.blake2b(f"{self.kind}|{at}|{payload}".encode(), digest_size=16).digest()
+
+
+PROFILE_FIELDS = (
+    "external_id", "first_name", "last_name", "company", "postal_code", "profession_tags", "tags"
+)  # fmt: skip
+
+
+def profile_of(row: CanonicalRow) -> dict[str, Any]:
+    """Identity, segmentation and personalization: attributes, replaced on re-import."""
+    profile: dict[str, Any] = {}
+    for name in PROFILE_FIELDS:
+        value = getattr(row, name)
+        if value:
+            profile[name] = list(value) if isinstance(value, tuple) else value
+    if row.extra:
+        profile["fields"] = dict(row.extra)
+    return profile
+
+
+def profile_hash(kind: ContactKind, profile: Mapping[str, Any]) -> bytes:
+    payload = json.dumps([kind.value, profile], sort_keys=True, ensure_ascii=False)
+    return hashlib.blake2b(payload.encode(), digest_size=16).digest()
+
+
+def _compact(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v not in (None, "", [], False)}
+
+
+def evidence_of(row: CanonicalRow) -> list[Evidence]:
+    """The dated facts one canonical row states."""
+    events: list[Evidence] = []
+    if row.consent is True:
+        events.append(
+            Evidence(
+                EvidenceKind.CONSENT_GIVEN,
+                row.consent_at,
+                _compact(
+                    {
+                        "channels": sorted(row.consent_channels),
+                        "method": row.consent_method,
+                        "prechecked": bool(row.consent_prechecked),
+                        "bundled_with_terms": bool(row.consent_bundled_with_terms),
+                        "advertiser": row.consent_advertiser,
+                        "wording": row.consent_wording,
+                        "source": row.consent_source,
+                        "proof": row.consent_proof,
+                    }
+                ),
+            )
+        )
+    elif row.consent is False and row.consent_at is not None:
+        events.append(Evidence(EvidenceKind.CONSENT_WITHDRAWN, row.consent_at))
+    collection = _compact(
+        {
+            "by": row.collected_by,
+            "informed": bool(row.informed_at_collection),
+            "objection_offered": bool(row.objection_offered_at_collection),
+            "third_party_proof": row.third_party_information_proof,
+        }
+    )
+    if collection or row.collected_at is not None:
+        events.append(Evidence(EvidenceKind.COLLECTED, row.collected_at, collection))
+    if row.account_created_at is not None:
+        events.append(Evidence(EvidenceKind.ACCOUNT_CREATED, row.account_created_at))
+    if row.last_purchase_at is not None or row.purchased_categories:
+        events.append(
+            Evidence(
+                EvidenceKind.PURCHASE,
+                row.last_purchase_at,
+                _compact({"categories": list(row.purchased_categories)}),
+            )
+        )
+    if row.last_activity_at is not None:
+        events.append(Evidence(EvidenceKind.ACTIVITY, row.last_activity_at))
+    if row.opted_out or row.opt_out_source is not None:
+        source = row.opt_out_source or OptOutSource.MANUAL
+        kind = (
+            EvidenceKind.COMPLAINT
+            if source is OptOutSource.COMPLAINT_33700
+            else EvidenceKind.OPT_OUT
+        )
+        events.append(Evidence(kind, row.opted_out_at, {"source": source.value}))
+    return events
+
+
+def _latest(events: list[Evidence]) -> Evidence | None:
+    """The latest dated event, else the last recorded undated one."""
+    dated = [e for e in events if e.at is not None]
+    if dated:
+        return max(dated, key=lambda e: e.at)  # type: ignore[arg-type,return-value]
+    return events[-1] if events else None
+
+
+def facts_of(
+    phone: PhoneInfo,
+    kind: ContactKind,
+    profile: Mapping[str, Any],
+    events: Iterable[Evidence],
+    *,
+    first_seen_at: datetime | None = None,
+    suppressed_at: datetime | None = None,
+) -> ContactFacts:
+    """Fold a contact's evidence, in recording order, into the facts the decision needs."""
+    by_kind: dict[EvidenceKind, list[Evidence]] = {k: [] for k in EvidenceKind}
+    for event in events:
+        by_kind[event.kind].append(event)
+    consents = [
+        Consent(
+            given=True,
+            at=e.at,
+            channels=frozenset(e.data.get("channels", ("sms",))),
+            method=e.data.get("method"),
+            prechecked=bool(e.data.get("prechecked")),
+            bundled_with_terms=bool(e.data.get("bundled_with_terms")),
+            advertiser=e.data.get("advertiser"),
+            wording=e.data.get("wording"),
+            source=e.data.get("source"),
+            proof=e.data.get("proof"),
+        )
+        for e in by_kind[EvidenceKind.CONSENT_GIVEN]
+    ]
+    consents += [Consent(given=False, at=e.at) for e in by_kind[EvidenceKind.CONSENT_WITHDRAWN]]
+    collected = _latest(by_kind[EvidenceKind.COLLECTED])
+    collection = Collection()
+    if collected is not None:
+        collection = Collection(
+            at=collected.at,
+            by=collected.data.get("by"),
+            informed=bool(collected.data.get("informed")),
+            objection_offered=bool(collected.data.get("objection_offered")),
+            third_party_proof=collected.data.get("third_party_proof"),
+        )
+    purchases = by_kind[EvidenceKind.PURCHASE]
+    opt_outs = [
+        OptOut(OptOutSource(e.data.get("source", OptOutSource.MANUAL.value)), e.at)
+        for e in by_kind[EvidenceKind.OPT_OUT] + by_kind[EvidenceKind.COMPLAINT]
+    ]
+    return ContactFacts(
+        phone=phone,
+        kind=kind,
+        postal_code=profile.get("postal_code"),
+        profession_tags=fold_set(profile.get("profession_tags", ())),
+        tags=fold_set(profile.get("tags", ())),
+        consents=tuple(consents),
+        collection=collection,
+        account_created_at=_earliest(by_kind[EvidenceKind.ACCOUNT_CREATED]),
+        last_purchase_at=_most_recent(purchases),
+        purchased_categories=fold_set(c for p in purchases for c in p.data.get("categories", ())),
+        opt_outs=tuple(opt_outs),
+        last_activity_at=_most_recent(by_kind[EvidenceKind.ACTIVITY]),
+        first_seen_at=first_seen_at,
+        suppressed_at=suppressed_at,
+    )
+
+
+def _earliest(events: list[Evidence]) -> datetime | None:
+    return min((e.at for e in events if e.at is not None), default=None)
+
+
+def _most_recent(events: list[Evidence]) -> datetime | None:
+    return max((e.at for e in events if e.at is not None), default=None)
+
+
+def facts_of_row(row: CanonicalRow, first_seen_at: datetime | None = None) -> ContactFacts:
+    """The facts one canonical row states, as the ledger would derive them after importing it."""
+    return facts_of(
+        row.phone, row.kind, profile_of(row), evidence_of(row), first_seen_at=first_seen_at
+    )

@@ -1,0 +1,59 @@
+"""Cell values of the canonical contact file (rules.md section 2): booleans, dates, lists.
+
+Each parser returns the value or raises `ValueError` with a message saying what was expected.
+"""
+
+import re
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+
+_TRUE = frozenset({"yes", "true", "1", "oui", "y", "o", "vrai"})
+_FALSE = frozenset({"no", "false", "0", "non", "n", "faux"})
+_FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def parse_bool(value: str) -> bool | None:
+    """yes/no, true/false, 1/0, oui/non (any case); empty is None."""
+    key = value.strip().casefold()
+    if not key:
+        return None
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise ValueError(
+        f"{value.strip()!r} is not a yes/no value (yes, no, oui, non, true, false, 1, 0)"
+    )
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """ISO 8601 date or date-time; without a zone it is Europe/Paris. Returned in UTC.
+
+    French spreadsheet notation dd/mm/yyyy [hh:mm[:ss]] is accepted as well (never mm/dd).
+    """
+    text = value.strip()
+    if not text:
+        return None
+    match = _FRENCH_DATE.fullmatch(text)
+    try:
+        if match:
+            d, m, y, hh, mm, ss = match.groups()
+            parsed = datetime(int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+        elif len(text) == 10:
+            parsed = datetime.combine(date.fromisoformat(text), time())
+        else:
+            parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a date (ISO 8601 like 2024-03-15 or 2024-03-15T10:30:00+01:00)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=PARIS)
+    return parsed.astimezone(UTC)
+
+
+def parse_list(value: str) -> tuple[str, ...]:
+    """A `;`-separated list; surrounding spaces and empty members are dropped."""
+    return tuple(part.strip() for part in value.split(";") if part.strip())

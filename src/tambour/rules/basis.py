@@ -1,0 +1,154 @@
+"""rules.md section 3 step 4: the legal basis of a prospection message, or the reason none holds.
+
+Each basis is checked as an ordered list of conditions. When none holds, the reason reported is
+that of the basis that came closest: the one that passed the most conditions before failing
+(its anchor counts as one: a consent given, a purchase made, a campaign of the right nature, a
+professional contact), ties going to the basis listed first in rules.md. A contact with no anchor
+at all gets `no_legal_basis`.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tambour.rules.codes import Basis, Channel, ContactKind, Nature, Reason
+from tambour.rules.facts import AdvertiserFacts, CampaignFacts, Collection, Consent, ContactFacts
+
+# Which consent channel covers which campaign channel: `sms` consent covers SMS and MMS.
+_COVERS: dict[Channel, frozenset[str]] = {
+    Channel.SMS: frozenset({"sms"}),
+    Channel.MMS: frozenset({"sms", "mms"}),
+    Channel.FAX: frozenset({"fax"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    basis: Basis
+    reason: Reason | None  # None: the basis holds
+    progress: int  # conditions passed before the failure
+
+
+def consent_flaw(
+    consent: Consent, channel: Channel, advertiser: AdvertiserFacts, at: datetime
+) -> tuple[Reason | None, int]:
+    """The first flaw of a given consent and how many conditions it passed (None: valid)."""
+    if consent.at is None or consent.at > at:
+        return Reason.NO_LEGAL_BASIS, 0  # undated or not yet given: not prior consent
+    checks = (
+        (not consent.prechecked, Reason.CONSENT_PRECHECKED_BOX),
+        (not consent.bundled_with_terms, Reason.CONSENT_BUNDLED_WITH_TERMS),
+        (
+            consent.advertiser is None or advertiser.is_named(consent.advertiser),
+            Reason.CONSENT_OTHER_ADVERTISER,
+        ),
+        (bool(consent.channels & _COVERS[channel]), Reason.CONSENT_OTHER_CHANNEL),
+    )
+    for passed, (holds, reason) in enumerate(checks, start=1):
+        if not holds:
+            return reason, passed
+    return None, len(checks) + 1
+
+
+def valid_consents(
+    contact: ContactFacts, channel: Channel, advertiser: AdvertiserFacts, at: datetime
+) -> list[Consent]:
+    return [
+        c
+        for c in contact.consents
+        if c.given and consent_flaw(c, channel, advertiser, at)[0] is None
+    ]
+
+
+def _consent(
+    contact: ContactFacts, channel: Channel, advertiser: AdvertiserFacts, at: datetime
+) -> _Attempt | None:
+    best: _Attempt | None = None
+    for consent in contact.consents:
+        if not consent.given:
+            continue
+        reason, progress = consent_flaw(consent, channel, advertiser, at)
+        if best is None or reason is None or progress > best.progress:
+            best = _Attempt(Basis.CONSENT, reason, progress)
+            if reason is None:
+                return best
+    return best
+
+
+def collection_flaw(
+    collection: Collection, advertiser: AdvertiserFacts
+) -> tuple[Reason | None, int]:
+    """Was the person informed, and offered a free objection, when the number was collected?
+
+    For third-party data the advertiser must hold proof of it (`third_party_information_proof`).
+    """
+    if is_third_party(collection, advertiser):
+        if not collection.third_party_proof:
+            return Reason.THIRD_PARTY_NOT_INFORMED, 0
+        return None, 2
+    if not collection.informed:
+        return Reason.NOT_INFORMED_AT_COLLECTION, 0
+    if not collection.objection_offered:
+        return Reason.NO_OBJECTION_MEANS_AT_COLLECTION, 1
+    return None, 2
+
+
+def is_third_party(collection: Collection, advertiser: AdvertiserFacts) -> bool:
+    by = (collection.by or "").strip()
+    return bool(by) and by.casefold() != "advertiser" and not advertiser.is_named(by)
+
+
+def _existing_customer(
+    contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts, at: datetime
+) -> _Attempt | None:
+    if contact.kind is not ContactKind.PERSON or campaign.nature is not Nature.COMMERCIAL:
+        return None
+    if contact.last_purchase_at is None or contact.last_purchase_at > at:
+        if contact.account_created_at is not None:
+            return _Attempt(Basis.EXISTING_CUSTOMER, Reason.CUSTOMER_ACCOUNT_ONLY, 0)
+        return None
+    if not campaign.categories & contact.purchased_categories:
+        return _Attempt(Basis.EXISTING_CUSTOMER, Reason.CUSTOMER_PRODUCT_NOT_SIMILAR, 1)
+    reason, passed = collection_flaw(contact.collection, advertiser)
+    return _Attempt(Basis.EXISTING_CUSTOMER, reason, 2 + passed)
+
+
+def _non_commercial(
+    contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts
+) -> _Attempt | None:
+    if contact.kind is not ContactKind.PERSON or campaign.nature is not Nature.NON_COMMERCIAL:
+        return None
+    reason, passed = collection_flaw(contact.collection, advertiser)
+    return _Attempt(Basis.NON_COMMERCIAL, reason, 1 + passed)
+
+
+def _b2b(
+    contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts
+) -> _Attempt | None:
+    if contact.kind is not ContactKind.PROFESSIONAL:
+        return None
+    reason, passed = collection_flaw(contact.collection, advertiser)
+    if reason is not None:
+        return _Attempt(Basis.B2B_LEGITIMATE_INTEREST, reason, 1 + passed)
+    if not campaign.professions & contact.profession_tags:
+        return _Attempt(Basis.B2B_LEGITIMATE_INTEREST, Reason.B2B_NOT_RELEVANT_TO_PROFESSION, 3)
+    return _Attempt(Basis.B2B_LEGITIMATE_INTEREST, None, 4)
+
+
+def legal_basis(
+    contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts, at: datetime
+) -> Basis | Reason:
+    """The first basis that holds, in the order of rules.md; else the closest basis's reason."""
+    attempts = [
+        _consent(contact, campaign.channel, advertiser, at),
+        _existing_customer(contact, campaign, advertiser, at),
+        _non_commercial(contact, campaign, advertiser),
+        _b2b(contact, campaign, advertiser),
+    ]
+    tried = [a for a in attempts if a is not None]
+    for attempt in tried:
+        if attempt.reason is None:
+            return attempt.basis
+    closest = max(tried, key=lambda a: a.progress, default=None)  # max keeps the first of equals
+    if closest is None or closest.reason is None:
+        return Reason.NO_LEGAL_BASIS
+    return closest.reason

@@ -1,0 +1,116 @@
+"""rules.md section 3: the decision for one contact and one campaign at one instant.
+
+Steps in order, the first exclusion wins: number, transactional, opposition, legal basis,
+retention, sending window. Every outcome carries a code, never a bare boolean.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from tambour.rules import calendar
+from tambour.rules.basis import legal_basis
+from tambour.rules.codes import Basis, Channel, Deferral, OptOutSource, Reason
+from tambour.rules.facts import AdvertiserFacts, CampaignFacts, ContactFacts
+from tambour.rules.opposition import opposition
+from tambour.rules.retention import retention_lapsed
+from tambour.rules.territory import Locality, locate
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """`send` with a basis and a send time, or `exclude` with a reason code."""
+
+    send: bool
+    basis: Basis | None = None
+    reason: Reason | None = None
+    send_at: datetime | None = None  # earliest allowed instant (UTC) for this recipient
+    deferral: Deferral | None = None  # why send_at is later than the campaign's start
+    locality: Locality | None = None
+
+    @property
+    def decision(self) -> str:
+        return "send" if self.send else "exclude"
+
+    @property
+    def code(self) -> str:
+        """The basis of a send or the reason of an exclusion."""
+        return str(self.basis if self.send else self.reason)
+
+
+def _exclude(reason: Reason, locality: Locality | None = None) -> Decision:
+    return Decision(send=False, reason=reason, locality=locality)
+
+
+def decide(
+    contact: ContactFacts,
+    campaign: CampaignFacts,
+    advertiser: AdvertiserFacts,
+    now: datetime,
+    *,
+    duplicate: bool = False,
+) -> Decision:
+    """Evaluate rules.md section 3 for one contact. `now` is when the plan is made."""
+    phone = contact.phone
+    # 1. Number.
+    if phone.e164 is None or not phone.valid:
+        return _exclude(Reason.INVALID_NUMBER)
+    if campaign.channel in (Channel.SMS, Channel.MMS) and not phone.mobile:
+        return _exclude(Reason.NOT_MOBILE)
+    if duplicate:
+        return _exclude(Reason.DUPLICATE)
+    try:
+        locality = locate(phone, contact.postal_code)
+    except ValueError:  # a valid number with no time zone (non-geographic): no window to keep
+        return _exclude(Reason.INVALID_NUMBER)
+    start = max(now, campaign.start)
+
+    # 2. Transactional: not prospection, no opposition, basis or window check.
+    if not campaign.is_prospection:
+        return Decision(send=True, basis=Basis.TRANSACTIONAL, send_at=start, locality=locality)
+
+    # 3. Opposition.
+    opposed = opposition(contact, campaign.channel, advertiser, start)
+    if opposed is not None:
+        return _exclude(opposed, locality)
+
+    # 4. Legal basis.
+    basis = legal_basis(contact, campaign, advertiser, start)
+    if isinstance(basis, Reason):
+        return _exclude(basis, locality)
+
+    # 5. Retention.
+    if retention_lapsed(contact, basis, start):
+        return _exclude(Reason.RETENTION_EXPIRED, locality)
+
+    # 6. Sending window, in the recipient's own time zones and territory.
+    verdict = calendar.check(start, locality, campaign.window)
+    try:
+        send_at = (
+            start if verdict.allowed else calendar.next_allowed(start, locality, campaign.window)
+        )
+    except ValueError:  # no allowed instant for years (a policy narrowed to nothing here)
+        return _exclude(Reason.WINDOW_EXPIRED, locality)
+    if campaign.send_by is not None and send_at >= campaign.send_by:
+        return _exclude(Reason.WINDOW_EXPIRED, locality)
+    deferral = None if verdict.allowed else Deferral(verdict.reason or Deferral.QUIET_HOURS)
+    return Decision(send=True, basis=basis, send_at=send_at, deferral=deferral, locality=locality)
+
+
+def decide_all(
+    contacts: Iterable[ContactFacts],
+    campaign: CampaignFacts,
+    advertiser: AdvertiserFacts,
+    now: datetime,
+) -> Iterator[tuple[ContactFacts, Decision]]:
+    """Decide a stream of contacts, marking the second and later rows of one E.164 `duplicate`."""
+    seen: set[str] = set()
+    for contact in contacts:
+        e164 = contact.phone.e164
+        duplicate = e164 is not None and e164 in seen
+        if e164 is not None and contact.phone.valid:
+            seen.add(e164)
+        yield contact, decide(contact, campaign, advertiser, now, duplicate=duplicate)
+
+
+__all__ = ["Decision", "OptOutSource", "decide", "decide_all"]

@@ -1,0 +1,119 @@
+"""The facts the decision of rules.md section 3 is computed from, as plain frozen dataclasses.
+
+They are derived from the evidence ledger (or from one row of a canonical file); the core never
+reads a database or a clock: whoever builds the facts passes them, and the instant, in.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tambour.rules.calendar import LEGAL_WINDOW, WindowPolicy
+from tambour.rules.codes import Channel, ContactKind, Nature, OptOutSource
+from tambour.rules.fold import fold
+from tambour.sms.phone import PhoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """One consent fact. `given=False` with a date is a withdrawal; without a date, no consent."""
+
+    given: bool
+    at: datetime | None = None
+    channels: frozenset[str] = frozenset({"sms"})
+    method: str | None = None
+    prechecked: bool = False
+    bundled_with_terms: bool = False
+    advertiser: str | None = None  # whom the person consented to; None means this advertiser
+    wording: str | None = None
+    source: str | None = None
+    proof: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """How and when the number was collected, and what the person was told then."""
+
+    at: datetime | None = None
+    by: str | None = None  # None or "advertiser": the advertiser itself; else the third party
+    informed: bool = False
+    objection_offered: bool = False
+    third_party_proof: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """An opposition: STOP reply, opt-out link, 33700 report, manual entry or data request."""
+
+    source: OptOutSource
+    at: datetime | None = None  # unknown time: treated as later than any consent
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFacts:
+    phone: PhoneInfo
+    kind: ContactKind = ContactKind.PERSON
+    postal_code: str | None = None
+    profession_tags: frozenset[str] = frozenset()  # folded
+    tags: frozenset[str] = frozenset()  # folded
+    consents: tuple[Consent, ...] = ()
+    collection: Collection = field(default_factory=Collection)
+    account_created_at: datetime | None = None
+    last_purchase_at: datetime | None = None
+    purchased_categories: frozenset[str] = frozenset()  # folded
+    opt_outs: tuple[OptOut, ...] = ()
+    last_activity_at: datetime | None = None
+    first_seen_at: datetime | None = None  # first time the ledger recorded this contact
+    suppressed_at: datetime | None = None  # the advertiser's suppression list holds the number
+
+
+@dataclass(frozen=True, slots=True)
+class AdvertiserFacts:
+    slug: str
+    name: str
+    senders: tuple[str, ...] = ()
+    stop_number: str | None = None
+    categories: frozenset[str] = frozenset()  # folded
+
+    def is_named(self, who: str) -> bool:
+        """Whether `who` designates this advertiser: its name, slug or a sender ID, folded."""
+        key = fold(who)
+        if not key:
+            return False
+        names = {fold(self.name), fold(self.slug), *(fold(s) for s in self.senders)}
+        return key in names or _loose(key) in {_loose(n) for n in names}
+
+    def names_in_text(self) -> tuple[str, ...]:
+        """Folded names a message may use to name the advertiser: its name with and without
+        the legal form ('Maison Lumière SAS' or 'Maison Lumière'), and its brand sender IDs."""
+        name = fold(self.name)
+        words = name.split()
+        while words and words[-1] in _COMPANY_FORMS:
+            words.pop()
+        names = {name, " ".join(words), *(fold(s) for s in self.senders if not s.isdigit())}
+        return tuple(sorted(n for n in names if n))
+
+
+def _loose(text: str) -> str:
+    """'Boulangerie Martin SARL' and 'boulangerie-martin' compare equal."""
+    words = "".join(c if c.isalnum() else " " for c in text).split()
+    while words and words[-1] in _COMPANY_FORMS:
+        words.pop()
+    return "".join(words)
+
+
+_COMPANY_FORMS = frozenset({"sa", "sas", "sasu", "sarl", "eurl", "sci", "snc", "scop", "gie"})
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFacts:
+    nature: Nature
+    channel: Channel
+    start: datetime
+    categories: frozenset[str] = frozenset()  # folded product/service categories promoted
+    professions: frozenset[str] = frozenset()  # folded target professions (B2B)
+    send_by: datetime | None = None
+    window: WindowPolicy = LEGAL_WINDOW
+
+    @property
+    def is_prospection(self) -> bool:
+        return self.nature is not Nature.TRANSACTIONAL

@@ -1,0 +1,103 @@
+"""The command line of issue 2: JSON shapes, exit codes, and the demo covering every code."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tambour.cli import app
+from tambour.rules.codes import Basis, Reason
+
+runner = CliRunner()
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_sms_count_json() -> None:
+    code, out, _ = run("sms", "count", "--json", "Bonjour € ça va ?")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload == {
+        "encoding": "UCS-2",
+        "segments": 1,
+        "units": 17,
+        "units_per_segment": [17],
+        "non_gsm": [{"char": "ç", "index": 10}],
+        "suggestion": "Bonjour € ca va ?",
+    }
+
+
+def test_sms_count_reads_stdin_without_the_trailing_newline() -> None:
+    code, out, _ = run("sms", "count", "--json", input="a" * 160 + "\n")
+    assert code == 0
+    assert json.loads(out)["segments"] == 1
+    _, out, _ = run("sms", "count", "--json", input="a" * 161)
+    assert json.loads(out)["units_per_segment"] == [153, 8]
+
+
+def test_calendar_check_json() -> None:
+    code, out, _ = run(
+        "calendar", "check", "--json", "--at", "2026-12-06T10:00:00+01:00", "--phone", "0612345678"
+    )
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["allowed"] is False and payload["reason"] == "sunday"
+    assert payload["next_allowed"] == "2026-12-07T08:00:00+01:00"
+    assert payload["territory"] == "metropole" and payload["timezone"] == "Europe/Paris"
+
+
+def test_calendar_check_overseas_uses_local_time() -> None:
+    code, out, _ = run(
+        "calendar", "check", "--json", "--at", "2026-12-01T10:00:00+01:00",
+        "--phone", "+596 696 12 34 56",
+    )  # fmt: skip
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["reason"] == "quiet_hours" and payload["territory"] == "martinique"
+    assert payload["next_allowed"] == "2026-12-01T08:00:00-04:00"
+
+
+def test_calendar_check_bad_input_exits_2_with_a_message() -> None:
+    code, _, err = run("calendar", "check", "--at", "tomorrow", "--phone", "0612345678")
+    assert code == 2 and "--at" in err and "tomorrow" in err
+    code, _, err = run("calendar", "check", "--at", "2026-12-01T10:00", "--phone", "12")
+    assert code == 2 and "--phone" in err
+
+
+def test_phone_info() -> None:
+    code, out, _ = run("phone", "info", "--json", "0639 40 12 10")
+    payload = json.loads(out)
+    assert code == 0
+    assert payload["e164"] == "+262639401210" and payload["territory"] == "mayotte"
+    assert payload["mobile"] is True and payload["timezones"] == ["Indian/Mayotte"]
+    code, _, err = run("phone", "info", "hello")
+    assert code == 2 and "hello" in err
+
+
+def test_demo_covers_every_basis_and_every_exclusion_reason() -> None:
+    code, out, _ = run("demo", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    seen = {
+        (row["decision"], row["basis"] or row["reason"])
+        for campaign in payload["campaigns"]
+        for row in campaign["rows"]
+    }
+    assert {b.value for b in Basis} <= {code for decision, code in seen if decision == "send"}
+    assert {r.value for r in Reason} <= {code for decision, code in seen if decision == "exclude"}
+    deferrals = {row["deferral"] for c in payload["campaigns"] for row in c["rows"]}
+    assert {"quiet_hours", "public_holiday"} <= deferrals
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("tambour")
+    done = subprocess.run(
+        [str(script), "sms", "count", "--json", "STOP"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["units"] == 4

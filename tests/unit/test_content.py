@@ -1,0 +1,150 @@
+"""rules.md section 5: sender IDs, advertiser identity, the STOP mention, campaign blocks."""
+
+import pytest
+
+from tambour.rules.codes import Block, Channel, Nature
+from tambour.rules.content import MMS_MAX_BYTES, check_content, sender_id_problem, stop_mention
+from tests.unit.factories import ADVERTISER
+
+
+def blocks(text: str, sender: str = "MLUMIERE", **kw) -> set[Block]:  # type: ignore[no-untyped-def]
+    check = check_content(
+        text=text,
+        sender=sender,
+        nature=kw.get("nature", Nature.COMMERCIAL),
+        channel=kw.get("channel", Channel.SMS),
+        advertiser=kw.get("advertiser", ADVERTISER),
+        media_bytes=kw.get("media_bytes", 0),
+    )
+    return {f.code for f in check.blocks}
+
+
+@pytest.mark.parametrize("sender", ["MLUMIERE", "Lumiere75", "ABC", "ABCDEFGHIJK", "36111"])
+def test_valid_sender_ids(sender: str) -> None:
+    assert sender_id_problem(sender, ADVERTISER) is None
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "AB",  # too short
+        "ABCDEFGHIJKL",  # 12 characters
+        "LUMIÈRE",  # accent
+        "MA LUMIERE",  # space
+        "M-LUMIERE",  # sign
+        "0612345678",  # a mobile number
+        "+33612345678",
+        "12345",  # numeric but not the advertiser's short number
+        "INFO",
+        "promo",
+        "Livraison",
+        "RDV",
+        "PAIEMENT",
+        "BANQUE",
+        "COLIS",
+        "SMS",
+        "SERVICE",
+        "ALERTE",
+    ],
+)
+def test_invalid_sender_ids(sender: str) -> None:
+    assert sender_id_problem(sender, ADVERTISER) is not None
+    assert Block.INVALID_SENDER_ID in blocks("Maison Lumière : -20% ce week-end", sender)
+
+
+def test_sender_of_the_brand_identifies_the_advertiser() -> None:
+    assert blocks("-20% ce week-end sur nos luminaires") == set()
+
+
+def test_other_sender_needs_the_text_to_name_the_advertiser() -> None:
+    assert Block.MISSING_ADVERTISER_IDENTITY in blocks("-20% ce week-end", "BOUTIQUE")
+    assert blocks("Maison Lumière : -20% ce week-end", "BOUTIQUE") == set()
+    assert blocks("MAISON LUMIERE : -20% ce week-end", "36111") == set()
+    assert Block.MISSING_ADVERTISER_IDENTITY in blocks("-20% ce week-end", "36111")
+
+
+def test_identity_is_not_found_inside_another_word() -> None:
+    assert Block.MISSING_ADVERTISER_IDENTITY in blocks("Les xmlumierex sont là", "BOUTIQUE")
+
+
+def test_stop_mention_is_appended_when_missing() -> None:
+    check = check_content(
+        text="Bonjour {first_name|Client}, -20% !",
+        sender="MLUMIERE",
+        nature=Nature.COMMERCIAL,
+        channel=Channel.SMS,
+        advertiser=ADVERTISER,
+    )
+    assert check.blocks == ()
+    assert check.final_text("Bonjour Léa, -20% !") == "Bonjour Léa, -20% ! STOP au 36111"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-20% ! STOP au 36111",
+        "-20% ! Stop SMS au 36 111",
+        "-20% ! stop : 36111",
+        "STOP au 36111 -20%",
+    ],
+)
+def test_existing_stop_mention_is_not_doubled(text: str) -> None:
+    mention = stop_mention(text, Nature.COMMERCIAL, "MLUMIERE", "36111")
+    assert mention.suffix == "" and mention.problem is None
+
+
+def test_stop_mention_with_the_wrong_number_blocks() -> None:
+    assert Block.MISSING_STOP_MENTION in blocks("-20% ! STOP au 36180")
+
+
+def test_stop_without_a_number_blocks_for_an_alphanumeric_sender_only() -> None:
+    assert Block.MISSING_STOP_MENTION in blocks("-20% ! Répondez STOP pour vous désinscrire")
+    assert blocks("Maison Lumière -20% ! Répondez STOP", "36111") == set()
+
+
+def test_no_stop_number_and_no_mention_blocks() -> None:
+    from dataclasses import replace
+
+    no_number = replace(ADVERTISER, stop_number=None)
+    assert Block.MISSING_STOP_MENTION in blocks("-20% !", advertiser=no_number)
+
+
+def test_transactional_messages_need_no_stop_mention() -> None:
+    check = check_content(
+        text="Votre commande est prête",
+        sender="MLUMIERE",
+        nature=Nature.TRANSACTIONAL,
+        channel=Channel.SMS,
+        advertiser=ADVERTISER,
+    )
+    assert check.blocks == () and check.final_text("x") == "x"
+
+
+def test_non_commercial_prospection_carries_the_stop_mention() -> None:
+    mention = stop_mention("Collecte samedi", Nature.NON_COMMERCIAL, "MLUMIERE", "36111")
+    assert mention.suffix == " STOP au 36111"
+
+
+def test_empty_message_blocks() -> None:
+    assert Block.EMPTY_MESSAGE in blocks("   ")
+    assert Block.EMPTY_MESSAGE not in blocks("{first_name}")
+
+
+def test_malformed_placeholder_blocks() -> None:
+    assert Block.UNRESOLVED_PLACEHOLDER in blocks("Bonjour {prenom, -20% !")
+    assert Block.UNRESOLVED_PLACEHOLDER in blocks("Bonjour {}, -20% !")
+    assert Block.UNRESOLVED_PLACEHOLDER not in blocks("Bonjour {{client}}, -20% !")
+
+
+def test_mms_too_large_blocks_only_mms() -> None:
+    assert Block.MMS_TOO_LARGE in blocks("-20%", channel=Channel.MMS, media_bytes=MMS_MAX_BYTES + 1)
+    assert Block.MMS_TOO_LARGE not in blocks("-20%", channel=Channel.MMS, media_bytes=MMS_MAX_BYTES)
+    assert Block.MMS_TOO_LARGE not in blocks("-20%", channel=Channel.SMS, media_bytes=10**7)
+
+
+def test_every_block_code_is_exercised_by_this_module() -> None:
+    import inspect
+    import sys
+
+    source = inspect.getsource(sys.modules[__name__])
+    assert [b.name for b in Block if f"Block.{b.name}" not in source] == []
