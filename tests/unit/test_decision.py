@@ -125,8 +125,19 @@ def test_dated_consent_withdrawal_is_an_opposition() -> None:
 
 
 def test_suppression_list_counts_as_opt_out() -> None:
-    c = contact(consents=(consent(),), suppressed_at=datetime(2026, 8, 1, tzinfo=UTC))
+    at = datetime(2026, 8, 1, tzinfo=UTC)
+    c = contact(consents=(consent(),), suppression=OptOut(OptOutSource.DATA_REQUEST, at))
     assert reason_of(c) is Reason.OPTED_OUT
+    later_consent = contact(
+        consents=(consent(at=datetime(2026, 9, 1, tzinfo=UTC)),),
+        suppression=OptOut(OptOutSource.SMS_STOP, at),
+    )
+    assert basis_of(later_consent) is Basis.CONSENT
+    reported = contact(
+        consents=(consent(at=datetime(2026, 9, 1, tzinfo=UTC)),),
+        suppression=OptOut(OptOutSource.COMPLAINT_33700, at),
+    )
+    assert reason_of(reported) is Reason.COMPLAINT_33700
 
 
 def test_33700_report_excludes_for_good_even_after_a_new_consent() -> None:

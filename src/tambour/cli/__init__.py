@@ -2,7 +2,17 @@
 
 import typer
 
-from tambour.cli import calendar_cmd, demo_cmd, phone_cmd, sms_cmd
+from tambour.cli import (
+    advertiser_cmd,
+    audit_cmd,
+    calendar_cmd,
+    contacts_cmd,
+    db_cmd,
+    demo_cmd,
+    optout_cmd,
+    phone_cmd,
+    sms_cmd,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -12,6 +22,11 @@ app = typer.Typer(
 app.add_typer(sms_cmd.app, name="sms")
 app.add_typer(calendar_cmd.app, name="calendar")
 app.add_typer(phone_cmd.app, name="phone")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(advertiser_cmd.app, name="advertiser")
+app.add_typer(contacts_cmd.app, name="contacts")
+app.add_typer(optout_cmd.app, name="optout")
+app.add_typer(audit_cmd.app, name="audit")
 app.command("demo")(demo_cmd.demo)
 
 

@@ -144,7 +144,7 @@ def facts_of(
     events: Iterable[Evidence],
     *,
     first_seen_at: datetime | None = None,
-    suppressed_at: datetime | None = None,
+    suppression: OptOut | None = None,
 ) -> ContactFacts:
     """Fold a contact's evidence, in recording order, into the facts the decision needs."""
     by_kind: dict[EvidenceKind, list[Evidence]] = {k: [] for k in EvidenceKind}
@@ -195,7 +195,7 @@ def facts_of(
         opt_outs=tuple(opt_outs),
         last_activity_at=_most_recent(by_kind[EvidenceKind.ACTIVITY]),
         first_seen_at=first_seen_at,
-        suppressed_at=suppressed_at,
+        suppression=suppression,
     )
 
 

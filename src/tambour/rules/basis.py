@@ -152,3 +152,22 @@ def legal_basis(
     if closest is None or closest.reason is None:
         return Reason.NO_LEGAL_BASIS
     return closest.reason
+
+
+_NOT_APPLICABLE = ""
+
+
+def basis_attempts(
+    contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts, at: datetime
+) -> list[tuple[Basis, Reason | str | None]]:
+    """Every prospection basis with None (holds), its reason, or "" when it does not apply."""
+    attempts = {
+        Basis.CONSENT: _consent(contact, campaign.channel, advertiser, at),
+        Basis.EXISTING_CUSTOMER: _existing_customer(contact, campaign, advertiser, at),
+        Basis.NON_COMMERCIAL: _non_commercial(contact, campaign, advertiser),
+        Basis.B2B_LEGITIMATE_INTEREST: _b2b(contact, campaign, advertiser),
+    }
+    return [
+        (basis, _NOT_APPLICABLE if attempt is None else attempt.reason)
+        for basis, attempt in attempts.items()
+    ]

@@ -182,3 +182,13 @@ def check_content(
             )
         )
     return ContentCheck(template, mention.suffix, tuple(blocks))
+
+
+_SHORT_NUMBER = re.compile(r"[3-8]\d{4}")
+
+
+def stop_number_problem(number: str) -> str | None:
+    """French SMS short numbers (SVA) have five digits and start with 3 to 8."""
+    if not _SHORT_NUMBER.fullmatch(number):
+        return f"{number!r} is not a French SMS short number (5 digits, starting with 3 to 8)"
+    return None

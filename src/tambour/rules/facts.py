@@ -63,7 +63,7 @@ class ContactFacts:
     opt_outs: tuple[OptOut, ...] = ()
     last_activity_at: datetime | None = None
     first_seen_at: datetime | None = None  # first time the ledger recorded this contact
-    suppressed_at: datetime | None = None  # the advertiser's suppression list holds the number
+    suppression: OptOut | None = None  # the advertiser's suppression list holds the number
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,12 @@ def opposition(
 
     oppositions = [o.at for o in contact.opt_outs if o.source is not OptOutSource.COMPLAINT_33700]
     oppositions += [c.at for c in contact.consents if not c.given and c.at is not None]
-    if contact.suppressed_at is not None:
-        oppositions.append(contact.suppressed_at)
+    suppression = contact.suppression
+    complained = suppression is not None and suppression.source is OptOutSource.COMPLAINT_33700
+    if suppression is not None and not complained:
+        oppositions.append(suppression.at)
     if any(later(when) for when in oppositions):
         return Reason.OPTED_OUT
-    if any(o.source is OptOutSource.COMPLAINT_33700 for o in contact.opt_outs):
+    if complained or any(o.source is OptOutSource.COMPLAINT_33700 for o in contact.opt_outs):
         return Reason.COMPLAINT_33700
     return None

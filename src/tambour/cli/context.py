@@ -1,0 +1,35 @@
+"""Opening the store for a command, and turning refusals into clear messages (exit code 2)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import OperationalError
+
+from tambour.cli.output import fail
+from tambour.contacts.reader import ContactFileError
+from tambour.services.context import Context, ServiceError
+from tambour.settings import Settings
+from tambour.store.engine import make_engine
+from tambour.store.schema import SchemaMismatchError, ensure_current
+
+
+def open_context(*, check_schema: bool = True) -> Context:
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url, pooled=False)
+    if check_schema:
+        with refusals():
+            ensure_current(engine)
+    return Context(engine=engine, actor=settings.actor)
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Errors a user can act on become one line on stderr and exit code 2, never a traceback."""
+    try:
+        yield
+    except (ServiceError, ContactFileError, SchemaMismatchError) as error:
+        fail(str(error))
+    except OperationalError as error:
+        fail(f"the database cannot be used: {error.orig}")
+    except OSError as error:
+        fail(f"{error.filename or ''}: {error.strerror or error}")

@@ -1,0 +1,59 @@
+"""`tambour optout`: oppositions, effective at once."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tambour.cli.context import open_context, refusals
+from tambour.cli.output import print_json
+from tambour.services import optouts
+
+app = typer.Typer(no_args_is_help=True, help="Opt-outs and opposition lists.")
+
+Advertiser = Annotated[str, typer.Option("--advertiser", help="The advertiser's slug.")]
+Source = Annotated[
+    str,
+    typer.Option("--source", help="manual, link, sms_stop, complaint_33700 or data_request."),
+]
+
+
+@app.command("add")
+def add(
+    number: Annotated[str, typer.Argument()],
+    advertiser: Advertiser,
+    source: Source = "manual",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Opt a number out for good (unless the person consents again later)."""
+    ctx = open_context()
+    with refusals():
+        result = optouts.add(
+            ctx, slug=advertiser, number=number, source=optouts.parse_source(source)
+        )
+    if as_json:
+        print_json(result)
+    else:
+        known = "known contact" if result["known_contact"] else "not a contact: suppressed anyway"
+        typer.echo(f"opted out ({result['source']}, {known})")
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="One number a line, or a CSV with a phone column.")],
+    advertiser: Advertiser,
+    source: Source = "manual",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Import an opposition list."""
+    ctx = open_context()
+    with refusals():
+        result = optouts.import_file(
+            ctx, slug=advertiser, path=file, source=optouts.parse_source(source)
+        )
+    if as_json:
+        print_json(result.as_dict())
+        return
+    typer.echo(f"{result.accepted:,} numbers opted out, {len(result.rejected):,} rejected")
+    for reject in result.rejected[:20]:
+        typer.echo(f"  line {reject['line']}: {reject['field']}: {reject['reason']}")

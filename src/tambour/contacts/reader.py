@@ -1,0 +1,532 @@
+"""An advertiser's contact file (rules.md section 2), streamed into canonical rows.
+
+The file is never loaded whole: a first cheap pass over the bytes (1 MiB chunks) settles the
+encoding, then one `csv.reader` over the text yields the rows one by one, so memory does not grow
+with the file. `sniff` tells the encoding, delimiter and what each column means; `read_contacts`
+yields every record after the header with its physical line number, as a canonical row or as
+rejects (a row is rejected whole, one `Reject` per problem); `RejectsWriter` writes the rejects
+file the advertiser opens in Excel to fix them.
+"""
+
+import codecs
+import csv
+import re
+import tomllib
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import compress
+from operator import itemgetter
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Final, Self
+
+from tambour.contacts.row import CANONICAL_COLUMNS, CanonicalRow, parse_row
+from tambour.rules.template import field_key
+from tambour.sms.phone import parse_phone
+
+if TYPE_CHECKING:
+    from _csv import Writer
+
+__all__ = [
+    "ContactFileError",
+    "FileFormat",
+    "Reject",
+    "RejectsWriter",
+    "default_rejects_path",
+    "load_mapping",
+    "read_contacts",
+    "sniff",
+]
+
+_CHUNK: Final = 1 << 20  # bytes per read of the encoding pass
+_MAX_LINE: Final = 1 << 20  # characters in one physical line: more is not a contact file
+_RECENT: Final = 8  # physical lines kept to show an unreadable record in the rejects file
+_DELIMITERS: Final = (";", "\t", ",")  # on a tie the first wins: French exports use `;`
+_CANONICAL: Final = frozenset(CANONICAL_COLUMNS)
+_INVALID_PHONE: Final = "not a valid phone number"
+
+# Headers of French (and a few English) exports, by folded key (see `_header_key`).
+_SYNONYMS: Final = {
+    **dict.fromkeys(
+        (
+            "telephone", "tel", "mobile", "portable", "numero", "gsm", "telephone_portable",
+            "telephone_mobile", "tel_portable", "tel_mobile", "numero_de_telephone",
+            "numero_de_portable", "numero_mobile", "phone_number", "mobile_phone",
+        ),
+        "phone",
+    ),
+    "prenom": "first_name", "firstname": "first_name",
+    "nom": "last_name", "nom_de_famille": "last_name", "lastname": "last_name",
+    **dict.fromkeys(("societe", "entreprise", "raison_sociale"), "company"),
+    **dict.fromkeys(("code_postal", "cp"), "postal_code"),
+}  # fmt: skip
+
+_MAGIC: Final = (
+    (b"\xff\xfe", "a UTF-16 text file (Excel 'Unicode text'): save it as 'CSV UTF-8'"),
+    (b"\xfe\xff", "a UTF-16 text file: save it as 'CSV UTF-8'"),
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip file: save it as 'CSV UTF-8'"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls): save it as 'CSV UTF-8'"),
+)
+_WORD: Final = re.compile(r"\w")
+_PUNCTUATION: Final = re.compile(r"[\W_]+")
+_REPR: Final = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_COLUMN_COUNT: Final = re.compile(r"\d+ fields?, the header has \d+")
+
+
+class ContactFileError(Exception):
+    """The whole file cannot be read; the message says what and where (file, line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileFormat:
+    encoding: str  # "utf-8-sig" (BOM), "utf-8" or "cp1252"
+    delimiter: str  # "," ";" or "\t"
+    header: tuple[str, ...]  # as written in the file
+    # Canonical name per header column; the header itself (stripped) for an unknown column kept
+    # as a personalization field; None for a column the mapping ignores or with an empty header.
+    columns: tuple[str | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    line: int  # physical line where the record starts (the header is line 1)
+    field: str  # canonical field name, or "" for a row-level problem
+    reason: str  # what is wrong, in words
+    cells: tuple[str, ...]  # the raw cells as read
+
+
+# -- encoding -----------------------------------------------------------------------------------
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The physical line holding byte `offset` (a rare error path: reads the file again)."""
+    newlines = 0
+    with path.open("rb") as f:
+        while offset > 0:
+            chunk = f.read(min(_CHUNK, offset))
+            if not chunk:
+                break
+            newlines += chunk.count(b"\n")
+            offset -= len(chunk)
+    return newlines + 1
+
+
+def _detect_encoding(path: Path) -> str:
+    """utf-8-sig with a BOM; else utf-8 when the whole file decodes; else cp1252.
+
+    One pass over the bytes in 1 MiB chunks (ASCII chunks are not even decoded). A file that is
+    UTF-8 at first (a BOM, or accents that decode) and then is not is refused, with the line:
+    read as cp1252 its accented names would come out as "HÃ©lÃ¨ne".
+    """
+    try:
+        f = path.open("rb")
+    except OSError as error:
+        raise ContactFileError(f"{path}: cannot open the file: {error.strerror}") from None
+    with f:
+        start = f.read(4)
+        bom = start.startswith(codecs.BOM_UTF8)
+        for magic, what in _MAGIC:
+            if start.startswith(magic):
+                raise ContactFileError(f"{path}: not a CSV file but {what}")
+        f.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        offset = 0  # of the current chunk in the file
+        utf8_seen = bom  # some non-ASCII text decoded as UTF-8
+        utf8 = True
+        while chunk := f.read(_CHUNK):
+            if utf8:
+                if chunk.isascii() and not decoder.getstate()[0]:
+                    offset += len(chunk)
+                    continue
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as error:
+                    if utf8_seen or not chunk[: error.start].isascii():
+                        line = _line_at(path, offset + max(error.start, 0))
+                        since = "the file starts with a UTF-8 BOM" if bom else "lines before are"
+                        raise ContactFileError(
+                            f"{path}: line {line}: mixed encodings, this line is not UTF-8 but "
+                            f"{since}: save the file again as 'CSV UTF-8'"
+                        ) from None
+                    utf8 = False
+                else:
+                    utf8_seen = True
+                    offset += len(chunk)
+                    continue
+            # cp1252 leaves five bytes undefined: a file holding one is neither encoding.
+            for byte in (0x81, 0x8D, 0x8F, 0x90, 0x9D):
+                at = chunk.find(byte)
+                if at >= 0:
+                    line = _line_at(path, offset + at)
+                    raise ContactFileError(
+                        f"{path}: line {line}: byte 0x{byte:02X} is neither UTF-8 nor "
+                        "Windows-1252 text: save the file as 'CSV UTF-8'"
+                    )
+            offset += len(chunk)
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise ContactFileError(
+                    f"{path}: the file ends in the middle of a UTF-8 character (truncated?)"
+                ) from None
+    if bom:
+        return "utf-8-sig"
+    return "utf-8" if utf8 else "cp1252"
+
+
+# -- header -------------------------------------------------------------------------------------
+
+
+class _LineTooLongError(Exception):
+    pass
+
+
+def _lines(f: IO[str], recent: deque[str]) -> Iterator[str]:
+    """The file's physical lines, each at most _MAX_LINE characters; the last few kept."""
+    readline = f.readline
+    keep = recent.append
+    while line := readline(_MAX_LINE):
+        if len(line) == _MAX_LINE and line[-1] not in "\r\n":
+            raise _LineTooLongError
+        keep(line)
+        yield line
+
+
+def _open(path: Path, encoding: str) -> IO[str]:
+    try:
+        return path.open(encoding=encoding, newline="")
+    except OSError as error:
+        raise ContactFileError(f"{path}: cannot open the file: {error.strerror}") from None
+
+
+def _sniff_delimiter(lines: Iterator[str]) -> str:
+    """The candidate found most often outside quotes in the first line with any text."""
+    text = ""
+    for line in lines:
+        if text or _WORD.search(line):
+            text += line
+            if text.count('"') % 2 == 0 or text.count("\n") > 20:
+                break
+    counts = dict.fromkeys(_DELIMITERS, 0)
+    quoted = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(_DELIMITERS, key=counts.__getitem__)
+    return best if counts[best] else ","
+
+
+def _read_header(reader: Iterator[list[str]]) -> list[str] | None:
+    """The first record with any text: the records before it are blank."""
+    for cells in reader:
+        if any(_WORD.search(cell) for cell in cells):
+            return cells
+    return None
+
+
+def _header_key(name: str) -> str:
+    """Headers compare folded (`field_key`), any run of punctuation as one underscore:
+    "Tél. portable" = "tel_portable", "Consent-At" = "consent_at"."""
+    return _PUNCTUATION.sub("_", field_key(name)).strip("_")
+
+
+def _canonical_target(target: str) -> str | None:
+    """A mapping target as a canonical name, "" to ignore the column; None if unknown."""
+    if not target.strip():
+        return ""
+    key = _header_key(target)
+    return key if key in _CANONICAL else None
+
+
+def _unknown_targets(mapping: Mapping[str, str]) -> list[str]:
+    return [
+        f"{header!r} = {target!r}"
+        for header, target in mapping.items()
+        if _canonical_target(target) is None
+    ]
+
+
+def _columns(
+    path: Path, header: Sequence[str], mapping: Mapping[str, str] | None
+) -> tuple[str | None, ...]:
+    mapped: dict[str, str] = {}
+    if mapping:
+        unknown = _unknown_targets(mapping)
+        if unknown:
+            raise ContactFileError(
+                f"{path}: the mapping names columns that do not exist: {', '.join(unknown)} "
+                f"(canonical columns: {', '.join(CANONICAL_COLUMNS)})"
+            )
+        for name, target in mapping.items():
+            mapped[_header_key(name)] = _canonical_target(target) or ""
+    columns: list[str | None] = []
+    seen: dict[str, str] = {}  # key -> header as written
+    for name in header:
+        key = _header_key(name)
+        column: str | None
+        if key in mapped:
+            column = mapped[key] or None
+        elif not key:
+            column = None  # empty header: trailing columns of a spreadsheet export
+        elif key in _CANONICAL:
+            column = key
+        elif key in _SYNONYMS:
+            column = _SYNONYMS[key]
+        else:
+            column = name.strip()  # a personalization field
+        if column is not None:
+            seen_key = column if column in _CANONICAL else _header_key(column)
+            if seen_key in seen:
+                raise ContactFileError(
+                    f"{path}: columns {seen[seen_key]!r} and {name!r} are both {seen_key}: "
+                    "keep one, or ignore the other in a mapping file"
+                )
+            seen[seen_key] = name
+        columns.append(column)
+    if "phone" not in columns:
+        found = ", ".join(repr(name) for name in header)
+        raise ContactFileError(
+            f"{path}: no phone column; the header has {found}. Name the column 'phone' "
+            "(or téléphone, mobile, portable...) or map it in a mapping file"
+        )
+    return tuple(columns)
+
+
+def sniff(path: Path, mapping: Mapping[str, str] | None = None) -> FileFormat:
+    """Encoding, delimiter, header and the canonical name of each column of a contact file."""
+    encoding = _detect_encoding(path)
+    recent: deque[str] = deque(maxlen=_RECENT)
+    with _open(path, encoding) as f:
+        try:
+            delimiter = _sniff_delimiter(_lines(f, recent))
+            f.seek(0)
+            reader = csv.reader(_lines(f, recent), delimiter=delimiter, strict=True)
+            try:
+                header = _read_header(reader)
+            except csv.Error as error:
+                raise ContactFileError(f"{path}: line {reader.line_num}: {error}") from None
+        except _LineTooLongError:
+            raise ContactFileError(
+                f"{path}: the first line is longer than {_MAX_LINE} characters: not a CSV file"
+            ) from None
+    if header is None:
+        raise ContactFileError(f"{path}: the file is empty")
+    columns = _columns(path, header, mapping)
+    return FileFormat(encoding, delimiter, tuple(header), columns)
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+
+def _csv_reason(error: csv.Error, start: int, end: int) -> str:
+    message = str(error)
+    if message == "unexpected end of data":
+        return f"unterminated quote: the quoted cell runs to the end of the file (line {end})"
+    if message.startswith("field larger than field limit"):
+        return (
+            f"cell too long: more than {csv.field_size_limit()} characters, lines {start} to "
+            f"{end} (a quote that never closes?)"
+        )
+    if "expected after" in message:
+        return 'text after a closing quote: a quote inside a quoted cell is written ""'
+    return f"unreadable record: {message}"
+
+
+def _is_blank(cells: Sequence[str]) -> bool:
+    return not any(cell.strip() for cell in cells)
+
+
+def _selector(
+    columns: Sequence[str | None],
+) -> tuple[tuple[str, ...], Callable[[list[str]], Sequence[str]] | None]:
+    """The names of the kept columns, and how to pick their cells (None: every cell)."""
+    kept = [i for i, column in enumerate(columns) if column is not None]
+    names = tuple(columns[i] or "" for i in kept)
+    if len(kept) == len(columns):
+        return names, None
+    if len(kept) == 1:
+        only = kept[0]
+        return names, lambda cells: (cells[only],)
+    return names, itemgetter(*kept)
+
+
+def read_contacts(
+    path: Path, mapping: Mapping[str, str] | None = None
+) -> Iterator[tuple[int, CanonicalRow | None, list[Reject]]]:
+    """Yield (line, row, rejects) for each record after the header.
+
+    `row` is None when the record is rejected, with one `Reject` per problem; blank lines are
+    skipped. Raises ContactFileError when the file as a whole cannot be read.
+    """
+    fmt = sniff(path, mapping)
+    names, select = _selector(fmt.columns)
+    width = len(fmt.header)
+    recent: deque[str] = deque(maxlen=_RECENT)
+    with _open(path, fmt.encoding) as f:
+        reader = csv.reader(_lines(f, recent), delimiter=fmt.delimiter, strict=True)
+        next_record = reader.__next__
+        end = 0
+        try:
+            _read_header(reader)
+            end = reader.line_num
+            while True:
+                try:
+                    cells = next_record()
+                except StopIteration:
+                    return
+                except csv.Error as error:
+                    start, end = end + 1, reader.line_num
+                    if end < start:  # pragma: no cover - the csv module always consumes a line
+                        raise ContactFileError(f"{path}: line {start}: {error}") from None
+                    span = end - start + 1
+                    raw = tuple(r.rstrip("\r\n") for r in recent)[-span:] if span <= _RECENT else ()
+                    reason = _csv_reason(error, start, end)
+                    yield start, None, [Reject(start, "", reason, raw)]
+                    continue
+                start, end = end + 1, reader.line_num
+                if len(cells) != width:
+                    if cells and not _is_blank(cells):
+                        count = f"{len(cells)} field{'s' if len(cells) != 1 else ''}"
+                        reason = f"{count}, the header has {width}"
+                        yield start, None, [Reject(start, "", reason, tuple(cells))]
+                    continue
+                kept = cells if select is None else select(cells)
+                # Non-empty cells by column name, all in C; the lengths are equal (checked).
+                values = dict(compress(zip(names, kept, strict=False), kept))
+                if not values:
+                    continue  # a blank row: only delimiters
+                row, errors = parse_row(values)
+                if row is None:
+                    if _is_blank(kept):
+                        continue
+                    rejects = [Reject(start, e.field, e.message, tuple(cells)) for e in errors]
+                    phone = values.get("phone", "")
+                    if phone.strip() and all(e.field != "phone" for e in errors):
+                        info = parse_phone(phone.strip())
+                        if info.e164 is None or not info.valid:
+                            rejects.insert(0, Reject(start, "phone", _INVALID_PHONE, tuple(cells)))
+                    yield start, None, rejects
+                elif row.phone.e164 is None or not row.phone.valid:
+                    yield start, None, [Reject(start, "phone", _INVALID_PHONE, tuple(cells))]
+                else:
+                    yield start, row, []
+        except _LineTooLongError:
+            raise ContactFileError(
+                f"{path}: line {end + 1} is longer than {_MAX_LINE} characters"
+            ) from None
+        except UnicodeDecodeError:
+            raise ContactFileError(
+                f"{path}: line {end + 1}: cannot be decoded as {fmt.encoding} "
+                "(has the file changed while it was read?)"
+            ) from None
+
+
+# -- mapping file -------------------------------------------------------------------------------
+
+
+def load_mapping(path: Path) -> dict[str, str]:
+    """A TOML mapping: `[columns]` with `"header as written" = "canonical_name"` lines, an empty
+    name ignoring the column. Canonical names are returned as such, "" for ignored columns."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as error:
+        raise ContactFileError(f"{path}: cannot read the mapping file: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ContactFileError(f"{path}: the mapping file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ContactFileError(f"{path}: not a valid TOML mapping file: {error}") from None
+    columns = data.get("columns")
+    if not isinstance(columns, dict):
+        raise ContactFileError(
+            f'{path}: no [columns] table (expected lines like "Téléphone portable" = "phone")'
+        )
+    mapping: dict[str, str] = {}
+    unknown: list[str] = []
+    for header, target in columns.items():
+        if not isinstance(target, str):
+            raise ContactFileError(
+                f"{path}: column {header!r} must map to a column name in quotes, not {target!r}"
+            )
+        canonical = _canonical_target(target)
+        if canonical is None:
+            unknown.append(f"{header!r} = {target!r}")
+        else:
+            mapping[header] = canonical
+    if unknown:
+        raise ContactFileError(
+            f"{path}: unknown canonical column in {', '.join(unknown)} "
+            f"(canonical columns: {', '.join(CANONICAL_COLUMNS)}; empty to ignore a column)"
+        )
+    return mapping
+
+
+# -- rejects file -------------------------------------------------------------------------------
+
+
+def default_rejects_path(path: Path) -> Path:
+    """Beside the input: contacts.csv -> contacts.rejects.csv."""
+    return path.with_name(f"{path.stem}.rejects{path.suffix or '.csv'}")
+
+
+def _category(field: str, reason: str) -> str:
+    """A short, value-free key for counting rejects: "consent_at: not a date"."""
+    if not field:
+        category = "column count" if _COLUMN_COUNT.match(reason) else reason.partition(":")[0]
+        return f"row: {category}"
+    if reason == _INVALID_PHONE:
+        category = "invalid number"
+    elif field == "phone" and reason.endswith("missing"):
+        category = "missing"
+    else:
+        text = _REPR.sub(" ", reason).split(" (")[0]
+        category = " ".join(text.split()).removeprefix("is ")[:60] or "invalid"
+    return f"{field}: {category}"
+
+
+class RejectsWriter:
+    """Writes the rejects file: `line`, `field`, `reason`, then the input's columns with the raw
+    cells; UTF-8 with a BOM (Excel reads it right) and the input's delimiter. The file is created
+    at the first reject, so a clean import leaves none. Call `write` once per rejected row."""
+
+    def __init__(self, path: Path, fmt: FileFormat) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.count = 0  # rows rejected
+        self.by_reason: Counter[str] = Counter()  # field errors by _category
+        self._file: IO[str] | None = None
+        self._writer: Writer | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def write(self, rejects: list[Reject]) -> None:
+        """Record one rejected row: one line per problem. An empty list writes nothing."""
+        if not rejects:
+            return
+        writer = self._writer
+        if writer is None:
+            self._file = self.path.open("w", encoding="utf-8-sig", newline="")
+            writer = self._writer = csv.writer(self._file, delimiter=self.fmt.delimiter)
+            writer.writerow(("line", "field", "reason", *self.fmt.header))
+        self.count += 1
+        for reject in rejects:
+            writer.writerow((reject.line, reject.field, reject.reason, *reject.cells))
+            self.by_reason[_category(reject.field, reject.reason)] += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self._writer = None

@@ -1,0 +1,1 @@
+"""Use cases: one service layer under every entry point (CLI, API, web, workers)."""

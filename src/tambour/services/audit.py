@@ -1,0 +1,321 @@
+"""The audit log (rules.md §6, last bullet): append-only, every entry chained to the previous one
+by hash, so an edit, a removal or a reordering is detectable.
+
+Entry n stores `prev_hash` = hash of entry n-1 (`GENESIS_HASH` for entry 1) and `hash` =
+`entry_hash(...)` over all its fields, `seq` included. `verify` walks the log in order and
+recomputes everything. Removing the *last* entries leaves a valid shorter chain: only an anchor
+kept outside the database catches that. `head()` prints one (count, last hash); give it back to
+`verify(expect_count=..., expect_head=...)` later. An anchor stays valid while the log grows: it
+says "entry N exists and has this hash", not "the log ends at N".
+
+Appends are serialised: on PostgreSQL by a transaction-scoped advisory lock (`AUDIT_LOCK_KEY`),
+on SQLite by the `BEGIN IMMEDIATE` transaction that `store.engine.make_engine` always opens.
+Migration 0002 adds triggers that refuse UPDATE, DELETE (and TRUNCATE on PostgreSQL).
+
+Details are stored as canonical JSON text and hashed as stored. They never hold a phone number
+in clear: callers pass counts, file names, hashes.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+
+from tambour.sms.phone import parse_phone
+from tambour.store.tables import audit_log
+
+GENESIS_HASH = "0" * 64
+
+# The key of the PostgreSQL advisory lock that serialises appenders: b"tambaudt" as a bigint.
+# No other part of Tambour may use this key.
+AUDIT_LOCK_KEY = 0x74616D6261756474
+
+_HASH_VERSION = "tambour-audit/1"  # first item of the hashed encoding; change it with the format
+_VERIFY_CHUNK = 1000  # rows fetched at a time by verify()
+_MAX_ACTOR, _MAX_ACTION = 100, 64  # the column sizes in store/tables.py
+_PHONE_CANDIDATE = re.compile(r"(?<!\w)\+?\(?\d[\d \t.\-()\u00a0\u202f]{4,}\d(?!\w)")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    advertiser_id: int | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """`ok` or the first problem found, in words, with the seq of the first bad entry when known.
+
+    `count` and `head` describe the log as read (all of it, even past a problem)."""
+
+    ok: bool
+    count: int
+    head: str
+    first_bad: int | None
+    problem: str | None
+
+
+def _utc_iso(at: datetime) -> str:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("audit times must be timezone-aware")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def entry_hash(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    advertiser_id: int | None,
+    details_json: str,
+    prev_hash: str,
+) -> str:
+    """SHA-256 (hex) of the entry: a JSON array (ASCII, escaped strings, so no two different
+    entries share an encoding) of a format tag and every field, `at` in UTC ISO 8601 with
+    microseconds and `details_json` as the exact stored text."""
+    encoded = json.dumps(
+        [_HASH_VERSION, seq, _utc_iso(at), actor, action, advertiser_id, details_json, prev_hash],
+        ensure_ascii=True,
+        separators=(",", ":"),
+        allow_nan=False,
+    )
+    return hashlib.sha256(encoded.encode("ascii")).hexdigest()
+
+
+def canonical_json(details: Mapping[str, Any]) -> str:
+    """Sorted keys, no spaces, UTF-8 text; raises TypeError/ValueError on what JSON cannot hold."""
+    return json.dumps(
+        details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def looks_like_phone(value: str) -> bool:
+    """Whether the text holds a phone number: any run of digits and separators, standing alone
+    (not inside a word or a hash), that the phone core reads as a valid number
+    ("06 12 34 56 78", "+33 6.12.34.56.78", "appel du 0612345678"). Dates, counts, file names
+    and hashes are not numbers and pass."""
+    return any(parse_phone(m.group()).valid for m in _PHONE_CANDIDATE.finditer(value))
+
+
+def _refuse_phones(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        if looks_like_phone(value):
+            raise ValueError(f"audit details must not hold a phone number in clear (at {path})")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str) and looks_like_phone(key):
+                raise ValueError(f"audit details must not hold a phone number in clear ({path})")
+            _refuse_phones(item, f"{path}.{key}")
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            _refuse_phones(item, f"{path}[{index}]")
+
+
+def _lock(conn: Connection) -> None:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        if getattr(conn.connection.dbapi_connection, "autocommit", False):
+            # The lock would be released at once and each statement committed on its own.
+            raise RuntimeError("audit.append needs a transaction, not an AUTOCOMMIT connection")
+        # Held until the caller's transaction ends. Under READ COMMITTED (the default) the next
+        # statement sees the entry the previous holder committed.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+    elif dialect != "sqlite":  # SQLite: make_engine's BEGIN IMMEDIATE already serialises
+        raise RuntimeError(f"the audit log does not know how to serialise appends on {dialect}")
+
+
+def append(
+    conn: Connection,
+    *,
+    actor: str,
+    action: str,
+    details: Mapping[str, Any],
+    at: datetime,
+    advertiser_id: int | None = None,
+) -> AuditEntry:
+    """Add one entry inside the caller's transaction (it is written when the caller commits).
+
+    Raises ValueError for a naive `at`, an empty or too long actor/action, or a phone number in
+    `details`; TypeError when `details` is not JSON. On PostgreSQL, use READ COMMITTED (the
+    default): under REPEATABLE READ a concurrent append makes this one fail on the primary key.
+    """
+    if not actor or len(actor) > _MAX_ACTOR:
+        raise ValueError(f"actor must have 1 to {_MAX_ACTOR} characters")
+    if not action or len(action) > _MAX_ACTION:
+        raise ValueError(f"action must have 1 to {_MAX_ACTION} characters")
+    if not isinstance(details, Mapping):
+        raise TypeError("details must be a mapping")
+    _refuse_phones(details, "details")
+    details_json = canonical_json(details)
+    _utc_iso(at)  # refuses a naive time before touching the database
+    at = at.astimezone(UTC)
+
+    _lock(conn)
+    last = conn.execute(
+        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (1, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
+    digest = entry_hash(seq, at, actor, action, advertiser_id, details_json, prev_hash)
+    conn.execute(
+        audit_log.insert().values(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            advertiser_id=advertiser_id,
+            details=details_json,
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+    )
+    return AuditEntry(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        advertiser_id=advertiser_id,
+        details=json.loads(details_json),
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+
+
+def _gap_problem(expected: int, seq: int) -> str:
+    if seq < expected:
+        return f"entry {seq} is out of sequence (seq must start at 1)"
+    where = "the log starts at" if expected == 1 else f"seq jumps from {expected - 1} to"
+    if seq == expected + 1:
+        return f"entry {expected} is missing ({where} {seq})"
+    return f"entries {expected} to {seq - 1} are missing ({where} {seq})"
+
+
+def verify(
+    conn: Connection, *, expect_head: str | None = None, expect_count: int | None = None
+) -> VerifyResult:
+    """Walk the whole log in seq order, streamed (a chunk of rows in memory at a time), and
+    check: seq is 1, 2, 3... without gaps; each stored hash matches the entry's content; each
+    prev_hash is the previous entry's hash.
+
+    The anchor (`expect_count`, `expect_head`, as returned by `head()` earlier) says that entry
+    `expect_count` exists and has hash `expect_head`; it detects removal of the last entries and
+    a chain rewritten with recomputed hashes. `expect_head` alone: some entry has that hash.
+    `expect_count` alone: the log has at least that many entries.
+
+    On SQLite, call it in a short transaction of its own: make_engine's transactions take the
+    write lock, so appenders wait while it runs."""
+    if expect_count is not None and expect_count < 0:
+        raise ValueError("expect_count must not be negative")
+    problem: str | None = None
+    first_bad: int | None = None
+    anchor_seen = expect_head is None or expect_count == 0
+    if expect_count == 0 and expect_head not in (None, GENESIS_HASH):
+        problem = "the anchor says 0 entries but its head is not the genesis hash"
+
+    count, prev = 0, GENESIS_HASH
+    stmt = select(
+        audit_log.c.seq,
+        audit_log.c.at,
+        audit_log.c.actor,
+        audit_log.c.action,
+        audit_log.c.advertiser_id,
+        audit_log.c.details,
+        audit_log.c.prev_hash,
+        audit_log.c.hash,
+    ).order_by(audit_log.c.seq)
+    result = conn.execute(stmt.execution_options(yield_per=_VERIFY_CHUNK))
+    try:
+        for row in result:
+            count += 1
+            if problem is None:
+                expected = count
+                recomputed = entry_hash(
+                    row.seq,
+                    row.at,
+                    row.actor,
+                    row.action,
+                    row.advertiser_id,
+                    row.details,
+                    row.prev_hash,
+                )
+                if row.seq != expected:
+                    problem, first_bad = _gap_problem(expected, row.seq), min(row.seq, expected)
+                elif recomputed != row.hash:
+                    problem = f"entry {row.seq} was edited (its hash does not match its content)"
+                    first_bad = row.seq
+                elif row.prev_hash != prev:
+                    problem = (
+                        "entry 1 does not start the chain (prev_hash is not the genesis hash)"
+                        if row.seq == 1
+                        else f"entry {row.seq} does not follow entry {row.seq - 1} "
+                        "(prev_hash mismatch)"
+                    )
+                    first_bad = row.seq
+                elif expect_head is not None and (
+                    row.seq == expect_count if expect_count is not None else row.hash == expect_head
+                ):
+                    if row.hash == expect_head:
+                        anchor_seen = True
+                    else:
+                        problem, first_bad = (
+                            f"entry {row.seq} does not match the anchor (the log was rewritten "
+                            f"up to it)",
+                            row.seq,
+                        )
+            prev = row.hash
+    finally:
+        result.close()
+
+    if problem is None and expect_count is not None and count < expect_count:
+        problem = f"the log has {count} entries, the anchor says {expect_count}"
+        first_bad = count + 1
+    elif problem is None and not anchor_seen:
+        problem = "no entry has the anchor's hash (the log was rewritten or cut)"
+    return VerifyResult(
+        ok=problem is None, count=count, head=prev, first_bad=first_bad, problem=problem
+    )
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    """(count, last hash): the anchor to keep outside the database. (0, GENESIS_HASH) when empty.
+
+    The count is the last seq, which equals the number of entries in an untampered log."""
+    last = conn.execute(
+        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if last is None else (int(last.seq), str(last.hash))
+
+
+def entries(
+    conn: Connection, *, advertiser_id: int | None = None, limit: int = 50
+) -> list[AuditEntry]:
+    """The newest `limit` entries, newest first; only one advertiser's when `advertiser_id` is
+    given (None: every entry, the operator's view)."""
+    if limit < 0:
+        raise ValueError("limit must not be negative")
+    stmt = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
+    if advertiser_id is not None:
+        stmt = stmt.where(audit_log.c.advertiser_id == advertiser_id)
+    return [
+        AuditEntry(
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            advertiser_id=row.advertiser_id,
+            details=json.loads(row.details),
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+        for row in conn.execute(stmt)
+    ]

@@ -1,0 +1,74 @@
+"""Reading contacts back: one contact with its evidence and standing, or the canonical export."""
+
+import csv
+from typing import Any, TextIO
+
+from tambour.contacts.export import canonical_cells
+from tambour.contacts.row import CANONICAL_COLUMNS
+from tambour.services import advertisers, audit, ledger_reads
+from tambour.services.context import Context, NotFoundError, ServiceError
+from tambour.services.standing import standing
+from tambour.sms.phone import parse_phone
+from tambour.store.engine import reader
+
+
+def show(ctx: Context, *, slug: str, number: str) -> dict[str, Any]:
+    phone = parse_phone(number)
+    if phone.e164 is None or not phone.valid:
+        raise ServiceError(f"{number!r} is not a valid phone number")
+    with reader(ctx.engine) as conn:
+        advertiser = advertisers.get(conn, slug)
+        contact = ledger_reads.find(conn, advertiser, phone.e164)
+        if contact is None:
+            raise NotFoundError(f"{slug} has no contact {phone.e164}")
+        events = ledger_reads.timeline(conn, advertiser, contact.id)
+    return {
+        "contact": {
+            "e164": contact.e164,
+            "kind": contact.kind.value,
+            **contact.profile,
+            "created_at": contact.created_at.isoformat(),
+            "updated_at": contact.updated_at.isoformat(),
+            "suppressed": (
+                {
+                    "at": contact.suppression.at.isoformat() if contact.suppression.at else None,
+                    "source": contact.suppression.source.value,
+                }
+                if contact.suppression
+                else None
+            ),
+        },
+        "evidence": events,
+        "standing": standing(contact.facts(), advertiser.facts, ctx.now()),
+    }
+
+
+def export(ctx: Context, *, slug: str, out: TextIO) -> int:
+    """Write the advertiser's contacts as a canonical CSV; returns the number of rows.
+
+    Two passes over the contacts, both streamed: the first finds the personalization columns.
+    """
+    count = 0
+    with reader(ctx.engine) as conn:
+        advertiser = advertisers.get(conn, slug)
+        extra: dict[str, None] = {}
+        for contact in ledger_reads.stream(conn, advertiser):
+            for name in contact.profile.get("fields", {}):
+                extra.setdefault(name)
+        writer = csv.DictWriter(out, fieldnames=[*CANONICAL_COLUMNS, *extra], restval="")
+        writer.writeheader()
+        for contact in ledger_reads.stream(conn, advertiser):
+            writer.writerow(
+                canonical_cells(contact.e164, contact.kind.value, contact.profile, contact.events)
+            )
+            count += 1
+    with ctx.engine.begin() as conn:
+        audit.append(
+            conn,
+            actor=ctx.actor,
+            action="contacts.export",
+            advertiser_id=advertiser.id,
+            details={"rows": count},
+            at=ctx.now(),
+        )
+    return count

@@ -1,0 +1,29 @@
+"""What every use case is given: the database, who acts, and the clock (time is a parameter)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    engine: Engine
+    actor: str
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+class ServiceError(Exception):
+    """A request a use case refuses, with a message a user can act on."""
+
+
+class NotFoundError(ServiceError):
+    pass

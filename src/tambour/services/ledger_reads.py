@@ -1,0 +1,128 @@
+"""Reading the evidence ledger back: one contact with its timeline, or every contact streamed."""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of
+from tambour.rules.codes import ContactKind, OptOutSource
+from tambour.rules.facts import ContactFacts, OptOut
+from tambour.services.advertisers import Advertiser
+from tambour.services.importer import phone_hash
+from tambour.sms.phone import parse_phone
+from tambour.store.tables import contacts, evidence, suppressions
+
+STREAM_BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredContact:
+    id: int
+    e164: str
+    kind: ContactKind
+    profile: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    events: tuple[Evidence, ...]
+    suppression: OptOut | None
+
+    def facts(self) -> ContactFacts:
+        return facts_of(
+            parse_phone(self.e164),
+            self.kind,
+            self.profile,
+            self.events,
+            first_seen_at=self.created_at,
+            suppression=self.suppression,
+        )
+
+
+def timeline(conn: Connection, advertiser: Advertiser, contact_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(evidence)
+        .where(evidence.c.advertiser_id == advertiser.id, evidence.c.contact_id == contact_id)
+        .order_by(evidence.c.id)
+    )
+    return [
+        {
+            "kind": r.kind,
+            "at": r.occurred_at.isoformat() if r.occurred_at else None,
+            "data": r.data,
+            "source": r.source,
+            "recorded_at": r.recorded_at.isoformat(),
+            "recorded_by": r.recorded_by,
+        }
+        for r in rows
+    ]
+
+
+def _with_evidence(
+    conn: Connection, advertiser: Advertiser, rows: Sequence[Row[Any]]
+) -> list[StoredContact]:
+    """Contacts rows completed with their evidence (one query) and suppression entries."""
+    ids = [r.id for r in rows]
+    events: dict[int, list[Evidence]] = {i: [] for i in ids}
+    for contact_id, kind, at, data in conn.execute(
+        select(evidence.c.contact_id, evidence.c.kind, evidence.c.occurred_at, evidence.c.data)
+        .where(evidence.c.advertiser_id == advertiser.id, evidence.c.contact_id.in_(ids))
+        .order_by(evidence.c.contact_id, evidence.c.id)
+    ):
+        events[contact_id].append(Evidence(EvidenceKind(kind), at, data))
+    hashes = {phone_hash(advertiser, r.e164): r.e164 for r in rows}
+    suppressed = {
+        hashes[h]: OptOut(OptOutSource(source), at)
+        for h, source, at in conn.execute(
+            select(
+                suppressions.c.phone_hash, suppressions.c.source, suppressions.c.suppressed_at
+            ).where(
+                suppressions.c.advertiser_id == advertiser.id,
+                suppressions.c.phone_hash.in_(list(hashes)),
+            )
+        )
+    }
+    return [
+        StoredContact(
+            id=r.id,
+            e164=r.e164,
+            kind=ContactKind(r.kind),
+            profile=r.profile,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            events=tuple(events[r.id]),
+            suppression=suppressed.get(r.e164),
+        )
+        for r in rows
+    ]
+
+
+def find(conn: Connection, advertiser: Advertiser, e164: str) -> StoredContact | None:
+    row = conn.execute(
+        select(contacts).where(contacts.c.advertiser_id == advertiser.id, contacts.c.e164 == e164)
+    ).first()
+    return None if row is None else _with_evidence(conn, advertiser, [row])[0]
+
+
+def stream(conn: Connection, advertiser: Advertiser) -> Iterator[StoredContact]:
+    """Every live contact of the advertiser, by id, with its evidence; constant memory.
+
+    Contacts are read in pages by id; each page's evidence and suppression entries in one query.
+    """
+    last_id = 0
+    while True:
+        page = conn.execute(
+            select(contacts)
+            .where(
+                contacts.c.advertiser_id == advertiser.id,
+                contacts.c.id > last_id,
+                contacts.c.e164.is_not(None),
+            )
+            .order_by(contacts.c.id)
+            .limit(STREAM_BATCH)
+        ).all()
+        if not page:
+            return
+        last_id = page[-1].id
+        yield from _with_evidence(conn, advertiser, page)

@@ -1,0 +1,209 @@
+"""Opt-outs: effective at once, stored as evidence (when the contact is known) and always as a
+suppression hash, which survives erasure so the person is never contacted again."""
+
+import codecs
+import csv
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from tambour.contacts.ledger import Evidence, EvidenceKind
+from tambour.contacts.values import parse_datetime
+from tambour.rules.codes import OptOutSource
+from tambour.services import advertisers, audit
+from tambour.services.advertisers import Advertiser
+from tambour.services.context import Context, ServiceError
+from tambour.services.importer import EVIDENCE_COLUMNS, phone_hash, record_suppressions
+from tambour.sms.phone import parse_phone
+from tambour.store.bulk import adapt_datetime, adapt_json, insert_rows
+from tambour.store.tables import contacts, evidence
+
+
+def parse_source(value: str) -> OptOutSource:
+    try:
+        return OptOutSource(value.strip().casefold())
+    except ValueError:
+        choices = ", ".join(s.value for s in OptOutSource)
+        raise ServiceError(f"--source: {value!r} is not one of {choices}") from None
+
+
+def _record(
+    conn: Connection,
+    advertiser: Advertiser,
+    entries: list[tuple[str, OptOutSource, datetime]],
+    *,
+    origin: str,
+    actor: str,
+    now: datetime,
+) -> int:
+    """Evidence for the known contacts among `entries`, suppression hashes for all of them."""
+    numbers = [e164 for e164, _, _ in entries]
+    known = dict(
+        conn.execute(
+            select(contacts.c.e164, contacts.c.id).where(
+                contacts.c.advertiser_id == advertiser.id, contacts.c.e164.in_(numbers)
+            )
+        ).all()
+    )
+    rows = []
+    for e164, source, at in entries:
+        if e164 not in known:
+            continue
+        kind = (
+            EvidenceKind.COMPLAINT
+            if source is OptOutSource.COMPLAINT_33700
+            else EvidenceKind.OPT_OUT
+        )
+        event = Evidence(kind, at, {"source": source.value})
+        exists = conn.execute(
+            select(evidence.c.id).where(
+                evidence.c.contact_id == known[e164], evidence.c.fingerprint == event.fingerprint
+            )
+        ).first()
+        if exists is None:
+            rows.append(
+                (advertiser.id, known[e164], kind.value, adapt_datetime(conn, at),
+                 adapt_json(dict(event.data)), event.fingerprint, origin,
+                 adapt_datetime(conn, now), actor)
+            )  # fmt: skip
+    insert_rows(conn, "evidence", EVIDENCE_COLUMNS, rows)
+    record_suppressions(conn, advertiser, [(e, s.value, at) for e, s, at in entries], now)
+    return len(rows)
+
+
+def add(
+    ctx: Context, *, slug: str, number: str, source: OptOutSource, at: datetime | None = None
+) -> dict[str, Any]:
+    phone = parse_phone(number)
+    if phone.e164 is None or not phone.valid:
+        raise ServiceError(f"{number!r} is not a valid phone number")
+    now = ctx.now()
+    with ctx.engine.begin() as conn:
+        advertiser = advertisers.get(conn, slug)
+        recorded = _record(
+            conn,
+            advertiser,
+            [(phone.e164, source, at or now)],
+            origin=f"optout:{source.value}",
+            actor=ctx.actor,
+            now=now,
+        )
+        reference = phone_hash(advertiser, phone.e164).hex()[:16]
+        audit.append(
+            conn,
+            actor=ctx.actor,
+            action="optout.add",
+            advertiser_id=advertiser.id,
+            details={
+                "source": source.value,
+                "phone_hash": reference,
+                "known_contact": bool(recorded),
+            },
+            at=now,
+        )
+    return {"phone_hash": reference, "source": source.value, "known_contact": bool(recorded)}
+
+
+@dataclass
+class OptOutImport:
+    file: str
+    accepted: int = 0
+    evidence_added: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "accepted": self.accepted,
+            "evidence_added": self.evidence_added,
+            "rejected": len(self.rejected),
+            "rejects": self.rejected[:100],
+        }
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the whole file decodes so, else Windows-1252."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _entries(
+    path: Path, default_source: OptOutSource, now: datetime, result: OptOutImport
+) -> Iterator[tuple[str, OptOutSource, datetime]]:
+    with path.open(encoding=_encoding(path), newline="") as handle:
+        first = handle.readline()
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        cells = next(csv.reader([first], delimiter=delimiter), [])
+        header = [h.strip().casefold() for h in cells]
+        rows: Iterator[tuple[int, list[str]]]
+        reader = csv.reader(handle, delimiter=delimiter)
+        numbered = ((reader.line_num + 1, row) for row in reader)
+        if "phone" in header:
+            rows = numbered
+        else:  # a bare list of numbers: the first line is data
+            header = ["phone"]
+            rows = itertools.chain([(1, cells)], numbered)
+        for line, row in rows:
+            if not any(c.strip() for c in row):
+                continue
+            record = dict(zip(header, row, strict=False))
+            phone = parse_phone(record.get("phone", ""))
+            if phone.e164 is None or not phone.valid:
+                result.rejected.append(
+                    {"line": line, "field": "phone", "reason": "not a valid phone number"}
+                )
+                continue
+            try:
+                at = parse_datetime(record.get("opted_out_at", "")) or now
+                source = default_source
+                if record.get("opt_out_source", "").strip():
+                    source = parse_source(record["opt_out_source"])
+            except (ValueError, ServiceError) as error:
+                field_name = "opted_out_at" if isinstance(error, ValueError) else "opt_out_source"
+                result.rejected.append({"line": line, "field": field_name, "reason": str(error)})
+                continue
+            yield phone.e164, source, at
+
+
+def import_file(
+    ctx: Context, *, slug: str, path: Path, source: OptOutSource = OptOutSource.MANUAL
+) -> OptOutImport:
+    """An opposition list: one number a line, or a CSV with a `phone` column and optional
+    `opted_out_at` and `opt_out_source`. Invalid lines are reported, the rest recorded, in one
+    transaction, streamed in chunks."""
+    result = OptOutImport(file=path.name)
+    now = ctx.now()
+    with ctx.engine.begin() as conn:
+        advertiser = advertisers.get(conn, slug)
+        entries = _entries(path, source, now, result)
+        while chunk := list(itertools.islice(entries, 5000)):
+            result.evidence_added += _record(
+                conn, advertiser, chunk, origin=f"optout-import:{path.name}", actor=ctx.actor,
+                now=now,
+            )  # fmt: skip
+            result.accepted += len(chunk)
+        if not result.accepted and not result.rejected:
+            raise ServiceError(f"{path.name}: no phone number found")
+        audit.append(
+            conn,
+            actor=ctx.actor,
+            action="optout.import",
+            advertiser_id=advertiser.id,
+            details={
+                "file": path.name, "accepted": result.accepted, "rejected": len(result.rejected)
+            },
+            at=now,
+        )  # fmt: skip
+    return result

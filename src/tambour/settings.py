@@ -1,0 +1,26 @@
+"""One typed settings object, built at start-up from the environment (never at import)."""
+
+import getpass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tambour.store.engine import DEFAULT_DATABASE_URL
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    actor: str = "cli"  # who the audit log says acted
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+        return cls(
+            database_url=env.get("TAMBOUR_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            actor=env.get("TAMBOUR_ACTOR") or f"cli:{user}",
+        )

@@ -1,0 +1,1 @@
+"""Storage: tables, the engine, migrations. SQLite (WAL) by default, PostgreSQL in production."""

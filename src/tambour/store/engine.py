@@ -1,0 +1,43 @@
+"""The database engine: SQLite in WAL mode by default, PostgreSQL through psycopg."""
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+DEFAULT_DATABASE_URL = "sqlite:///./tambour.db"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # Writers take the lock when the transaction starts, not at the first write, so two
+    # writers never both read then fail to upgrade (the SQLite claim pattern of architecture.md).
+    # Readers opened with `reader(engine)` begin DEFERRED and do not block writers (WAL).
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def reader(engine: Engine) -> Connection:
+    """A connection for reading only: on SQLite it takes no write lock."""
+    return engine.execution_options(sqlite_begin="DEFERRED").connect()
+
+
+def make_engine(url: str, *, pooled: bool = True) -> Engine:
+    """An engine for `url`. One-shot commands pass `pooled=False`: no idle connection lingers."""
+    parsed = make_url(url)
+    pool = {} if pooled else {"poolclass": NullPool}
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"isolation_level": None}, **pool)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=pooled, **pool)

@@ -1,0 +1,38 @@
+"""Driving the real command line against a test database, as a user would."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from typer.testing import CliRunner
+
+from tambour.cli import app
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class Cli:
+    def __init__(self, db_url: str, actor: str = "test:alice") -> None:
+        self.env = {"TAMBOUR_DATABASE_URL": db_url, "TAMBOUR_ACTOR": actor}
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, ok: bool = True) -> Result:
+        done = self.runner.invoke(app, list(args), env=self.env, catch_exceptions=False)
+        result = Result(done.exit_code, done.stdout, done.stderr)
+        if ok:
+            assert result.code == 0, f"{args} exited {result.code}: {result.err or result.out}"
+        return result
+
+    def advertiser(self, slug: str = "maison-lumiere", *extra: str) -> None:
+        self(
+            "advertiser", "create", slug, "--name", "Maison Lumière SAS", "--sender", "MLUMIERE",
+            "--stop-number", "36111", "--categories", "luminaires;décoration", *extra,
+        )  # fmt: skip

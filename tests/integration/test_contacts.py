@@ -1,0 +1,492 @@
+"""Issue 3 through the command line, on SQLite and PostgreSQL: advertisers, import, show,
+export, opt-outs, the audit log and tenant isolation."""
+
+import csv
+import io
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from tambour.contacts.row import CANONICAL_COLUMNS
+from tambour.store.tables import audit_log, contacts, evidence, suppressions
+from tests.integration.cli import Cli
+
+SAMPLE = resources.files("tambour") / "data" / "sample_contacts.csv"
+
+
+@pytest.fixture
+def cli(db_url: str) -> Cli:
+    return Cli(db_url)
+
+
+def write_csv(
+    path: Path, rows: list[dict[str, str]], *, delimiter: str = ",", encoding: str = "utf-8"
+) -> Path:
+    header = list(dict.fromkeys(k for row in rows for k in row))
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, delimiter=delimiter, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def sample_file(tmp_path: Path) -> Path:
+    target = tmp_path / "sample.csv"
+    target.write_bytes(SAMPLE.read_bytes())
+    return target
+
+
+def count(engine: Engine, table) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+# --- advertisers ----------------------------------------------------------------------------
+
+
+def test_advertiser_create_list_show(cli: Cli) -> None:
+    cli.advertiser()
+    listed = cli("advertiser", "list", "--json").json()
+    assert [a["slug"] for a in listed] == ["maison-lumiere"]
+    shown = cli("advertiser", "show", "maison-lumiere", "--json").json()
+    assert shown["senders"] == ["MLUMIERE"] and shown["stop_number"] == "36111"
+    assert shown["categories"] == ["luminaires", "décoration"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--sender", "INFO", "--stop-number", "36111"), "generic"),
+        (("--sender", "BRAND", "--stop-number", "1234"), "short number"),
+        (("--sender", "AB", "--stop-number", "36111"), "3 to 11"),
+    ],
+)
+def test_advertiser_bad_input_is_refused_with_a_message(
+    cli: Cli, args: tuple[str, ...], message: str
+) -> None:
+    result = cli("advertiser", "create", "acme", "--name", "Acme SA", *args, ok=False)
+    assert result.code == 2 and message in result.err
+    assert cli("advertiser", "list", "--json").json() == []
+
+
+def test_duplicate_slug_is_refused(cli: Cli) -> None:
+    cli.advertiser()
+    result = cli("advertiser", "create", "maison-lumiere", "--name", "X", "--sender", "XBRAND",
+                 "--stop-number", "36112", ok=False)  # fmt: skip
+    assert result.code == 2 and "exists already" in result.err
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def test_import_sample_counts_rejects_and_audit(cli: Cli, engine: Engine, tmp_path: Path) -> None:
+    cli.advertiser()
+    summary = cli(
+        "contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    # 34 rows: one number too short is rejected; C017 is C001's number in another notation.
+    assert summary["rows"] == 34 and summary["rejected"] == 1
+    assert summary["created"] == 32 and summary["updated"] == 1 and summary["unchanged"] == 0
+    assert summary["rejected_by_reason"] == {"phone: invalid number": 1}
+    rejects = Path(summary["rejects_file"])
+    assert rejects.name == "sample.rejects.csv"
+    lines = list(csv.DictReader(io.StringIO(rejects.read_text(encoding="utf-8-sig"))))
+    assert [(r["line"], r["field"]) for r in lines] == [("16", "phone")]
+    assert count(engine, contacts) == 32
+    entries = cli("audit", "list", "--json").json()
+    assert entries[0]["action"] == "contacts.import" and entries[0]["details"]["created"] == 32
+    assert cli("audit", "verify").code == 0
+
+
+def test_reimport_adds_nothing(cli: Cli, engine: Engine, tmp_path: Path) -> None:
+    cli.advertiser()
+    path = sample_file(tmp_path)
+    cli("contacts", "import", str(path), "--advertiser", "maison-lumiere")
+    before = count(engine, evidence)
+    again = cli("contacts", "import", str(path), "--advertiser", "maison-lumiere", "--json").json()
+    assert again["created"] == 0 and again["evidence_added"] == 0
+    assert again["unchanged"] + again["updated"] == 33
+    # C001 and C017 share a number: each row in turn changes its profile back.
+    assert again["updated"] <= 2
+    assert count(engine, evidence) == before
+
+
+def test_two_notations_are_one_contact(cli: Cli, engine: Engine, tmp_path: Path) -> None:
+    cli.advertiser()
+    path = write_csv(tmp_path / "n.csv", [
+        {"phone": "06 12 34 56 78", "consent": "yes", "consent_at": "2026-01-01"},
+        {"phone": "+33 6 12 34 56 78", "consent": "yes", "consent_at": "2026-01-01"},
+        {"phone": "0033612345678", "last_activity_at": "2026-02-01"},
+    ])  # fmt: skip
+    summary = cli(
+        "contacts", "import", str(path), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert (summary["created"], summary["unchanged"], summary["updated"]) == (1, 1, 1)
+    assert count(engine, contacts) == 1 and count(engine, evidence) == 2
+
+
+def test_every_canonical_column_is_stored_and_shown(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    row = {
+        "phone": "07 81 22 33 44", "external_id": "P-1", "first_name": "Hugo", "last_name": "Petit",
+        "company": "Atelier Petit", "kind": "professional", "profession_tags": "architecture;BTP",
+        "postal_code": "57000", "tags": "salon;vip", "consent": "oui",
+        "consent_at": "2026-03-01T10:00:00+01:00", "consent_channels": "sms;fax",
+        "consent_method": "paper_form", "consent_checkbox_prechecked": "non",
+        "consent_bundled_with_terms": "non", "consent_advertiser": "Maison Lumière",
+        "consent_wording": "J'accepte les SMS", "consent_source": "salon Metz",
+        "consent_proof": "scan-17", "collected_at": "2026-03-01", "collected_by": "advertiser",
+        "informed_at_collection": "oui", "objection_offered_at_collection": "oui",
+        "third_party_information_proof": "", "account_created_at": "2026-03-02",
+        "last_purchase_at": "2026-03-05", "purchased_categories": "luminaires",
+        "opted_out": "", "opted_out_at": "", "opt_out_source": "",
+        "last_activity_at": "2026-03-06", "salon": "Metz 2026",
+    }  # fmt: skip
+    assert set(CANONICAL_COLUMNS) <= set(row)
+    path = write_csv(tmp_path / "all.csv", [row])
+    cli("contacts", "import", str(path), "--advertiser", "maison-lumiere")
+    shown = cli(
+        "contacts", "show", "+33781223344", "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    contact = shown["contact"]
+    assert contact["kind"] == "professional" and contact["postal_code"] == "57000"
+    assert contact["profession_tags"] == ["architecture", "BTP"] and contact["tags"] == [
+        "salon",
+        "vip",
+    ]
+    assert contact["fields"] == {"salon": "Metz 2026"} and contact["external_id"] == "P-1"
+    kinds = {e["kind"]: e for e in shown["evidence"]}
+    assert set(kinds) == {"consent_given", "collected", "account_created", "purchase", "activity"}
+    consent = kinds["consent_given"]
+    assert consent["at"] == "2026-03-01T09:00:00+00:00"
+    assert consent["data"]["channels"] == ["fax", "sms"] and consent["data"]["proof"] == "scan-17"
+    assert consent["recorded_by"] == "test:alice" and consent["source"] == "import:all.csv"
+    assert kinds["purchase"]["data"] == {"categories": ["luminaires"]}
+    standing = shown["standing"]
+    assert (
+        standing["commercial"]["decision"] == "send"
+        and standing["commercial"]["basis"] == "consent"
+    )
+    assert standing["commercial"]["bases"]["b2b_legitimate_interest"] == "holds"
+    assert standing["commercial"]["bases"]["existing_customer"] == "not_applicable"
+
+
+def test_each_kind_of_malformed_row_is_rejected_whole(
+    cli: Cli, engine: Engine, tmp_path: Path
+) -> None:
+    cli.advertiser()
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "phone,consent,consent_at,kind,first_name\n"
+        "0612345601,yes,2026-01-01,person,Ok1\n"
+        "06123,yes,2026-01-01,person,BadPhone\n"
+        "0612345603,yes,2026-13-45,person,BadDate\n"
+        "0612345604,peut-être,2026-01-01,person,BadBool\n"
+        "0612345605,yes,2026-01-01,robot,BadKind\n"
+        "0612345606,yes,2026-01-01,person,Extra,cell\n"
+        "0612345607,yes\n"
+        "0612345608,yes,2026-01-01,person,Ok2\n",
+        encoding="utf-8",
+    )
+    summary = cli(
+        "contacts", "import", str(path), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert summary["created"] == 2 and summary["rejected"] == 6
+    rejects = list(
+        csv.DictReader(io.StringIO((tmp_path / "bad.rejects.csv").read_text(encoding="utf-8-sig")))
+    )
+    assert [(r["line"], r["field"]) for r in rejects] == [
+        ("3", "phone"),
+        ("4", "consent_at"),
+        ("5", "consent"),
+        ("6", "kind"),
+        ("7", ""),
+        ("8", ""),
+    ]
+    assert "BadDate" in {r["first_name"] for r in rejects}
+    with engine.connect() as conn:
+        names = {p["first_name"] for p in conn.execute(select(contacts.c.profile)).scalars()}
+    assert names == {"Ok1", "Ok2"}  # nothing of a rejected row was kept
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "bom"),
+    [("utf-8", ",", False), ("utf-8", ";", True), ("cp1252", ";", False), ("utf-8", "\t", False)],
+)
+def test_encodings_and_separators(
+    cli: Cli, tmp_path: Path, encoding: str, delimiter: str, bom: bool
+) -> None:
+    cli.advertiser()
+    content = delimiter.join(["Téléphone", "Prénom", "Société", "ville"]) + "\r\n"
+    content += delimiter.join(["06 12 34 56 78", "Éloïse", "Œuvres & Cie", "Besançon"]) + "\r\n"
+    raw = content.encode(encoding)
+    (tmp_path / "f.csv").write_bytes((b"\xef\xbb\xbf" if bom else b"") + raw)
+    summary = cli(
+        "contacts", "import", str(tmp_path / "f.csv"), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert summary["created"] == 1, summary
+    contact = cli(
+        "contacts", "show", "0612345678", "--advertiser", "maison-lumiere", "--json"
+    ).json()["contact"]
+    assert contact["first_name"] == "Éloïse" and contact["company"] == "Œuvres & Cie"
+    assert contact["fields"] == {"ville": "Besançon"}
+
+
+def test_mapping_file(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    (tmp_path / "map.toml").write_text(
+        '[columns]\n"Num" = "phone"\n"Opt-in" = "consent"\n"Quand" = "consent_at"\n"Ignore" = ""\n',
+        encoding="utf-8",
+    )
+    path = write_csv(
+        tmp_path / "m.csv",
+        [{"Num": "0612345678", "Opt-in": "oui", "Quand": "2026-05-01", "Ignore": "x"}],
+    )
+    cli(
+        "contacts",
+        "import",
+        str(path),
+        "--advertiser",
+        "maison-lumiere",
+        "--mapping",
+        str(tmp_path / "map.toml"),
+    )
+    shown = cli("contacts", "show", "0612345678", "--advertiser", "maison-lumiere", "--json").json()
+    assert [e["kind"] for e in shown["evidence"]] == ["consent_given"]
+    assert "fields" not in shown["contact"]
+
+
+def test_dry_run_keeps_nothing(cli: Cli, engine: Engine, tmp_path: Path) -> None:
+    cli.advertiser()
+    summary = cli(
+        "contacts",
+        "import",
+        str(sample_file(tmp_path)),
+        "--advertiser",
+        "maison-lumiere",
+        "--dry-run",
+        "--json",
+    ).json()
+    assert summary["created"] == 32 and summary["dry_run"] is True
+    assert count(engine, contacts) == 0 and count(engine, evidence) == 0
+
+
+def test_unreadable_file_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    missing = cli(
+        "contacts", "import", str(tmp_path / "nope.csv"), "--advertiser", "maison-lumiere", ok=False
+    )
+    assert missing.code == 2 and "nope.csv" in missing.err
+    (tmp_path / "nophone.csv").write_text("name,city\nA,B\n", encoding="utf-8")
+    no_phone = cli(
+        "contacts",
+        "import",
+        str(tmp_path / "nophone.csv"),
+        "--advertiser",
+        "maison-lumiere",
+        ok=False,
+    )
+    assert no_phone.code == 2 and "phone" in no_phone.err
+    unknown = cli(
+        "contacts", "import", str(tmp_path / "nophone.csv"), "--advertiser", "nobody", ok=False
+    )
+    assert unknown.code == 2
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def test_import_export_round_trip(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    cli.advertiser("copie")
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    first = cli("contacts", "export", "--advertiser", "maison-lumiere").out
+    (tmp_path / "export.csv").write_text(first, encoding="utf-8")
+    again = cli(
+        "contacts",
+        "import",
+        str(tmp_path / "export.csv"),
+        "--advertiser",
+        "maison-lumiere",
+        "--json",
+    ).json()
+    assert again["evidence_added"] == 0 and again["created"] == 0 and again["updated"] == 0
+    cli("contacts", "import", str(tmp_path / "export.csv"), "--advertiser", "copie")
+    second = cli("contacts", "export", "--advertiser", "copie").out
+    assert second == first
+    rows = list(csv.DictReader(io.StringIO(first)))
+    assert len(rows) == 32
+    c001 = next(r for r in rows if r["phone"] == "+33612345601")
+    assert c001["consent_at"] == "2026-09-14T18:22:05+02:00" and c001["consent"] == "yes"
+    assert c001["ville"] == "Paris" and c001["external_id"] == "C017"  # the later row's profile
+
+
+def test_export_is_consistent_with_the_sample_decisions(cli: Cli, tmp_path: Path) -> None:
+    """What the demo decides from the file, it decides from the file's export."""
+    from tambour.contacts.ledger import facts_of_row
+    from tambour.contacts.row import parse_row
+    from tambour.demo import DEMO_START, SAMPLE_ADVERTISER, sample_campaigns
+    from tambour.rules.decision import decide_all
+
+    cli.advertiser()
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    exported = cli("contacts", "export", "--advertiser", "maison-lumiere").out
+    rows = [parse_row(cells)[0] for cells in csv.DictReader(io.StringIO(exported))]
+    campaign = sample_campaigns(DEMO_START)[0].facts
+    decided = {
+        c.phone.e164: d.code
+        for c, d in decide_all(
+            (facts_of_row(r) for r in rows if r), campaign, SAMPLE_ADVERTISER, DEMO_START
+        )
+    }
+    assert (
+        decided["+33612345618"] == "opted_out"
+        and decided["+33612345620"] == "consent_prechecked_box"
+    )
+    assert (
+        decided["+590690123408"] == "consent"
+        and decided["+33781223329"] == "b2b_not_relevant_to_profession"
+    )
+
+
+# --- opt-outs -------------------------------------------------------------------------------
+
+
+def test_optout_add_is_effective_at_once_and_survives(
+    cli: Cli, engine: Engine, tmp_path: Path
+) -> None:
+    cli.advertiser()
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    before = cli(
+        "contacts", "show", "0612345601", "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert before["standing"]["commercial"]["decision"] == "send"
+    cli("optout", "add", "06 12 34 56 01", "--advertiser", "maison-lumiere", "--source", "sms_stop")
+    after = cli("contacts", "show", "0612345601", "--advertiser", "maison-lumiere", "--json").json()
+    assert after["standing"]["commercial"]["reason"] == "opted_out"
+    assert after["evidence"][-1]["kind"] == "opt_out" and after["evidence"][-1]["data"] == {
+        "source": "sms_stop"
+    }
+    assert after["contact"]["suppressed"]["source"] == "sms_stop"
+    # A number that is not a contact is suppressed all the same, and only as a hash.
+    cli("optout", "add", "0699999999", "--advertiser", "maison-lumiere")
+    with engine.connect() as conn:
+        stored = conn.execute(select(suppressions.c.phone_hash)).scalars().all()
+    assert all(len(h) == 32 for h in stored) and len(stored) >= 2
+    bad = cli("optout", "add", "0699", "--advertiser", "maison-lumiere", ok=False)
+    assert bad.code == 2
+    wrong_source = cli(
+        "optout",
+        "add",
+        "0699999999",
+        "--advertiser",
+        "maison-lumiere",
+        "--source",
+        "spam",
+        ok=False,
+    )
+    assert wrong_source.code == 2 and "complaint_33700" in wrong_source.err
+
+
+def test_optout_import(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    (tmp_path / "stop.txt").write_text(
+        "06 12 34 56 02\n+33612345603\nnot a number\n", encoding="utf-8"
+    )
+    result = cli(
+        "optout", "import", str(tmp_path / "stop.txt"), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert result["accepted"] == 2 and result["rejected"] == 1 and result["rejects"][0]["line"] == 3
+    shown = cli("contacts", "show", "0612345603", "--advertiser", "maison-lumiere", "--json").json()
+    assert shown["standing"]["commercial"]["reason"] == "opted_out"
+    (tmp_path / "list.csv").write_text(
+        "phone;opt_out_source\n0612345605;complaint_33700\n", encoding="utf-8"
+    )
+    cli("optout", "import", str(tmp_path / "list.csv"), "--advertiser", "maison-lumiere")
+    shown = cli("contacts", "show", "0612345605", "--advertiser", "maison-lumiere", "--json").json()
+    assert shown["standing"]["commercial"]["reason"] == "complaint_33700"
+
+
+# --- audit, isolation, schema ---------------------------------------------------------------
+
+
+def test_audit_log_records_actions_without_phone_numbers(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    cli("optout", "add", "0612345601", "--advertiser", "maison-lumiere")
+    cli("contacts", "export", "--advertiser", "maison-lumiere")
+    entries = cli("audit", "list", "--json").json()
+    assert [e["action"] for e in entries] == [
+        "contacts.export",
+        "optout.add",
+        "contacts.import",
+        "advertiser.create",
+    ]
+    assert {e["actor"] for e in entries} == {"test:alice"}
+    dump = str(entries)
+    for number in ("0612345601", "612345601", "+33612345601"):
+        assert number not in dump
+    verified = cli("audit", "verify", "--json").json()
+    assert verified["ok"] and verified["count"] == 4
+
+
+def test_audit_verify_fails_on_tampering(cli: Cli, engine: Engine, tmp_path: Path) -> None:
+    cli.advertiser()
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    cli("optout", "add", "0612345601", "--advertiser", "maison-lumiere")
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            triggers = text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'"
+            )
+            for name in conn.execute(triggers).scalars().all():
+                conn.execute(text(f'DROP TRIGGER "{name}"'))
+        conn.execute(audit_log.update().where(audit_log.c.seq == 2).values(actor="someone-else"))
+    result = cli("audit", "verify", ok=False)
+    assert result.code == 1 and "2" in result.err
+
+
+def test_tenants_never_see_each_other(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    cli(
+        "advertiser",
+        "create",
+        "autre",
+        "--name",
+        "Autre SARL",
+        "--sender",
+        "AUTRE",
+        "--stop-number",
+        "36222",
+    )
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    hidden = cli("contacts", "show", "0612345601", "--advertiser", "autre", ok=False)
+    assert hidden.code == 2 and "no contact" in hidden.err
+    assert cli("contacts", "export", "--advertiser", "autre").out.count("\n") == 1  # header only
+    # The same number imported for the other advertiser is its own contact with its own evidence.
+    path = write_csv(tmp_path / "b.csv", [{"phone": "0612345601", "first_name": "Autre"}])
+    assert (
+        cli("contacts", "import", str(path), "--advertiser", "autre", "--json").json()["created"]
+        == 1
+    )
+    b = cli("contacts", "show", "0612345601", "--advertiser", "autre", "--json").json()
+    assert b["evidence"] == [] and b["contact"]["first_name"] == "Autre"
+    a = cli("contacts", "show", "0612345601", "--advertiser", "maison-lumiere", "--json").json()
+    assert a["contact"]["first_name"] == "Camille"
+    # An opt-out at one advertiser does not opt the person out of the other.
+    cli("optout", "add", "0612345601", "--advertiser", "autre")
+    a = cli("contacts", "show", "0612345601", "--advertiser", "maison-lumiere", "--json").json()
+    assert a["contact"]["suppressed"] is None
+
+
+def test_commands_refuse_a_database_whose_schema_is_behind(tmp_path: Path) -> None:
+    fresh = Cli(f"sqlite:///{tmp_path / 'new.db'}")
+    result = fresh("advertiser", "list", ok=False)
+    assert result.code == 2 and "tambour db upgrade" in result.err
+    fresh("db", "upgrade")
+    assert fresh("advertiser", "list", "--json").json() == []
