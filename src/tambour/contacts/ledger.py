@@ -8,7 +8,6 @@ twice yields the same fingerprint, so re-importing a file adds nothing.
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -32,18 +31,51 @@ class EvidenceKind(StrEnum):
     ERASURE = "erasure"
 
 
-@dataclass(frozen=True, slots=True)
+# One compact, key-sorted JSON text per value: what is stored and what is fingerprinted.
+canonical_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
 class Evidence:
-    kind: EvidenceKind
-    at: datetime | None
-    data: Mapping[str, Any] = field(default_factory=dict)
+    """One dated fact. Its JSON text and fingerprint are computed once, when first asked for
+    (the importer needs both for every fact; reading the ledger back needs neither)."""
+
+    __slots__ = ("_fingerprint", "_json", "at", "data", "kind")
+
+    def __init__(
+        self, kind: EvidenceKind, at: datetime | None, data: Mapping[str, Any] | None = None
+    ) -> None:
+        self.kind = kind
+        self.at = at
+        self.data: Mapping[str, Any] = data if data is not None else {}
+        self._json: str | None = None
+        self._fingerprint: bytes | None = None
+
+    @property
+    def data_json(self) -> str:
+        if self._json is None:
+            self._json = canonical_json(self.data)
+        return self._json
 
     @property
     def fingerprint(self) -> bytes:
-        """The same fact gives the same 16 bytes, whoever records it and when."""
-        at = self.at.isoformat() if self.at else ""
-        payload = json.dumps(self.data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.blake2b(f"{self.kind}|{at}|{payload}".encode(), digest_size=16).digest()
+        """The same fact gives the same 16 bytes, whoever records it, when, and in which zone
+        its time was written."""
+        if self._fingerprint is None:
+            at = repr(self.at.timestamp()) if self.at else ""
+            key = f"{self.kind.value}|{at}|{self.data_json}".encode()
+            self._fingerprint = hashlib.blake2b(key, digest_size=16).digest()
+        return self._fingerprint
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Evidence):
+            return NotImplemented
+        return (self.kind, self.at, dict(self.data)) == (other.kind, other.at, dict(other.data))
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint)
+
+    def __repr__(self) -> str:
+        return f"Evidence({self.kind.value!r}, {self.at!r}, {dict(self.data)!r})"
 
 
 PROFILE_FIELDS = (
@@ -63,9 +95,9 @@ def profile_of(row: CanonicalRow) -> dict[str, Any]:
     return profile
 
 
-def profile_hash(kind: ContactKind, profile: Mapping[str, Any]) -> bytes:
-    payload = json.dumps([kind.value, profile], sort_keys=True, ensure_ascii=False)
-    return hashlib.blake2b(payload.encode(), digest_size=16).digest()
+def profile_hash(kind: ContactKind, profile_json: str) -> bytes:
+    """Detects a changed profile without reading it back: over the kind and the profile's JSON."""
+    return hashlib.blake2b(f"{kind.value}|{profile_json}".encode(), digest_size=16).digest()
 
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:

@@ -354,16 +354,25 @@ def _selector(
     return names, itemgetter(*kept)
 
 
-def read_contacts(
-    path: Path, mapping: Mapping[str, str] | None = None
-) -> Iterator[tuple[int, CanonicalRow | None, list[Reject]]]:
-    """Yield (line, row, rejects) for each record after the header.
+@dataclass(frozen=True, slots=True)
+class RecordShape:
+    """How a record's cells become a row: the kept columns' names and how to pick them."""
 
-    `row` is None when the record is rejected, with one `Reject` per problem; blank lines are
-    skipped. Raises ContactFileError when the file as a whole cannot be read.
-    """
-    fmt = sniff(path, mapping)
-    names, select = _selector(fmt.columns)
+    names: tuple[str, ...]
+    select: Callable[[list[str]], Sequence[str]] | None
+
+    @classmethod
+    def of(cls, fmt: FileFormat) -> "RecordShape":
+        names, select = _selector(fmt.columns)
+        return cls(names, select)
+
+
+def read_records(
+    path: Path, fmt: FileFormat
+) -> Iterator[tuple[int, list[str] | None, list[Reject]]]:
+    """Yield (line, cells, rejects) for each record after the header: the raw cells of a record
+    of the header's width, or None with the reason it cannot be read (broken quoting, wrong
+    number of cells). Blank lines are skipped. Only the csv module's work: cheap, in order."""
     width = len(fmt.header)
     recent: deque[str] = deque(maxlen=_RECENT)
     with _open(path, fmt.encoding) as f:
@@ -394,26 +403,7 @@ def read_contacts(
                         reason = f"{count}, the header has {width}"
                         yield start, None, [Reject(start, "", reason, tuple(cells))]
                     continue
-                kept = cells if select is None else select(cells)
-                # Non-empty cells by column name, all in C; the lengths are equal (checked).
-                values = dict(compress(zip(names, kept, strict=False), kept))
-                if not values:
-                    continue  # a blank row: only delimiters
-                row, errors = parse_row(values)
-                if row is None:
-                    if _is_blank(kept):
-                        continue
-                    rejects = [Reject(start, e.field, e.message, tuple(cells)) for e in errors]
-                    phone = values.get("phone", "")
-                    if phone.strip() and all(e.field != "phone" for e in errors):
-                        info = parse_phone(phone.strip())
-                        if info.e164 is None or not info.valid:
-                            rejects.insert(0, Reject(start, "phone", _INVALID_PHONE, tuple(cells)))
-                    yield start, None, rejects
-                elif row.phone.e164 is None or not row.phone.valid:
-                    yield start, None, [Reject(start, "phone", _INVALID_PHONE, tuple(cells))]
-                else:
-                    yield start, row, []
+                yield start, cells, []
         except _LineTooLongError:
             raise ContactFileError(
                 f"{path}: line {end + 1} is longer than {_MAX_LINE} characters"
@@ -423,6 +413,51 @@ def read_contacts(
                 f"{path}: line {end + 1}: cannot be decoded as {fmt.encoding} "
                 "(has the file changed while it was read?)"
             ) from None
+
+
+def check_record(
+    line: int, cells: list[str], shape: RecordShape
+) -> tuple[CanonicalRow | None, list[Reject]]:
+    """Parse one record's cells: the row, or None with one `Reject` per problem. A blank row
+    (only delimiters) gives (None, []). Pure: it may run in another process."""
+    kept = cells if shape.select is None else shape.select(cells)
+    # Non-empty cells by column name, all in C; the lengths are equal (checked by the reader).
+    values = dict(compress(zip(shape.names, kept, strict=False), kept))
+    if not values:
+        return None, []
+    row, errors = parse_row(values)
+    if row is None:
+        if _is_blank(kept):
+            return None, []
+        rejects = [Reject(line, e.field, e.message, tuple(cells)) for e in errors]
+        phone = values.get("phone", "")
+        if phone.strip() and all(e.field != "phone" for e in errors):
+            info = parse_phone(phone.strip())
+            if info.e164 is None or not info.valid:
+                rejects.insert(0, Reject(line, "phone", _INVALID_PHONE, tuple(cells)))
+        return None, rejects
+    if row.phone.e164 is None or not row.phone.valid:
+        return None, [Reject(line, "phone", _INVALID_PHONE, tuple(cells))]
+    return row, []
+
+
+def read_contacts(
+    path: Path, mapping: Mapping[str, str] | None = None
+) -> Iterator[tuple[int, CanonicalRow | None, list[Reject]]]:
+    """Yield (line, row, rejects) for each record after the header.
+
+    `row` is None when the record is rejected, with one `Reject` per problem; blank lines are
+    skipped. Raises ContactFileError when the file as a whole cannot be read.
+    """
+    fmt = sniff(path, mapping)
+    shape = RecordShape.of(fmt)
+    for line, cells, rejects in read_records(path, fmt):
+        if cells is None:
+            yield line, None, rejects
+            continue
+        row, problems = check_record(line, cells, shape)
+        if row is not None or problems:
+            yield line, row, problems
 
 
 # -- mapping file -------------------------------------------------------------------------------

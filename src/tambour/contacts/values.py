@@ -5,6 +5,7 @@ Each parser returns the value or raises `ValueError` with a message saying what 
 
 import re
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -28,6 +29,7 @@ def parse_bool(value: str) -> bool | None:
     )
 
 
+@lru_cache(maxsize=65536)  # files repeat their dates; a hit costs a dictionary look-up
 def parse_datetime(value: str) -> datetime | None:
     """ISO 8601 date or date-time; without a zone it is Europe/Paris. Returned in UTC.
 
@@ -36,7 +38,7 @@ def parse_datetime(value: str) -> datetime | None:
     text = value.strip()
     if not text:
         return None
-    match = _FRENCH_DATE.fullmatch(text)
+    match = _FRENCH_DATE.fullmatch(text) if "/" in text else None
     try:
         if match:
             d, m, y, hh, mm, ss = match.groups()
@@ -56,4 +58,7 @@ def parse_datetime(value: str) -> datetime | None:
 
 def parse_list(value: str) -> tuple[str, ...]:
     """A `;`-separated list; surrounding spaces and empty members are dropped."""
+    if ";" not in value:
+        single = value.strip()
+        return (single,) if single else ()
     return tuple(part.strip() for part in value.split(";") if part.strip())

@@ -6,36 +6,41 @@ recorded are recognised by their fingerprint, so re-importing a file adds nothin
 of one number are one contact. A dry run does all of it in one transaction rolled back at the end.
 """
 
+import gc
 import hashlib
 import hmac
 import itertools
+import multiprocessing
+import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from tambour.contacts.ledger import Evidence, EvidenceKind, evidence_of, profile_hash, profile_of
+from tambour.contacts.ledger import canonical_json
 from tambour.contacts.reader import (
+    FileFormat,
     RejectsWriter,
     default_rejects_path,
     load_mapping,
-    read_contacts,
+    read_records,
     sniff,
 )
-from tambour.contacts.row import CanonicalRow
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context
-from tambour.store.bulk import adapt_datetime, adapt_json, insert_rows, reserve_ids
-from tambour.store.tables import contacts, evidence, suppressions
+from tambour.services.import_prepare import PreparedBatch, PreparedEvent, PreparedRow, prepare
+from tambour.store.bulk import adapt_datetime, insert_rows, reserve_ids
+from tambour.store.tables import suppressions
 
 BATCH_ROWS = 5000
 EVIDENCE_COLUMNS = (
@@ -45,7 +50,6 @@ EVIDENCE_COLUMNS = (
 CONTACT_COLUMNS = (
     "id", "advertiser_id", "e164", "kind", "profile", "profile_hash", "created_at", "updated_at"
 )  # fmt: skip
-OPPOSITION_KINDS = frozenset({EvidenceKind.OPT_OUT, EvidenceKind.COMPLAINT})
 
 
 @dataclass
@@ -119,17 +123,17 @@ class _Pending:
 
     id: int | None
     kind: str
-    profile: dict[str, Any]
+    profile_json: str | None  # None: unchanged since read from the database
     profile_hash: bytes
     known: set[bytes]
-    new_events: list[Evidence] = field(default_factory=list)
+    new_events: list[PreparedEvent] = field(default_factory=list)
     changed: bool = False
 
 
 def _write_batch(
     conn: Connection,
     advertiser: Advertiser,
-    rows: list[CanonicalRow],
+    rows: list[PreparedRow],
     summary: ImportSummary,
     *,
     source: str,
@@ -138,60 +142,46 @@ def _write_batch(
 ) -> None:
     if conn.dialect.name == "postgresql":  # one importer per advertiser at a time
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1, {int(advertiser.id)})")
-    numbers = list({row.phone.e164 for row in rows if row.phone.e164})
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    lookups = _LOOKUPS[conn.dialect.name]
+    numbers = list({row.e164 for row in rows})
     existing: dict[str, _Pending] = {}
-    for found in conn.execute(
-        select(contacts.c.id, contacts.c.e164, contacts.c.kind, contacts.c.profile,
-               contacts.c.profile_hash)
-        .where(contacts.c.advertiser_id == advertiser.id, contacts.c.e164.in_(numbers))
-    ):  # fmt: skip
-        existing[found.e164] = _Pending(
-            found.id, found.kind, found.profile, found.profile_hash, set()
-        )
+    cursor.execute(lookups["contacts"], (advertiser.id, _id_list(conn, numbers)))
+    for contact_id, e164, kind, digest in cursor.fetchall():
+        existing[e164] = _Pending(contact_id, kind, None, bytes(digest), set())
     by_id = {p.id: p for p in existing.values()}
     if by_id:
-        for contact_id, print_ in conn.execute(
-            select(evidence.c.contact_id, evidence.c.fingerprint).where(
-                evidence.c.advertiser_id == advertiser.id, evidence.c.contact_id.in_(list(by_id))
-            )
-        ):
-            by_id[contact_id].known.add(print_)
+        cursor.execute(lookups["evidence"], (advertiser.id, _id_list(conn, list(by_id))))
+        for contact_id, print_ in cursor.fetchall():
+            by_id[contact_id].known.add(bytes(print_))
 
     batch: dict[str, _Pending] = dict(existing)
     fresh: list[str] = []
     for row in rows:
-        e164 = row.phone.e164
-        assert e164 is not None  # the reader rejects invalid numbers
-        profile = profile_of(row)
-        digest = profile_hash(row.kind, profile)
-        pending = batch.get(e164)
-        if pending is None:
-            pending = _Pending(None, row.kind.value, profile, digest, set(), changed=True)
-            batch[e164] = pending
-            fresh.append(e164)
+        pending = batch.get(row.e164)
+        if pending is None:  # a new contact: every event is new
+            pending = _Pending(
+                None, row.kind, row.profile_json, row.profile_hash,
+                {e[3] for e in row.events}, list(row.events), changed=True,
+            )  # fmt: skip
+            batch[row.e164] = pending
+            fresh.append(row.e164)
             summary.created += 1
-            first, changed = True, True
-        else:
-            first = False
-            changed = pending.profile_hash != digest
-            if changed:
-                pending.kind, pending.profile, pending.profile_hash = (
-                    row.kind.value,
-                    profile,
-                    digest,
-                )
-        for event in evidence_of(row):
-            fingerprint = event.fingerprint
-            if fingerprint not in pending.known:
-                pending.known.add(fingerprint)
+            continue
+        changed = pending.profile_hash != row.profile_hash
+        if changed:
+            pending.kind, pending.profile_hash = row.kind, row.profile_hash
+            pending.profile_json = row.profile_json
+        for event in row.events:
+            if event[3] not in pending.known:
+                pending.known.add(event[3])
                 pending.new_events.append(event)
                 changed = True
-        if not first:
-            if changed:
-                pending.changed = True
-                summary.updated += 1
-            else:
-                summary.unchanged += 1
+        if changed:
+            pending.changed = True
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
 
     ids = reserve_ids(conn, "contacts", len(fresh))
     stamp = adapt_datetime(conn, now)
@@ -200,48 +190,115 @@ def _write_batch(
         pending = batch[e164]
         pending.id = contact_id
         new_rows.append(
-            (contact_id, advertiser.id, e164, pending.kind, adapt_json(pending.profile),
+            (contact_id, advertiser.id, e164, pending.kind, pending.profile_json,
              pending.profile_hash, stamp, stamp)
         )  # fmt: skip
     insert_rows(conn, "contacts", CONTACT_COLUMNS, new_rows)
-    updates = [
-        {"id": p.id, "kind": p.kind, "profile": adapt_json(p.profile), "hash": p.profile_hash,
+    rewritten = [p for p in existing.values() if p.changed]
+    profiles = [
+        {"id": p.id, "kind": p.kind, "profile": p.profile_json, "hash": p.profile_hash,
          "now": stamp}
-        for e164, p in existing.items() if p.changed
+        for p in rewritten if p.profile_json is not None
     ]  # fmt: skip
-    if updates:
-        conn.connection.driver_connection.cursor().executemany(  # type: ignore[union-attr]
-            _UPDATE[conn.dialect.name], updates
-        )
+    if profiles:
+        cursor.executemany(_UPDATE_PROFILE[conn.dialect.name], profiles)
+    touched = [{"id": p.id, "now": stamp} for p in rewritten if p.profile_json is None]
+    if touched:
+        cursor.executemany(_TOUCH[conn.dialect.name], touched)
     events = []
-    opted_out: list[tuple[str, str, datetime]] = []
+    opposed: list[tuple[str, str, datetime]] = []
     for e164, pending in batch.items():
-        for event in pending.new_events:
+        for kind, at, data_json, fingerprint, opposition in pending.new_events:
             events.append(
-                (advertiser.id, pending.id, event.kind.value, adapt_datetime(conn, event.at),
-                 adapt_json(dict(event.data)), event.fingerprint, source, stamp, actor)
-            )  # fmt: skip
-            if event.kind in OPPOSITION_KINDS:
-                opted_out.append((e164, str(event.data["source"]), event.at or now))
+                (advertiser.id, pending.id, kind, at, data_json, fingerprint, source, stamp, actor)
+            )
+            if opposition is not None:
+                opposed.append((e164, opposition[0], opposition[1] or now))
     insert_rows(conn, "evidence", EVIDENCE_COLUMNS, events)
-    record_suppressions(conn, advertiser, opted_out, now)
+    record_suppressions(conn, advertiser, opposed, now)
     summary.evidence_added += len(events)
-    summary.suppressed += len(opted_out)
+    summary.suppressed += len(opposed)
 
 
-_UPDATE = {
+# Batch look-ups with the whole list as one parameter (no statement of 5,000 placeholders).
+_LOOKUPS = {
+    "sqlite": {
+        "contacts": "SELECT id, e164, kind, profile_hash FROM contacts WHERE advertiser_id = ? "
+        "AND e164 IN (SELECT value FROM json_each(?))",
+        "evidence": "SELECT contact_id, fingerprint FROM evidence WHERE advertiser_id = ? "
+        "AND contact_id IN (SELECT value FROM json_each(?))",
+    },
+    "postgresql": {
+        "contacts": "SELECT id, e164, kind, profile_hash FROM contacts WHERE advertiser_id = %s "
+        "AND e164 = ANY(%s)",
+        "evidence": "SELECT contact_id, fingerprint FROM evidence WHERE advertiser_id = %s "
+        "AND contact_id = ANY(%s)",
+    },
+}
+
+
+def _id_list(conn: Connection, values: list[Any]) -> Any:
+    return canonical_json(values) if conn.dialect.name == "sqlite" else values
+
+
+_UPDATE_PROFILE = {
     "sqlite": "UPDATE contacts SET kind = :kind, profile = :profile, profile_hash = :hash, "
     "updated_at = :now WHERE id = :id",
     "postgresql": "UPDATE contacts SET kind = %(kind)s, profile = %(profile)s, "
     "profile_hash = %(hash)s, updated_at = %(now)s WHERE id = %(id)s",
 }
+_TOUCH = {
+    "sqlite": "UPDATE contacts SET updated_at = :now WHERE id = :id",
+    "postgresql": "UPDATE contacts SET updated_at = %(now)s WHERE id = %(id)s",
+}
+PARALLEL_FROM_BYTES = 2_000_000  # smaller files are prepared in this process
+IN_FLIGHT = 3  # batches handed to workers ahead of the one being written (bounds memory)
 
 
-def _batches(
-    items: Iterator[tuple[int, CanonicalRow | None, list[Any]]],
-) -> Iterator[list[tuple[int, CanonicalRow | None, list[Any]]]]:
-    while chunk := list(itertools.islice(items, BATCH_ROWS)):
-        yield chunk
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """An import allocates millions of short-lived, acyclic objects: the cyclic collector's
+    default thresholds would rescan the heap every 700 of them. Raise them for the duration."""
+    saved = gc.get_threshold()
+    gc.freeze()  # what exists now (modules, caches) is never rescanned
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+        gc.unfreeze()
+
+
+def _worker_start() -> None:
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+
+
+def _prepared_batches(
+    path: Path, fmt: FileFormat, workers: int, dialect: str
+) -> Iterator[PreparedBatch]:
+    """The file's batches, prepared in order; by `workers` processes when asked."""
+    records = read_records(path, fmt)
+    chunks = iter(lambda: list(itertools.islice(records, BATCH_ROWS)), [])
+    if workers <= 0:
+        for chunk in chunks:
+            yield prepare(fmt, chunk, dialect)
+        return
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
+        pending: deque[AsyncResult[PreparedBatch]] = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(prepare, (fmt, chunk, dialect)))
+            if len(pending) > IN_FLIGHT:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def default_workers(path: Path) -> int:
+    """Worker processes for a file: none for a small one, else one per core but one."""
+    if path.stat().st_size < PARALLEL_FROM_BYTES:
+        return 0
+    return max(1, (os.cpu_count() or 1) - 1)
 
 
 def import_contacts(
@@ -253,6 +310,7 @@ def import_contacts(
     dry_run: bool = False,
     rejects_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> ImportSummary:
     """Import a contact file for one advertiser; returns what happened to every row."""
     started = time.perf_counter()
@@ -264,7 +322,12 @@ def import_contacts(
     rejects_target = rejects_path or default_rejects_path(path)
     source = f"import:{path.name}"
     now = ctx.now()
-    with ctx.engine.connect() as conn, RejectsWriter(rejects_target, fmt) as rejects:
+    workers = default_workers(path) if workers is None else workers
+    with (
+        _few_collections(),
+        ctx.engine.connect() as conn,
+        RejectsWriter(rejects_target, fmt) as rejects,
+    ):
         dry = conn.begin() if dry_run else None  # one transaction, rolled back at the end
 
         def step() -> Any:
@@ -273,20 +336,17 @@ def import_contacts(
         with step():
             advertiser = advertisers.get(conn, slug)
         try:
-            for chunk in _batches(read_contacts(path, mapping)):
-                accepted = []
-                for _line, row, row_rejects in chunk:
-                    if row is None:
-                        rejects.write(row_rejects)
-                    else:
-                        accepted.append(row)
+            for prepared in _prepared_batches(path, fmt, workers, conn.dialect.name):
+                for problems in prepared.rejects:
+                    rejects.write(problems)
                 with step():
                     _write_batch(
-                        conn, advertiser, accepted, summary, source=source, actor=ctx.actor, now=now
-                    )
-                summary.rows += len(chunk)
+                        conn, advertiser, prepared.rows, summary, source=source,
+                        actor=ctx.actor, now=now,
+                    )  # fmt: skip
+                summary.rows += len(prepared.rows) + len(prepared.rejects)
                 if progress:
-                    progress(len(chunk))
+                    progress(prepared.records)
         except BaseException as error:
             summary.interrupted = type(error).__name__
             raise

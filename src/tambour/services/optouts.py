@@ -20,7 +20,7 @@ from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context, ServiceError
 from tambour.services.importer import EVIDENCE_COLUMNS, phone_hash, record_suppressions
 from tambour.sms.phone import parse_phone
-from tambour.store.bulk import adapt_datetime, adapt_json, insert_rows
+from tambour.store.bulk import adapt_datetime, insert_rows
 from tambour.store.tables import contacts, evidence
 
 
@@ -68,7 +68,7 @@ def _record(
         if exists is None:
             rows.append(
                 (advertiser.id, known[e164], kind.value, adapt_datetime(conn, at),
-                 adapt_json(dict(event.data)), event.fingerprint, origin,
+                 event.data_json, event.fingerprint, origin,
                  adapt_datetime(conn, now), actor)
             )  # fmt: skip
     insert_rows(conn, "evidence", EVIDENCE_COLUMNS, rows)

@@ -2,10 +2,9 @@
 
 SQLAlchemy's executemany processes every value through its types; for millions of evidence rows
 that costs more than the database itself, so the importer hands plain tuples to the driver.
-Values must already be in the driver's terms: `adapt_datetime` and `adapt_json` below.
+Values must already be in the driver's terms: datetimes through `adapt_datetime`, JSON as text.
 """
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -13,18 +12,18 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 
+def sqlite_time(value: datetime) -> str:
+    """Naive UTC text in SQLAlchemy's SQLite format ('2026-12-01 09:00:00.000000')."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def adapt_datetime(conn: Connection, value: datetime | None) -> Any:
     """SQLite keeps naive UTC text in SQLAlchemy's format; PostgreSQL takes aware datetimes."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    if conn.dialect.name == "sqlite":
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
-
-
-def adapt_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return sqlite_time(value) if conn.dialect.name == "sqlite" else value
 
 
 def insert_rows(

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -111,7 +110,8 @@ evidence = Table(
     Column("recorded_by", String(100), nullable=False),
     UniqueConstraint("contact_id", "fingerprint"),
 )
-Index("ix_evidence_advertiser_contact", evidence.c.advertiser_id, evidence.c.contact_id)
+# A contact's evidence is found through uq_evidence_contact_id_fingerprint (contact_id first);
+# a second index would cost every import more than it saves any read.
 
 suppressions = Table(
     "suppressions",

@@ -133,16 +133,9 @@ def upgrade() -> None:
             "contact_id", "fingerprint", name=op.f("uq_evidence_contact_id_fingerprint")
         ),
     )
-    with op.batch_alter_table("evidence", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_evidence_advertiser_contact", ["advertiser_id", "contact_id"], unique=False
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("evidence", schema=None) as batch_op:
-        batch_op.drop_index("ix_evidence_advertiser_contact")
-
     op.drop_table("evidence")
     op.drop_table("suppressions")
     op.drop_table("sender_ids")

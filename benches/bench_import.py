@@ -1,0 +1,86 @@
+"""`contacts import` of a generated 1,000,000-row canonical file, on SQLite and PostgreSQL.
+
+Target (issue 3): at least 30,000 rows per second on each, peak memory under 300 MB. Each import
+runs in a child process (the real CLI code path, `tambour contacts import`), so its peak RSS is
+its own. PostgreSQL: a throw-away database on 127.0.0.1:5432, dropped afterwards.
+Usage: python benches/bench_import.py [ROWS] [--only sqlite|postgresql]
+"""
+
+import json
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).parent))
+from contact_file import write  # noqa: E402
+
+TAMBOUR = str(Path(sys.executable).with_name("tambour"))
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def run(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TAMBOUR_DATABASE_URL": url, "TAMBOUR_ACTOR": "bench"}
+    return subprocess.run([TAMBOUR, *args], env=env, capture_output=True, text=True, check=True)
+
+
+def import_once(url: str, path: Path, rows: int) -> None:
+    run(["db", "upgrade"], url)
+    run(["advertiser", "create", "bench", "--name", "Bench SAS", "--sender", "BENCH",
+         "--stop-number", "36111", "--categories", "luminaires"], url)  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = run(["contacts", "import", str(path), "--advertiser", "bench", "--json"], url)
+    wall = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    summary = json.loads(done.stdout)
+    peak = f"{peak_kib / 1024:,.0f} MB" if peak_kib > before else f"<= {before / 1024:,.0f} MB"
+    print(
+        f"  first import: {rows / wall:,.0f} rows/s ({wall:.1f} s wall, {summary['seconds']:.1f} s "
+        f"in the importer), peak RSS {peak}; created {summary['created']:,}, "
+        f"rejected {summary['rejected']:,}, evidence {summary['evidence_added']:,}"
+    )
+    started = time.perf_counter()
+    again = json.loads(run(["contacts", "import", str(path), "--advertiser", "bench", "--json"], url).stdout)
+    wall = time.perf_counter() - started
+    print(
+        f"  re-import (nothing new): {rows / wall:,.0f} rows/s ({wall:.1f} s), "
+        f"unchanged {again['unchanged']:,}, evidence added {again['evidence_added']}"
+    )
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    rows = int(args[0]) if args else 1_000_000
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "contacts.csv"
+        started = time.perf_counter()
+        write(path, rows)
+        size = path.stat().st_size / 1e6
+        print(f"generated {rows:,} rows ({size:,.0f} MB) in {time.perf_counter() - started:.1f} s")
+        if only in (None, "sqlite"):
+            print("SQLite (WAL)")
+            import_once(f"sqlite:///{Path(tmp) / 'bench.db'}", path, rows)
+        if only in (None, "postgresql"):
+            name = f"tambour_bench_{secrets.token_hex(4)}"
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                print("PostgreSQL")
+                import_once(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", path, rows)
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

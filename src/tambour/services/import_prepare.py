@@ -1,0 +1,97 @@
+"""The CPU half of an import, for one batch of records: parse and check each record, and turn
+each accepted row into what the database stores (profile JSON, events with fingerprints).
+
+Pure and picklable, so batches can be prepared in worker processes while the parent writes the
+previous batch: on a 2-core machine that is what lets an import keep up with the database.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tambour.contacts.ledger import (
+    EvidenceKind,
+    canonical_json,
+    evidence_of,
+    profile_hash,
+    profile_of,
+)
+from tambour.contacts.reader import FileFormat, RecordShape, Reject, check_record
+from tambour.store.bulk import sqlite_time
+
+OPPOSITION_KINDS = frozenset({EvidenceKind.OPT_OUT, EvidenceKind.COMPLAINT})
+
+# One event as stored: kind, occurred_at (in the driver's terms), data JSON, fingerprint, and
+# for an opposition the (source, instant) the suppression list records.
+PreparedEvent = tuple[str, object, str, bytes, tuple[str, datetime | None] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRow:
+    line: int
+    e164: str
+    kind: str
+    profile_json: str
+    profile_hash: bytes
+    events: tuple[PreparedEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    records: int  # records read, blank rows included
+    rows: list[PreparedRow]
+    rejects: list[list[Reject]]  # one list per rejected record, in file order
+
+
+_shapes: dict[FileFormat, RecordShape] = {}
+_sqlite_times: dict[datetime, str] = {}  # files repeat their instants; bounded below
+
+
+def stored_time(dialect: str, at: datetime | None) -> object:
+    """An instant as the driver stores it (see store.bulk.adapt_datetime), cached on SQLite."""
+    if at is None or dialect != "sqlite":
+        return at
+    text = _sqlite_times.get(at)
+    if text is None:
+        if len(_sqlite_times) > 200_000:
+            _sqlite_times.clear()
+        text = _sqlite_times[at] = sqlite_time(at)
+    return text
+
+
+Record = tuple[int, list[str] | None, list[Reject]]  # as `read_records` yields them
+
+
+def prepare(fmt: FileFormat, records: list[Record], dialect: str) -> PreparedBatch:
+    """Check and convert one batch; instants come out as the `dialect`'s driver stores them."""
+    shape = _shapes.get(fmt)
+    if shape is None:
+        shape = _shapes[fmt] = RecordShape.of(fmt)
+    rows: list[PreparedRow] = []
+    rejects: list[list[Reject]] = []
+    for line, cells, unreadable in records:
+        if cells is None:
+            rejects.append(unreadable)
+            continue
+        row, problems = check_record(line, cells, shape)
+        if row is None:
+            if problems:
+                rejects.append(problems)
+            continue
+        profile_json = canonical_json(profile_of(row))
+        events = []
+        for event in evidence_of(row):
+            opposition = None
+            if event.kind in OPPOSITION_KINDS:
+                opposition = (str(event.data["source"]), event.at)
+            events.append(
+                (event.kind.value, stored_time(dialect, event.at), event.data_json,
+                 event.fingerprint, opposition)
+            )  # fmt: skip
+        assert row.phone.e164 is not None  # check_record accepts valid numbers only
+        rows.append(
+            PreparedRow(
+                line, row.phone.e164, row.kind.value, profile_json,
+                profile_hash(row.kind, profile_json), tuple(events),
+            )
+        )  # fmt: skip
+    return PreparedBatch(len(records), rows, rejects)
