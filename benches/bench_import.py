@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from contact_file import write  # noqa: E402
+from contact_file import write
 
 TAMBOUR = str(Path(sys.executable).with_name("tambour"))
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -47,7 +47,9 @@ def import_once(url: str, path: Path, rows: int) -> None:
         f"rejected {summary['rejected']:,}, evidence {summary['evidence_added']:,}"
     )
     started = time.perf_counter()
-    again = json.loads(run(["contacts", "import", str(path), "--advertiser", "bench", "--json"], url).stdout)
+    again = json.loads(
+        run(["contacts", "import", str(path), "--advertiser", "bench", "--json"], url).stdout
+    )
     wall = time.perf_counter() - started
     print(
         f"  re-import (nothing new): {rows / wall:,.0f} rows/s ({wall:.1f} s), "
