@@ -100,6 +100,20 @@ def test_import_sample_counts_rejects_and_audit(cli: Cli, engine: Engine, tmp_pa
     assert cli("audit", "verify").code == 0
 
 
+def test_a_clean_import_removes_the_rejects_of_the_previous_run(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    path = tmp_path / "c.csv"
+    path.write_text("phone\n0612\n0612345678\n", encoding="utf-8")
+    cli("contacts", "import", str(path), "--advertiser", "maison-lumiere")
+    assert (tmp_path / "c.rejects.csv").exists()
+    path.write_text("phone\n0612345679\n0612345678\n", encoding="utf-8")
+    summary = cli(
+        "contacts", "import", str(path), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert summary["rejected"] == 0 and summary["rejects_file"] is None
+    assert not (tmp_path / "c.rejects.csv").exists()
+
+
 def test_reimport_adds_nothing(cli: Cli, engine: Engine, tmp_path: Path) -> None:
     cli.advertiser()
     path = sample_file(tmp_path)

@@ -525,9 +525,12 @@ def _category(field: str, reason: str) -> str:
 class RejectsWriter:
     """Writes the rejects file: `line`, `field`, `reason`, then the input's columns with the raw
     cells; UTF-8 with a BOM (Excel reads it right) and the input's delimiter. The file is created
-    at the first reject, so a clean import leaves none. Call `write` once per rejected row."""
+    at the first reject, so a clean import leaves none; a rejects file left by an earlier run of
+    the same import is removed at the start, so what is there always speaks of the last run.
+    Call `write` once per rejected row."""
 
     def __init__(self, path: Path, fmt: FileFormat) -> None:
+        path.unlink(missing_ok=True)
         self.path = path
         self.fmt = fmt
         self.count = 0  # rows rejected
