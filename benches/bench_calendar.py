@@ -49,6 +49,33 @@ def french_mobiles(rng: random.Random, count: int) -> list[str]:
     return numbers
 
 
+def french_plan_numbers(
+    rng: random.Random, count: int, heads: str, national: bool, keep: Callable[[PhoneInfo], bool]
+) -> list[str]:
+    """Numbers of the French plan whose NSN starts with one of ``heads`` (comma-separated).
+
+    Usual notations, the national one only (0 + NSN) when ``national``; the numbers ``keep``
+    accepts (as the slow path reads them).
+    """
+    notations: tuple[str, ...] = (
+        "0{n} {a} {b} {c} {d}",
+        "0{n}{a}{b}{c}{d}",
+        "0{n}.{a}.{b}.{c}.{d}",
+    )
+    if not national:
+        notations += ("+33 {n} {a} {b} {c} {d}", "+33{n}{a}{b}{c}{d}", "33{n}{a}{b}{c}{d}")
+    choices = heads.split(",")
+    numbers: list[str] = []
+    while len(numbers) < count:
+        head = rng.choice(choices)
+        nsn = head + "".join(rng.choice("0123456789") for _ in range(9 - len(head)))
+        parts = {"n": nsn[0], "a": nsn[1:3], "b": nsn[3:5], "c": nsn[5:7], "d": nsn[7:9]}
+        raw = rng.choice(notations).format(**parts)
+        if keep(_parse_slow(raw)):
+            numbers.append(raw)
+    return numbers
+
+
 def report(label: str, rate: float, note: str = "") -> None:
     print(f"{label:<50s} {rate:>12,.0f} /s  {note}".rstrip())
 
@@ -59,6 +86,15 @@ def main() -> None:
     assert all(parse_phone(raw).mobile for raw in mobiles)
     report("parse_phone, fast path (French mobiles)", best_rate(parse_phone, mobiles))
     report("parse_phone, slow path (phonenumbers)", best_rate(_parse_slow, mobiles[:6_000]))
+    plan_rng = random.Random(7)  # not rng: the figures below keep their draws
+    landlines = french_plan_numbers(
+        plan_rng, 6_000, "1,2,3,4,5,9", False, lambda i: i.valid and i.region == "FR"
+    )
+    report("parse_phone, French landlines and VoIP (01-05, 09)", best_rate(parse_phone, landlines))
+    overseas = french_plan_numbers(
+        plan_rng, 3_000, "690,691,694,696,697,692,693,639", True, lambda i: i.mobile
+    )
+    report("parse_phone, overseas mobiles, national notation", best_rate(parse_phone, overseas))
     others = [
         "+262 692 12 34 56",
         "0639 01 23 45",
@@ -66,7 +102,7 @@ def main() -> None:
         "01 23 45 67 89",
         "+32 470 12 34 56",
     ]
-    report("parse_phone, other numbers (slow path)", best_rate(parse_phone, others * 1_000))
+    report("parse_phone, mixed other numbers", best_rate(parse_phone, others * 1_000))
 
     phones = [parse_phone(raw) for raw in mobiles[:2_000] + others]
     assert all(phone.valid for phone in phones)

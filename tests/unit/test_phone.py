@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from tambour.sms.phone import PhoneInfo, _parse_fast, _parse_slow, parse_phone
+from tambour.sms.phone import (
+    PhoneInfo,
+    _parse_fast,
+    _parse_fast_other,
+    _parse_slow,
+    parse_phone,
+)
 
 MOBILE = PhoneInfo(e164="+33612345678", valid=True, mobile=True, region="FR")
 
@@ -45,6 +51,75 @@ def test_plain_notations_take_the_fast_path() -> None:
         assert _parse_fast(raw) == MOBILE
     assert _parse_fast("07 12 34 56 78") is None  # 071 is not a mobile range: slow path decides
     assert _parse_fast("01 23 45 67 89") is None
+
+
+def test_phone_info_is_an_immutable_value() -> None:
+    info = parse_phone("06 12 34 56 78")
+    assert (info.e164, info.valid, info.mobile, info.region) == ("+33612345678", True, True, "FR")
+    assert info == MOBILE
+    assert hash(info) == hash(MOBILE)
+    assert info != PhoneInfo(e164="+33612345678", valid=True, mobile=False, region="FR")
+    assert repr(info) == "PhoneInfo(e164='+33612345678', valid=True, mobile=True, region='FR')"
+    assert type(info) is PhoneInfo
+    assert type(parse_phone("01 23 45 67 89")) is PhoneInfo
+    assert type(parse_phone("0639 01 23 45")) is PhoneInfo
+    with pytest.raises(AttributeError):
+        info.e164 = "+33700000000"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("01 23 45 67 89", ("+33123456789", False, "FR")),
+        ("+33 1 23 45 67 89", ("+33123456789", False, "FR")),
+        ("0033 4 72 00 00 00", ("+33472000000", False, "FR")),
+        ("33 5 56 00 00 00", ("+33556000000", False, "FR")),
+        ("+33 (0)2 40 00 00 00", ("+33240000000", False, "FR")),
+        ("09 12 34 56 78", ("+33912345678", False, "FR")),  # VoIP
+        ("08 00 12 34 56", ("+33800123456", False, "FR")),  # toll free
+        ("0639 01 23 45", ("+262639012345", True, "YT")),
+        ("0692 12 34 56", ("+262692123456", True, "RE")),
+        ("0693 00 12 34", ("+262693001234", True, "RE")),
+        ("0690 00 12 34", ("+590690001234", True, "GP")),
+        ("0691 22 12 34", ("+590691221234", True, "GP")),
+        ("0694 20 12 34", ("+594694201234", True, "GF")),
+        ("0696 20 12 34", ("+596696201234", True, "MQ")),
+        ("0697 20 12 34", ("+596697201234", True, "MQ")),
+        ("(0)696 20 12 34", ("+596696201234", True, "MQ")),
+        ("696201234", ("+596696201234", True, "MQ")),  # a spreadsheet dropped the 0
+        ("0269 60 12 34", ("+262269601234", False, "YT")),
+        ("0262 16 12 34", ("+262262161234", False, "RE")),
+        ("0590 27 12 34", ("+590590271234", False, "BL")),  # 0590 27: Saint-Barthélemy
+    ],
+)
+def test_other_numbers_of_the_french_plan_take_a_fast_path(
+    raw: str, expected: tuple[str, bool, str]
+) -> None:
+    e164, mobile, region = expected
+    info = PhoneInfo(e164=e164, valid=True, mobile=mobile, region=region)
+    assert _parse_fast_other(raw) == info
+    assert _parse_slow(raw) == info
+    assert parse_phone(raw) == info
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "06 12 34 56 78",  # a metropolitan mobile: _parse_fast's
+        "07 00 00 00 00",  # invalid: the slow path decides
+        "0612",
+        "+33 6 39 01 23 45",  # an overseas prefix behind +33: no plan resolution
+        "+33 2 62 16 12 34",
+        "+262 639 01 23 45",  # another country code
+        "262639012345",
+        "0639 80 12 34",  # not allocated in Mayotte: the slow path decides
+        "0709 00 12 34",  # 07 09 x: several departments
+        "06/12/34/56/78",
+        "",
+    ],
+)
+def test_the_other_fast_path_leaves_the_rest_to_the_slow_path(raw: str) -> None:
+    assert _parse_fast_other(raw) is None
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "abc", "+", "not a number"])
@@ -224,6 +299,83 @@ def test_fast_path_equals_slow_path_on_arbitrary_text(raw: str) -> None:
 @given(st.from_regex(r"\A\s?(\+33|0033|33|0)?\s?[67]([ .-]?[0-9]){8}\s?\Z"))
 def test_fast_path_equals_slow_path_on_near_french_mobiles(raw: str) -> None:
     fast = _parse_fast(raw)
+    if fast is not None:
+        assert fast == _parse_slow(raw)
+    assert parse_phone(raw) == _parse_slow(raw)
+
+
+# --- the other fast path (fixed lines, VoIP, 08, overseas numbers) == the slow path ----------
+
+_NATIONAL_PREFIXES = ("0", "0 ", "(0)", "(0) ", "")
+_OVERSEAS_PREFIXES: tuple[str, ...] = ("590", "690", "691", "594", "694", "596", "696", "697")
+_OVERSEAS_PREFIXES += ("262", "263", "692", "693", "269", "639")  # 709: several departments
+
+
+def _fast(raw: str) -> PhoneInfo | None:
+    fast, other = _parse_fast(raw), _parse_fast_other(raw)
+    assert fast is None or other is None, raw  # the two fast paths never overlap
+    return fast if fast is not None else other
+
+
+def _spaced(nsn: str) -> str:
+    return nsn[0] + " " + " ".join(nsn[i : i + 2] for i in range(1, 9, 2))
+
+
+def test_fast_paths_cover_every_range_of_the_french_plan() -> None:
+    """Every four-digit head of a national significant number, national and international."""
+    rng = random.Random(20240602)
+    for head in range(1000, 10_000):
+        nsn = f"{head}{rng.randrange(100_000):05d}"
+        national = "0" + _spaced(nsn) if head % 2 else "0" + nsn
+        international = rng.choice(("+33 ", "+33", "0033", "33", "+33 (0)")) + _spaced(nsn)
+        for raw in (national, international):
+            slow = _parse_slow(raw)
+            fast = _fast(raw)
+            assert parse_phone(raw) == slow, raw
+            if fast is not None:
+                assert fast == slow, raw
+            elif slow.valid:
+                # Left to the slow path: 07 09 x (several departments), and the metropolitan
+                # reading of an overseas prefix (+33 269 …, or 0263 … when not valid for RE).
+                overseas = nsn.startswith(_OVERSEAS_PREFIXES)
+                assert nsn.startswith("709") or (slow.region == "FR" and overseas), raw
+
+
+@pytest.mark.parametrize("prefix", _OVERSEAS_PREFIXES)
+def test_fast_paths_cover_every_overseas_range_in_national_notation(prefix: str) -> None:
+    """Every six-digit head of the overseas prefixes: their ranges go that deep."""
+    rng = random.Random(f"20240603{prefix}")
+    for rest in range(1000):
+        nsn = f"{prefix}{rest:03d}{rng.randrange(1000):03d}"
+        raw = rng.choice(_NATIONAL_PREFIXES) + rng.choice((nsn, _spaced(nsn)))
+        slow = _parse_slow(raw)
+        fast = _fast(raw)
+        assert parse_phone(raw) == slow, raw
+        if fast is not None:
+            assert fast == slow, raw
+        else:  # left to the slow path: invalid, or read as a metropolitan number
+            assert not slow.valid or slow.region == "FR", raw
+
+
+def test_fast_paths_equal_slow_path_on_generated_numbers_of_every_range() -> None:
+    rng = random.Random(20240605)
+    hits = 0
+    total = 8_000
+    for _ in range(total):
+        nsn = rng.choice("123456789") + "".join(rng.choice("0123456789") for _ in range(8))
+        raw = _notation(rng, nsn)
+        slow = _parse_slow(raw)
+        fast = _fast(raw)
+        assert parse_phone(raw) == slow, raw
+        if fast is not None:
+            hits += 1
+            assert fast == slow, raw
+    assert hits > total // 3
+
+
+@given(st.from_regex(r"\A\s?(\+33|0033|33|0|\(0\)|\+33\s?\(0\))?\s?[1-9]([ .-]?[0-9]){8}\s?\Z"))
+def test_fast_paths_equal_slow_path_on_near_french_numbers(raw: str) -> None:
+    fast = _fast(raw)
     if fast is not None:
         assert fast == _parse_slow(raw)
     assert parse_phone(raw) == _parse_slow(raw)
