@@ -5,8 +5,8 @@ Pure and picklable, so batches can be prepared in worker processes while the par
 previous batch: on a 2-core machine that is what lets an import keep up with the database.
 """
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from tambour.contacts.ledger import (
     EvidenceKind,
@@ -25,8 +25,7 @@ OPPOSITION_KINDS = frozenset({EvidenceKind.OPT_OUT, EvidenceKind.COMPLAINT})
 PreparedEvent = tuple[str, object, str, bytes, tuple[str, datetime | None] | None]
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedRow:
+class PreparedRow(NamedTuple):  # a tuple: pickled between processes at a fraction of the cost
     line: int
     e164: str
     kind: str
@@ -35,8 +34,7 @@ class PreparedRow:
     events: tuple[PreparedEvent, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedBatch:
+class PreparedBatch(NamedTuple):
     records: int  # records read, blank rows included
     rows: list[PreparedRow]
     rejects: list[list[Reject]]  # one list per rejected record, in file order
