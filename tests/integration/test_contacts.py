@@ -504,3 +504,33 @@ def test_commands_refuse_a_database_whose_schema_is_behind(tmp_path: Path) -> No
     assert result.code == 2 and "tambour db upgrade" in result.err
     fresh("db", "upgrade")
     assert fresh("advertiser", "list", "--json").json() == []
+
+
+def test_a_phone_number_in_a_file_name_stays_out_of_the_audit_log(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    path = write_csv(tmp_path / "relance 06 12 34 56 78.csv", [{"phone": "0612345679"}])
+    cli("contacts", "import", str(path), "--advertiser", "maison-lumiere")
+    (tmp_path / "stop 0612345670.txt").write_text("0612345679\n", encoding="utf-8")
+    cli("optout", "import", str(tmp_path / "stop 0612345670.txt"), "--advertiser", "maison-lumiere")
+    entries = cli("audit", "list", "--json").json()
+    assert entries[1]["details"]["file"] == "relance [phone].csv"
+    assert entries[0]["details"]["file"] == "stop [phone].txt"
+    shown = cli("contacts", "show", "0612345679", "--advertiser", "maison-lumiere", "--json").json()
+    assert {e["source"] for e in shown["evidence"]} == {"optout-import:stop [phone].txt"}
+
+
+def test_a_33700_report_turns_an_earlier_opt_out_into_a_complaint(cli: Cli, engine: Engine) -> None:
+    cli.advertiser()
+    cli("optout", "add", "0699999998", "--advertiser", "maison-lumiere", "--source", "sms_stop")
+    cli(
+        "optout",
+        "add",
+        "0699999998",
+        "--advertiser",
+        "maison-lumiere",
+        "--source",
+        "complaint_33700",
+    )
+    cli("optout", "add", "0699999998", "--advertiser", "maison-lumiere", "--source", "link")
+    with engine.connect() as conn:
+        assert conn.execute(select(suppressions.c.source)).scalars().all() == ["complaint_33700"]

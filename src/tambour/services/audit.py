@@ -100,6 +100,14 @@ def canonical_json(details: Mapping[str, Any]) -> str:
     )
 
 
+def without_phones(value: str) -> str:
+    """`value` with every phone number in it masked, for names the audit log must mention
+    (an import file called `relances 06 12 34 56 78.csv`)."""
+    return _PHONE_CANDIDATE.sub(
+        lambda m: "[phone]" if parse_phone(m.group()).valid else m.group(), value
+    )
+
+
 def looks_like_phone(value: str) -> bool:
     """Whether the text holds a phone number: any run of digits and separators, standing alone
     (not inside a word or a hash), that the phone core reads as a valid number

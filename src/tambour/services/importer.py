@@ -35,6 +35,7 @@ from tambour.contacts.reader import (
     read_records,
     sniff,
 )
+from tambour.rules.codes import OptOutSource
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context
@@ -89,6 +90,15 @@ class ImportSummary:
         }
 
 
+def _audited(summary: ImportSummary) -> dict[str, Any]:
+    """The summary as the audit log keeps it: no timing, no phone number in a file name."""
+    details = {k: v for k, v in summary.as_dict().items() if k != "seconds"}
+    details["file"] = audit.without_phones(summary.file)
+    if summary.rejects_path:
+        details["rejects_file"] = audit.without_phones(summary.rejects_path)
+    return details
+
+
 def phone_hash(advertiser: Advertiser, e164: str) -> bytes:
     """The suppression-list key of a number: HMAC-SHA256 under the advertiser's own key."""
     return hmac.new(advertiser.hash_key, e164.encode(), hashlib.sha256).digest()
@@ -100,7 +110,8 @@ def record_suppressions(
     entries: list[tuple[str, str, datetime]],
     now: datetime,
 ) -> None:
-    """Add (e164, source, at) to the suppression list; a number already there keeps its entry."""
+    """Add (e164, source, at) to the suppression list. A number already there keeps its entry,
+    except that a 33700 report turns it into a complaint (which no later consent lifts)."""
     if not entries:
         return
     values = [
@@ -114,7 +125,16 @@ def record_suppressions(
         for e164, source, at in entries
     ]
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(dialect_insert(suppressions).on_conflict_do_nothing(), values)
+    statement = dialect_insert(suppressions)
+    complaint = OptOutSource.COMPLAINT_33700.value
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[suppressions.c.advertiser_id, suppressions.c.phone_hash],
+            set_={"source": complaint, "suppressed_at": statement.excluded.suppressed_at},
+            where=(statement.excluded.source == complaint) & (suppressions.c.source != complaint),
+        ),
+        values,
+    )
 
 
 @dataclass
@@ -320,7 +340,7 @@ def import_contacts(
         file=path.name, dry_run=dry_run, encoding=fmt.encoding, delimiter=fmt.delimiter
     )
     rejects_target = rejects_path or default_rejects_path(path)
-    source = f"import:{path.name}"
+    source = f"import:{audit.without_phones(path.name)}"
     now = ctx.now()
     workers = default_workers(path) if workers is None else workers
     with (
@@ -366,7 +386,7 @@ def import_contacts(
                         actor=ctx.actor,
                         action="contacts.import",
                         advertiser_id=advertiser.id,
-                        details={k: v for k, v in summary.as_dict().items() if k != "seconds"},
+                        details=_audited(summary),
                         at=now,
                     )
     return summary

@@ -190,7 +190,8 @@ def import_file(
         entries = _entries(path, source, now, result)
         while chunk := list(itertools.islice(entries, 5000)):
             result.evidence_added += _record(
-                conn, advertiser, chunk, origin=f"optout-import:{path.name}", actor=ctx.actor,
+                conn, advertiser, chunk, origin=f"optout-import:{audit.without_phones(path.name)}",
+                actor=ctx.actor,
                 now=now,
             )  # fmt: skip
             result.accepted += len(chunk)
@@ -202,7 +203,8 @@ def import_file(
             action="optout.import",
             advertiser_id=advertiser.id,
             details={
-                "file": path.name, "accepted": result.accepted, "rejected": len(result.rejected)
+                "file": audit.without_phones(path.name), "accepted": result.accepted,
+                "rejected": len(result.rejected),
             },
             at=now,
         )  # fmt: skip
