@@ -526,3 +526,10 @@ def test_reading_300000_rows_keeps_memory_flat(
         tracemalloc.stop()
     assert count == 300_000
     assert peak < 5 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_a_number_in_scientific_notation_gets_a_hint(tmp_path: Path) -> None:
+    text = "phone;first_name\n6.12345678E+08;Zoé\n"
+    [(line, row, rejects)] = read(write(tmp_path, text))
+    assert (line, row) == (2, None)
+    assert rejects[0].field == "phone" and "format the column as text" in rejects[0].reason

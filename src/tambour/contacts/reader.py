@@ -45,6 +45,18 @@ _RECENT: Final = 8  # physical lines kept to show an unreadable record in the re
 _DELIMITERS: Final = (";", "\t", ",")  # on a tie the first wins: French exports use `;`
 _CANONICAL: Final = frozenset(CANONICAL_COLUMNS)
 _INVALID_PHONE: Final = "not a valid phone number"
+# A number a spreadsheet stored as a number and wrote back in scientific notation.
+_SCIENTIFIC = re.compile(r"\s*\d(?:[.,]\d+)?[eE]\+?\d+\s*")
+
+
+def _invalid_phone(raw: str) -> str:
+    if _SCIENTIFIC.fullmatch(raw):
+        return (
+            f"{_INVALID_PHONE}: {raw.strip()!r} is how a spreadsheet writes a number it stored "
+            "as a number; format the column as text and export again"
+        )
+    return _INVALID_PHONE
+
 
 # Headers of French (and a few English) exports, by folded key (see `_header_key`).
 _SYNONYMS: Final = {
@@ -434,10 +446,10 @@ def check_record(
         if phone.strip() and all(e.field != "phone" for e in errors):
             info = parse_phone(phone.strip())
             if info.e164 is None or not info.valid:
-                rejects.insert(0, Reject(line, "phone", _INVALID_PHONE, tuple(cells)))
+                rejects.insert(0, Reject(line, "phone", _invalid_phone(phone), tuple(cells)))
         return None, rejects
     if row.phone.e164 is None or not row.phone.valid:
-        return None, [Reject(line, "phone", _INVALID_PHONE, tuple(cells))]
+        return None, [Reject(line, "phone", _invalid_phone(row.phone_raw), tuple(cells))]
     return row, []
 
 
@@ -512,7 +524,7 @@ def _category(field: str, reason: str) -> str:
     if not field:
         category = "column count" if _COLUMN_COUNT.match(reason) else reason.partition(":")[0]
         return f"row: {category}"
-    if reason == _INVALID_PHONE:
+    if reason.startswith(_INVALID_PHONE):
         category = "invalid number"
     elif field == "phone" and reason.endswith("missing"):
         category = "missing"
