@@ -8,7 +8,6 @@ Usage: python benches/bench_import.py [ROWS] [--only sqlite|postgresql]
 
 import json
 import os
-import resource
 import secrets
 import subprocess
 import sys
@@ -25,35 +24,50 @@ TAMBOUR = str(Path(sys.executable).with_name("tambour"))
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
+# Runs a command and prints, last, the peak RSS (KiB) of the largest process it started: each
+# import is measured alone, workers included, whatever ran before it.
+MEASURE = (
+    "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(done.returncode)"
+)
+
+
 def run(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TAMBOUR_DATABASE_URL": url, "TAMBOUR_ACTOR": "bench"}
     return subprocess.run([TAMBOUR, *args], env=env, capture_output=True, text=True, check=True)
+
+
+def measured(args: list[str], url: str) -> tuple[dict[str, object], float]:
+    """The command's JSON output and its peak RSS in MB."""
+    env = {**os.environ, "TAMBOUR_DATABASE_URL": url, "TAMBOUR_ACTOR": "bench"}
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, TAMBOUR, *args],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    *output, peak = done.stdout.rstrip("\n").split("\n")
+    return json.loads("\n".join(output)), int(peak) / 1024
 
 
 def import_once(url: str, path: Path, rows: int) -> None:
     run(["db", "upgrade"], url)
     run(["advertiser", "create", "bench", "--name", "Bench SAS", "--sender", "BENCH",
          "--stop-number", "36111", "--categories", "luminaires"], url)  # fmt: skip
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    command = ["contacts", "import", str(path), "--advertiser", "bench", "--json"]
     started = time.perf_counter()
-    done = run(["contacts", "import", str(path), "--advertiser", "bench", "--json"], url)
+    summary, peak = measured(command, url)
     wall = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    summary = json.loads(done.stdout)
-    peak = f"{peak_kib / 1024:,.0f} MB" if peak_kib > before else f"<= {before / 1024:,.0f} MB"
     print(
-        f"  first import: {rows / wall:,.0f} rows/s ({wall:.1f} s wall, {summary['seconds']:.1f} s "
-        f"in the importer), peak RSS {peak}; created {summary['created']:,}, "
+        f"  first import: {rows / wall:,.0f} rows/s ({wall:.1f} s wall, {summary['seconds']} s "
+        f"in the importer), peak RSS {peak:,.0f} MB; created {summary['created']:,}, "
         f"rejected {summary['rejected']:,}, evidence {summary['evidence_added']:,}"
     )
     started = time.perf_counter()
-    again = json.loads(
-        run(["contacts", "import", str(path), "--advertiser", "bench", "--json"], url).stdout
-    )
+    again, peak = measured(command, url)
     wall = time.perf_counter() - started
     print(
-        f"  re-import (nothing new): {rows / wall:,.0f} rows/s ({wall:.1f} s), "
-        f"unchanged {again['unchanged']:,}, evidence added {again['evidence_added']}"
+        f"  re-import (nothing new): {rows / wall:,.0f} rows/s ({wall:.1f} s), peak RSS "
+        f"{peak:,.0f} MB, unchanged {again['unchanged']:,}, "
+        f"evidence added {again['evidence_added']}"
     )
 
 
