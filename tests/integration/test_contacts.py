@@ -534,3 +534,146 @@ def test_a_33700_report_turns_an_earlier_opt_out_into_a_complaint(cli: Cli, engi
     cli("optout", "add", "0699999998", "--advertiser", "maison-lumiere", "--source", "link")
     with engine.connect() as conn:
         assert conn.execute(select(suppressions.c.source)).scalars().all() == ["complaint_33700"]
+
+
+# --- found in review ------------------------------------------------------------------------
+
+
+def test_an_opposition_list_with_a_number_twice_opts_it_out_once(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    (tmp_path / "oo.csv").write_text(
+        "0612345601\n+33 6 12 34 56 01\n06.12.34.56.01\n0612345602\n", encoding="utf-8"
+    )
+    result = cli(
+        "optout", "import", str(tmp_path / "oo.csv"), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert result["accepted"] == 4
+    for number in ("0612345601", "0612345602"):
+        shown = cli("contacts", "show", number, "--advertiser", "maison-lumiere", "--json").json()
+        assert shown["standing"]["commercial"]["reason"] == "opted_out"
+
+
+def test_an_opposition_with_a_bad_date_is_recorded_now_not_dropped(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.advertiser()
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    (tmp_path / "oo.csv").write_text(
+        "Téléphone;opted_out_at;opt_out_source\n0612345601;2025-02-30;STOP\n", encoding="utf-8"
+    )
+    result = cli(
+        "optout", "import", str(tmp_path / "oo.csv"), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert result["accepted"] == 1 and result["rejected"] == 0
+    assert {w["field"] for w in result["warnings"]} == {"opted_out_at", "opt_out_source"}
+    shown = cli("contacts", "show", "0612345601", "--advertiser", "maison-lumiere", "--json").json()
+    assert shown["standing"]["commercial"]["reason"] == "opted_out"
+
+
+def test_export_carries_opt_outs_known_only_to_the_suppression_list(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.advertiser()
+    cli.advertiser("copie")
+    cli("optout", "add", "06 59 00 00 01", "--advertiser", "maison-lumiere", "--source", "sms_stop")
+    path = write_csv(
+        tmp_path / "c.csv", [{"phone": "0659000001", "consent": "yes", "consent_at": "2024-01-01"}]
+    )
+    cli("contacts", "import", str(path), "--advertiser", "maison-lumiere")
+    exported = cli("contacts", "export", "--advertiser", "maison-lumiere").out
+    row = next(csv.DictReader(io.StringIO(exported)))
+    assert (row["opted_out"], row["opt_out_source"]) == ("yes", "sms_stop")
+    (tmp_path / "e.csv").write_text(exported, encoding="utf-8")
+    cli("contacts", "import", str(tmp_path / "e.csv"), "--advertiser", "copie")
+    copied = cli("contacts", "show", "0659000001", "--advertiser", "copie", "--json").json()
+    assert copied["standing"]["commercial"]["reason"] == "opted_out"
+
+
+def test_round_trip_of_several_purchases_adds_nothing(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    for when, what in (("2024-01-01", "chaussures"), ("2025-01-01", "sacs")):
+        path = write_csv(
+            tmp_path / f"{when}.csv",
+            [{"phone": "0660000001", "last_purchase_at": when, "purchased_categories": what}],
+        )
+        cli("contacts", "import", str(path), "--advertiser", "maison-lumiere")
+    (tmp_path / "e.csv").write_text(
+        cli("contacts", "export", "--advertiser", "maison-lumiere").out, encoding="utf-8"
+    )
+    again = cli(
+        "contacts", "import", str(tmp_path / "e.csv"), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert again["evidence_added"] == 0 and again["unchanged"] == 1
+
+
+def test_export_merges_personalization_columns_that_differ_by_case(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.advertiser()
+    cli(
+        "contacts",
+        "import",
+        str(write_csv(tmp_path / "a.csv", [{"phone": "0611000001", "Ville": "Paris"}])),
+        "--advertiser",
+        "maison-lumiere",
+    )
+    cli(
+        "contacts",
+        "import",
+        str(write_csv(tmp_path / "b.csv", [{"phone": "0611000002", "ville": "Lyon"}])),
+        "--advertiser",
+        "maison-lumiere",
+    )
+    exported = cli("contacts", "export", "--advertiser", "maison-lumiere").out
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [r["Ville"] for r in rows] == ["Paris", "Lyon"]
+    (tmp_path / "e.csv").write_text(exported, encoding="utf-8")
+    again = cli(
+        "contacts", "import", str(tmp_path / "e.csv"), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert again["rejected"] == 0
+
+
+def test_a_phone_number_after_an_underscore_is_masked_too(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    path = write_csv(tmp_path / "relance_0612345678.csv", [{"phone": "0612345679"}])
+    cli("contacts", "import", str(path), "--advertiser", "maison-lumiere")
+    assert cli("audit", "list", "--json").json()[0]["details"]["file"] == "relance_[phone].csv"
+
+
+def test_the_rejects_file_cannot_be_the_input(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    path = write_csv(tmp_path / "c.csv", [{"phone": "0612"}])
+    result = cli(
+        "contacts",
+        "import",
+        str(path),
+        "--advertiser",
+        "maison-lumiere",
+        "--rejects",
+        str(path),
+        ok=False,
+    )
+    assert result.code == 2 and "being imported" in result.err and path.exists()
+    missing = cli(
+        "contacts",
+        "import",
+        str(path),
+        "--advertiser",
+        "maison-lumiere",
+        "--rejects",
+        str(tmp_path / "no" / "r.csv"),
+        ok=False,
+    )
+    assert missing.code == 2 and "does not exist" in missing.err
+
+
+def test_refusals_instead_of_tracebacks(cli: Cli) -> None:
+    phone_category = cli(
+        "advertiser", "create", "acme", "--name", "Acme SA", "--sender", "ACME",
+        "--stop-number", "36111", "--categories", "promo 06 12 34 56 78", ok=False,
+    )  # fmt: skip
+    assert phone_category.code == 2 and "phone number" in phone_category.err
+    bogus = Cli("bogus")("advertiser", "list", ok=False)
+    assert bogus.code == 2 and "TAMBOUR_DATABASE_URL" in bogus.err

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from tambour.cli.output import fail
 from tambour.contacts.reader import ContactFileError
@@ -15,7 +15,10 @@ from tambour.store.schema import SchemaMismatchError, ensure_current
 
 def open_context(*, check_schema: bool = True) -> Context:
     settings = Settings.from_env()
-    engine = make_engine(settings.database_url, pooled=False)
+    try:
+        engine = make_engine(settings.database_url, pooled=False)
+    except (ArgumentError, ImportError) as error:
+        fail(f"TAMBOUR_DATABASE_URL: {settings.database_url!r} is not a database URL ({error})")
     if check_schema:
         with refusals():
             ensure_current(engine)

@@ -56,4 +56,8 @@ def import_cmd(
         return
     typer.echo(f"{result.accepted:,} numbers opted out, {len(result.rejected):,} rejected")
     for reject in result.rejected[:20]:
-        typer.echo(f"  line {reject['line']}: {reject['field']}: {reject['reason']}")
+        typer.echo(f"  rejected, line {reject['line']}: {reject['field']}: {reject['reason']}")
+    for warning in result.warnings[:20]:
+        typer.echo(
+            f"  opted out now, line {warning['line']}: {warning['field']}: {warning['reason']}"
+        )

@@ -12,6 +12,8 @@ from typing import Any
 from tambour.contacts.ledger import Evidence, EvidenceKind
 from tambour.contacts.row import CANONICAL_COLUMNS
 from tambour.contacts.values import PARIS
+from tambour.rules.codes import OptOutSource
+from tambour.rules.facts import OptOut
 
 
 def _when(at: datetime | None) -> str:
@@ -30,8 +32,14 @@ def _latest(events: list[Evidence]) -> Evidence | None:
 
 
 def canonical_cells(
-    e164: str, kind: str, profile: Mapping[str, Any], events: Iterable[Evidence]
+    e164: str,
+    kind: str,
+    profile: Mapping[str, Any],
+    events: Iterable[Evidence],
+    suppression: OptOut | None = None,
 ) -> dict[str, str]:
+    """One canonical row; `suppression` is the suppression-list entry (an opposition that
+    may have no evidence, for a number opted out before it was a contact)."""
     cells = dict.fromkeys(CANONICAL_COLUMNS, "")
     cells["phone"] = e164
     cells["kind"] = kind
@@ -74,12 +82,9 @@ def canonical_cells(
     accounts = [e.at for e in by_kind[EvidenceKind.ACCOUNT_CREATED] if e.at]
     cells["account_created_at"] = _when(min(accounts, default=None))
     purchase = _latest(by_kind[EvidenceKind.PURCHASE])
-    if purchase is not None:
+    if purchase is not None:  # the last purchase as it was stated: a fact, not a blend
         cells["last_purchase_at"] = _when(purchase.at)
-        categories = dict.fromkeys(
-            c for p in by_kind[EvidenceKind.PURCHASE] for c in p.data.get("categories", ())
-        )
-        cells["purchased_categories"] = ";".join(categories)
+        cells["purchased_categories"] = ";".join(purchase.data.get("categories", ()))
     activity = [e.at for e in by_kind[EvidenceKind.ACTIVITY] if e.at]
     cells["last_activity_at"] = _when(max(activity, default=None))
     opt_out = _latest(by_kind[EvidenceKind.OPT_OUT] + by_kind[EvidenceKind.COMPLAINT])
@@ -88,5 +93,14 @@ def canonical_cells(
             opted_out="yes",
             opted_out_at=_when(opt_out.at),
             opt_out_source=str(opt_out.data.get("source", "")),
+        )
+    complained = opt_out is not None and opt_out.kind is EvidenceKind.COMPLAINT
+    if suppression is not None and (
+        opt_out is None or (suppression.source is OptOutSource.COMPLAINT_33700 and not complained)
+    ):
+        cells.update(
+            opted_out="yes",
+            opted_out_at=_when(suppression.at),
+            opt_out_source=suppression.source.value,
         )
     return cells

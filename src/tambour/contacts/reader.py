@@ -246,6 +246,14 @@ def _header_key(name: str) -> str:
     return _PUNCTUATION.sub("_", field_key(name)).strip("_")
 
 
+def canonical_column(header: str) -> str | None:
+    """The canonical name a header stands for (`Téléphone` -> `phone`), None for other headers."""
+    key = _header_key(header)
+    if key in _CANONICAL:
+        return key
+    return _SYNONYMS.get(key)
+
+
 def _canonical_target(target: str) -> str | None:
     """A mapping target as a canonical name, "" to ignore the column; None if unknown."""
     if not target.strip():

@@ -75,6 +75,10 @@ def create(
         problem = sender_id_problem(sender, facts)
         if problem:
             problems.append(f"--sender: {problem}")
+    named = [("slug", slug), ("--name", name), *(("--categories", c) for c in categories)]
+    for option, text in named:
+        if audit.looks_like_phone(text):
+            problems.append(f"{option}: {text!r} holds a phone number")
     if problems:
         raise ServiceError("; ".join(problems))
     now = ctx.now()

@@ -38,7 +38,11 @@ AUDIT_LOCK_KEY = 0x74616D6261756474
 _HASH_VERSION = "tambour-audit/1"  # first item of the hashed encoding; change it with the format
 _VERIFY_CHUNK = 1000  # rows fetched at a time by verify()
 _MAX_ACTOR, _MAX_ACTION = 100, 64  # the column sizes in store/tables.py
-_PHONE_CANDIDATE = re.compile(r"(?<!\w)\+?\(?\d[\d \t.\-()\u00a0\u202f]{4,}\d(?!\w)")
+# A run of digits and notation characters, not inside a word or a hash (but `_` separates:
+# "relance_0612345678.csv").
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![A-Za-z0-9])\+?\(?\d[\d \t.\-()\u00a0\u202f]{4,}\d(?![A-Za-z0-9])"
+)
 
 
 @dataclass(frozen=True, slots=True)

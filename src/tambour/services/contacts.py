@@ -5,6 +5,7 @@ from typing import Any, TextIO
 
 from tambour.contacts.export import canonical_cells
 from tambour.contacts.row import CANONICAL_COLUMNS
+from tambour.rules.template import field_key
 from tambour.services import advertisers, audit, ledger_reads
 from tambour.services.context import Context, NotFoundError, ServiceError
 from tambour.services.standing import standing
@@ -51,16 +52,25 @@ def export(ctx: Context, *, slug: str, out: TextIO) -> int:
     count = 0
     with reader(ctx.engine) as conn:
         advertiser = advertisers.get(conn, slug)
-        extra: dict[str, None] = {}
+        # Personalization columns by folded name ('Ville' and 'ville' are one column, as the
+        # importer reads them), under the first spelling met.
+        spelling: dict[str, str] = {}
         for contact in ledger_reads.stream(conn, advertiser):
             for name in contact.profile.get("fields", {}):
-                extra.setdefault(name)
-        writer = csv.DictWriter(out, fieldnames=[*CANONICAL_COLUMNS, *extra], restval="")
+                spelling.setdefault(field_key(name), name)
+        columns = [*CANONICAL_COLUMNS, *spelling.values()]
+        writer = csv.DictWriter(out, fieldnames=columns, restval="")
         writer.writeheader()
         for contact in ledger_reads.stream(conn, advertiser):
-            writer.writerow(
-                canonical_cells(contact.e164, contact.kind.value, contact.profile, contact.events)
-            )
+            cells = canonical_cells(
+                contact.e164, contact.kind.value, contact.profile, contact.events,
+                contact.suppression,
+            )  # fmt: skip
+            for name in contact.profile.get("fields", {}):
+                column = spelling[field_key(name)]
+                if column != name:
+                    cells[column] = cells.pop(name)
+            writer.writerow(cells)
             count += 1
     with ctx.engine.begin() as conn:
         audit.append(

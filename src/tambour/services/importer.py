@@ -38,7 +38,7 @@ from tambour.contacts.reader import (
 from tambour.rules.codes import OptOutSource
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
-from tambour.services.context import Context
+from tambour.services.context import Context, ServiceError
 from tambour.services.import_prepare import PreparedBatch, PreparedEvent, PreparedRow, prepare
 from tambour.store.bulk import adapt_datetime, insert_rows, reserve_ids
 from tambour.store.tables import suppressions
@@ -114,6 +114,16 @@ def record_suppressions(
     except that a 33700 report turns it into a complaint (which no later consent lifts)."""
     if not entries:
         return
+    complaint = OptOutSource.COMPLAINT_33700.value
+    merged: dict[str, tuple[str, datetime]] = {}  # one row a number: one statement may not
+    for e164, source, at in entries:  # touch a row twice; a complaint wins, then the latest
+        seen = merged.get(e164)
+        if (
+            seen is None
+            or (source == complaint) > (seen[0] == complaint)
+            or ((source == complaint) == (seen[0] == complaint) and at > seen[1])
+        ):
+            merged[e164] = (source, at)
     values = [
         {
             "advertiser_id": advertiser.id,
@@ -122,11 +132,10 @@ def record_suppressions(
             "suppressed_at": at,
             "recorded_at": now,
         }
-        for e164, source, at in entries
+        for e164, (source, at) in merged.items()
     ]
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = dialect_insert(suppressions)
-    complaint = OptOutSource.COMPLAINT_33700.value
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=[suppressions.c.advertiser_id, suppressions.c.phone_hash],
@@ -340,6 +349,10 @@ def import_contacts(
         file=path.name, dry_run=dry_run, encoding=fmt.encoding, delimiter=fmt.delimiter
     )
     rejects_target = rejects_path or default_rejects_path(path)
+    if rejects_target.resolve() == path.resolve():
+        raise ServiceError(f"--rejects: {rejects_target} is the file being imported")
+    if not rejects_target.parent.is_dir():
+        raise ServiceError(f"--rejects: the folder {rejects_target.parent} does not exist")
     source = f"import:{audit.without_phones(path.name)}"
     now = ctx.now()
     workers = default_workers(path) if workers is None else workers

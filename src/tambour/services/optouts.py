@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from tambour.contacts.ledger import Evidence, EvidenceKind
+from tambour.contacts.reader import canonical_column
 from tambour.contacts.values import parse_datetime
 from tambour.rules.codes import OptOutSource
 from tambour.services import advertisers, audit
@@ -51,6 +52,7 @@ def _record(
         ).all()
     )
     rows = []
+    recorded: set[tuple[int, bytes]] = set()  # the same fact twice in one list counts once
     for e164, source, at in entries:
         if e164 not in known:
             continue
@@ -60,6 +62,9 @@ def _record(
             else EvidenceKind.OPT_OUT
         )
         event = Evidence(kind, at, {"source": source.value})
+        if (known[e164], event.fingerprint) in recorded:
+            continue
+        recorded.add((known[e164], event.fingerprint))
         exists = conn.execute(
             select(evidence.c.id).where(
                 evidence.c.contact_id == known[e164], evidence.c.fingerprint == event.fingerprint
@@ -115,6 +120,7 @@ class OptOutImport:
     accepted: int = 0
     evidence_added: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # recorded, with a problem
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +129,7 @@ class OptOutImport:
             "evidence_added": self.evidence_added,
             "rejected": len(self.rejected),
             "rejects": self.rejected[:100],
+            "warnings": self.warnings[:100],
         }
 
 
@@ -146,7 +153,7 @@ def _entries(
         first = handle.readline()
         delimiter = ";" if first.count(";") > first.count(",") else ","
         cells = next(csv.reader([first], delimiter=delimiter), [])
-        header = [h.strip().casefold() for h in cells]
+        header = [canonical_column(h) or h.strip().casefold() for h in cells]
         rows: Iterator[tuple[int, list[str]]]
         reader = csv.reader(handle, delimiter=delimiter)
         numbered = ((reader.line_num + 1, row) for row in reader)
@@ -165,15 +172,22 @@ def _entries(
                     {"line": line, "field": "phone", "reason": "not a valid phone number"}
                 )
                 continue
+            # An opposition is never dropped for a bad date or source: it takes effect now,
+            # with the list's source, and the line is reported.
+            at, source = now, default_source
             try:
                 at = parse_datetime(record.get("opted_out_at", "")) or now
-                source = default_source
-                if record.get("opt_out_source", "").strip():
+            except ValueError as error:
+                result.warnings.append(
+                    {"line": line, "field": "opted_out_at", "reason": str(error)}
+                )
+            if record.get("opt_out_source", "").strip():
+                try:
                     source = parse_source(record["opt_out_source"])
-            except (ValueError, ServiceError) as error:
-                field_name = "opted_out_at" if isinstance(error, ValueError) else "opt_out_source"
-                result.rejected.append({"line": line, "field": field_name, "reason": str(error)})
-                continue
+                except ServiceError as error:
+                    result.warnings.append(
+                        {"line": line, "field": "opt_out_source", "reason": str(error)}
+                    )
             yield phone.e164, source, at
 
 
