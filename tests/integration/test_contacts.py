@@ -88,7 +88,7 @@ def test_import_sample_counts_rejects_and_audit(cli: Cli, engine: Engine, tmp_pa
     ).json()
     # 34 rows: one number too short is rejected; C017 is C001's number in another notation.
     assert summary["rows"] == 34 and summary["rejected"] == 1
-    assert summary["created"] == 32 and summary["updated"] == 1 and summary["unchanged"] == 0
+    assert (summary["created"], summary["duplicates"], summary["updated"]) == (32, 1, 0)
     assert summary["rejected_by_reason"] == {"phone: invalid number": 1}
     rejects = Path(summary["rejects_file"])
     assert rejects.name == "sample.rejects.csv"
@@ -121,9 +121,8 @@ def test_reimport_adds_nothing(cli: Cli, engine: Engine, tmp_path: Path) -> None
     before = count(engine, evidence)
     again = cli("contacts", "import", str(path), "--advertiser", "maison-lumiere", "--json").json()
     assert again["created"] == 0 and again["evidence_added"] == 0
-    assert again["unchanged"] + again["updated"] == 33
-    # C001 and C017 share a number: each row in turn changes its profile back.
-    assert again["updated"] <= 2
+    # C001 and C017 share a number: folded into one set of facts, which has not changed.
+    assert (again["unchanged"], again["duplicates"], again["updated"]) == (32, 1, 0)
     assert count(engine, evidence) == before
 
 
@@ -137,7 +136,7 @@ def test_two_notations_are_one_contact(cli: Cli, engine: Engine, tmp_path: Path)
     summary = cli(
         "contacts", "import", str(path), "--advertiser", "maison-lumiere", "--json"
     ).json()
-    assert (summary["created"], summary["unchanged"], summary["updated"]) == (1, 1, 1)
+    assert (summary["created"], summary["duplicates"], summary["updated"]) == (1, 2, 0)
     assert count(engine, contacts) == 1 and count(engine, evidence) == 2
 
 
@@ -677,3 +676,80 @@ def test_refusals_instead_of_tracebacks(cli: Cli) -> None:
     assert phone_category.code == 2 and "phone number" in phone_category.err
     bogus = Cli("bogus")("advertiser", "list", ok=False)
     assert bogus.code == 2 and "TAMBOUR_DATABASE_URL" in bogus.err
+
+
+def test_a_partial_file_erases_nothing_it_does_not_state(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    full = {
+        "phone": "0622000001", "kind": "professional", "profession_tags": "architecture",
+        "postal_code": "67000", "first_name": "Paul", "ville": "Strasbourg",
+    }  # fmt: skip
+    cli(
+        "contacts",
+        "import",
+        str(write_csv(tmp_path / "a.csv", [full])),
+        "--advertiser",
+        "maison-lumiere",
+    )
+    partial = write_csv(
+        tmp_path / "b.csv",
+        [{"phone": "0622000001", "last_activity_at": "2026-01-05", "code": "X1"}],
+    )
+    summary = cli(
+        "contacts", "import", str(partial), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert summary["updated"] == 1
+    contact = cli(
+        "contacts", "show", "0622000001", "--advertiser", "maison-lumiere", "--json"
+    ).json()["contact"]
+    assert contact["kind"] == "professional" and contact["profession_tags"] == ["architecture"]
+    assert contact["postal_code"] == "67000" and contact["first_name"] == "Paul"
+    assert contact["fields"] == {"ville": "Strasbourg", "code": "X1"}
+    again = cli(
+        "contacts", "import", str(partial), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert again["unchanged"] == 1
+
+
+def test_consent_no_without_a_date_withdraws_a_recorded_consent(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    given = write_csv(
+        tmp_path / "a.csv", [{"phone": "0661000001", "consent": "yes", "consent_at": "2024-01-01"}]
+    )
+    cli("contacts", "import", str(given), "--advertiser", "maison-lumiere")
+    withdrawn = write_csv(tmp_path / "b.csv", [{"phone": "0661000001", "consent": "no"}])
+    assert (
+        cli(
+            "contacts", "import", str(withdrawn), "--advertiser", "maison-lumiere", "--json"
+        ).json()["updated"]
+        == 1
+    )
+    shown = cli("contacts", "show", "0661000001", "--advertiser", "maison-lumiere", "--json").json()
+    assert shown["standing"]["commercial"]["reason"] == "opted_out"
+    # A new consent recorded after it lifts it.
+    again = write_csv(
+        tmp_path / "c.csv", [{"phone": "0661000001", "consent": "yes", "consent_at": "2026-06-01"}]
+    )
+    cli("contacts", "import", str(again), "--advertiser", "maison-lumiere")
+    shown = cli("contacts", "show", "0661000001", "--advertiser", "maison-lumiere", "--json").json()
+    assert shown["standing"]["commercial"]["basis"] == "consent"
+
+
+def test_consent_no_of_someone_who_never_consented_is_not_an_objection(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.advertiser()
+    customer = {
+        "phone": "0661000002", "consent": "non", "collected_at": "2026-01-01",
+        "informed_at_collection": "oui", "objection_offered_at_collection": "oui",
+        "last_purchase_at": "2026-02-01", "purchased_categories": "luminaires",
+    }  # fmt: skip
+    cli(
+        "contacts",
+        "import",
+        str(write_csv(tmp_path / "a.csv", [customer])),
+        "--advertiser",
+        "maison-lumiere",
+    )
+    shown = cli("contacts", "show", "0661000002", "--advertiser", "maison-lumiere", "--json").json()
+    assert shown["standing"]["commercial"]["basis"] == "existing_customer"

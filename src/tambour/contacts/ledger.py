@@ -95,9 +95,21 @@ def profile_of(row: CanonicalRow) -> dict[str, Any]:
     return profile
 
 
-def profile_hash(kind: ContactKind, profile_json: str) -> bytes:
+def profile_hash(kind: str, profile_json: str) -> bytes:
     """Detects a changed profile without reading it back: over the kind and the profile's JSON."""
-    return hashlib.blake2b(f"{kind.value}|{profile_json}".encode(), digest_size=16).digest()
+    return hashlib.blake2b(f"{kind}|{profile_json}".encode(), digest_size=16).digest()
+
+
+def merge_profiles(base: Mapping[str, Any], stated: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` updated with what a later file `stated`: a column a file does not have, or leaves
+    empty, is not stated and erases nothing. Personalization fields merge one by one."""
+    merged = dict(base)
+    for key, value in stated.items():
+        if key == "fields":
+            merged["fields"] = {**base.get("fields", {}), **value}
+        else:
+            merged[key] = value
+    return merged
 
 
 def _compact(data: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +138,7 @@ def evidence_of(row: CanonicalRow) -> list[Evidence]:
                 ),
             )
         )
-    elif row.consent is False and row.consent_at is not None:
+    elif row.consent is False:  # undated: a withdrawal only of a consent recorded before it
         events.append(Evidence(EvidenceKind.CONSENT_WITHDRAWN, row.consent_at))
     collection = _compact(
         {
@@ -180,8 +192,18 @@ def facts_of(
 ) -> ContactFacts:
     """Fold a contact's evidence, in recording order, into the facts the decision needs."""
     by_kind: dict[EvidenceKind, list[Evidence]] = {k: [] for k in EvidenceKind}
+    withdrawals: list[Evidence] = []
     for event in events:
         by_kind[event.kind].append(event)
+        # "consent: no" without a date withdraws the consents recorded before it (its time is
+        # unknown: later than theirs) until a consent is recorded after it; with no consent
+        # before it, it says nothing.
+        if event.kind is EvidenceKind.CONSENT_WITHDRAWN and (
+            event.at is not None or by_kind[EvidenceKind.CONSENT_GIVEN]
+        ):
+            withdrawals.append(event)
+        elif event.kind is EvidenceKind.CONSENT_GIVEN:
+            withdrawals = [w for w in withdrawals if w.at is not None]
     consents = [
         Consent(
             given=True,
@@ -197,7 +219,7 @@ def facts_of(
         )
         for e in by_kind[EvidenceKind.CONSENT_GIVEN]
     ]
-    consents += [Consent(given=False, at=e.at) for e in by_kind[EvidenceKind.CONSENT_WITHDRAWN]]
+    consents += [Consent(given=False, at=e.at) for e in withdrawals]
     collected = _latest(by_kind[EvidenceKind.COLLECTED])
     collection = Collection()
     if collected is not None:

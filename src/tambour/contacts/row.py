@@ -54,6 +54,7 @@ class CanonicalRow:
     last_name: str | None = None
     company: str | None = None
     kind: ContactKind = ContactKind.PERSON
+    kind_stated: bool = False  # the file said the kind (else a new contact is a person)
     profession_tags: tuple[str, ...] = ()
     postal_code: str | None = None
     tags: tuple[str, ...] = ()
@@ -203,6 +204,7 @@ def parse_row(
         errors.append(FieldError("phone", "", "the phone number is missing"))
     if errors:
         return None, errors
+    values["kind_stated"] = "kind" in values
     return CanonicalRow(
         phone_raw, parse_phone(phone_raw, default_region), extra=extra, **values
     ), []

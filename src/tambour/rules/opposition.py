@@ -14,7 +14,8 @@ def opposition(
     for any spam report (for good), else None.
 
     An opposition of unknown date counts as later than any consent: when in doubt, do not send.
-    A dated withdrawal of consent is an opposition too. The suppression list counts as an opt-out.
+    A withdrawal of consent is an opposition too (the ledger keeps an undated one only when it
+    follows a recorded consent). The suppression list counts as an opt-out.
     """
     consents = valid_consents(contact, channel, advertiser, at)
     latest_consent = max((c.at for c in consents if c.at is not None), default=None)
@@ -23,7 +24,7 @@ def opposition(
         return when is None or latest_consent is None or when > latest_consent
 
     oppositions = [o.at for o in contact.opt_outs if o.source is not OptOutSource.COMPLAINT_33700]
-    oppositions += [c.at for c in contact.consents if not c.given and c.at is not None]
+    oppositions += [c.at for c in contact.consents if not c.given]  # undated: later than all
     suppression = contact.suppression
     complained = suppression is not None and suppression.source is OptOutSource.COMPLAINT_33700
     if suppression is not None and not complained:

@@ -28,7 +28,7 @@ PreparedEvent = tuple[str, object, str, bytes, tuple[str, datetime | None] | Non
 class PreparedRow(NamedTuple):  # a tuple: pickled between processes at a fraction of the cost
     line: int
     e164: str
-    kind: str
+    kind: str | None  # None: the file does not say (a new contact is then a person)
     profile_json: str
     profile_hash: bytes
     events: tuple[PreparedEvent, ...]
@@ -88,8 +88,8 @@ def prepare(fmt: FileFormat, records: list[Record], dialect: str) -> PreparedBat
         assert row.phone.e164 is not None  # check_record accepts valid numbers only
         rows.append(
             PreparedRow(
-                line, row.phone.e164, row.kind.value, profile_json,
-                profile_hash(row.kind, profile_json), tuple(events),
+                line, row.phone.e164, row.kind.value if row.kind_stated else None,
+                profile_json, profile_hash(row.kind.value, profile_json), tuple(events),
             )
         )  # fmt: skip
     return PreparedBatch(len(records), rows, rejects)

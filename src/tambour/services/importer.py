@@ -10,6 +10,7 @@ import gc
 import hashlib
 import hmac
 import itertools
+import json
 import multiprocessing
 import os
 import time
@@ -26,7 +27,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from tambour.contacts.ledger import canonical_json
+from tambour.contacts.ledger import canonical_json, merge_profiles, profile_hash
 from tambour.contacts.reader import (
     FileFormat,
     RejectsWriter,
@@ -35,7 +36,7 @@ from tambour.contacts.reader import (
     read_records,
     sniff,
 )
-from tambour.rules.codes import OptOutSource
+from tambour.rules.codes import ContactKind, OptOutSource
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context, ServiceError
@@ -63,6 +64,7 @@ class ImportSummary:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    duplicates: int = 0  # rows naming a number an earlier row of the batch named: folded
     rejected: int = 0
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     evidence_added: int = 0
@@ -80,6 +82,7 @@ class ImportSummary:
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "duplicates": self.duplicates,
             "rejected": self.rejected,
             "rejected_by_reason": dict(self.rejected_by_reason.most_common()),
             "evidence_added": self.evidence_added,
@@ -148,15 +151,19 @@ def record_suppressions(
 
 @dataclass
 class _Pending:
-    """One contact of the batch being written: its state as the rows so far leave it."""
+    """One contact of the batch being written, with what the batch adds to it."""
 
     id: int | None
     kind: str
-    profile_json: str | None  # None: unchanged since read from the database
+    profile: dict[str, Any] | None  # as stored (None for a new contact)
     profile_hash: bytes
     known: set[bytes]
+    profile_json: str | None = None  # set when the profile is to be written
     new_events: list[PreparedEvent] = field(default_factory=list)
-    changed: bool = False
+
+
+def _stored_profile(value: Any) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str | bytes) else dict(value)
 
 
 def _write_batch(
@@ -169,61 +176,79 @@ def _write_batch(
     actor: str,
     now: datetime,
 ) -> None:
+    """Write one batch. Rows of one number are folded first (in file order), so a file that
+    names a number twice states one set of facts, and importing it again changes nothing."""
     if conn.dialect.name == "postgresql":  # one importer per advertiser at a time
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1, {int(advertiser.id)})")
+    groups: dict[str, list[PreparedRow]] = {}
+    for row in rows:
+        groups.setdefault(row.e164, []).append(row)
+    summary.duplicates += len(rows) - len(groups)
+
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     lookups = _LOOKUPS[conn.dialect.name]
-    numbers = list({row.e164 for row in rows})
     existing: dict[str, _Pending] = {}
-    cursor.execute(lookups["contacts"], (advertiser.id, _id_list(conn, numbers)))
-    for contact_id, e164, kind, digest in cursor.fetchall():
-        existing[e164] = _Pending(contact_id, kind, None, bytes(digest), set())
+    cursor.execute(lookups["contacts"], (advertiser.id, _id_list(conn, list(groups))))
+    for contact_id, e164, kind, profile, digest in cursor.fetchall():
+        existing[e164] = _Pending(contact_id, kind, _stored_profile(profile), bytes(digest), set())
     by_id = {p.id: p for p in existing.values()}
     if by_id:
         cursor.execute(lookups["evidence"], (advertiser.id, _id_list(conn, list(by_id))))
         for contact_id, print_ in cursor.fetchall():
             by_id[contact_id].known.add(bytes(print_))
 
-    batch: dict[str, _Pending] = dict(existing)
-    fresh: list[str] = []
-    for row in rows:
-        pending = batch.get(row.e164)
-        if pending is None:  # a new contact: every event is new
-            pending = _Pending(
-                None, row.kind, row.profile_json, row.profile_hash,
-                {e[3] for e in row.events}, list(row.events), changed=True,
-            )  # fmt: skip
-            batch[row.e164] = pending
-            fresh.append(row.e164)
+    fresh: list[_Pending] = []
+    rewritten: list[_Pending] = []
+    fresh_numbers: list[str] = []
+    for e164, group in groups.items():
+        pending = existing.get(e164)
+        if pending is None and len(group) == 1:  # the common case: nothing to fold
+            row = group[0]
+            pending = _Pending(None, row.kind or ContactKind.PERSON.value, None,
+                               row.profile_hash, set(), row.profile_json)  # fmt: skip
+        else:
+            stated: dict[str, Any] = {}
+            for row in group:
+                stated = merge_profiles(stated, json.loads(row.profile_json))
+            kind = next((r.kind for r in reversed(group) if r.kind), None)
+            if pending is None:
+                kind = kind or ContactKind.PERSON.value
+                pending = _Pending(None, kind, None, b"", set())
+                merged = stated
+            else:
+                kind = kind or pending.kind
+                merged = merge_profiles(pending.profile or {}, stated)
+            profile_json = canonical_json(merged)
+            digest = profile_hash(kind, profile_json)
+            if digest != pending.profile_hash:
+                pending.kind, pending.profile_hash, pending.profile_json = (
+                    kind,
+                    digest,
+                    profile_json,
+                )
+        for row in group:
+            for event in row.events:
+                if event[3] not in pending.known:
+                    pending.known.add(event[3])
+                    pending.new_events.append(event)
+        if pending.id is None:
+            fresh.append(pending)
+            fresh_numbers.append(e164)
             summary.created += 1
-            continue
-        changed = pending.profile_hash != row.profile_hash
-        if changed:
-            pending.kind, pending.profile_hash = row.kind, row.profile_hash
-            pending.profile_json = row.profile_json
-        for event in row.events:
-            if event[3] not in pending.known:
-                pending.known.add(event[3])
-                pending.new_events.append(event)
-                changed = True
-        if changed:
-            pending.changed = True
+        elif pending.profile_json is not None or pending.new_events:
+            rewritten.append(pending)
             summary.updated += 1
         else:
             summary.unchanged += 1
 
-    ids = reserve_ids(conn, "contacts", len(fresh))
     stamp = adapt_datetime(conn, now)
-    new_rows = []
-    for contact_id, e164 in zip(ids, fresh, strict=True):
-        pending = batch[e164]
+    for contact_id, pending in zip(reserve_ids(conn, "contacts", len(fresh)), fresh, strict=True):
         pending.id = contact_id
-        new_rows.append(
-            (contact_id, advertiser.id, e164, pending.kind, pending.profile_json,
-             pending.profile_hash, stamp, stamp)
-        )  # fmt: skip
-    insert_rows(conn, "contacts", CONTACT_COLUMNS, new_rows)
-    rewritten = [p for p in existing.values() if p.changed]
+    insert_rows(
+        conn, "contacts", CONTACT_COLUMNS,
+        [(p.id, advertiser.id, e164, p.kind, p.profile_json, p.profile_hash, stamp, stamp)
+         for e164, p in zip(fresh_numbers, fresh, strict=True)],
+    )  # fmt: skip
     profiles = [
         {"id": p.id, "kind": p.kind, "profile": p.profile_json, "hash": p.profile_hash,
          "now": stamp}
@@ -236,7 +261,8 @@ def _write_batch(
         cursor.executemany(_TOUCH[conn.dialect.name], touched)
     events = []
     opposed: list[tuple[str, str, datetime]] = []
-    for e164, pending in batch.items():
+    written = itertools.chain(zip(fresh_numbers, fresh, strict=True), existing.items())
+    for e164, pending in written:
         for kind, at, data_json, fingerprint, opposition in pending.new_events:
             events.append(
                 (advertiser.id, pending.id, kind, at, data_json, fingerprint, source, stamp, actor)
@@ -252,14 +278,14 @@ def _write_batch(
 # Batch look-ups with the whole list as one parameter (no statement of 5,000 placeholders).
 _LOOKUPS = {
     "sqlite": {
-        "contacts": "SELECT id, e164, kind, profile_hash FROM contacts WHERE advertiser_id = ? "
-        "AND e164 IN (SELECT value FROM json_each(?))",
+        "contacts": "SELECT id, e164, kind, profile, profile_hash FROM contacts "
+        "WHERE advertiser_id = ? AND e164 IN (SELECT value FROM json_each(?))",
         "evidence": "SELECT contact_id, fingerprint FROM evidence WHERE advertiser_id = ? "
         "AND contact_id IN (SELECT value FROM json_each(?))",
     },
     "postgresql": {
-        "contacts": "SELECT id, e164, kind, profile_hash FROM contacts WHERE advertiser_id = %s "
-        "AND e164 = ANY(%s)",
+        "contacts": "SELECT id, e164, kind, profile, profile_hash FROM contacts "
+        "WHERE advertiser_id = %s AND e164 = ANY(%s)",
         "evidence": "SELECT contact_id, fingerprint FROM evidence WHERE advertiser_id = %s "
         "AND contact_id = ANY(%s)",
     },
