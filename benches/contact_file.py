@@ -36,7 +36,7 @@ def _phone(index: int, rng: random.Random) -> str:
 def _date(rng: random.Random, bad: float = 0.0005) -> str:
     if rng.random() < bad:
         return "31/02/2025"  # not a date: rejected
-    y, m, d = rng.randrange(2024, 2027), rng.randrange(1, 13), rng.randrange(1, 29)
+    y, m, d = rng.randrange(2023, 2026), rng.randrange(1, 13), rng.randrange(1, 29)
     if rng.random() < 0.5:
         return f"{y}-{m:02d}-{d:02d}"
     return f"{y}-{m:02d}-{d:02d}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00"

@@ -503,6 +503,10 @@ def test_commands_refuse_a_database_whose_schema_is_behind(tmp_path: Path) -> No
     assert result.code == 2 and "tambour db upgrade" in result.err
     fresh("db", "upgrade")
     assert fresh("advertiser", "list", "--json").json() == []
+    (entry,) = fresh("audit", "list", "--json").json()
+    assert entry["action"] == "db.upgrade" and entry["details"]["from"] is None
+    fresh("db", "upgrade")  # nothing to do: nothing to record
+    assert len(fresh("audit", "list", "--json").json()) == 1
 
 
 def test_a_phone_number_in_a_file_name_stays_out_of_the_audit_log(cli: Cli, tmp_path: Path) -> None:
@@ -753,3 +757,17 @@ def test_consent_no_of_someone_who_never_consented_is_not_an_objection(
     )
     shown = cli("contacts", "show", "0661000002", "--advertiser", "maison-lumiere", "--json").json()
     assert shown["standing"]["commercial"]["basis"] == "existing_customer"
+
+
+def test_a_fact_dated_in_the_future_rejects_its_row(cli: Cli, tmp_path: Path) -> None:
+    cli.advertiser()
+    path = write_csv(tmp_path / "f.csv", [
+        {"phone": "0661000003", "last_activity_at": "2099-01-01"},
+        {"phone": "0661000004", "last_activity_at": "2026-01-01"},
+    ])  # fmt: skip
+    summary = cli(
+        "contacts", "import", str(path), "--advertiser", "maison-lumiere", "--json"
+    ).json()
+    assert summary["created"] == 1 and summary["rejected"] == 1
+    rejects = (tmp_path / "f.rejects.csv").read_text(encoding="utf-8-sig")
+    assert "last_activity_at" in rejects and "in the future" in rejects

@@ -6,6 +6,7 @@ import typer
 
 from tambour.cli.context import open_context, refusals
 from tambour.cli.output import print_json
+from tambour.services import audit
 from tambour.store.schema import current_revision, head_revision, upgrade
 
 app = typer.Typer(no_args_is_help=True, help="The database schema.")
@@ -17,6 +18,15 @@ def upgrade_cmd() -> None:
     ctx = open_context(check_schema=False)
     with refusals():
         before, after = upgrade(ctx.engine)
+        if before != after:
+            with ctx.engine.begin() as conn:
+                audit.append(
+                    conn,
+                    actor=ctx.actor,
+                    action="db.upgrade",
+                    details={"from": before, "to": after},
+                    at=ctx.now(),
+                )
     typer.echo(f"schema {before or 'empty'} -> {after}")
 
 

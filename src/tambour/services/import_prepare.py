@@ -5,7 +5,7 @@ Pure and picklable, so batches can be prepared in worker processes while the par
 previous batch: on a 2-core machine that is what lets an import keep up with the database.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from tambour.contacts.ledger import (
@@ -59,8 +59,30 @@ def stored_time(dialect: str, at: datetime | None) -> object:
 Record = tuple[int, list[str] | None, list[Reject]]  # as `read_records` yields them
 
 
-def prepare(fmt: FileFormat, records: list[Record], dialect: str) -> PreparedBatch:
-    """Check and convert one batch; instants come out as the `dialect`'s driver stores them."""
+# Which column states each kind of fact, to name it when its date is refused.
+_DATE_COLUMN = {
+    EvidenceKind.CONSENT_GIVEN: "consent_at",
+    EvidenceKind.CONSENT_WITHDRAWN: "consent_at",
+    EvidenceKind.COLLECTED: "collected_at",
+    EvidenceKind.ACCOUNT_CREATED: "account_created_at",
+    EvidenceKind.PURCHASE: "last_purchase_at",
+    EvidenceKind.ACTIVITY: "last_activity_at",
+    EvidenceKind.OPT_OUT: "opted_out_at",
+    EvidenceKind.COMPLAINT: "opted_out_at",
+}
+FUTURE_TOLERANCE = timedelta(days=1)  # clocks and time zones of the systems files come from
+
+
+def _in_the_future(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC is in the future" if at else "in the future"
+
+
+def prepare(fmt: FileFormat, records: list[Record], dialect: str, now: datetime) -> PreparedBatch:
+    """Check and convert one batch; instants come out as the `dialect`'s driver stores them.
+
+    A fact dated after `now` (a day's tolerance) rejects its row: a date in the future would
+    make a consent "prior" before it is given, or stretch the retention period."""
+    latest = now + FUTURE_TOLERANCE
     shape = _shapes.get(fmt)
     if shape is None:
         shape = _shapes[fmt] = RecordShape.of(fmt)
@@ -75,9 +97,17 @@ def prepare(fmt: FileFormat, records: list[Record], dialect: str) -> PreparedBat
             if problems:
                 rejects.append(problems)
             continue
+        facts = evidence_of(row)
+        future = [e for e in facts if e.at is not None and e.at > latest]
+        if future:
+            raw = tuple(cells)
+            rejects.append(
+                [Reject(line, _DATE_COLUMN[e.kind], _in_the_future(e.at), raw) for e in future]
+            )
+            continue
         profile_json = canonical_json(profile_of(row))
         events = []
-        for event in evidence_of(row):
+        for event in facts:
             opposition = None
             if event.kind in OPPOSITION_KINDS:
                 opposition = (str(event.data["source"]), event.at)

@@ -330,19 +330,19 @@ def _worker_start() -> None:
 
 
 def _prepared_batches(
-    path: Path, fmt: FileFormat, workers: int, dialect: str
+    path: Path, fmt: FileFormat, workers: int, dialect: str, now: datetime
 ) -> Iterator[PreparedBatch]:
     """The file's batches, prepared in order; by `workers` processes when asked."""
     records = read_records(path, fmt)
     chunks = iter(lambda: list(itertools.islice(records, BATCH_ROWS)), [])
     if workers <= 0:
         for chunk in chunks:
-            yield prepare(fmt, chunk, dialect)
+            yield prepare(fmt, chunk, dialect, now)
         return
     with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
         pending: deque[AsyncResult[PreparedBatch]] = deque()
         for chunk in chunks:
-            pending.append(pool.apply_async(prepare, (fmt, chunk, dialect)))
+            pending.append(pool.apply_async(prepare, (fmt, chunk, dialect, now)))
             if len(pending) > IN_FLIGHT:
                 yield pending.popleft().get()
         while pending:
@@ -395,7 +395,7 @@ def import_contacts(
         with step():
             advertiser = advertisers.get(conn, slug)
         try:
-            for prepared in _prepared_batches(path, fmt, workers, conn.dialect.name):
+            for prepared in _prepared_batches(path, fmt, workers, conn.dialect.name, now):
                 for problems in prepared.rejects:
                     rejects.write(problems)
                 with step():
