@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from tambour.contacts.ledger import Evidence, EvidenceKind
+from tambour.contacts.ledger import Evidence, EvidenceKind, latest
 from tambour.contacts.row import CANONICAL_COLUMNS
 from tambour.contacts.values import PARIS
 from tambour.rules.codes import OptOutSource
@@ -22,13 +22,6 @@ def _when(at: datetime | None) -> str:
 
 def _yes(flag: object) -> str:
     return "yes" if flag else "no"
-
-
-def _latest(events: list[Evidence]) -> Evidence | None:
-    if not events:
-        return None
-    dated = [e for e in events if e.at is not None]
-    return max(dated, key=lambda e: e.at or datetime.min) if dated else events[-1]
 
 
 def canonical_cells(
@@ -53,7 +46,7 @@ def canonical_cells(
     for event in events:
         by_kind[event.kind].append(event)
 
-    consent = _latest(by_kind[EvidenceKind.CONSENT_GIVEN] + by_kind[EvidenceKind.CONSENT_WITHDRAWN])
+    consent = latest(by_kind[EvidenceKind.CONSENT_GIVEN] + by_kind[EvidenceKind.CONSENT_WITHDRAWN])
     if consent is not None:
         given = consent.kind is EvidenceKind.CONSENT_GIVEN
         data = consent.data
@@ -69,7 +62,7 @@ def canonical_cells(
             consent_source=data.get("source", ""),
             consent_proof=data.get("proof", ""),
         )
-    collected = _latest(by_kind[EvidenceKind.COLLECTED])
+    collected = latest(by_kind[EvidenceKind.COLLECTED])
     if collected is not None:
         data = collected.data
         cells.update(
@@ -81,13 +74,13 @@ def canonical_cells(
         )
     accounts = [e.at for e in by_kind[EvidenceKind.ACCOUNT_CREATED] if e.at]
     cells["account_created_at"] = _when(min(accounts, default=None))
-    purchase = _latest(by_kind[EvidenceKind.PURCHASE])
+    purchase = latest(by_kind[EvidenceKind.PURCHASE])
     if purchase is not None:  # the last purchase as it was stated: a fact, not a blend
         cells["last_purchase_at"] = _when(purchase.at)
         cells["purchased_categories"] = ";".join(purchase.data.get("categories", ()))
     activity = [e.at for e in by_kind[EvidenceKind.ACTIVITY] if e.at]
     cells["last_activity_at"] = _when(max(activity, default=None))
-    opt_out = _latest(by_kind[EvidenceKind.OPT_OUT] + by_kind[EvidenceKind.COMPLAINT])
+    opt_out = latest(by_kind[EvidenceKind.OPT_OUT] + by_kind[EvidenceKind.COMPLAINT])
     if opt_out is not None:
         cells.update(
             opted_out="yes",

@@ -173,11 +173,11 @@ def evidence_of(row: CanonicalRow) -> list[Evidence]:
     return events
 
 
-def _latest(events: list[Evidence]) -> Evidence | None:
+def latest(events: list[Evidence]) -> Evidence | None:
     """The latest dated event, else the last recorded undated one."""
     dated = [e for e in events if e.at is not None]
     if dated:
-        return max(dated, key=lambda e: e.at)  # type: ignore[arg-type,return-value]
+        return max(dated, key=lambda e: e.at or datetime.min)
     return events[-1] if events else None
 
 
@@ -220,7 +220,7 @@ def facts_of(
         for e in by_kind[EvidenceKind.CONSENT_GIVEN]
     ]
     consents += [Consent(given=False, at=e.at) for e in withdrawals]
-    collected = _latest(by_kind[EvidenceKind.COLLECTED])
+    collected = latest(by_kind[EvidenceKind.COLLECTED])
     collection = Collection()
     if collected is not None:
         collection = Collection(
