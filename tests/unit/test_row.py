@@ -121,3 +121,15 @@ def test_dates_default_to_paris_and_accept_french_notation() -> None:
         parse_datetime("07/14/2026")
     with pytest.raises(ValueError, match="not a date"):
         parse_datetime("2026-02-30")
+
+
+def test_two_numbers_in_one_cell_are_refused() -> None:
+    for cell in (
+        "0612345678;0698765432",
+        "06 12 34 56 78 / 06 98 76 54 32",
+        "0612345678 ou 0698765432",
+    ):
+        row, errors = parse_row({"phone": cell})
+        assert row is None and [e.field for e in errors] == ["phone"]
+        assert "more than one number" in errors[0].message
+    assert parse_row({"phone": "+33 (0)6 12 34 56 78"})[0] is not None

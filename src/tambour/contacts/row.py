@@ -5,6 +5,7 @@ found (field, value, reason) so the rejects file can say what to fix. An unparse
 is not an error here (the planner reports it as `invalid_number`): the importer decides.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -81,6 +82,9 @@ class CanonicalRow:
     opt_out_source: OptOutSource | None = None
     last_activity_at: datetime | None = None
     extra: Mapping[str, str] = field(default_factory=dict)  # personalization fields
+
+
+_SEVERAL_NUMBERS = re.compile(r"[;,/|&]|\d\s+(?:et|ou|and|or)\s+\+?\d", re.IGNORECASE)
 
 
 def _text(value: str) -> str | None:
@@ -202,6 +206,10 @@ def parse_row(
             values[attribute] = value
     if not phone_raw:
         errors.append(FieldError("phone", "", "the phone number is missing"))
+    elif _SEVERAL_NUMBERS.search(phone_raw):
+        errors.append(
+            FieldError("phone", phone_raw, "holds more than one number (one number a row)")
+        )
     if errors:
         return None, errors
     values["kind_stated"] = "kind" in values
