@@ -7,8 +7,6 @@ of one number are one contact. A dry run does all of it in one transaction rolle
 """
 
 import gc
-import hashlib
-import hmac
 import itertools
 import json
 import multiprocessing
@@ -24,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tambour.contacts.ledger import canonical_json, merge_profiles, profile_hash
 from tambour.contacts.reader import (
@@ -36,13 +32,13 @@ from tambour.contacts.reader import (
     read_records,
     sniff,
 )
-from tambour.rules.codes import ContactKind, OptOutSource
+from tambour.rules.codes import ContactKind
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context, ServiceError
 from tambour.services.import_prepare import PreparedBatch, PreparedEvent, PreparedRow, prepare
+from tambour.services.suppression import record_suppressions
 from tambour.store.bulk import adapt_datetime, insert_rows, reserve_ids
-from tambour.store.tables import suppressions
 
 BATCH_ROWS = 5000
 EVIDENCE_COLUMNS = (
@@ -100,53 +96,6 @@ def _audited(summary: ImportSummary) -> dict[str, Any]:
     if summary.rejects_path:
         details["rejects_file"] = audit.without_phones(summary.rejects_path)
     return details
-
-
-def phone_hash(advertiser: Advertiser, e164: str) -> bytes:
-    """The suppression-list key of a number: HMAC-SHA256 under the advertiser's own key."""
-    return hmac.new(advertiser.hash_key, e164.encode(), hashlib.sha256).digest()
-
-
-def record_suppressions(
-    conn: Connection,
-    advertiser: Advertiser,
-    entries: list[tuple[str, str, datetime]],
-    now: datetime,
-) -> None:
-    """Add (e164, source, at) to the suppression list. A number already there keeps its entry,
-    except that a 33700 report turns it into a complaint (which no later consent lifts)."""
-    if not entries:
-        return
-    complaint = OptOutSource.COMPLAINT_33700.value
-    merged: dict[str, tuple[str, datetime]] = {}  # one row a number: one statement may not
-    for e164, source, at in entries:  # touch a row twice; a complaint wins, then the latest
-        seen = merged.get(e164)
-        if (
-            seen is None
-            or (source == complaint) > (seen[0] == complaint)
-            or ((source == complaint) == (seen[0] == complaint) and at > seen[1])
-        ):
-            merged[e164] = (source, at)
-    values = [
-        {
-            "advertiser_id": advertiser.id,
-            "phone_hash": phone_hash(advertiser, e164),
-            "source": source,
-            "suppressed_at": at,
-            "recorded_at": now,
-        }
-        for e164, (source, at) in merged.items()
-    ]
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(suppressions)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[suppressions.c.advertiser_id, suppressions.c.phone_hash],
-            set_={"source": complaint, "suppressed_at": statement.excluded.suppressed_at},
-            where=(statement.excluded.source == complaint) & (suppressions.c.source != complaint),
-        ),
-        values,
-    )
 
 
 @dataclass

@@ -11,7 +11,7 @@ from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of
 from tambour.rules.codes import ContactKind, OptOutSource
 from tambour.rules.facts import ContactFacts, OptOut
 from tambour.services.advertisers import Advertiser
-from tambour.services.importer import phone_hash
+from tambour.services.suppression import phone_hash
 from tambour.sms.phone import parse_phone
 from tambour.store.tables import contacts, evidence, suppressions
 

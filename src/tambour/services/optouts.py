@@ -19,7 +19,8 @@ from tambour.rules.codes import OptOutSource
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context, ServiceError
-from tambour.services.importer import EVIDENCE_COLUMNS, phone_hash, record_suppressions
+from tambour.services.importer import EVIDENCE_COLUMNS
+from tambour.services.suppression import phone_hash, record_suppressions
 from tambour.sms.phone import parse_phone
 from tambour.store.bulk import adapt_datetime, insert_rows
 from tambour.store.tables import contacts, evidence
@@ -51,8 +52,19 @@ def _record(
             )
         ).all()
     )
+    recorded: set[tuple[int, bytes]] = set()  # facts already in the ledger, or earlier in the list
+    if known:
+        recorded.update(
+            (contact_id, bytes(print_))
+            for contact_id, print_ in conn.execute(
+                select(evidence.c.contact_id, evidence.c.fingerprint).where(
+                    evidence.c.advertiser_id == advertiser.id,
+                    evidence.c.contact_id.in_(list(known.values())),
+                    evidence.c.kind.in_([EvidenceKind.OPT_OUT.value, EvidenceKind.COMPLAINT.value]),
+                )
+            )
+        )
     rows = []
-    recorded: set[tuple[int, bytes]] = set()  # the same fact twice in one list counts once
     for e164, source, at in entries:
         if e164 not in known:
             continue
@@ -65,17 +77,10 @@ def _record(
         if (known[e164], event.fingerprint) in recorded:
             continue
         recorded.add((known[e164], event.fingerprint))
-        exists = conn.execute(
-            select(evidence.c.id).where(
-                evidence.c.contact_id == known[e164], evidence.c.fingerprint == event.fingerprint
-            )
-        ).first()
-        if exists is None:
-            rows.append(
-                (advertiser.id, known[e164], kind.value, adapt_datetime(conn, at),
-                 event.data_json, event.fingerprint, origin,
-                 adapt_datetime(conn, now), actor)
-            )  # fmt: skip
+        rows.append(
+            (advertiser.id, known[e164], kind.value, adapt_datetime(conn, at),
+             event.data_json, event.fingerprint, origin, adapt_datetime(conn, now), actor)
+        )  # fmt: skip
     insert_rows(conn, "evidence", EVIDENCE_COLUMNS, rows)
     record_suppressions(conn, advertiser, [(e, s.value, at) for e, s, at in entries], now)
     return len(rows)
