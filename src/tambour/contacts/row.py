@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tambour.contacts.values import parse_bool, parse_datetime, parse_list
+from tambour.contacts.values import parse_bool, parse_datetime
 from tambour.rules.codes import ContactKind, OptOutSource
+from tambour.rules.fold import split_list
 from tambour.sms.phone import PhoneInfo, parse_phone
 
 CANONICAL_COLUMNS = (
@@ -101,7 +102,7 @@ def _kind(value: str) -> ContactKind | None:
 
 
 def _channels(value: str) -> tuple[str, ...] | None:
-    channels = tuple(c.casefold() for c in parse_list(value))
+    channels = tuple(c.casefold() for c in split_list(value))
     if not channels:
         return None
     unknown = [c for c in channels if c not in CONSENT_CHANNELS]
@@ -133,7 +134,7 @@ def _postal_code(value: str) -> str | None:
 
 
 def _nonempty_list(value: str) -> tuple[str, ...] | None:
-    return parse_list(value) or None
+    return split_list(value) or None
 
 
 # Column -> (CanonicalRow attribute, parser). A parser returns None for "no value" and raises

@@ -54,11 +54,3 @@ def parse_datetime(value: str) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=PARIS)
     return parsed.astimezone(UTC)
-
-
-def parse_list(value: str) -> tuple[str, ...]:
-    """A `;`-separated list; surrounding spaces and empty members are dropped."""
-    if ";" not in value:
-        single = value.strip()
-        return (single,) if single else ()
-    return tuple(part.strip() for part in value.split(";") if part.strip())

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from tambour.rules import calendar
 from tambour.rules.basis import legal_basis
-from tambour.rules.codes import Basis, Channel, Deferral, OptOutSource, Reason
+from tambour.rules.codes import Basis, Channel, Deferral, Reason
 from tambour.rules.facts import AdvertiserFacts, CampaignFacts, ContactFacts
 from tambour.rules.opposition import opposition
 from tambour.rules.retention import retention_lapsed
@@ -111,6 +111,3 @@ def decide_all(
         if e164 is not None and contact.phone.valid:
             seen.add(e164)
         yield contact, decide(contact, campaign, advertiser, now, duplicate=duplicate)
-
-
-__all__ = ["Decision", "OptOutSource", "decide", "decide_all"]

@@ -86,19 +86,21 @@ class AdvertiserFacts:
         """Folded names a message may use to name the advertiser: its name with and without
         the legal form ('Maison Lumière SAS' or 'Maison Lumière'), and its brand sender IDs."""
         name = fold(self.name)
-        words = name.split()
-        while words and words[-1] in _COMPANY_FORMS:
-            words.pop()
-        names = {name, " ".join(words), *(fold(s) for s in self.senders if not s.isdigit())}
+        bare = " ".join(_without_legal_form(name.split()))
+        names = {name, bare, *(fold(s) for s in self.senders if not s.isdigit())}
         return tuple(sorted(n for n in names if n))
 
 
 def _loose(text: str) -> str:
     """'Boulangerie Martin SARL' and 'boulangerie-martin' compare equal."""
-    words = "".join(c if c.isalnum() else " " for c in text).split()
+    return "".join(_without_legal_form("".join(c if c.isalnum() else " " for c in text).split()))
+
+
+def _without_legal_form(words: list[str]) -> list[str]:
+    """Folded words of a name without its trailing legal form (SAS, SARL...)."""
     while words and words[-1] in _COMPANY_FORMS:
-        words.pop()
-    return "".join(words)
+        words = words[:-1]
+    return words
 
 
 _COMPANY_FORMS = frozenset({"sa", "sas", "sasu", "sarl", "eurl", "sci", "snc", "scop", "gie"})

@@ -29,4 +29,7 @@ def fold_set(items: Iterable[str]) -> frozenset[str]:
 
 def split_list(value: str) -> tuple[str, ...]:
     """A `;`-separated list cell (rules.md section 2) as its stripped, non-empty members."""
+    if ";" not in value:  # most cells hold one member: skip the split
+        single = value.strip()
+        return (single,) if single else ()
     return tuple(part.strip() for part in value.split(";") if part.strip())
