@@ -3,9 +3,10 @@
 Target (issue 3): at least 30,000 rows per second on each, peak memory under 300 MB. Each import
 runs in a child process (the real CLI code path, `tambour contacts import`), so its peak RSS is
 its own. PostgreSQL: a throw-away database on 127.0.0.1:5432, dropped afterwards.
-Usage: python benches/bench_import.py [ROWS] [--only sqlite|postgresql]
+Usage: python benches/bench_import.py [ROWS] [--only sqlite|postgresql] [--workers N [N ...]]
 """
 
+import argparse
 import json
 import os
 import secrets
@@ -48,11 +49,13 @@ def measured(args: list[str], url: str) -> tuple[dict[str, object], float]:
     return json.loads("\n".join(output)), int(peak) / 1024
 
 
-def import_once(url: str, path: Path, rows: int) -> None:
+def import_once(url: str, path: Path, rows: int, workers: int | None) -> None:
     run(["db", "upgrade"], url)
     run(["advertiser", "create", "bench", "--name", "Bench SAS", "--sender", "BENCH",
          "--stop-number", "36111", "--categories", "luminaires"], url)  # fmt: skip
     command = ["contacts", "import", str(path), "--advertiser", "bench", "--json"]
+    if workers is not None:
+        command += ["--workers", str(workers)]
     started = time.perf_counter()
     summary, peak = measured(command, url)
     wall = time.perf_counter() - started
@@ -72,9 +75,14 @@ def import_once(url: str, path: Path, rows: int) -> None:
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    rows = int(args[0]) if args else 1_000_000
-    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rows", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[None], help="one import per value"
+    )
+    args = parser.parse_args()
+    rows, only = args.rows, args.only
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "contacts.csv"
         started = time.perf_counter()
@@ -82,20 +90,24 @@ def main() -> None:
         size = path.stat().st_size / 1e6
         print(f"generated {rows:,} rows ({size:,.0f} MB) in {time.perf_counter() - started:.1f} s")
         if only in (None, "sqlite"):
-            print("SQLite (WAL)")
-            import_once(f"sqlite:///{Path(tmp) / 'bench.db'}", path, rows)
+            for workers in args.workers:
+                print(f"SQLite (WAL), workers: {'by file size' if workers is None else workers}")
+                database = Path(tmp) / f"bench-{workers}.db"
+                import_once(f"sqlite:///{database}", path, rows, workers)
         if only in (None, "postgresql"):
-            name = f"tambour_bench_{secrets.token_hex(4)}"
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                print("PostgreSQL")
-                import_once(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", path, rows)
-            finally:
+            for workers in args.workers:
+                name = f"tambour_bench_{secrets.token_hex(4)}"
+                admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
                 with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                admin.dispose()
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                try:
+                    label = "by file size" if workers is None else workers
+                    print(f"PostgreSQL, workers: {label}")
+                    import_once(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", path, rows, workers)
+                finally:
+                    with admin.connect() as conn:
+                        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+                    admin.dispose()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ def import_cmd(
     rejects: Annotated[
         Path | None, typer.Option("--rejects", help="Rejects file (default: beside the input).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=0, help="Processes preparing rows (default: by file size)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Import a contact file as evidence; invalid rows go whole to the rejects file."""
@@ -53,6 +57,7 @@ def import_cmd(
             dry_run=dry_run,
             rejects_path=rejects,
             progress=lambda n: bar.advance(task, n),
+            workers=workers,
         )
     if as_json:
         print_json(summary.as_dict())
