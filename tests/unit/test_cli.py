@@ -49,6 +49,15 @@ def test_calendar_check_json() -> None:
     assert payload["allowed"] is False and payload["reason"] == "sunday"
     assert payload["next_allowed"] == "2026-12-07T08:00:00+01:00"
     assert payload["territory"] == "metropole" and payload["timezone"] == "Europe/Paris"
+    assert payload["holiday"] is None
+
+
+def test_calendar_check_names_the_holiday_of_the_recipients_territory() -> None:
+    args = ("calendar", "check", "--json", "--at", "2027-03-26T10:00:00+01:00", "--phone")
+    metz = json.loads(run(*args, "0612345678", "--postal-code", "57000")[1])
+    assert (metz["reason"], metz["holiday"]) == ("public_holiday", "Vendredi saint")
+    paris = json.loads(run(*args, "0612345678", "--postal-code", "75011")[1])
+    assert paris["allowed"] is True and paris["holiday"] is None
 
 
 def test_calendar_check_overseas_uses_local_time() -> None:

@@ -1,6 +1,7 @@
 """`tambour calendar check`: may a prospection message reach this recipient at this instant?"""
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -31,9 +32,11 @@ def check(
     upcoming = calendar.next_allowed(instant, locality, calendar.LEGAL_WINDOW)
     zone = locality.timezones[0]
     closes = calendar.window_end(instant, locality, calendar.LEGAL_WINDOW)
+    local_day = instant.astimezone(ZoneInfo(zone)).date()
     payload = {
         "allowed": verdict.allowed,
         "reason": verdict.reason,
+        "holiday": calendar.holiday_name(local_day, locality),
         "next_allowed": local_iso(upcoming, zone),
         "window_end": local_iso(closes, zone) if closes else None,
         "territory": locality.territory,
@@ -45,6 +48,8 @@ def check(
         print_json(payload)
         return
     state = "allowed" if verdict.allowed else f"not allowed ({verdict.reason})"
+    if payload["holiday"]:
+        state += f", {payload['holiday']}"
     typer.echo(f"{payload['local_time']} in {locality.territory} ({zone}): {state}")
     if not verdict.allowed:
         typer.echo(f"next allowed: {payload['next_allowed']}")
