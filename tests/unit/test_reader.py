@@ -330,6 +330,7 @@ MALFORMED = [
     (("12 rue des Lilas", "", "", ""), "phone", "not a valid phone number"),
     (("", "", "", ""), "phone", "the phone number is missing"),
     ((LEA, "31/02/2024", "", ""), "consent_at", "is not a date"),
+    ((LEA, "0001-01-01", "", ""), "consent_at", "is out of the range of dates"),
     ((LEA, "", "peut-être", ""), "consent", "is not a yes/no value"),
     ((LEA, "", "", "robot"), "kind", "is not a kind"),
 ]

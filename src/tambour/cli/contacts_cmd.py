@@ -31,7 +31,13 @@ def import_cmd(
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=0, help="Processes preparing rows (default: by file size)."),
+        typer.Option(
+            "--workers",
+            min=0,
+            max=1,
+            help="1: a second process reads and prepares rows while this one writes; "
+            "0: one process (default: 1 for files over 2 MB).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:

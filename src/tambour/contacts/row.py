@@ -85,7 +85,7 @@ class CanonicalRow:
     extra: Mapping[str, str] = field(default_factory=dict)  # personalization fields
 
 
-_SEVERAL_NUMBERS = re.compile(r"[;,/|&]|\d\s+(?:et|ou|and|or)\s+\+?\d", re.IGNORECASE)
+SEVERAL_NUMBERS = re.compile(r"[;,/|&]|\d\s+(?:et|ou|and|or)\s+\+?\d", re.IGNORECASE)
 
 
 def _text(value: str) -> str | None:
@@ -139,7 +139,7 @@ def _nonempty_list(value: str) -> tuple[str, ...] | None:
 
 # Column -> (CanonicalRow attribute, parser). A parser returns None for "no value" and raises
 # ValueError with what was expected. Table-driven: a row costs one lookup per non-empty cell.
-_COLUMNS: dict[str, tuple[str, Callable[[str], Any]]] = {
+COLUMN_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "external_id": ("external_id", _text),
     "first_name": ("first_name", _text),
     "last_name": ("last_name", _text),
@@ -171,7 +171,9 @@ _COLUMNS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "opt_out_source": ("opt_out_source", _opt_out_source),
     "last_activity_at": ("last_activity_at", parse_datetime),
 }
-assert set(_COLUMNS) | {"phone"} == set(CANONICAL_COLUMNS)
+assert set(COLUMN_PARSERS) | {"phone"} == set(CANONICAL_COLUMNS)
+# Columns kept as written, stripped (no parser can refuse them).
+TEXT_COLUMNS = frozenset(c for c, (_, parse) in COLUMN_PARSERS.items() if parse is _text)
 
 
 def parse_row(
@@ -188,7 +190,7 @@ def parse_row(
     for name, raw in cells.items():
         if not raw:
             continue
-        spec = _COLUMNS.get(name)
+        spec = COLUMN_PARSERS.get(name)
         if spec is None:
             if name == "phone":
                 phone_raw = raw.strip()
@@ -207,7 +209,7 @@ def parse_row(
             values[attribute] = value
     if not phone_raw:
         errors.append(FieldError("phone", "", "the phone number is missing"))
-    elif _SEVERAL_NUMBERS.search(phone_raw):
+    elif SEVERAL_NUMBERS.search(phone_raw):
         errors.append(
             FieldError("phone", phone_raw, "holds more than one number (one number a row)")
         )

@@ -53,4 +53,7 @@ def parse_datetime(value: str) -> datetime | None:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=PARIS)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in Paris is before the first instant Python knows
+        raise ValueError(f"{text!r} is out of the range of dates") from None

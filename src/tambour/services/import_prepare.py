@@ -16,13 +16,11 @@ from tambour.contacts.ledger import (
     profile_of,
 )
 from tambour.contacts.reader import FileFormat, RecordShape, Reject, check_record
+from tambour.services.import_fast import PreparedEvent, RowPreparer
 from tambour.store.bulk import sqlite_time
 
 OPPOSITION_KINDS = frozenset({EvidenceKind.OPT_OUT, EvidenceKind.COMPLAINT})
-
-# One event as stored: kind, occurred_at (in the driver's terms), data JSON, fingerprint, and
-# for an opposition the (source, instant) the suppression list records.
-PreparedEvent = tuple[str, object, str, bytes, tuple[str, datetime | None] | None]
+__all__ = ["PreparedBatch", "PreparedEvent", "PreparedRow", "prepare"]
 
 
 class PreparedRow(NamedTuple):  # a tuple: pickled between processes at a fraction of the cost
@@ -41,6 +39,7 @@ class PreparedBatch(NamedTuple):
 
 
 _shapes: dict[FileFormat, RecordShape] = {}
+_preparers: dict[tuple[FileFormat, str], RowPreparer] = {}
 _sqlite_times: dict[datetime, str] = {}  # files repeat their instants; bounded below
 
 
@@ -77,21 +76,39 @@ def _in_the_future(at: datetime | None) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC is in the future" if at else "in the future"
 
 
-def prepare(fmt: FileFormat, records: list[Record], dialect: str, now: datetime) -> PreparedBatch:
+def _fast_preparer(fmt: FileFormat, dialect: str) -> RowPreparer | None:
+    preparer = _preparers.get((fmt, dialect))
+    if preparer is None:
+        preparer = _preparers[fmt, dialect] = RowPreparer(fmt, dialect)
+    return preparer if preparer.usable else None
+
+
+def prepare(
+    fmt: FileFormat, records: list[Record], dialect: str, now: datetime, *, fast: bool = True
+) -> PreparedBatch:
     """Check and convert one batch; instants come out as the `dialect`'s driver stores them.
 
     A fact dated after `now` (a day's tolerance) rejects its row: a date in the future would
-    make a consent "prior" before it is given, or stretch the retention period."""
+    make a consent "prior" before it is given, or stretch the retention period.
+
+    Rows go through the compiled fast path (`import_fast`) when it is sure of them, else
+    through the reference path below; `fast=False` uses the reference only (for tests)."""
     latest = now + FUTURE_TOLERANCE
     shape = _shapes.get(fmt)
     if shape is None:
         shape = _shapes[fmt] = RecordShape.of(fmt)
+    preparer = _fast_preparer(fmt, dialect) if fast else None
     rows: list[PreparedRow] = []
     rejects: list[list[Reject]] = []
     for line, cells, unreadable in records:
         if cells is None:
             rejects.append(unreadable)
             continue
+        if preparer is not None:
+            done = preparer(cells, latest)
+            if done is not None:
+                rows.append(PreparedRow(line, *done))
+                continue
         row, problems = check_record(line, cells, shape)
         if row is None:
             if problems:

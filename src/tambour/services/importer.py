@@ -10,21 +10,22 @@ import gc
 import itertools
 import json
 import multiprocessing
-import os
+import signal
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing.pool import AsyncResult
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 from sqlalchemy import Connection
 
 from tambour.contacts.ledger import canonical_json, merge_profiles, profile_hash
 from tambour.contacts.reader import (
+    ContactFileError,
     FileFormat,
     RejectsWriter,
     default_rejects_path,
@@ -255,8 +256,9 @@ _TOUCH = {
     "sqlite": "UPDATE contacts SET updated_at = :now WHERE id = :id",
     "postgresql": "UPDATE contacts SET updated_at = %(now)s WHERE id = %(id)s",
 }
-PARALLEL_FROM_BYTES = 2_000_000  # smaller files are prepared in this process
-IN_FLIGHT = 3  # batches handed to workers ahead of the one being written (bounds memory)
+PARALLEL_FROM_BYTES = 2_000_000  # smaller files are read and prepared in this process
+IN_FLIGHT = 2  # prepared batches waiting for the writer (bounds memory)
+_POLL_SECONDS = 0.5  # how often the writer checks that the reading process is still alive
 
 
 @contextmanager
@@ -273,36 +275,73 @@ def _few_collections() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _worker_start() -> None:
+def _batches_here(
+    path: Path, fmt: FileFormat, dialect: str, now: datetime
+) -> Iterator[PreparedBatch]:
+    records = read_records(path, fmt)
+    for chunk in iter(lambda: list(itertools.islice(records, BATCH_ROWS)), []):
+        yield prepare(fmt, chunk, dialect, now)
+
+
+def _read_and_prepare(
+    path: Path, fmt: FileFormat, dialect: str, now: datetime, out: "multiprocessing.Queue[Any]"
+) -> None:
+    """The reading process: every batch of the file, prepared, then None (or the error that
+    stopped the reading, for the writer to raise)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
+    try:
+        for batch in _batches_here(path, fmt, dialect, now):
+            out.put(batch)
+    except ContactFileError as error:
+        out.put(error)
+    except Exception as error:  # handed to the writer, which reports it
+        out.put(ServiceError(f"reading {path.name} failed: {type(error).__name__}: {error}"))
+    else:
+        out.put(None)
+    out.close()
+    out.join_thread()
 
 
-def _prepared_batches(
-    path: Path, fmt: FileFormat, workers: int, dialect: str, now: datetime
+def _batches_beside(
+    path: Path, fmt: FileFormat, dialect: str, now: datetime
 ) -> Iterator[PreparedBatch]:
-    """The file's batches, prepared in order; by `workers` processes when asked."""
-    records = read_records(path, fmt)
-    chunks = iter(lambda: list(itertools.islice(records, BATCH_ROWS)), [])
-    if workers <= 0:
-        for chunk in chunks:
-            yield prepare(fmt, chunk, dialect, now)
-        return
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
-        pending: deque[AsyncResult[PreparedBatch]] = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(prepare, (fmt, chunk, dialect, now)))
-            if len(pending) > IN_FLIGHT:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    """The file's batches, read and prepared by a second process while this one writes: on a
+    2-core machine each half takes about the same time, so the import goes about twice as fast.
+    (More processes would not help: past this, the database writer is the limit.)"""
+    context = multiprocessing.get_context("fork")
+    queue: multiprocessing.Queue[Any] = context.Queue(maxsize=IN_FLIGHT)
+    reader = context.Process(
+        target=_read_and_prepare, args=(path, fmt, dialect, now, queue), daemon=True
+    )
+    reader.start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=_POLL_SECONDS)
+            except Empty:
+                if reader.is_alive():
+                    continue
+                raise ServiceError(
+                    f"the process reading {path.name} stopped (exit code {reader.exitcode})"
+                ) from None
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        if reader.is_alive():
+            reader.terminate()
+        reader.join()
+        queue.close()
+        queue.cancel_join_thread()
 
 
 def default_workers(path: Path) -> int:
-    """Worker processes for a file: none for a small one, else one per core but one."""
-    if path.stat().st_size < PARALLEL_FROM_BYTES:
-        return 0
-    return max(1, (os.cpu_count() or 1) - 1)
+    """1 (a second process reads and prepares) for a file worth it, else 0."""
+    return 0 if path.stat().st_size < PARALLEL_FROM_BYTES else 1
 
 
 def import_contacts(
@@ -344,7 +383,8 @@ def import_contacts(
         with step():
             advertiser = advertisers.get(conn, slug)
         try:
-            for prepared in _prepared_batches(path, fmt, workers, conn.dialect.name, now):
+            batches = _batches_beside if workers > 0 else _batches_here
+            for prepared in batches(path, fmt, conn.dialect.name, now):
                 for problems in prepared.rejects:
                     rejects.write(problems)
                 with step():

@@ -1,0 +1,107 @@
+"""`contacts import --workers 1`: a second process reads and prepares while the first writes.
+It must import exactly what one process imports, and report a failure of the reading side
+clearly, keeping the batches written before it."""
+
+import csv
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from tambour.services import importer
+from tambour.services.context import Context, ServiceError
+from tambour.store.tables import audit_log
+from tests.contact_rows import CONTACT_COLUMNS, contact_row
+from tests.integration.cli import Cli
+
+ROWS = 12_500  # three batches, and numbers that come back from one batch to another
+
+
+@pytest.fixture
+def cli(db_url: str) -> Cli:
+    return Cli(db_url)
+
+
+def contact_file(path: Path, rows: int = ROWS, *, long_line_at: int | None = None) -> Path:
+    rng = random.Random(7)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CONTACT_COLUMNS, delimiter=";")
+        writer.writeheader()
+        for index in range(rows):
+            row = contact_row(index, rng)
+            if index % 997 == 5:
+                row["consent_at"] = "31/02/2025"  # a reject now and then
+            if index == long_line_at:
+                row["ville"] = "x" * (1 << 20)
+            writer.writerow(row)
+    return path
+
+
+def _summary(result: str) -> dict[str, Any]:
+    summary = json.loads(result)
+    return {k: v for k, v in summary.items() if k not in ("seconds", "rejects_file")}
+
+
+def test_two_processes_import_exactly_what_one_does(cli: Cli, tmp_path: Path) -> None:
+    source = contact_file(tmp_path / "contacts.csv")
+    summaries, exports, rejects = [], [], []
+    for workers, slug in (("0", "alone"), ("1", "beside")):
+        cli.advertiser(slug)
+        done = cli(
+            "contacts", "import", str(source), "--advertiser", slug, "--workers", workers,
+            "--rejects", str(tmp_path / f"{slug}.rejects.csv"), "--json",
+        )  # fmt: skip
+        summaries.append(_summary(done.out))
+        exports.append(cli("contacts", "export", "--advertiser", slug).out)
+        rejects.append((tmp_path / f"{slug}.rejects.csv").read_text(encoding="utf-8"))
+    assert summaries[0] == summaries[1]
+    counts = summaries[1]
+    assert counts["rejected"] == 13 and counts["updated"] + counts["unchanged"] > 0
+    kept = counts["created"] + counts["updated"] + counts["unchanged"] + counts["duplicates"]
+    assert kept + counts["rejected"] == ROWS
+    assert exports[0] == exports[1] and exports[1].count("\n") > 10_000
+    assert rejects[0] == rejects[1]
+    again = cli(
+        "contacts", "import", str(source), "--advertiser", "beside", "--workers", "1", "--json"
+    )
+    assert json.loads(again.out)["evidence_added"] == 0
+
+
+def test_a_file_the_reading_process_cannot_finish_keeps_the_batches_before(
+    cli: Cli, engine: Engine, tmp_path: Path
+) -> None:
+    cli.advertiser()
+    source = contact_file(tmp_path / "long.csv", long_line_at=11_000)
+    failed = cli(
+        "contacts", "import", str(source), "--advertiser", "maison-lumiere", "--workers", "1",
+        ok=False,
+    )  # fmt: skip
+    assert failed.code == 2
+    assert "line 11002 is longer than 1048576 characters" in failed.err
+    assert "Traceback" not in failed.err + failed.out
+    with engine.connect() as conn:
+        details = conn.execute(select(audit_log.c.details)).all()[-1][0]
+    entry = json.loads(details) if isinstance(details, str) else details
+    assert entry["interrupted"] == "ContactFileError"
+    assert entry["rows"] == 10_000  # the two batches before the long line
+
+
+def test_a_reading_process_that_dies_is_reported(
+    db_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Cli(db_url).advertiser()
+    source = contact_file(tmp_path / "contacts.csv", rows=100)
+
+    def dies(*_: object) -> None:
+        import os
+
+        os._exit(3)
+
+    monkeypatch.setattr(importer, "_read_and_prepare", dies)
+    ctx = Context(engine, "test", lambda: datetime(2026, 11, 28, tzinfo=UTC))
+    with pytest.raises(ServiceError, match="stopped \\(exit code 3\\)"):
+        importer.import_contacts(ctx, slug="maison-lumiere", path=source, workers=1)
