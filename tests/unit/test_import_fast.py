@@ -16,10 +16,11 @@ from tambour.contacts.row import CANONICAL_COLUMNS
 from tambour.contacts.values import parse_datetime
 from tambour.services.import_fast import RowPreparer
 from tambour.services.import_prepare import prepare
-from tambour.store.bulk import sqlite_time
+from tambour.store.bulk import copy_time
 from tests.contact_rows import CONTACT_COLUMNS, contact_row
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+LATEST = NOW + timedelta(days=1)  # what `prepare` accepts
 DIALECTS = ("sqlite", "postgresql")
 
 # Cell values per column: ordinary ones, and the unusual or invalid ones a file may hold.
@@ -89,9 +90,8 @@ def _compare(fmt: FileFormat, records: list[tuple[int, list[str], list[object]]]
         fast = prepare(fmt, records, dialect, NOW)  # type: ignore[arg-type]
         reference = prepare(fmt, records, dialect, NOW, fast=False)  # type: ignore[arg-type]
         assert fast == reference
-        preparer = RowPreparer(fmt, dialect)
-        latest = NOW + timedelta(days=1)
-        taken = sum(preparer(cells, latest) is not None for _, cells, _ in records)
+        preparer = RowPreparer(fmt, dialect, LATEST)
+        taken = sum(preparer(cells) is not None for _, cells, _ in records)
     return taken
 
 
@@ -127,11 +127,10 @@ def test_the_fast_path_takes_ordinary_rows_and_agrees_on_them() -> None:
 
 def test_rows_it_is_not_sure_of_go_to_the_reference() -> None:
     fmt = _format(("phone", "consent", "consent_at", "phone"))
-    assert not RowPreparer(fmt, "sqlite").usable  # two phone columns: the reference decides
+    assert not RowPreparer(fmt, "sqlite", LATEST).usable  # two phone columns: the reference
     fmt = _format(("phone", "consent", "consent_at"))
-    preparer = RowPreparer(fmt, "sqlite")
-    latest = NOW + timedelta(days=1)
-    assert preparer(["0612345678", "oui", "2025-01-01"], latest) is not None
+    preparer = RowPreparer(fmt, "sqlite", LATEST)
+    assert preparer(["0612345678", "oui", "2025-01-01"]) is not None
     for cells in (
         ["0612345678", "oui", "2027-01-01"],  # in the future
         ["0612345678", "peut-être", ""],  # not a boolean
@@ -139,14 +138,14 @@ def test_rows_it_is_not_sure_of_go_to_the_reference() -> None:
         ["", "oui", ""],  # no number
         ["0612345678;0711223344", "oui", ""],  # two numbers
     ):
-        assert preparer(cells, latest) is None
+        assert preparer(cells) is None
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_every_minute_around_the_changes_of_time_reads_as_the_reference(dialect: str) -> None:
     """Paris's offset is looked up once a day by the fast path: days it changes, and the days
     either side, read exactly as `parse_datetime` reads them."""
-    preparer = RowPreparer(_format(("phone", "consent_at")), dialect)
+    preparer = RowPreparer(_format(("phone", "consent_at")), dialect, LATEST)
     for day in ("2024-03-31", "2024-10-27", "2025-03-30", "2025-10-26", "2026-03-29"):
         base = datetime.fromisoformat(day)
         for offset in range(-24 * 60, 48 * 60, 7):
@@ -157,5 +156,6 @@ def test_every_minute_around_the_changes_of_time_reads_as_the_reference(dialect:
             ):
                 at = parse_datetime(text)
                 assert at is not None
-                stored = sqlite_time(at) if dialect == "sqlite" else at
-                assert preparer._stamp(text) == (at, repr(at.timestamp()), stored), text
+                stored = copy_time(dialect, at)
+                expected = (at.replace(tzinfo=None), repr(at.timestamp()), stored)
+                assert preparer._stamp(text) == expected, text

@@ -34,9 +34,8 @@ def import_cmd(
         typer.Option(
             "--workers",
             min=0,
-            max=1,
-            help="1: a second process reads and prepares rows while this one writes; "
-            "0: one process (default: 1 for files over 2 MB).",
+            help="Processes reading and preparing rows while this one writes; 0: none "
+            "(default: one per core for files over 2 MB).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,

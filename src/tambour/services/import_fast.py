@@ -12,53 +12,52 @@ returns None and goes through the reference path, which says why it is rejected.
 tested to be identical to the reference's, row for row (tests/unit/test_import_fast.py).
 """
 
-import hashlib
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from hashlib import blake2b
 from json.encoder import encode_basestring
+from operator import itemgetter
 from typing import Any
 
 from tambour.contacts.ledger import profile_hash
 from tambour.contacts.reader import FileFormat
-from tambour.contacts.row import COLUMN_PARSERS, SEVERAL_NUMBERS, TEXT_COLUMNS
+from tambour.contacts.row import (
+    CANONICAL_COLUMNS,
+    COLUMN_PARSERS,
+    SEVERAL_NUMBERS,
+    TEXT_COLUMNS,
+)
 from tambour.contacts.values import PARIS, parse_datetime
 from tambour.rules.codes import ContactKind, OptOutSource
 from tambour.sms.phone import parse_phone
-from tambour.store.bulk import sqlite_time
+from tambour.store.bulk import copy_time
 
 CACHE_LIMIT = 100_000  # distinct values kept per column; a full cache starts again empty
 
-# A parsed date as the import needs it: the instant, its fingerprint text, its stored form.
-Stamp = tuple[datetime, str, object]
-PreparedEvent = tuple[str, object, str, bytes, tuple[str, datetime | None] | None]
+# A parsed date as the import needs it: the instant (naive UTC: cheaper to make, and all that
+# is needed of it but for oppositions), its fingerprint text, its stored form.
+Stamp = tuple[datetime, str, Any]
+PreparedEvent = tuple[str, Any, str, bytes, tuple[str, datetime | None] | None]
 FastRow = tuple[str, str | None, str, bytes, tuple[PreparedEvent, ...]]
 
-_DATE_ATTRIBUTES = (
-    "consent_at", "collected_at", "account_created_at", "last_purchase_at", "opted_out_at",
-    "last_activity_at",
+# The canonical columns the preparer reads, in the order it unpacks them.
+_PARSED = (
+    "kind", "profession_tags", "postal_code", "tags", "consent", "consent_at",
+    "consent_channels", "consent_checkbox_prechecked", "consent_bundled_with_terms",
+    "collected_at", "informed_at_collection", "objection_offered_at_collection",
+    "account_created_at", "last_purchase_at", "purchased_categories", "opted_out",
+    "opted_out_at", "opt_out_source", "last_activity_at",
 )  # fmt: skip
-# Profile attributes in the order canonical JSON writes them (sorted).
-_PROFILE_ATTRIBUTES = (
-    "company", "external_id", "first_name", "last_name", "postal_code", "profession_tags", "tags",
-)  # fmt: skip
-# Attributes in the order of their JSON keys (canonical JSON sorts keys), and those keys.
-_CONSENT_ATTRIBUTES = (
-    "consent_advertiser", "consent_bundled_with_terms", "consent_channels", "consent_method",
-    "consent_prechecked", "consent_proof", "consent_source", "consent_wording",
-)  # fmt: skip
-_COLLECTION_ATTRIBUTES = (
-    "collected_by", "informed_at_collection", "objection_offered_at_collection",
+_TEXTS = (
+    "external_id", "first_name", "last_name", "company", "consent_method", "consent_advertiser",
+    "consent_wording", "consent_source", "consent_proof", "collected_by",
     "third_party_information_proof",
 )  # fmt: skip
-_KEYS = {
-    **{a: f'"{a}":' for a in _PROFILE_ATTRIBUTES},
-    **{a: f'"{a.removeprefix("consent_")}":' for a in _CONSENT_ATTRIBUTES},
-    "consent_prechecked": '"prechecked":',
-    "collected_by": '"by":', "informed_at_collection": '"informed":',
-    "objection_offered_at_collection": '"objection_offered":',
-    "third_party_information_proof": '"third_party_proof":',
-}  # fmt: skip
+assert set(_PARSED) | set(_TEXTS) | {"phone"} == set(CANONICAL_COLUMNS)
+assert set(_TEXTS) == TEXT_COLUMNS
+_MISS = object()  # a cell value not parsed yet
+_MISSES = (_MISS,) * len(_PARSED)
+_PERSON = ContactKind.PERSON.value
 _str = encode_basestring  # the function canonical_json quotes strings with (ensure_ascii off)
 
 
@@ -72,6 +71,11 @@ _MANUAL = OptOutSource.MANUAL.value
 
 _offsets: dict[str, timedelta | None] = {}
 _YEARS = (1900, 2200)
+_EPOCH = datetime(1970, 1, 1)
+
+
+class _InTheFutureError(ValueError):
+    """A date after the import's tolerance: the reference path rejects the row, if it must."""
 
 
 def _paris_offset(day: str, naive: datetime) -> timedelta | None:
@@ -92,43 +96,60 @@ def _paris_offset(day: str, naive: datetime) -> timedelta | None:
 def _fingerprint(kind: str, stamp: Stamp | None, data_json: str) -> bytes:
     """As `Evidence.fingerprint`: kind, POSIX timestamp and data JSON."""
     key = f"{kind}|{stamp[1] if stamp else ''}|{data_json}".encode()
-    return hashlib.blake2b(key, digest_size=16).digest()
+    return blake2b(key, digest_size=16).digest()
 
 
 def _event(kind: str, stamp: Stamp | None, data_json: str = "{}") -> PreparedEvent:
-    stored = stamp[2] if stamp else None
-    return (kind, stored, data_json, _fingerprint(kind, stamp, data_json), None)
+    if stamp is None:
+        key = f"{kind}||{data_json}".encode()
+        return (kind, None, data_json, blake2b(key, digest_size=16).digest(), None)
+    key = f"{kind}|{stamp[1]}|{data_json}".encode()
+    return (kind, stamp[2], data_json, blake2b(key, digest_size=16).digest(), None)
 
 
 class RowPreparer:
     """Compiled for one file layout and one database dialect; call it with a row's cells."""
 
-    def __init__(self, fmt: FileFormat, dialect: str) -> None:
+    def __init__(self, fmt: FileFormat, dialect: str, latest: datetime) -> None:
         names = [c for c in fmt.columns if c is not None]
         # Two columns of one name: the reference keeps the last non-empty one; not worth a
         # fast path of its own.
         self.usable = "phone" in names and len(set(names)) == len(names)
+        self.dialect = dialect
         self.sqlite = dialect == "sqlite"
-        self.phone = -1
-        self.texts: list[tuple[int, str]] = []
-        self.parsed: list[tuple[int, str, Callable[[str], Any], dict[str, Any]]] = []
-        extras: list[tuple[str, int]] = []
-        for index, column in enumerate(fmt.columns):
-            if column is None:
-                continue
-            if column == "phone":
-                self.phone = index
-            elif column in TEXT_COLUMNS:
-                self.texts.append((index, COLUMN_PARSERS[column][0]))
-            elif column in COLUMN_PARSERS:
-                attribute, parse = COLUMN_PARSERS[column]
-                if attribute in _DATE_ATTRIBUTES:
-                    parse = self._stamp
-                self.parsed.append((index, attribute, parse, {}))
-            elif column:
-                extras.append((column, index))
+        self.latest = latest.astimezone(UTC).replace(tzinfo=None)  # a fact after it: the reference
+        where = {column: i for i, column in enumerate(fmt.columns) if column is not None}
+        absent = len(fmt.columns)  # a column the file lacks reads an empty cell, put there
+        self.padded = any(column not in where for column in CANONICAL_COLUMNS)
+        self.phone = where.get("phone", absent)
+        self.texts = itemgetter(*(where.get(c, absent) for c in _TEXTS))
+        self.raw_values = itemgetter(*(where.get(c, absent) for c in _PARSED))
+        self.parsers: list[Callable[[str], Any]] = [
+            self._stamp if column.endswith("_at") else COLUMN_PARSERS[column][1]
+            for column in _PARSED
+        ]
+        self.caches: list[dict[str, Any]] = [{"": None} for _ in _PARSED]
+        extras = sorted((c, i) for c, i in where.items() if c and c not in COLUMN_PARSERS)
+        extras = [(c, i) for c, i in extras if c != "phone"]
         # JSON key order, each name quoted once
-        self.extras = [(index, _str(name) + ":") for name, index in sorted(extras)]
+        self.extras = [(index, _str(name) + ":") for name, index in extras]
+
+    def _values(self, raws: tuple[str, ...]) -> list[Any]:
+        """The parsed value of each of `_PARSED`: each distinct cell is parsed once. Raises
+        ValueError for a cell its parser refuses (the reference path says why)."""
+        try:
+            return list(map(dict.__getitem__, self.caches, raws))
+        except KeyError:
+            pass
+        values = list(map(dict.get, self.caches, raws, _MISSES))
+        for i, known in enumerate(values):
+            if known is _MISS:
+                cache = self.caches[i]
+                if len(cache) >= CACHE_LIMIT:
+                    cache.clear()
+                    cache[""] = None
+                values[i] = cache[raws[i]] = self.parsers[i](raws[i])
+        return values
 
     def _stamp(self, raw: str) -> Stamp | None:
         """`parse_datetime` for the two forms exports use most, `2024-03-15` and
@@ -139,123 +160,142 @@ class RowPreparer:
         through `parse_datetime` as well. The equivalence tests sweep both changes of a year."""
         text = raw.strip()
         size = len(text)
-        naive: datetime | None = None
+        naive = None
         if (size == 10 or (size == 19 and text[10] in "T " and text[13] == ":" == text[16])) and (
             text[4] == "-" == text[7]
         ):
-            with suppress(ValueError):
+            try:  # noqa: SIM105 - contextlib.suppress costs a microsecond here, on the hot path
                 naive = datetime.fromisoformat(text)
+            except ValueError:
+                pass
         if naive is not None and _YEARS[0] <= naive.year <= _YEARS[1]:  # far off: the reference
             offset = _paris_offset(text[:10], naive)
             if offset is not None:
                 utc = naive - offset
-                at = utc.replace(tzinfo=UTC)
-                stored = utc.isoformat(" ", "microseconds") if self.sqlite else at
-                return (at, repr(at.timestamp()), stored)
+                if utc > self.latest:
+                    raise _InTheFutureError(text)
+                # as copy_time gives it
+                stored = (
+                    utc.isoformat(" ", "microseconds") if self.sqlite else utc.replace(tzinfo=UTC)
+                )
+                return (utc, repr((utc - _EPOCH).total_seconds()), stored)
         parsed = parse_datetime(raw)
         if parsed is None:
             return None
-        return (parsed, repr(parsed.timestamp()), sqlite_time(parsed) if self.sqlite else parsed)
+        utc = parsed.replace(tzinfo=None)
+        if utc > self.latest:
+            raise _InTheFutureError(text)
+        return (utc, repr(parsed.timestamp()), copy_time(self.dialect, parsed))
 
-    def __call__(self, cells: list[str], latest: datetime) -> FastRow | None:
+    def __call__(self, cells: list[str]) -> FastRow | None:
         """(e164, stated kind, profile JSON, profile hash, events), or None: use the reference.
 
         Mirrors `check_record`, `profile_of` and `evidence_of`; a change there must be made
-        here too (the equivalence tests fail until it is)."""
+        here too (the equivalence tests fail until it is). An empty text is "" here, None
+        there: both are left out alike."""
+        if self.padded:
+            cells = [*cells, ""]
         phone_raw = cells[self.phone].strip()
         if not phone_raw or SEVERAL_NUMBERS.search(phone_raw):
             return None
         info = parse_phone(phone_raw)
         if info.e164 is None or not info.valid:
             return None
-        v: dict[str, Any] = {}
-        for index, attribute in self.texts:
-            raw = cells[index]
-            if raw:
-                raw = raw.strip()
-                if raw:
-                    v[attribute] = raw
-        for index, attribute, parse, cache in self.parsed:
-            raw = cells[index]
-            if raw:
-                try:
-                    value = cache[raw]
-                except KeyError:
-                    try:
-                        value = parse(raw)
-                    except ValueError:
-                        return None
-                    if len(cache) >= CACHE_LIMIT:
-                        cache.clear()
-                    cache[raw] = value
-                if value is not None:
-                    v[attribute] = value
-        for attribute in _DATE_ATTRIBUTES:
-            stamp = v.get(attribute)
-            if stamp is not None and stamp[0] > latest:
-                return None  # the reference rejects it and names the column
+        try:
+            values = self._values(self.raw_values(cells))
+        except ValueError:
+            return None
+        (
+            kind, profession_tags, postal_code, tags, consent, consent_at, channels, prechecked,
+            bundled, collected_at, informed, objection_offered, account_created_at,
+            last_purchase_at, purchased_categories, opted_out, opted_out_at, opt_out_source,
+            last_activity_at,
+        ) = values  # fmt: skip
+        (
+            external_id, first_name, last_name, company, method, advertiser, wording, source,
+            proof, collected_by, third_party_proof,
+        ) = map(str.strip, self.texts(cells))  # fmt: skip
 
         parts = []
-        for attribute in _PROFILE_ATTRIBUTES:
-            value = v.get(attribute)
-            if value:
-                parts.append(
-                    _KEYS[attribute] + (_list(value) if type(value) is tuple else _str(value))
-                )
-            if attribute == "external_id" and self.extras:
-                fields = []
-                for index, name in self.extras:
-                    raw = cells[index]
+        if company:
+            parts.append('"company":' + _str(company))
+        if external_id:
+            parts.append('"external_id":' + _str(external_id))
+        if self.extras:
+            fields = []
+            for index, name in self.extras:
+                raw = cells[index]
+                if raw:
+                    raw = raw.strip()
                     if raw:
-                        raw = raw.strip()
-                        if raw:
-                            fields.append(name + _str(raw))
-                if fields:
-                    parts.append('"fields":{' + ",".join(fields) + "}")
+                        fields.append(name + _str(raw))
+            if fields:
+                parts.append('"fields":{' + ",".join(fields) + "}")
+        if first_name:
+            parts.append('"first_name":' + _str(first_name))
+        if last_name:
+            parts.append('"last_name":' + _str(last_name))
+        if postal_code:
+            parts.append('"postal_code":' + _str(postal_code))
+        if profession_tags:
+            parts.append('"profession_tags":' + _list(profession_tags))
+        if tags:
+            parts.append('"tags":' + _list(tags))
         profile_json = "{" + ",".join(parts) + "}"
-        kind = v.get("kind")
         stated = kind.value if kind is not None else None
-        digest = profile_hash(stated or ContactKind.PERSON.value, profile_json)
+        digest = profile_hash(stated or _PERSON, profile_json)
 
         events: list[PreparedEvent] = []
-        consent = v.get("consent")
         if consent is True:
             parts = []
-            for attribute in _CONSENT_ATTRIBUTES:
-                value = v.get(attribute)
-                if attribute == "consent_channels":
-                    parts.append('"channels":' + _list(tuple(sorted(value or ("sms",)))))
-                elif value:
-                    parts.append(_KEYS[attribute] + ("true" if value is True else _str(value)))
-            events.append(_event("consent_given", v.get("consent_at"), "{" + ",".join(parts) + "}"))
+            if advertiser:
+                parts.append('"advertiser":' + _str(advertiser))
+            if bundled:
+                parts.append('"bundled_with_terms":true')
+            parts.append('"channels":' + _list(tuple(sorted(channels or ("sms",)))))
+            if method:
+                parts.append('"method":' + _str(method))
+            if prechecked:
+                parts.append('"prechecked":true')
+            if proof:
+                parts.append('"proof":' + _str(proof))
+            if source:
+                parts.append('"source":' + _str(source))
+            if wording:
+                parts.append('"wording":' + _str(wording))
+            events.append(_event("consent_given", consent_at, "{" + ",".join(parts) + "}"))
         elif consent is False:
-            events.append(_event("consent_withdrawn", v.get("consent_at")))
+            events.append(_event("consent_withdrawn", consent_at))
         parts = []
-        for attribute in _COLLECTION_ATTRIBUTES:
-            value = v.get(attribute)
-            if value:
-                parts.append(_KEYS[attribute] + ("true" if value is True else _str(value)))
-        collected_at = v.get("collected_at")
+        if collected_by:
+            parts.append('"by":' + _str(collected_by))
+        if informed:
+            parts.append('"informed":true')
+        if objection_offered:
+            parts.append('"objection_offered":true')
+        if third_party_proof:
+            parts.append('"third_party_proof":' + _str(third_party_proof))
         if parts or collected_at is not None:
             events.append(_event("collected", collected_at, "{" + ",".join(parts) + "}"))
-        if "account_created_at" in v:
-            events.append(_event("account_created", v["account_created_at"]))
-        categories = v.get("purchased_categories")
-        purchased_at = v.get("last_purchase_at")
-        if purchased_at is not None or categories:
-            data_json = '{"categories":' + _list(categories) + "}" if categories else "{}"
-            events.append(_event("purchase", purchased_at, data_json))
-        if "last_activity_at" in v:
-            events.append(_event("activity", v["last_activity_at"]))
-        source = v.get("opt_out_source")
-        if v.get("opted_out") or source is not None:
-            kind_value = "complaint" if source is _COMPLAINT else "opt_out"
-            source_value = source.value if source is not None else _MANUAL
-            stamp = v.get("opted_out_at")
+        if account_created_at is not None:
+            events.append(_event("account_created", account_created_at))
+        if last_purchase_at is not None or purchased_categories:
+            data_json = (
+                '{"categories":' + _list(purchased_categories) + "}"
+                if purchased_categories
+                else "{}"
+            )
+            events.append(_event("purchase", last_purchase_at, data_json))
+        if last_activity_at is not None:
+            events.append(_event("activity", last_activity_at))
+        if opted_out or opt_out_source is not None:
+            kind_value = "complaint" if opt_out_source is _COMPLAINT else "opt_out"
+            source_value = opt_out_source.value if opt_out_source is not None else _MANUAL
+            stamp = opted_out_at
             data_json = '{"source":' + _str(source_value) + "}"
             events.append(
                 (kind_value, stamp[2] if stamp else None, data_json,
                  _fingerprint(kind_value, stamp, data_json),
-                 (source_value, stamp[0] if stamp else None))
+                 (source_value, stamp[0].replace(tzinfo=UTC) if stamp else None))
             )  # fmt: skip
         return (info.e164, stated, profile_json, digest, tuple(events))

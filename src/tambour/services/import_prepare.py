@@ -6,7 +6,7 @@ previous batch: on a 2-core machine that is what lets an import keep up with the
 """
 
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from tambour.contacts.ledger import (
     EvidenceKind,
@@ -17,19 +17,30 @@ from tambour.contacts.ledger import (
 )
 from tambour.contacts.reader import FileFormat, RecordShape, Reject, check_record
 from tambour.services.import_fast import PreparedEvent, RowPreparer
-from tambour.store.bulk import sqlite_time
+from tambour.store.bulk import copy_time
 
 OPPOSITION_KINDS = frozenset({EvidenceKind.OPT_OUT, EvidenceKind.COMPLAINT})
-__all__ = ["PreparedBatch", "PreparedEvent", "PreparedRow", "prepare"]
+__all__ = [
+    "E164",
+    "EVENTS",
+    "KIND",
+    "PROFILE_HASH",
+    "PROFILE_JSON",
+    "PreparedBatch",
+    "PreparedEvent",
+    "PreparedRow",
+    "prepare",
+]
 
 
-class PreparedRow(NamedTuple):  # a tuple: pickled between processes at a fraction of the cost
-    line: int
-    e164: str
-    kind: str | None  # None: the file does not say (a new contact is then a person)
-    profile_json: str
-    profile_hash: bytes
-    events: tuple[PreparedEvent, ...]
+# One accepted row as stored: (e164, kind stated or None, profile JSON, profile hash, events).
+# A plain tuple: batches cross between processes, and a named tuple pickles at twice the cost.
+PreparedRow = tuple[str, str | None, str, bytes, tuple[PreparedEvent, ...]]
+E164: Final = 0
+KIND: Final = 1
+PROFILE_JSON: Final = 2
+PROFILE_HASH: Final = 3
+EVENTS: Final = 4
 
 
 class PreparedBatch(NamedTuple):
@@ -39,19 +50,19 @@ class PreparedBatch(NamedTuple):
 
 
 _shapes: dict[FileFormat, RecordShape] = {}
-_preparers: dict[tuple[FileFormat, str], RowPreparer] = {}
+_preparers: dict[tuple[FileFormat, str, datetime], RowPreparer] = {}
 _sqlite_times: dict[datetime, str] = {}  # files repeat their instants; bounded below
 
 
 def stored_time(dialect: str, at: datetime | None) -> object:
-    """An instant as the driver stores it (see store.bulk.adapt_datetime), cached on SQLite."""
+    """An instant as the importer hands it to the database (`store.bulk.copy_time`)."""
     if at is None or dialect != "sqlite":
-        return at
+        return None if at is None else copy_time(dialect, at)
     text = _sqlite_times.get(at)
     if text is None:
         if len(_sqlite_times) > 200_000:
             _sqlite_times.clear()
-        text = _sqlite_times[at] = sqlite_time(at)
+        text = _sqlite_times[at] = copy_time(dialect, at)
     return text
 
 
@@ -76,10 +87,12 @@ def _in_the_future(at: datetime | None) -> str:
     return f"{at:%Y-%m-%d %H:%M} UTC is in the future" if at else "in the future"
 
 
-def _fast_preparer(fmt: FileFormat, dialect: str) -> RowPreparer | None:
-    preparer = _preparers.get((fmt, dialect))
+def _fast_preparer(fmt: FileFormat, dialect: str, latest: datetime) -> RowPreparer | None:
+    preparer = _preparers.get((fmt, dialect, latest))
     if preparer is None:
-        preparer = _preparers[fmt, dialect] = RowPreparer(fmt, dialect)
+        if len(_preparers) > 8:  # one import at a time, in practice
+            _preparers.clear()
+        preparer = _preparers[fmt, dialect, latest] = RowPreparer(fmt, dialect, latest)
     return preparer if preparer.usable else None
 
 
@@ -97,7 +110,7 @@ def prepare(
     shape = _shapes.get(fmt)
     if shape is None:
         shape = _shapes[fmt] = RecordShape.of(fmt)
-    preparer = _fast_preparer(fmt, dialect) if fast else None
+    preparer = _fast_preparer(fmt, dialect, latest) if fast else None
     rows: list[PreparedRow] = []
     rejects: list[list[Reject]] = []
     for line, cells, unreadable in records:
@@ -105,9 +118,9 @@ def prepare(
             rejects.append(unreadable)
             continue
         if preparer is not None:
-            done = preparer(cells, latest)
+            done = preparer(cells)
             if done is not None:
-                rows.append(PreparedRow(line, *done))
+                rows.append(done)
                 continue
         row, problems = check_record(line, cells, shape)
         if row is None:
@@ -134,9 +147,7 @@ def prepare(
             )  # fmt: skip
         assert row.phone.e164 is not None  # check_record accepts valid numbers only
         rows.append(
-            PreparedRow(
-                line, row.phone.e164, row.kind.value if row.kind_stated else None,
-                profile_json, profile_hash(row.kind.value, profile_json), tuple(events),
-            )
+            (row.phone.e164, row.kind.value if row.kind_stated else None, profile_json,
+             profile_hash(row.kind.value, profile_json), tuple(events))
         )  # fmt: skip
     return PreparedBatch(len(records), rows, rejects)

@@ -10,6 +10,7 @@ import gc
 import itertools
 import json
 import multiprocessing
+import os
 import signal
 import time
 from collections import Counter
@@ -37,9 +38,18 @@ from tambour.rules.codes import ContactKind
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context, ServiceError
-from tambour.services.import_prepare import PreparedBatch, PreparedEvent, PreparedRow, prepare
+from tambour.services.import_prepare import (
+    E164,
+    EVENTS,
+    KIND,
+    PROFILE_JSON,
+    PreparedBatch,
+    PreparedEvent,
+    PreparedRow,
+    prepare,
+)
 from tambour.services.suppression import record_suppressions
-from tambour.store.bulk import adapt_datetime, insert_rows, reserve_ids
+from tambour.store.bulk import adapt_datetime, copy_time, insert_rows, reserve_ids
 
 BATCH_ROWS = 5000
 EVIDENCE_COLUMNS = (
@@ -130,54 +140,62 @@ def _write_batch(
     names a number twice states one set of facts, and importing it again changes nothing."""
     if conn.dialect.name == "postgresql":  # one importer per advertiser at a time
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1, {int(advertiser.id)})")
-    groups: dict[str, list[PreparedRow]] = {}
+        # The look-ups' estimates are large and wrong (a probe per key): compiling them would
+        # cost more than running them.
+        conn.exec_driver_sql("SET LOCAL jit = off")
+    first: dict[str, PreparedRow] = {}  # by number, in file order
+    repeated: dict[str, list[PreparedRow]] = {}  # numbers named more than once
     for row in rows:
-        groups.setdefault(row.e164, []).append(row)
-    summary.duplicates += len(rows) - len(groups)
+        seen = first.setdefault(row[E164], row)
+        if seen is not row:
+            repeated.setdefault(row[E164], [seen]).append(row)
+    summary.duplicates += len(rows) - len(first)
 
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     lookups = _LOOKUPS[conn.dialect.name]
     existing: dict[str, _Pending] = {}
-    cursor.execute(lookups["contacts"], (advertiser.id, _id_list(conn, list(groups))))
+    keys = {"advertiser": advertiser.id, "keys": _id_list(conn, list(first))}
+    cursor.execute(lookups["contacts"], keys)
     for contact_id, e164, kind, profile, digest in cursor.fetchall():
         existing[e164] = _Pending(contact_id, kind, _stored_profile(profile), bytes(digest), set())
     by_id = {p.id: p for p in existing.values()}
     if by_id:
-        cursor.execute(lookups["evidence"], (advertiser.id, _id_list(conn, list(by_id))))
+        keys = {"advertiser": advertiser.id, "keys": _id_list(conn, list(by_id))}
+        cursor.execute(lookups["evidence"], keys)
         for contact_id, print_ in cursor.fetchall():
             by_id[contact_id].known.add(bytes(print_))
 
+    single: list[PreparedRow] = []  # the common case: a new number, named once
     fresh: list[_Pending] = []
     rewritten: list[_Pending] = []
     fresh_numbers: list[str] = []
-    for e164, group in groups.items():
+    for e164, row in first.items():
         pending = existing.get(e164)
-        if pending is None and len(group) == 1:  # the common case: nothing to fold
-            row = group[0]
-            pending = _Pending(None, row.kind or ContactKind.PERSON.value, None,
-                               row.profile_hash, set(), row.profile_json)  # fmt: skip
+        if pending is None and e164 not in repeated:
+            single.append(row)
+            continue
+        group = repeated.get(e164) or [row]
+        stated: dict[str, Any] = {}
+        for stated_row in group:
+            stated = merge_profiles(stated, json.loads(stated_row[PROFILE_JSON]))
+        kind = next((r[KIND] for r in reversed(group) if r[KIND]), None)
+        if pending is None:
+            kind = kind or ContactKind.PERSON.value
+            pending = _Pending(None, kind, None, b"", set())
+            merged = stated
         else:
-            stated: dict[str, Any] = {}
-            for row in group:
-                stated = merge_profiles(stated, json.loads(row.profile_json))
-            kind = next((r.kind for r in reversed(group) if r.kind), None)
-            if pending is None:
-                kind = kind or ContactKind.PERSON.value
-                pending = _Pending(None, kind, None, b"", set())
-                merged = stated
-            else:
-                kind = kind or pending.kind
-                merged = merge_profiles(pending.profile or {}, stated)
-            profile_json = canonical_json(merged)
-            digest = profile_hash(kind, profile_json)
-            if digest != pending.profile_hash:
-                pending.kind, pending.profile_hash, pending.profile_json = (
-                    kind,
-                    digest,
-                    profile_json,
-                )
-        for row in group:
-            for event in row.events:
+            kind = kind or pending.kind
+            merged = merge_profiles(pending.profile or {}, stated)
+        profile_json = canonical_json(merged)
+        digest = profile_hash(kind, profile_json)
+        if digest != pending.profile_hash:
+            pending.kind, pending.profile_hash, pending.profile_json = (
+                kind,
+                digest,
+                profile_json,
+            )
+        for stated_row in group:
+            for event in stated_row[EVENTS]:
                 if event[3] not in pending.known:
                     pending.known.add(event[3])
                     pending.new_events.append(event)
@@ -191,32 +209,43 @@ def _write_batch(
         else:
             summary.unchanged += 1
 
-    stamp = adapt_datetime(conn, now)
-    for contact_id, pending in zip(reserve_ids(conn, "contacts", len(fresh)), fresh, strict=True):
+    summary.created += len(single)
+    stamp = copy_time(conn.dialect.name, now)  # for the bulk inserts
+    updated_at = adapt_datetime(conn, now)  # for the updates
+    ids = reserve_ids(conn, "contacts", len(single) + len(fresh))
+    for contact_id, pending in zip(ids[len(single) :], fresh, strict=True):
         pending.id = contact_id
-    insert_rows(
-        conn, "contacts", CONTACT_COLUMNS,
-        [(p.id, advertiser.id, e164, p.kind, p.profile_json, p.profile_hash, stamp, stamp)
-         for e164, p in zip(fresh_numbers, fresh, strict=True)],
-    )  # fmt: skip
+    person = ContactKind.PERSON.value
+    aid = advertiser.id
+    contacts: list[tuple[Any, ...]] = [
+        (cid, aid, e164, kind or person, profile_json, digest, stamp, stamp)
+        for cid, (e164, kind, profile_json, digest, _) in zip(ids, single, strict=False)
+    ]
+    contacts += [
+        (p.id, aid, e164, p.kind, p.profile_json, p.profile_hash, stamp, stamp)
+        for e164, p in zip(fresh_numbers, fresh, strict=True)
+    ]
+    insert_rows(conn, "contacts", CONTACT_COLUMNS, contacts)
     profiles = [
         {"id": p.id, "kind": p.kind, "profile": p.profile_json, "hash": p.profile_hash,
-         "now": stamp}
+         "now": updated_at}
         for p in rewritten if p.profile_json is not None
     ]  # fmt: skip
     if profiles:
         cursor.executemany(_UPDATE_PROFILE[conn.dialect.name], profiles)
-    touched = [{"id": p.id, "now": stamp} for p in rewritten if p.profile_json is None]
+    touched = [{"id": p.id, "now": updated_at} for p in rewritten if p.profile_json is None]
     if touched:
         cursor.executemany(_TOUCH[conn.dialect.name], touched)
-    events = []
+    events: list[tuple[Any, ...]] = []
     opposed: list[tuple[str, str, datetime]] = []
-    written = itertools.chain(zip(fresh_numbers, fresh, strict=True), existing.items())
-    for e164, pending in written:
-        for kind, at, data_json, fingerprint, opposition in pending.new_events:
-            events.append(
-                (advertiser.id, pending.id, kind, at, data_json, fingerprint, source, stamp, actor)
-            )
+    written = itertools.chain(
+        ((row[E164], cid, row[EVENTS]) for cid, row in zip(ids, single, strict=False)),
+        ((e164, p.id, p.new_events) for e164, p in zip(fresh_numbers, fresh, strict=True)),
+        ((e164, p.id, p.new_events) for e164, p in existing.items()),
+    )  # a single row states each kind of fact once: its events are all new
+    for e164, cid, new_events in written:
+        for kind, at, data_json, fingerprint, opposition in new_events:
+            events.append((aid, cid, kind, at, data_json, fingerprint, source, stamp, actor))
             if opposition is not None:
                 opposed.append((e164, opposition[0], opposition[1] or now))
     insert_rows(conn, "evidence", EVIDENCE_COLUMNS, events)
@@ -229,15 +258,22 @@ def _write_batch(
 _LOOKUPS = {
     "sqlite": {
         "contacts": "SELECT id, e164, kind, profile, profile_hash FROM contacts "
-        "WHERE advertiser_id = ? AND e164 IN (SELECT value FROM json_each(?))",
-        "evidence": "SELECT contact_id, fingerprint FROM evidence WHERE advertiser_id = ? "
-        "AND contact_id IN (SELECT value FROM json_each(?))",
+        "WHERE advertiser_id = :advertiser AND e164 IN (SELECT value FROM json_each(:keys))",
+        "evidence": "SELECT contact_id, fingerprint FROM evidence WHERE advertiser_id = "
+        ":advertiser AND contact_id IN (SELECT value FROM json_each(:keys))",
     },
+    # One index probe per key, whatever the planner's statistics say. With `= ANY(%s)`, right
+    # after a large import (not analysed yet) the planner believed the tables tiny and scanned
+    # all of the advertiser's contacts for every batch: a million-row import slowed down as it
+    # went. LIMIT 1 (the key is unique) and OFFSET 0 keep each probe a probe.
     "postgresql": {
-        "contacts": "SELECT id, e164, kind, profile, profile_hash FROM contacts "
-        "WHERE advertiser_id = %s AND e164 = ANY(%s)",
-        "evidence": "SELECT contact_id, fingerprint FROM evidence WHERE advertiser_id = %s "
-        "AND contact_id = ANY(%s)",
+        "contacts": "SELECT c.id, c.e164, c.kind, c.profile, c.profile_hash "
+        "FROM unnest(%(keys)s::text[]) AS n(e164) CROSS JOIN LATERAL (SELECT * FROM contacts "
+        "WHERE advertiser_id = %(advertiser)s::bigint AND e164 = n.e164 LIMIT 1) c",
+        "evidence": "SELECT e.contact_id, e.fingerprint "
+        "FROM unnest(%(keys)s::bigint[]) AS n(contact_id) CROSS JOIN LATERAL (SELECT * FROM "
+        "evidence WHERE contact_id = n.contact_id AND advertiser_id = %(advertiser)s::bigint "
+        "OFFSET 0) e",
     },
 }
 
@@ -276,23 +312,44 @@ def _few_collections() -> Iterator[None]:
 
 
 def _batches_here(
-    path: Path, fmt: FileFormat, dialect: str, now: datetime
+    path: Path, fmt: FileFormat, dialect: str, now: datetime, share: tuple[int, int] = (0, 1)
 ) -> Iterator[PreparedBatch]:
+    """The file's batches, prepared in this process; with `share` (k, n), only every n-th
+    batch from the k-th (the others are read, to know where records start, and skipped)."""
+    mine, every = share
     records = read_records(path, fmt)
-    for chunk in iter(lambda: list(itertools.islice(records, BATCH_ROWS)), []):
-        yield prepare(fmt, chunk, dialect, now)
+    for index in itertools.count():
+        if index % every == mine:
+            chunk = list(itertools.islice(records, BATCH_ROWS))
+            if not chunk:
+                return
+            yield prepare(fmt, chunk, dialect, now)
+        elif next(_skipped(records, BATCH_ROWS), None) is None:
+            return
+
+
+def _skipped(records: Iterator[Any], count: int) -> Iterator[int]:
+    """Consume `count` records; yields once if there was at least one."""
+    skipped = sum(1 for _ in itertools.islice(records, count))
+    if skipped:
+        yield skipped
 
 
 def _read_and_prepare(
-    path: Path, fmt: FileFormat, dialect: str, now: datetime, out: "multiprocessing.Queue[Any]"
+    path: Path,
+    fmt: FileFormat,
+    dialect: str,
+    now: datetime,
+    share: tuple[int, int],
+    out: "multiprocessing.Queue[Any]",
 ) -> None:
-    """The reading process: every batch of the file, prepared, then None (or the error that
-    stopped the reading, for the writer to raise)."""
+    """A reading process: its share of the file's batches, prepared, then None (or the error
+    that stopped the reading, for the writer to raise)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
     try:
-        for batch in _batches_here(path, fmt, dialect, now):
+        for batch in _batches_here(path, fmt, dialect, now, share):
             out.put(batch)
     except ContactFileError as error:
         out.put(error)
@@ -305,43 +362,59 @@ def _read_and_prepare(
 
 
 def _batches_beside(
-    path: Path, fmt: FileFormat, dialect: str, now: datetime
+    path: Path, fmt: FileFormat, dialect: str, now: datetime, workers: int
 ) -> Iterator[PreparedBatch]:
-    """The file's batches, read and prepared by a second process while this one writes: on a
-    2-core machine each half takes about the same time, so the import goes about twice as fast.
-    (More processes would not help: past this, the database writer is the limit.)"""
+    """The file's batches, read and prepared by `workers` processes while this one writes.
+
+    Each process reads the whole file (reading is a tenth of the work; it is how a process
+    knows where records start, quoted line breaks included) and prepares every n-th batch;
+    the writer takes them in turn, so the file is written in order."""
     context = multiprocessing.get_context("fork")
-    queue: multiprocessing.Queue[Any] = context.Queue(maxsize=IN_FLIGHT)
-    reader = context.Process(
-        target=_read_and_prepare, args=(path, fmt, dialect, now, queue), daemon=True
-    )
-    reader.start()
+    queues: list[multiprocessing.Queue[Any]] = []
+    readers = []
+    for mine in range(workers):
+        queues.append(context.Queue(maxsize=IN_FLIGHT))
+        readers.append(
+            context.Process(
+                target=_read_and_prepare,
+                args=(path, fmt, dialect, now, (mine, workers), queues[-1]),
+                daemon=True,
+            )
+        )
+        readers[-1].start()
     try:
-        while True:
-            try:
-                item = queue.get(timeout=_POLL_SECONDS)
-            except Empty:
-                if reader.is_alive():
-                    continue
-                raise ServiceError(
-                    f"the process reading {path.name} stopped (exit code {reader.exitcode})"
-                ) from None
+        for index in itertools.count():
+            item = _next_from(queues[index % workers], readers[index % workers], path)
             if item is None:
                 return
             if isinstance(item, Exception):
                 raise item
             yield item
     finally:
-        if reader.is_alive():
-            reader.terminate()
-        reader.join()
-        queue.close()
-        queue.cancel_join_thread()
+        for reader, queue in zip(readers, queues, strict=True):
+            if reader.is_alive():
+                reader.terminate()
+            reader.join()
+            queue.close()
+            queue.cancel_join_thread()
+
+
+def _next_from(queue: "multiprocessing.Queue[Any]", reader: Any, path: Path) -> Any:
+    while True:
+        try:
+            return queue.get(timeout=_POLL_SECONDS)
+        except Empty:
+            if not reader.is_alive():
+                raise ServiceError(
+                    f"the process reading {path.name} stopped (exit code {reader.exitcode})"
+                ) from None
 
 
 def default_workers(path: Path) -> int:
-    """1 (a second process reads and prepares) for a file worth it, else 0."""
-    return 0 if path.stat().st_size < PARALLEL_FROM_BYTES else 1
+    """Reading processes for a file: none for a small one, else one per core."""
+    if path.stat().st_size < PARALLEL_FROM_BYTES:
+        return 0
+    return os.cpu_count() or 1
 
 
 def import_contacts(
@@ -383,8 +456,12 @@ def import_contacts(
         with step():
             advertiser = advertisers.get(conn, slug)
         try:
-            batches = _batches_beside if workers > 0 else _batches_here
-            for prepared in batches(path, fmt, conn.dialect.name, now):
+            batches = (
+                _batches_beside(path, fmt, conn.dialect.name, now, workers)
+                if workers > 0
+                else _batches_here(path, fmt, conn.dialect.name, now)
+            )
+            for prepared in batches:
                 for problems in prepared.rejects:
                     rejects.write(problems)
                 with step():

@@ -7,9 +7,23 @@ Values must already be in the driver's terms: datetimes through `adapt_datetime`
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from tambour.store.tables import metadata
 
 
 def sqlite_time(value: datetime) -> str:
@@ -19,11 +33,35 @@ def sqlite_time(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def copy_time(dialect: str, value: datetime) -> Any:
+    """An instant as the bulk inserts take it: SQLite keeps naive UTC text in SQLAlchemy's
+    format; PostgreSQL's binary COPY takes an aware datetime."""
+    return sqlite_time(value) if dialect == "sqlite" else value.astimezone(UTC)
+
+
 def adapt_datetime(conn: Connection, value: datetime | None) -> Any:
-    """SQLite keeps naive UTC text in SQLAlchemy's format; PostgreSQL takes aware datetimes."""
-    if value is None:
-        return None
-    return sqlite_time(value) if conn.dialect.name == "sqlite" else value
+    """`copy_time` for `conn`'s database, None kept."""
+    return None if value is None else copy_time(conn.dialect.name, value)
+
+
+def _binary_type(column: Column[Any]) -> str:
+    """The PostgreSQL type whose binary form psycopg must write for `column`. JSON goes as
+    text: its binary form is its text, and psycopg would encode a str again as a JSON string."""
+    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    for python_type, name in (
+        (BigInteger, "int8"), (Integer, "int4"), (LargeBinary, "bytea"), (JSON, "text"),
+        (String, "text"),
+    ):  # fmt: skip
+        if isinstance(kind, python_type):
+            return name
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    raise TypeError(f"no binary COPY type for {column}")  # pragma: no cover - a new column type
+
+
+@cache
+def _binary_types(table: str, columns: tuple[str, ...]) -> list[str]:
+    return [_binary_type(metadata.tables[table].c[name]) for name in columns]
 
 
 def insert_rows(
@@ -34,7 +72,9 @@ def insert_rows(
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        # Binary: the server parses no text (timestamps, hex of bytea), the client formats none.
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_binary_types(table, tuple(columns)))
             for row in rows:
                 copy.write_row(row)
         return

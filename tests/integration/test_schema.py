@@ -1,0 +1,54 @@
+"""The migrations build exactly the schema `store/tables.py` describes, on both databases, and
+migration 0003 (no foreign keys on the ledger) keeps every row both ways."""
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, func, inspect, select
+
+from tambour.store import schema
+from tambour.store.tables import contacts, evidence, metadata
+from tests.integration.cli import Cli
+from tests.integration.test_contacts import sample_file
+
+
+def test_the_migrations_build_the_schema_the_code_describes(engine: Engine) -> None:
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_migration_0003_keeps_the_ledger_both_ways(db_url: str, engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cli = Cli(db_url)
+    cli.advertiser()
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+
+    def counts() -> tuple[int, int]:
+        with engine.connect() as conn:
+            return (
+                conn.execute(select(func.count()).select_from(contacts)).scalar_one(),
+                conn.execute(select(func.count()).select_from(evidence)).scalar_one(),
+            )
+
+    def foreign_keys() -> list[str]:
+        found = inspect(engine)
+        return sorted(
+            str(key["name"])
+            for table in ("contacts", "evidence")
+            for key in found.get_foreign_keys(table)
+        )
+
+    before = counts()
+    assert before[0] > 20 and foreign_keys() == []
+    config = schema.alembic_config(engine)
+    command.downgrade(config, "0002")
+    try:
+        assert counts() == before
+        assert foreign_keys() == [
+            "fk_contacts_advertiser_id_advertisers",
+            "fk_evidence_advertiser_id_advertisers",
+            "fk_evidence_contact_id_contacts",
+        ]
+    finally:
+        command.upgrade(config, "head")
+    assert counts() == before and foreign_keys() == []
