@@ -1,6 +1,6 @@
-"""`contacts import --workers 1`: a second process reads and prepares while the first writes.
-It must import exactly what one process imports, and report a failure of the reading side
-clearly, keeping the batches written before it."""
+"""`contacts import --workers N`: N processes read the file and prepare its batches in turn while
+the first one writes. They must import exactly what one process imports, and report a failure
+of the reading side clearly, keeping the batches written before it."""
 
 import csv
 import json
@@ -46,10 +46,10 @@ def _summary(result: str) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if k not in ("seconds", "rejects_file")}
 
 
-def test_two_processes_import_exactly_what_one_does(cli: Cli, tmp_path: Path) -> None:
+def test_reading_processes_import_exactly_what_one_process_does(cli: Cli, tmp_path: Path) -> None:
     source = contact_file(tmp_path / "contacts.csv")
     summaries, exports, rejects = [], [], []
-    for workers, slug in (("0", "alone"), ("1", "beside")):
+    for workers, slug in (("0", "alone"), ("1", "one"), ("2", "two"), ("3", "three")):
         cli.advertiser(slug)
         done = cli(
             "contacts", "import", str(source), "--advertiser", slug, "--workers", workers,
@@ -58,26 +58,28 @@ def test_two_processes_import_exactly_what_one_does(cli: Cli, tmp_path: Path) ->
         summaries.append(_summary(done.out))
         exports.append(cli("contacts", "export", "--advertiser", slug).out)
         rejects.append((tmp_path / f"{slug}.rejects.csv").read_text(encoding="utf-8"))
-    assert summaries[0] == summaries[1]
+    assert summaries[0] == summaries[1] == summaries[2] == summaries[3]
     counts = summaries[1]
     assert counts["rejected"] == 13 and counts["updated"] + counts["unchanged"] > 0
     kept = counts["created"] + counts["updated"] + counts["unchanged"] + counts["duplicates"]
     assert kept + counts["rejected"] == ROWS
-    assert exports[0] == exports[1] and exports[1].count("\n") > 10_000
-    assert rejects[0] == rejects[1]
+    assert exports[0] == exports[1] == exports[2] == exports[3]
+    assert exports[0].count("\n") > 10_000
+    assert rejects[0] == rejects[1] == rejects[2] == rejects[3]
     again = cli(
-        "contacts", "import", str(source), "--advertiser", "beside", "--workers", "1", "--json"
+        "contacts", "import", str(source), "--advertiser", "two", "--workers", "2", "--json"
     )
     assert json.loads(again.out)["evidence_added"] == 0
 
 
-def test_a_file_the_reading_process_cannot_finish_keeps_the_batches_before(
-    cli: Cli, engine: Engine, tmp_path: Path
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_file_the_reading_processes_cannot_finish_keeps_the_batches_before(
+    cli: Cli, engine: Engine, tmp_path: Path, workers: str
 ) -> None:
     cli.advertiser()
     source = contact_file(tmp_path / "long.csv", long_line_at=11_000)
     failed = cli(
-        "contacts", "import", str(source), "--advertiser", "maison-lumiere", "--workers", "1",
+        "contacts", "import", str(source), "--advertiser", "maison-lumiere", "--workers", workers,
         ok=False,
     )  # fmt: skip
     assert failed.code == 2
