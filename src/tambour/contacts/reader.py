@@ -10,6 +10,7 @@ file the advertiser opens in Excel to fix them.
 
 import codecs
 import csv
+import itertools
 import re
 import tomllib
 from collections import Counter, deque
@@ -387,12 +388,33 @@ class RecordShape:
         return cls(names, select)
 
 
-def read_records(
-    path: Path, fmt: FileFormat
-) -> Iterator[tuple[int, list[str] | None, list[Reject]]]:
+Record = tuple[int, list[str] | None, list[Reject]]  # (line, cells or None, why unreadable)
+
+
+def read_records(path: Path, fmt: FileFormat) -> Iterator[Record]:
     """Yield (line, cells, rejects) for each record after the header: the raw cells of a record
     of the header's width, or None with the reason it cannot be read (broken quoting, wrong
     number of cells). Blank lines are skipped. Only the csv module's work: cheap, in order."""
+    for batch in read_batches(path, fmt, 1000):
+        yield from batch
+
+
+def _unreadable(path: Path, error: csv.Error, start: int, end: int, recent: deque[str]) -> Record:
+    """The record the csv module could not read, lines `start` to `end`, as a reject."""
+    if end < start:  # pragma: no cover - the csv module always consumes a line
+        raise ContactFileError(f"{path}: line {start}: {error}")
+    span = end - start + 1
+    raw = tuple(r.rstrip("\r\n") for r in recent)[-span:] if span <= _RECENT else ()
+    return (start, None, [Reject(start, "", _csv_reason(error, start, end), raw)])
+
+
+def read_batches(
+    path: Path, fmt: FileFormat, size: int, share: tuple[int, int] = (0, 1)
+) -> Iterator[list[Record]]:
+    """The records of `read_records` in batches of `size`. With `share` (k, n), only every n-th
+    batch from the k-th: the others are read just enough to know where records start (several
+    processes can each take a share of one file, and no record is cut in two)."""
+    mine, every = share
     width = len(fmt.header)
     recent: deque[str] = deque(maxlen=_RECENT)
     with _open(path, fmt.encoding) as f:
@@ -402,28 +424,43 @@ def read_records(
         try:
             _read_header(reader)
             end = reader.line_num
-            while True:
-                try:
-                    cells = next_record()
-                except StopIteration:
-                    return
-                except csv.Error as error:
+            for index in itertools.count():
+                if index % every != mine:  # counted as below, nothing kept
+                    counted = 0
+                    while counted < size:
+                        try:
+                            cells = next_record()
+                        except StopIteration:
+                            return
+                        except csv.Error:
+                            counted += 1
+                            continue
+                        if len(cells) == width or (cells and not _is_blank(cells)):
+                            counted += 1
+                    end = reader.line_num
+                    continue
+                batch: list[Record] = []
+                while len(batch) < size:
+                    try:
+                        cells = next_record()
+                    except StopIteration:
+                        break
+                    except csv.Error as error:
+                        start, end = end + 1, reader.line_num
+                        batch.append(_unreadable(path, error, start, end, recent))
+                        continue
                     start, end = end + 1, reader.line_num
-                    if end < start:  # pragma: no cover - the csv module always consumes a line
-                        raise ContactFileError(f"{path}: line {start}: {error}") from None
-                    span = end - start + 1
-                    raw = tuple(r.rstrip("\r\n") for r in recent)[-span:] if span <= _RECENT else ()
-                    reason = _csv_reason(error, start, end)
-                    yield start, None, [Reject(start, "", reason, raw)]
-                    continue
-                start, end = end + 1, reader.line_num
-                if len(cells) != width:
-                    if cells and not _is_blank(cells):
-                        count = f"{len(cells)} field{'s' if len(cells) != 1 else ''}"
-                        reason = f"{count}, the header has {width}"
-                        yield start, None, [Reject(start, "", reason, tuple(cells))]
-                    continue
-                yield start, cells, []
+                    if len(cells) != width:
+                        if cells and not _is_blank(cells):
+                            count = f"{len(cells)} field{'s' if len(cells) != 1 else ''}"
+                            reason = f"{count}, the header has {width}"
+                            batch.append((start, None, [Reject(start, "", reason, tuple(cells))]))
+                        continue
+                    batch.append((start, cells, []))
+                if batch:
+                    yield batch
+                if len(batch) < size:
+                    return
         except _LineTooLongError:
             raise ContactFileError(
                 f"{path}: line {end + 1} is longer than {_MAX_LINE} characters"

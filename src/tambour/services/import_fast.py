@@ -15,8 +15,9 @@ tested to be identical to the reference's, row for row (tests/unit/test_import_f
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from hashlib import blake2b
+from itertools import compress
 from json.encoder import encode_basestring
-from operator import itemgetter
+from operator import is_, itemgetter
 from typing import Any
 
 from tambour.contacts.ledger import profile_hash
@@ -57,6 +58,7 @@ assert set(_PARSED) | set(_TEXTS) | {"phone"} == set(CANONICAL_COLUMNS)
 assert set(_TEXTS) == TEXT_COLUMNS
 _MISS = object()  # a cell value not parsed yet
 _MISSES = (_MISS,) * len(_PARSED)
+_POSITIONS = range(len(_PARSED))
 _PERSON = ContactKind.PERSON.value
 _str = encode_basestring  # the function canonical_json quotes strings with (ensure_ascii off)
 
@@ -137,18 +139,13 @@ class RowPreparer:
     def _values(self, raws: tuple[str, ...]) -> list[Any]:
         """The parsed value of each of `_PARSED`: each distinct cell is parsed once. Raises
         ValueError for a cell its parser refuses (the reference path says why)."""
-        try:
-            return list(map(dict.__getitem__, self.caches, raws))
-        except KeyError:
-            pass
         values = list(map(dict.get, self.caches, raws, _MISSES))
-        for i, known in enumerate(values):
-            if known is _MISS:
-                cache = self.caches[i]
-                if len(cache) >= CACHE_LIMIT:
-                    cache.clear()
-                    cache[""] = None
-                values[i] = cache[raws[i]] = self.parsers[i](raws[i])
+        for i in compress(_POSITIONS, map(is_, values, _MISSES)):  # the cells not seen yet
+            cache = self.caches[i]
+            if len(cache) >= CACHE_LIMIT:
+                cache.clear()
+                cache[""] = None
+            values[i] = cache[raws[i]] = self.parsers[i](raws[i])
         return values
 
     def _stamp(self, raw: str) -> Stamp | None:
@@ -174,10 +171,7 @@ class RowPreparer:
                 utc = naive - offset
                 if utc > self.latest:
                     raise _InTheFutureError(text)
-                # as copy_time gives it
-                stored = (
-                    utc.isoformat(" ", "microseconds") if self.sqlite else utc.replace(tzinfo=UTC)
-                )
+                stored = utc.isoformat(" ", "microseconds") if self.sqlite else utc  # copy_time
                 return (utc, repr((utc - _EPOCH).total_seconds()), stored)
         parsed = parse_datetime(raw)
         if parsed is None:

@@ -15,7 +15,7 @@ from tambour.contacts.ledger import (
     profile_hash,
     profile_of,
 )
-from tambour.contacts.reader import FileFormat, RecordShape, Reject, check_record
+from tambour.contacts.reader import FileFormat, Record, RecordShape, Reject, check_record
 from tambour.services.import_fast import PreparedEvent, RowPreparer
 from tambour.store.bulk import copy_time
 
@@ -64,9 +64,6 @@ def stored_time(dialect: str, at: datetime | None) -> object:
             _sqlite_times.clear()
         text = _sqlite_times[at] = copy_time(dialect, at)
     return text
-
-
-Record = tuple[int, list[str] | None, list[Reject]]  # as `read_records` yields them
 
 
 # Which column states each kind of fact, to name it when its date is refused.

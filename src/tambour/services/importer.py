@@ -31,7 +31,7 @@ from tambour.contacts.reader import (
     RejectsWriter,
     default_rejects_path,
     load_mapping,
-    read_records,
+    read_batches,
     sniff,
 )
 from tambour.rules.codes import ContactKind
@@ -315,24 +315,9 @@ def _batches_here(
     path: Path, fmt: FileFormat, dialect: str, now: datetime, share: tuple[int, int] = (0, 1)
 ) -> Iterator[PreparedBatch]:
     """The file's batches, prepared in this process; with `share` (k, n), only every n-th
-    batch from the k-th (the others are read, to know where records start, and skipped)."""
-    mine, every = share
-    records = read_records(path, fmt)
-    for index in itertools.count():
-        if index % every == mine:
-            chunk = list(itertools.islice(records, BATCH_ROWS))
-            if not chunk:
-                return
-            yield prepare(fmt, chunk, dialect, now)
-        elif next(_skipped(records, BATCH_ROWS), None) is None:
-            return
-
-
-def _skipped(records: Iterator[Any], count: int) -> Iterator[int]:
-    """Consume `count` records; yields once if there was at least one."""
-    skipped = sum(1 for _ in itertools.islice(records, count))
-    if skipped:
-        yield skipped
+    batch from the k-th."""
+    for records in read_batches(path, fmt, BATCH_ROWS, share):
+        yield prepare(fmt, records, dialect, now)
 
 
 def _read_and_prepare(

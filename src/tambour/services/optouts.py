@@ -22,7 +22,7 @@ from tambour.services.context import Context, ServiceError
 from tambour.services.importer import EVIDENCE_COLUMNS
 from tambour.services.suppression import phone_hash, record_suppressions
 from tambour.sms.phone import parse_phone
-from tambour.store.bulk import adapt_datetime, insert_rows
+from tambour.store.bulk import copy_time, insert_rows
 from tambour.store.tables import contacts, evidence
 
 
@@ -78,8 +78,8 @@ def _record(
             continue
         recorded.add((known[e164], event.fingerprint))
         rows.append(
-            (advertiser.id, known[e164], kind.value, adapt_datetime(conn, at),
-             event.data_json, event.fingerprint, origin, adapt_datetime(conn, now), actor)
+            (advertiser.id, known[e164], kind.value, copy_time(conn.dialect.name, at),
+             event.data_json, event.fingerprint, origin, copy_time(conn.dialect.name, now), actor)
         )  # fmt: skip
     insert_rows(conn, "evidence", EVIDENCE_COLUMNS, rows)
     record_suppressions(conn, advertiser, [(e, s.value, at) for e, s, at in entries], now)

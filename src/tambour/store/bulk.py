@@ -2,7 +2,7 @@
 
 SQLAlchemy's executemany processes every value through its types; for millions of evidence rows
 that costs more than the database itself, so the importer hands plain tuples to the driver.
-Values must already be in the driver's terms: datetimes through `adapt_datetime`, JSON as text.
+Values must already be in the driver's terms: instants through `copy_time`, JSON as text.
 """
 
 from collections.abc import Sequence
@@ -34,14 +34,18 @@ def sqlite_time(value: datetime) -> str:
 
 
 def copy_time(dialect: str, value: datetime) -> Any:
-    """An instant as the bulk inserts take it: SQLite keeps naive UTC text in SQLAlchemy's
-    format; PostgreSQL's binary COPY takes an aware datetime."""
-    return sqlite_time(value) if dialect == "sqlite" else value.astimezone(UTC)
+    """An instant as `insert_rows` takes it: SQLite keeps naive UTC text in SQLAlchemy's format;
+    PostgreSQL's binary COPY a naive UTC datetime (see `_binary_type`)."""
+    if dialect == "sqlite":
+        return sqlite_time(value)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def adapt_datetime(conn: Connection, value: datetime | None) -> Any:
-    """`copy_time` for `conn`'s database, None kept."""
-    return None if value is None else copy_time(conn.dialect.name, value)
+    """An instant as a query parameter for the driver: SQLite text, PostgreSQL aware."""
+    if value is None:
+        return None
+    return sqlite_time(value) if conn.dialect.name == "sqlite" else value.astimezone(UTC)
 
 
 def _binary_type(column: Column[Any]) -> str:
@@ -55,7 +59,11 @@ def _binary_type(column: Column[Any]) -> str:
         if isinstance(kind, python_type):
             return name
     if isinstance(kind, DateTime):
-        return "timestamptz" if kind.timezone else "timestamp"
+        # timestamptz and timestamp have one binary form, microseconds since 2000-01-01, UTC for
+        # timestamptz: written from a naive UTC datetime, it is the instant, whatever the
+        # session's time zone. Naive datetimes cost the importer's processes half as much to
+        # pass around as aware ones.
+        return "timestamp"
     raise TypeError(f"no binary COPY type for {column}")  # pragma: no cover - a new column type
 
 
@@ -70,7 +78,11 @@ def insert_rows(
     if not rows:
         return
     names = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
+    sqlite = conn.dialect.name == "sqlite"
+    wrong = [v for v in rows[0] if isinstance(v, datetime) and (sqlite or v.tzinfo is not None)]
+    if wrong:  # it would be stored in another format, or read in the session's time zone
+        raise TypeError(f"insert_rows({table}): instants come from copy_time, not {wrong[0]!r}")
+    if not sqlite:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         # Binary: the server parses no text (timestamps, hex of bytea), the client formats none.
         with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
