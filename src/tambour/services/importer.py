@@ -268,18 +268,25 @@ _LOOKUPS = {
     # went. LIMIT 1 (the key is unique) and OFFSET 0 keep each probe a probe.
     "postgresql": {
         "contacts": "SELECT c.id, c.e164, c.kind, c.profile, c.profile_hash "
-        "FROM unnest(%(keys)s::text[]) AS n(e164) CROSS JOIN LATERAL (SELECT * FROM contacts "
+        "FROM unnest(string_to_array(%(keys)s, ',')) AS n(e164) CROSS JOIN LATERAL "
+        "(SELECT * FROM contacts "
         "WHERE advertiser_id = %(advertiser)s::bigint AND e164 = n.e164 LIMIT 1) c",
         "evidence": "SELECT e.contact_id, e.fingerprint "
-        "FROM unnest(%(keys)s::bigint[]) AS n(contact_id) CROSS JOIN LATERAL (SELECT * FROM "
+        "FROM unnest(string_to_array(%(keys)s, ',')::bigint[]) AS n(contact_id) "
+        "CROSS JOIN LATERAL (SELECT * FROM "
         "evidence WHERE contact_id = n.contact_id AND advertiser_id = %(advertiser)s::bigint "
         "OFFSET 0) e",
     },
 }
 
 
-def _id_list(conn: Connection, values: list[Any]) -> Any:
-    return canonical_json(values) if conn.dialect.name == "sqlite" else values
+def _id_list(conn: Connection, values: list[Any]) -> str:
+    """Keys (numbers or ids, never with a comma) as one parameter: a JSON list for SQLite's
+    json_each, comma-separated text for PostgreSQL's string_to_array (psycopg adapts a list
+    of 5,000 values in Python, one by one)."""
+    if conn.dialect.name == "sqlite":
+        return canonical_json(values)
+    return ",".join(map(str, values))
 
 
 _UPDATE_PROFILE = {
