@@ -1,6 +1,10 @@
 """The migrations build exactly the schema `store/tables.py` describes, on both databases, and
 migration 0003 (no foreign keys on the ledger) keeps every row both ways."""
 
+import os
+import subprocess
+import sys
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -52,3 +56,20 @@ def test_migration_0003_keeps_the_ledger_both_ways(db_url: str, engine: Engine, 
     finally:
         command.upgrade(config, "head")
     assert counts() == before and foreign_keys() == []
+
+
+def test_the_quick_head_is_alembics_head() -> None:
+    assert schema.quick_head() == schema.head_revision()
+
+
+def test_a_command_on_a_current_schema_does_not_load_alembic(db_url: str) -> None:
+    """Alembic takes a fifth of a second to import: only migrations and mismatches need it."""
+    script = (
+        "import sys; from tambour.cli.context import open_context; open_context(); "
+        "print('alembic' in sys.modules)"
+    )
+    env = {**os.environ, "TAMBOUR_DATABASE_URL": db_url}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
