@@ -73,3 +73,16 @@ def test_a_command_on_a_current_schema_does_not_load_alembic(db_url: str) -> Non
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
     )
     assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
+
+
+def test_a_schema_newer_than_this_tambour_is_refused(db_url: str, engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    try:
+        refused = Cli(db_url)("advertiser", "list", ok=False)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"UPDATE alembic_version SET version_num = '{schema.head_revision()}'"
+            )
+    assert refused.code == 2 and "newer than this Tambour knows" in refused.err
