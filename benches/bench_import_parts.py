@@ -1,7 +1,10 @@
-"""Where an import's time goes, per input row: preparing it in Python (parse, check, profile,
-evidence JSON and fingerprints), pickling it between processes, and inserting it into SQLite.
+"""Where an import's CPU goes, per input row: reading the file, preparing rows in Python (parse,
+check, profile, evidence JSON and fingerprints) by the reference path and by the fast path,
+pickling prepared batches between processes, and inserting them into SQLite.
 
-Prints microseconds per row for each part on a generated canonical file (see contact_file.py).
+Prints CPU microseconds per row (process time: the figures hold on a busy machine) for each
+part on a generated canonical file (see contact_file.py). An import at N rows/s on 2 cores has
+2,000,000 / N us of CPU a row for all of its processes and the database's.
 Usage: python benches/bench_import_parts.py [ROWS]
 """
 
@@ -17,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from contact_file import write
-from tambour.contacts.reader import read_records, sniff
+from tambour.contacts.reader import read_batches, sniff
 from tambour.services.import_prepare import prepare
 from tambour.services.importer import BATCH_ROWS, CONTACT_COLUMNS, EVIDENCE_COLUMNS
 from tambour.store.engine import make_engine
@@ -40,24 +43,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = write(Path(tmp) / "contacts.csv", rows)
         fmt = sniff(path)
-        started = time.perf_counter()
-        records = list(read_records(path, fmt))
-        per_row("reading records (csv, line numbers)", time.perf_counter() - started, rows)
-        chunks = [records[i : i + BATCH_ROWS] for i in range(0, len(records), BATCH_ROWS)]
-        gc.freeze()
-        gc.set_threshold(100_000, 50, 100)
-        started = time.perf_counter()
+        gc.set_threshold(100_000, 50, 100)  # as the importer sets it
+        started = time.process_time()
+        chunks = list(read_batches(path, fmt, BATCH_ROWS))
+        per_row("reading records (csv, line numbers)", time.process_time() - started, rows)
+        gc.freeze()  # what is kept for the next steps is not rescanned by them
+        started = time.process_time()
+        for _ in read_batches(path, fmt, BATCH_ROWS, (1, 2)):
+            pass
+        per_row("reading, one batch in two kept", time.process_time() - started, rows)
+        for dialect in ("sqlite", "postgresql"):
+            started = time.process_time()
+            for chunk in chunks:
+                prepare(fmt, chunk, dialect, NOW, fast=False)
+            per_row(f"preparing, reference path ({dialect})", time.process_time() - started, rows)
+            started = time.process_time()
+            batches = [prepare(fmt, chunk, dialect, NOW) for chunk in chunks]
+            per_row(f"preparing, fast path, cold ({dialect})", time.process_time() - started, rows)
+            started = time.process_time()
+            for chunk in chunks:
+                prepare(fmt, chunk, dialect, NOW)
+            per_row(f"preparing, fast path, warm ({dialect})", time.process_time() - started, rows)
+            started = time.process_time()
+            for batch in batches:
+                pickle.loads(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL))
+            per_row(f"pickling batches, both ways ({dialect})", time.process_time() - started, rows)
         batches = [prepare(fmt, chunk, "sqlite", NOW) for chunk in chunks]
-        per_row("preparing, cold caches", time.perf_counter() - started, rows)
-        started = time.perf_counter()
-        for chunk in chunks:
-            prepare(fmt, chunk, "sqlite", NOW)
-        per_row("preparing, warm caches (repeated dates)", time.perf_counter() - started, rows)
-        started = time.perf_counter()
-        sent = [pickle.dumps((fmt, c), pickle.HIGHEST_PROTOCOL) for c in chunks]
-        back = [pickle.dumps(b, pickle.HIGHEST_PROTOCOL) for b in batches]
-        [pickle.loads(x) for x in sent + back]
-        per_row("pickling records out and batches back", time.perf_counter() - started, rows)
+        gc.freeze()
 
         database = Path(tmp) / "parts.db"
         engine = make_engine(f"sqlite:///{database}")
@@ -74,20 +86,20 @@ def main() -> None:
         contact_sql = _insert("contacts", CONTACT_COLUMNS)
         evidence_sql = _insert("evidence", EVIDENCE_COLUMNS)
         ids = itertools.count(1)
-        started = time.perf_counter()
+        started = time.process_time()
         for batch in batches:
             contacts, events = [], []
-            for row in batch.rows:
+            for e164, kind, profile_json, digest, prepared in batch.rows:
                 contact_id = next(ids)
-                contacts.append((contact_id, 1, row.e164, row.kind or "person", row.profile_json,
-                                 row.profile_hash, stamp, stamp))  # fmt: skip
+                contacts.append((contact_id, 1, e164, kind or "person", profile_json, digest,
+                                 stamp, stamp))  # fmt: skip
                 events += [(1, contact_id, e[0], e[1], e[2], e[3], "bench", stamp, "bench")
-                           for e in row.events]  # fmt: skip
+                           for e in prepared]  # fmt: skip
             con.execute("BEGIN")
             con.executemany(contact_sql, contacts)
             con.executemany(evidence_sql, events)
             con.execute("COMMIT")
-        per_row("SQLite inserts (contact + its evidence)", time.perf_counter() - started, rows)
+        per_row("SQLite inserts (contact + its evidence)", time.process_time() - started, rows)
         con.close()
 
 
