@@ -38,15 +38,49 @@ def run(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([TAMBOUR, *args], env=env, capture_output=True, text=True, check=True)
 
 
-def measured(args: list[str], url: str) -> tuple[dict[str, object], float]:
-    """The command's JSON output and its peak RSS in MB."""
+def _tree(root: int) -> list[int]:
+    """`root` and every process under it."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += parents.get(pid, [])
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with Path(f"/proc/{pid}/smaps_rollup").open() as rollup:
+            return next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+def measured(args: list[str], url: str) -> tuple[dict[str, object], float, float]:
+    """The command's JSON output, the peak RSS of its largest process and the peak of all its
+    processes together (proportional set size: pages a fork shares are counted once), in MB."""
     env = {**os.environ, "TAMBOUR_DATABASE_URL": url, "TAMBOUR_ACTOR": "bench"}
-    done = subprocess.run(
+    with subprocess.Popen(
         [sys.executable, "-c", MEASURE, TAMBOUR, *args],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    *output, peak = done.stdout.rstrip("\n").split("\n")
-    return json.loads("\n".join(output)), int(peak) / 1024
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as child:  # fmt: skip
+        together = 0
+        while child.poll() is None:
+            together = max(together, sum(_pss_kib(pid) for pid in _tree(child.pid)[1:]))
+            time.sleep(0.1)
+        out, err = child.communicate()
+    if child.returncode:
+        raise SystemExit(f"{' '.join(args)} failed: {err}")
+    *output, peak = out.rstrip("\n").split("\n")
+    return json.loads("\n".join(output)), int(peak) / 1024, together / 1024
 
 
 def import_once(url: str, path: Path, rows: int, workers: int | None) -> None:
@@ -57,20 +91,21 @@ def import_once(url: str, path: Path, rows: int, workers: int | None) -> None:
     if workers is not None:
         command += ["--workers", str(workers)]
     started = time.perf_counter()
-    summary, peak = measured(command, url)
+    summary, peak, together = measured(command, url)
     wall = time.perf_counter() - started
     print(
         f"  first import: {rows / wall:,.0f} rows/s ({wall:.1f} s wall, {summary['seconds']} s "
-        f"in the importer), peak RSS {peak:,.0f} MB; created {summary['created']:,}, "
+        f"in the importer), peak memory {peak:,.0f} MB in the largest process, "
+        f"{together:,.0f} MB in all; created {summary['created']:,}, "
         f"rejected {summary['rejected']:,}, evidence {summary['evidence_added']:,}"
     )
     started = time.perf_counter()
-    again, peak = measured(command, url)
+    again, peak, together = measured(command, url)
     wall = time.perf_counter() - started
     print(
-        f"  re-import (nothing new): {rows / wall:,.0f} rows/s ({wall:.1f} s), peak RSS "
-        f"{peak:,.0f} MB, unchanged {again['unchanged']:,}, "
-        f"evidence added {again['evidence_added']}"
+        f"  re-import (nothing new): {rows / wall:,.0f} rows/s ({wall:.1f} s), peak memory "
+        f"{peak:,.0f} MB in the largest process, {together:,.0f} MB in all, "
+        f"unchanged {again['unchanged']:,}, evidence added {again['evidence_added']}"
     )
 
 

@@ -33,7 +33,7 @@ from tambour.rules.codes import ContactKind, OptOutSource
 from tambour.sms.phone import parse_phone
 from tambour.store.bulk import copy_time
 
-CACHE_LIMIT = 100_000  # distinct values kept per column; a full cache starts again empty
+CACHE_LIMIT = 20_000  # distinct values kept per column (a few MB); a full cache starts again
 
 # A parsed date as the import needs it: the instant (naive UTC: cheaper to make, and all that
 # is needed of it but for oppositions), its fingerprint text, its stored form.

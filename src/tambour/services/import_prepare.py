@@ -60,7 +60,7 @@ def stored_time(dialect: str, at: datetime | None) -> object:
         return None if at is None else copy_time(dialect, at)
     text = _sqlite_times.get(at)
     if text is None:
-        if len(_sqlite_times) > 200_000:
+        if len(_sqlite_times) > 20_000:
             _sqlite_times.clear()
         text = _sqlite_times[at] = copy_time(dialect, at)
     return text
