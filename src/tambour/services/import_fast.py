@@ -60,15 +60,13 @@ _MISS = object()  # a cell value not parsed yet
 _MISSES = (_MISS,) * len(_PARSED)
 _POSITIONS = range(len(_PARSED))
 _PERSON = ContactKind.PERSON.value
+_COMPLAINT = OptOutSource.COMPLAINT_33700
+_MANUAL = OptOutSource.MANUAL.value
 _str = encode_basestring  # the function canonical_json quotes strings with (ensure_ascii off)
 
 
 def _list(values: tuple[str, ...]) -> str:
     return "[" + ",".join(map(_str, values)) + "]"
-
-
-_COMPLAINT = OptOutSource.COMPLAINT_33700
-_MANUAL = OptOutSource.MANUAL.value
 
 
 _offsets: dict[str, timedelta | None] = {}
@@ -102,6 +100,7 @@ def _fingerprint(kind: str, stamp: Stamp | None, data_json: str) -> bytes:
 
 
 def _event(kind: str, stamp: Stamp | None, data_json: str = "{}") -> PreparedEvent:
+    """A fact that is not an opposition, with its fingerprint (`_fingerprint` inlined)."""
     if stamp is None:
         key = f"{kind}||{data_json}".encode()
         return (kind, None, data_json, blake2b(key, digest_size=16).digest(), None)
