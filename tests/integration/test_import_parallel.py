@@ -4,7 +4,11 @@ of the reading side clearly, keeping the batches written before it."""
 
 import csv
 import json
+import os
 import random
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -107,3 +111,51 @@ def test_a_reading_process_that_dies_is_reported(
     ctx = Context(engine, "test", lambda: datetime(2026, 11, 28, tzinfo=UTC))
     with pytest.raises(ServiceError, match="stopped \\(exit code 3\\)"):
         importer.import_contacts(ctx, slug="maison-lumiere", path=source, workers=1)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_reading_processes_stop_when_the_writer_is_killed(db_url: str, tmp_path: Path) -> None:
+    """A writer killed with SIGKILL cannot stop its reading processes: they notice and exit,
+    and so let go of what they inherited from it (on PostgreSQL, its connection, and with it the
+    transaction and the advertiser's import lock). The next import then runs."""
+    cli = Cli(db_url)
+    cli.advertiser()
+    source = contact_file(tmp_path / "contacts.csv", rows=60_000)
+    env = {**os.environ, "TAMBOUR_DATABASE_URL": db_url, "TAMBOUR_ACTOR": "test"}
+    command = [str(Path(sys.executable).with_name("tambour")), "contacts", "import", str(source),
+               "--advertiser", "maison-lumiere", "--workers", "2"]  # fmt: skip
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as writer:
+        deadline = time.monotonic() + 30
+        while len(readers := _children(writer.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(readers) == 2, writer.stderr.read() if writer.stderr else ""
+        time.sleep(0.5)  # into the import
+        writer.kill()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in readers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in readers)
+    done = cli("contacts", "import", str(source), "--advertiser", "maison-lumiere", "--json")
+    assert done.json()["rows"] == 60_000

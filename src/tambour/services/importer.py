@@ -19,7 +19,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from queue import Empty
+from queue import Empty, Full
 from typing import Any
 
 from sqlalchemy import Connection
@@ -334,21 +334,33 @@ def _read_and_prepare(
     now: datetime,
     share: tuple[int, int],
     out: "multiprocessing.Queue[Any]",
+    writer: int,
 ) -> None:
     """A reading process: its share of the file's batches, prepared, then None (or the error
-    that stopped the reading, for the writer to raise)."""
+    that stopped the reading, for the writer to raise). It stops when the writer (process id
+    `writer`) is gone, also when the writer was killed and could not stop it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the writer's to handle
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
+
+    def hand_over(item: object) -> None:
+        while True:
+            try:
+                out.put(item, timeout=_POLL_SECONDS)
+                return
+            except Full:
+                if os.getppid() != writer:
+                    os._exit(0)  # nobody will read it
+
     try:
         for batch in _batches_here(path, fmt, dialect, now, share):
-            out.put(batch)
+            hand_over(batch)
     except ContactFileError as error:
-        out.put(error)
+        hand_over(error)
     except Exception as error:  # handed to the writer, which reports it
-        out.put(ServiceError(f"reading {path.name} failed: {type(error).__name__}: {error}"))
+        hand_over(ServiceError(f"reading {path.name} failed: {type(error).__name__}: {error}"))
     else:
-        out.put(None)
+        hand_over(None)
     out.close()
     out.join_thread()
 
@@ -369,7 +381,7 @@ def _batches_beside(
         readers.append(
             context.Process(
                 target=_read_and_prepare,
-                args=(path, fmt, dialect, now, (mine, workers), queues[-1]),
+                args=(path, fmt, dialect, now, (mine, workers), queues[-1], os.getpid()),
                 daemon=True,
             )
         )
