@@ -1,0 +1,191 @@
+"""Delivery receipts: TLV and text forms, 10- and 12-digit dates, decimal and hex errors, and the
+multi-part rule."""
+
+from datetime import datetime
+
+import pytest
+
+from tambour.dispatch.receipts import (
+    MessageState,
+    Outcome,
+    ReceiptError,
+    format_receipt_text,
+    is_receipt,
+    message_key,
+    message_outcome,
+    parse_error_code,
+    parse_receipt,
+    parse_receipt_date,
+)
+from tambour.dispatch.smpp.pdu import Address, DeliverSm, Tag, Tlv
+
+MOBILE = Address(1, 1, "33612345678")
+BRAND = Address(5, 0, "BRAND")
+TEXT = (
+    "id:0123456789 sub:001 dlvrd:001 submit date:2611281530 done date:2611281531 "
+    "stat:DELIVRD err:000 text:Bonjour Marie, -20%"
+)
+
+
+def receipt_pdu(text: str, *tlvs: Tlv, esm_class: int = 0x04) -> DeliverSm:
+    return DeliverSm(MOBILE, BRAND, text.encode("latin-1"), esm_class=esm_class, tlvs=tlvs)
+
+
+def test_text_receipt() -> None:
+    receipt = parse_receipt(receipt_pdu(TEXT))
+    assert receipt.message_id == "0123456789"
+    assert receipt.text_id == "0123456789"
+    assert receipt.state == MessageState.DELIVERED
+    assert receipt.outcome == Outcome.DELIVERED
+    assert receipt.error == 0
+    assert receipt.submitted_at == datetime(2026, 11, 28, 15, 30)
+    assert receipt.done_at == datetime(2026, 11, 28, 15, 31)
+    assert (receipt.submitted, receipt.delivered) == (1, 1)
+    assert receipt.network_error is None
+
+
+def test_tlvs_win_over_the_text() -> None:
+    pdu = receipt_pdu(
+        TEXT,
+        Tlv(Tag.RECEIPTED_MESSAGE_ID, b"75BCD15\0"),
+        Tlv(Tag.MESSAGE_STATE, bytes((MessageState.UNDELIVERABLE,))),
+        Tlv(Tag.NETWORK_ERROR_CODE, bytes((3, 0x00, 0x22))),
+    )
+    receipt = parse_receipt(pdu)
+    assert receipt.message_id == "75BCD15"
+    assert receipt.text_id == "0123456789"
+    assert receipt.state == MessageState.UNDELIVERABLE
+    assert receipt.outcome == Outcome.FAILED
+    assert receipt.network_error == (3, 0x22)
+
+
+def test_tlvs_alone_are_enough() -> None:
+    pdu = receipt_pdu("", Tlv(Tag.RECEIPTED_MESSAGE_ID, b"abc\0"), Tlv(Tag.MESSAGE_STATE, b"\x03"))
+    receipt = parse_receipt(pdu)
+    assert (receipt.message_id, receipt.state, receipt.text_id) == (
+        "abc",
+        MessageState.EXPIRED,
+        None,
+    )
+    assert receipt.outcome == Outcome.EXPIRED
+
+
+def test_twelve_digit_dates_hex_errors_and_any_case() -> None:
+    text = (
+        "ID:ab12 SUB:001 DLVRD:000 Submit Date:261128153012 Done Date:261128153107 "
+        "Stat:undeliv Err:0x1A Text:"
+    )
+    receipt = parse_receipt(receipt_pdu(text))
+    assert receipt.message_id == "ab12"
+    assert receipt.state == MessageState.UNDELIVERABLE
+    assert receipt.error == 26
+    assert receipt.submitted_at == datetime(2026, 11, 28, 15, 30, 12)
+    assert receipt.done_at == datetime(2026, 11, 28, 15, 31, 7)
+    assert receipt.delivered == 0
+
+
+def test_the_text_after_text_is_not_read_as_fields() -> None:
+    text = "id:1 stat:DELIVRD err:000 text:stat:REJECTD id:2"
+    receipt = parse_receipt(receipt_pdu(text))
+    assert (receipt.message_id, receipt.state) == ("1", MessageState.DELIVERED)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("000", 0),
+        ("001", 1),
+        ("034", 34),
+        ("0x1A", 26),
+        ("01A", 26),
+        ("ff", 255),
+        ("", None),
+        (None, None),
+        ("n/a", None),
+    ],
+)
+def test_error_codes(value: str | None, expected: int | None) -> None:
+    assert parse_error_code(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2611281530", datetime(2026, 11, 28, 15, 30)),
+        ("261128153059", datetime(2026, 11, 28, 15, 30, 59)),
+        ("2613281530", None),  # month 13
+        ("26112815", None),
+        ("26112815301", None),
+        ("abcdefghij", None),
+        (None, None),
+    ],
+)
+def test_dates(value: str | None, expected: datetime | None) -> None:
+    assert parse_receipt_date(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("pdu", "message"),
+    [
+        (receipt_pdu("sub:001 stat:DELIVRD"), "without receipted_message_id nor an id"),
+        (receipt_pdu("id:1 err:000"), "without message_state nor a stat"),
+        (receipt_pdu("id:1 stat:GONE"), "stat:GONE is not"),
+        (receipt_pdu("id:1", Tlv(Tag.MESSAGE_STATE, b"\x02\x00")), "2 octets, not 1"),
+        (receipt_pdu("id:1", Tlv(Tag.MESSAGE_STATE, b"\x09")), "message_state 9 is not"),
+    ],
+)
+def test_what_is_not_a_receipt(pdu: DeliverSm, message: str) -> None:
+    with pytest.raises(ReceiptError, match=message):
+        parse_receipt(pdu)
+
+
+def test_receipts_and_replies_are_told_apart_by_esm_class() -> None:
+    assert is_receipt(receipt_pdu(TEXT))
+    assert is_receipt(receipt_pdu(TEXT, esm_class=0x20))  # intermediate notification
+    assert not is_receipt(receipt_pdu("STOP", esm_class=0x00))
+    assert not is_receipt(receipt_pdu("STOP", esm_class=0x40))  # UDHI, a long reply
+
+
+def test_match_keys_cover_case_and_base() -> None:
+    receipt = parse_receipt(receipt_pdu(TEXT, Tlv(Tag.RECEIPTED_MESSAGE_ID, b"75BCD15\0")))
+    # the TLV; the text id; the text id read as decimal is the TLV again (123456789 =
+    # 0x75bcd15, a carrier that writes the receipt text in the other base), and read as hex.
+    assert receipt.match_keys == ("75bcd15", "0123456789", str(0x0123456789))
+    assert receipt.match_keys[0] == message_key(" 75BCD15 ")
+    hex_text = parse_receipt(receipt_pdu("id:1F stat:DELIVRD"))
+    assert hex_text.match_keys == ("1f", "31")
+
+
+def test_format_then_parse() -> None:
+    at = datetime(2026, 11, 28, 15, 30, 12)
+    for seconds in (False, True):
+        text = format_receipt_text(
+            "id9", MessageState.REJECTED, at, at, error=7, text="x" * 40, seconds=seconds
+        )
+        receipt = parse_receipt(receipt_pdu(text))
+        assert (receipt.message_id, receipt.state, receipt.error) == (
+            "id9",
+            MessageState.REJECTED,
+            7,
+        )
+        assert receipt.submitted_at == (at if seconds else at.replace(second=0))
+        assert text.endswith("text:" + "x" * 20)
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        ([Outcome.DELIVERED, Outcome.DELIVERED, Outcome.DELIVERED], Outcome.DELIVERED),
+        ([Outcome.DELIVERED, Outcome.FAILED, Outcome.DELIVERED], Outcome.FAILED),
+        ([Outcome.DELIVERED, None], Outcome.PENDING),
+        ([Outcome.FAILED, None], Outcome.FAILED),  # no need to wait: failed already
+        ([Outcome.EXPIRED, Outcome.DELIVERED], Outcome.EXPIRED),
+        ([Outcome.EXPIRED, Outcome.FAILED], Outcome.FAILED),
+        ([Outcome.UNKNOWN, Outcome.DELIVERED], Outcome.UNKNOWN),
+        ([Outcome.UNKNOWN, Outcome.PENDING], Outcome.PENDING),
+        ([Outcome.DELIVERED], Outcome.DELIVERED),
+        ([], Outcome.PENDING),
+    ],
+)
+def test_message_outcome(parts: list[Outcome | None], expected: Outcome) -> None:
+    assert message_outcome(parts) == expected
