@@ -16,6 +16,7 @@ from tambour.contacts.row import CanonicalRow
 from tambour.rules.codes import ContactKind, OptOutSource
 from tambour.rules.facts import Collection, Consent, ContactFacts, OptOut
 from tambour.rules.fold import fold_set
+from tambour.rules.template import field_key
 from tambour.sms.phone import PhoneInfo
 
 
@@ -93,6 +94,22 @@ def profile_of(row: CanonicalRow) -> dict[str, Any]:
     if row.extra:
         profile["fields"] = dict(row.extra)
     return profile
+
+
+# Profile fields a message template may use besides the imported custom columns.
+PERSONAL_FIELDS = ("external_id", "first_name", "last_name", "company", "postal_code")
+
+
+def personalization(profile: Mapping[str, Any]) -> dict[str, str]:
+    """A contact's values for a message template (`{first_name}`, `{ville}`...), keyed by
+    `field_key`: the custom columns, then the profile's own fields, which win a clash."""
+    fields = profile.get("fields")
+    values = {field_key(k): v for k, v in fields.items()} if fields else {}
+    for name in PERSONAL_FIELDS:
+        value = profile.get(name)
+        if value:
+            values[name] = value
+    return values
 
 
 def profile_hash(kind: str, profile_json: str) -> bytes:
@@ -175,6 +192,8 @@ def evidence_of(row: CanonicalRow) -> list[Evidence]:
 
 def latest(events: list[Evidence]) -> Evidence | None:
     """The latest dated event, else the last recorded undated one."""
+    if not events:
+        return None
     dated = [e for e in events if e.at is not None]
     if dated:
         return max(dated, key=lambda e: e.at or datetime.min)
@@ -190,51 +209,46 @@ def facts_of(
     first_seen_at: datetime | None = None,
     suppression: OptOut | None = None,
 ) -> ContactFacts:
-    """Fold a contact's evidence, in recording order, into the facts the decision needs."""
-    by_kind: dict[EvidenceKind, list[Evidence]] = {k: [] for k in EvidenceKind}
+    """Fold a contact's evidence, in recording order, into the facts the decision needs.
+
+    Called for every contact of a campaign's audience: kept lean (no list for absent kinds)."""
+    by_kind: dict[EvidenceKind, list[Evidence]] = {}
     withdrawals: list[Evidence] = []
     for event in events:
-        by_kind[event.kind].append(event)
+        event_kind = event.kind
+        found = by_kind.get(event_kind)
+        if found is None:
+            by_kind[event_kind] = [event]
+        else:
+            found.append(event)
         # "consent: no" without a date withdraws the consents recorded before it (its time is
         # unknown: later than theirs) until a consent is recorded after it; with no consent
         # before it, it says nothing.
-        if event.kind is EvidenceKind.CONSENT_WITHDRAWN and (
-            event.at is not None or by_kind[EvidenceKind.CONSENT_GIVEN]
-        ):
-            withdrawals.append(event)
-        elif event.kind is EvidenceKind.CONSENT_GIVEN:
+        if event_kind is EvidenceKind.CONSENT_WITHDRAWN:
+            if event.at is not None or EvidenceKind.CONSENT_GIVEN in by_kind:
+                withdrawals.append(event)
+        elif event_kind is EvidenceKind.CONSENT_GIVEN and withdrawals:
             withdrawals = [w for w in withdrawals if w.at is not None]
-    consents = [
-        Consent(
-            given=True,
-            at=e.at,
-            channels=frozenset(e.data.get("channels", ("sms",))),
-            method=e.data.get("method"),
-            prechecked=bool(e.data.get("prechecked")),
-            bundled_with_terms=bool(e.data.get("bundled_with_terms")),
-            advertiser=e.data.get("advertiser"),
-            wording=e.data.get("wording"),
-            source=e.data.get("source"),
-            proof=e.data.get("proof"),
-        )
-        for e in by_kind[EvidenceKind.CONSENT_GIVEN]
-    ]
+    none: list[Evidence] = []
+    consents = [_consent(e) for e in by_kind.get(EvidenceKind.CONSENT_GIVEN, none)]
     consents += [Consent(given=False, at=e.at) for e in withdrawals]
-    collected = latest(by_kind[EvidenceKind.COLLECTED])
-    collection = Collection()
+    collection = _NOT_COLLECTED
+    collected = latest(by_kind.get(EvidenceKind.COLLECTED, none))
     if collected is not None:
+        data = collected.data
         collection = Collection(
             at=collected.at,
-            by=collected.data.get("by"),
-            informed=bool(collected.data.get("informed")),
-            objection_offered=bool(collected.data.get("objection_offered")),
-            third_party_proof=collected.data.get("third_party_proof"),
+            by=data.get("by"),
+            informed=bool(data.get("informed")),
+            objection_offered=bool(data.get("objection_offered")),
+            third_party_proof=data.get("third_party_proof"),
         )
-    purchases = by_kind[EvidenceKind.PURCHASE]
-    opt_outs = [
-        OptOut(OptOutSource(e.data.get("source", OptOutSource.MANUAL.value)), e.at)
-        for e in by_kind[EvidenceKind.OPT_OUT] + by_kind[EvidenceKind.COMPLAINT]
-    ]
+    purchases = by_kind.get(EvidenceKind.PURCHASE, none)
+    opposed = by_kind.get(EvidenceKind.OPT_OUT, none) + by_kind.get(EvidenceKind.COMPLAINT, none)
+    opt_outs = tuple(
+        OptOut(OptOutSource(e.data.get("source", OptOutSource.MANUAL.value)), e.at) for e in opposed
+    )
+    bought = [c for p in purchases for c in p.data.get("categories", ())]
     return ContactFacts(
         phone=phone,
         kind=kind,
@@ -243,21 +257,44 @@ def facts_of(
         tags=fold_set(profile.get("tags", ())),
         consents=tuple(consents),
         collection=collection,
-        account_created_at=_earliest(by_kind[EvidenceKind.ACCOUNT_CREATED]),
+        account_created_at=_earliest(by_kind.get(EvidenceKind.ACCOUNT_CREATED, none)),
         last_purchase_at=_most_recent(purchases),
-        purchased_categories=fold_set(c for p in purchases for c in p.data.get("categories", ())),
-        opt_outs=tuple(opt_outs),
-        last_activity_at=_most_recent(by_kind[EvidenceKind.ACTIVITY]),
+        purchased_categories=fold_set(bought),
+        opt_outs=opt_outs,
+        last_activity_at=_most_recent(by_kind.get(EvidenceKind.ACTIVITY, none)),
         first_seen_at=first_seen_at,
         suppression=suppression,
     )
 
 
+_NOT_COLLECTED = Collection()
+
+
+def _consent(event: Evidence) -> Consent:
+    data = event.data
+    return Consent(
+        given=True,
+        at=event.at,
+        channels=frozenset(data.get("channels", ("sms",))),
+        method=data.get("method"),
+        prechecked=bool(data.get("prechecked")),
+        bundled_with_terms=bool(data.get("bundled_with_terms")),
+        advertiser=data.get("advertiser"),
+        wording=data.get("wording"),
+        source=data.get("source"),
+        proof=data.get("proof"),
+    )
+
+
 def _earliest(events: list[Evidence]) -> datetime | None:
+    if not events:
+        return None
     return min((e.at for e in events if e.at is not None), default=None)
 
 
 def _most_recent(events: list[Evidence]) -> datetime | None:
+    if not events:
+        return None
     return max((e.at for e in events if e.at is not None), default=None)
 
 

@@ -7,8 +7,9 @@ professional contact), ties going to the basis listed first in rules.md. A conta
 at all gets `no_legal_basis`.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime
+from typing import NamedTuple
 
 from tambour.rules.codes import Basis, Channel, ContactKind, Nature, Reason
 from tambour.rules.facts import AdvertiserFacts, CampaignFacts, Collection, Consent, ContactFacts
@@ -21,8 +22,7 @@ _COVERS: dict[Channel, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _Attempt:
+class _Attempt(NamedTuple):  # a named tuple: made several times for every contact decided
     basis: Basis
     reason: Reason | None  # None: the basis holds
     progress: int  # conditions passed before the failure
@@ -34,19 +34,16 @@ def consent_flaw(
     """The first flaw of a given consent and how many conditions it passed (None: valid)."""
     if consent.at is None or consent.at > at:
         return Reason.NO_LEGAL_BASIS, 0  # undated or not yet given: not prior consent
-    checks = (
-        (not consent.prechecked, Reason.CONSENT_PRECHECKED_BOX),
-        (not consent.bundled_with_terms, Reason.CONSENT_BUNDLED_WITH_TERMS),
-        (
-            consent.advertiser is None or advertiser.is_named(consent.advertiser),
-            Reason.CONSENT_OTHER_ADVERTISER,
-        ),
-        (bool(consent.channels & _COVERS[channel]), Reason.CONSENT_OTHER_CHANNEL),
-    )
-    for passed, (holds, reason) in enumerate(checks, start=1):
-        if not holds:
-            return reason, passed
-    return None, len(checks) + 1
+    # The conditions in order; a failure reports its reason and its rank (1 to 4).
+    if consent.prechecked:
+        return Reason.CONSENT_PRECHECKED_BOX, 1
+    if consent.bundled_with_terms:
+        return Reason.CONSENT_BUNDLED_WITH_TERMS, 2
+    if consent.advertiser is not None and not advertiser.is_named(consent.advertiser):
+        return Reason.CONSENT_OTHER_ADVERTISER, 3
+    if not consent.channels & _COVERS[channel]:
+        return Reason.CONSENT_OTHER_CHANNEL, 4
+    return None, 5
 
 
 def valid_consents(
@@ -134,20 +131,30 @@ def _b2b(
     return _Attempt(Basis.B2B_LEGITIMATE_INTEREST, None, 4)
 
 
+def _in_order(
+    contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts, at: datetime
+) -> Iterator[_Attempt | None]:
+    """Each basis's attempt in the order of rules.md, computed only when asked for."""
+    yield _consent(contact, campaign.channel, advertiser, at)
+    yield _existing_customer(contact, campaign, advertiser, at)
+    yield _non_commercial(contact, campaign, advertiser)
+    yield _b2b(contact, campaign, advertiser)
+
+
 def legal_basis(
     contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts, at: datetime
 ) -> Basis | Reason:
-    """The first basis that holds, in the order of rules.md; else the closest basis's reason."""
-    attempts = [
-        _consent(contact, campaign.channel, advertiser, at),
-        _existing_customer(contact, campaign, advertiser, at),
-        _non_commercial(contact, campaign, advertiser),
-        _b2b(contact, campaign, advertiser),
-    ]
-    tried = [a for a in attempts if a is not None]
-    for attempt in tried:
+    """The first basis that holds, in the order of rules.md; else the closest basis's reason.
+
+    Bases are tried in that order and the first that holds ends the search (most contacts
+    hold by consent: the others are then not even tried)."""
+    tried: list[_Attempt] = []
+    for attempt in _in_order(contact, campaign, advertiser, at):
+        if attempt is None:
+            continue
         if attempt.reason is None:
             return attempt.basis
+        tried.append(attempt)
     closest = max(tried, key=lambda a: a.progress, default=None)  # max keeps the first of equals
     if closest is None or closest.reason is None:
         return Reason.NO_LEGAL_BASIS

@@ -7,14 +7,17 @@ retention, sending window. Every outcome carries a code, never a bare boolean.
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from tambour.rules import calendar
 from tambour.rules.basis import legal_basis
+from tambour.rules.calendar import WindowPolicy
 from tambour.rules.codes import Basis, Channel, Deferral, Reason
 from tambour.rules.facts import AdvertiserFacts, CampaignFacts, ContactFacts
 from tambour.rules.opposition import opposition
 from tambour.rules.retention import retention_lapsed
 from tambour.rules.territory import Locality, locate
+from tambour.sms.phone import PhoneInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,16 @@ def _exclude(reason: Reason, locality: Locality | None = None) -> Decision:
     return Decision(send=False, reason=reason, locality=locality)
 
 
+def number_reason(phone: PhoneInfo, channel: Channel) -> Reason | None:
+    """Step 1 before the duplicate check: `invalid_number`, `not_mobile`, or None. A number
+    that passes it and is already in the plan is a `duplicate`."""
+    if phone.e164 is None or not phone.valid:
+        return Reason.INVALID_NUMBER
+    if channel in (Channel.SMS, Channel.MMS) and not phone.mobile:
+        return Reason.NOT_MOBILE
+    return None
+
+
 def decide(
     contact: ContactFacts,
     campaign: CampaignFacts,
@@ -53,10 +66,9 @@ def decide(
     """Evaluate rules.md section 3 for one contact. `now` is when the plan is made."""
     phone = contact.phone
     # 1. Number.
-    if phone.e164 is None or not phone.valid:
-        return _exclude(Reason.INVALID_NUMBER)
-    if campaign.channel in (Channel.SMS, Channel.MMS) and not phone.mobile:
-        return _exclude(Reason.NOT_MOBILE)
+    unusable = number_reason(phone, campaign.channel)
+    if unusable is not None:
+        return _exclude(unusable)
     if duplicate:
         return _exclude(Reason.DUPLICATE)
     try:
@@ -84,17 +96,29 @@ def decide(
         return _exclude(Reason.RETENTION_EXPIRED, locality)
 
     # 6. Sending window, in the recipient's own time zones and territory.
-    verdict = calendar.check(start, locality, campaign.window)
-    try:
-        send_at = (
-            start if verdict.allowed else calendar.next_allowed(start, locality, campaign.window)
-        )
-    except ValueError:  # no allowed instant for years (a policy narrowed to nothing here)
+    window = _window(start, locality, campaign.window)
+    if window is None:  # no allowed instant for years (a policy narrowed to nothing here)
         return _exclude(Reason.WINDOW_EXPIRED, locality)
+    send_at, deferral = window
     if campaign.send_by is not None and send_at >= campaign.send_by:
         return _exclude(Reason.WINDOW_EXPIRED, locality)
-    deferral = None if verdict.allowed else Deferral(verdict.reason or Deferral.QUIET_HOURS)
     return Decision(send=True, basis=basis, send_at=send_at, deferral=deferral, locality=locality)
+
+
+@lru_cache(maxsize=4096)
+def _window(
+    start: datetime, locality: Locality, policy: WindowPolicy
+) -> tuple[datetime, Deferral | None] | None:
+    """The send time and deferral of a send due at `start`; None when nothing is allowed for
+    years. Remembered: a campaign asks it for every recipient with the same few localities."""
+    verdict = calendar.check(start, locality, policy)
+    if verdict.allowed:
+        return start, None
+    try:
+        send_at = calendar.next_allowed(start, locality, policy)
+    except ValueError:
+        return None
+    return send_at, Deferral(verdict.reason or Deferral.QUIET_HOURS)
 
 
 def decide_all(

@@ -22,8 +22,13 @@ def fold(text: str) -> str:
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "Œ": "oe", "Æ": "ae"})
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 def fold_set(items: Iterable[str]) -> frozenset[str]:
     """The folded, non-empty members of a list of categories, professions or tags."""
+    if not items and isinstance(items, list | tuple):  # the usual case of a contact's lists
+        return _NONE
     return frozenset(f for f in (fold(i) for i in items) if f)
 
 

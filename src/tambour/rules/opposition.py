@@ -17,6 +17,9 @@ def opposition(
     A withdrawal of consent is an opposition too (the ledger keeps an undated one only when it
     follows a recorded consent). The suppression list counts as an opt-out.
     """
+    suppression = contact.suppression
+    if not contact.opt_outs and suppression is None and all(c.given for c in contact.consents):
+        return None  # nothing opposes: most contacts, decided without weighing the consents
     consents = valid_consents(contact, channel, advertiser, at)
     latest_consent = max((c.at for c in consents if c.at is not None), default=None)
 
@@ -25,7 +28,6 @@ def opposition(
 
     oppositions = [o.at for o in contact.opt_outs if o.source is not OptOutSource.COMPLAINT_33700]
     oppositions += [c.at for c in contact.consents if not c.given]  # undated: later than all
-    suppression = contact.suppression
     complained = suppression is not None and suppression.source is OptOutSource.COMPLAINT_33700
     if suppression is not None and not complained:
         oppositions.append(suppression.at)

@@ -8,12 +8,14 @@ Field names compare folded: `{Prénom}` finds a `prenom` column.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tambour.rules.fold import fold
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
+@lru_cache(maxsize=4096)
 def field_key(name: str) -> str:
     """The key a field is looked up by: folded, spaces and dashes as underscores."""
     return re.sub(r"[\s\-]+", "_", fold(name))

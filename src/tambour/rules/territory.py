@@ -119,6 +119,7 @@ _OVERSEAS_POSTAL: Final = {
 }
 
 
+@lru_cache(maxsize=16384)
 def _postal_key(postal_code: str | None) -> str | None:
     """The postal code reduced to what locates it; None when absent, malformed or unknown.
 
