@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -138,4 +140,105 @@ audit_log = Table(
     Column("details", Text, nullable=False),  # canonical JSON, hashed as stored
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+# --- campaigns (issue 4) --------------------------------------------------------------------
+# A campaign is defined once; its plan is one row per targeted contact with the decision of
+# rules.md section 3, written by `campaign plan` under a new generation number and made current
+# in one short transaction (readers never see half a plan; the previous one is then deleted).
+# Launch freezes the current plan and copies its `send` rows into the outbox.
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, ForeignKey("advertisers.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("nature", String(16), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("sender", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("categories", JSON, nullable=False),  # lists as given (compared folded)
+    Column("professions", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),  # empty: every contact of the advertiser
+    Column("start_at", UtcDateTime()),  # None: as soon as possible (the planning instant)
+    Column("send_by", UtcDateTime()),
+    Column("status", String(16), nullable=False),  # draft, planned, launched, cancelled
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("generations", Integer, nullable=False),  # plan generations handed out so far
+    Column("plan_generation", Integer),  # the current plan's rows; None: not planned
+    Column("planned_at", UtcDateTime()),  # the clock when the current plan was made
+    Column("plan_summary", JSON),  # counts and the campaign-level blocks of the current plan
+    Column("launched_at", UtcDateTime()),
+    Column("cancelled_at", UtcDateTime()),
+    UniqueConstraint("advertiser_id", "name"),
+)
+
+plan_rows = Table(
+    "plan_rows",
+    metadata,
+    Column("campaign_id", Id, primary_key=True, autoincrement=False),
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("contact_id", Id, primary_key=True, autoincrement=False),
+    Column("advertiser_id", Id, nullable=False),
+    Column("e164", String(16), nullable=False),
+    Column("decision", String(8), nullable=False),  # send, exclude
+    Column("basis", String(32)),  # for a send
+    Column("reason", String(40)),  # for an exclusion
+    Column("deferral", String(16)),  # why send_at is later than the start
+    Column("territory", String(32)),
+    Column("timezone", String(40)),  # the recipient's (first) zone: send_at is shown in it
+    Column("postal_code", String(10)),  # with e164, what located the recipient
+    Column("send_at", UtcDateTime()),  # the earliest allowed instant
+    Column("segments", Integer),
+    Column("encoding", String(8)),  # GSM-7, UCS-2
+    Column("ucs2_chars", String(40)),  # the characters that force UCS-2, each once
+    Column("text", Text),  # the exact message: personalized, STOP mention included
+    # The contact's updated_at when it was decided: launch refuses a plan whose recipients
+    # changed since (new facts, new profile, erasure).
+    Column("contact_updated_at", UtcDateTime(), nullable=False),
+)
+
+OUTBOX_STATES = (
+    "queued", "submitting", "submitted", "delivered", "failed", "expired", "cancelled", "unknown"
+)  # fmt: skip
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, nullable=False),
+    Column("campaign_id", Id, nullable=False),
+    Column("contact_id", Id, nullable=False),
+    Column("e164", String(16), nullable=False),
+    Column("postal_code", String(10)),  # with e164, the locality for the window re-check
+    Column("sender", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("encoding", String(8), nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("send_at", UtcDateTime(), nullable=False),  # due from
+    Column("send_by", UtcDateTime()),  # expires after (the campaign's deadline)
+    Column("state", String(16), nullable=False),  # one of OUTBOX_STATES
+    Column("attempts", Integer, nullable=False),
+    Column("lease_owner", String(100)),  # the worker holding the message
+    Column("lease_until", UtcDateTime()),
+    Column("last_error", String(200)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("campaign_id", "contact_id"),  # one message a contact: never twice
+    Index("ix_outbox_campaign_id_state", "campaign_id", "state"),
+    # Workers claim due messages, and rescue expired leases, through these partial indexes.
+    Index(
+        "ix_outbox_due",
+        "send_at",
+        postgresql_where=text("state = 'queued'"),
+        sqlite_where=text("state = 'queued'"),
+    ),
+    Index(
+        "ix_outbox_leased",
+        "lease_until",
+        postgresql_where=text("state = 'submitting'"),
+        sqlite_where=text("state = 'submitting'"),
+    ),
 )
