@@ -16,6 +16,7 @@ from tambour.dispatch.receipts import (
     parse_error_code,
     parse_receipt,
     parse_receipt_date,
+    parse_receipt_text,
 )
 from tambour.dispatch.smpp.pdu import Address, DeliverSm, Tag, Tlv
 
@@ -189,3 +190,12 @@ def test_format_then_parse() -> None:
 )
 def test_message_outcome(parts: list[Outcome | None], expected: Outcome) -> None:
     assert message_outcome(parts) == expected
+
+
+def test_the_usual_layout_reads_like_any_other() -> None:
+    """The fast path for the standard layout gives what the general scan gives."""
+    usual = parse_receipt_text(TEXT)
+    scanned = parse_receipt_text(TEXT.replace("id:", "ID:", 1))  # no longer the exact layout
+    assert usual == scanned
+    assert usual["submit date"] == "2611281530"
+    assert usual["stat"] == "DELIVRD"

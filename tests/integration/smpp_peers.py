@@ -1,0 +1,81 @@
+"""Real peers for the SMPP tests: tambour's local SMSC on an ephemeral port of 127.0.0.1 and a
+client session bound to it, over real TCP. Nothing between them is mocked."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from tambour.dispatch.smpp.client import DeliverHandler, SessionSettings, SmppSession
+from tambour.dispatch.smsc import Smsc, SmscSettings
+
+SYSTEM_ID = "tambour"
+PASSWORD = "s3cret"
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]], timeout: float = 30.0) -> None:
+    """Run an async test scenario on a fresh event loop, bounded in time."""
+
+    async def bounded() -> None:
+        await asyncio.wait_for(scenario(), timeout)
+
+    asyncio.run(bounded())
+
+
+@asynccontextmanager
+async def running_smsc(**settings: Any) -> AsyncIterator[Smsc]:
+    defaults: dict[str, Any] = {
+        "port": 0,
+        "system_id": SYSTEM_ID,
+        "password": PASSWORD,
+        "receipt_delay": 0.0,
+        "redeliver_after": 0.05,
+    }
+    smsc = Smsc(SmscSettings(**{**defaults, **settings}))
+    await smsc.start()
+    try:
+        yield smsc
+    finally:
+        await smsc.close()
+
+
+def session_settings(port: int, **overrides: Any) -> SessionSettings:
+    defaults: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "system_id": SYSTEM_ID,
+        "password": PASSWORD,
+        "reconnect_initial": 0.05,
+        "reconnect_max": 0.2,
+        "response_timeout": 5.0,
+    }
+    return SessionSettings(**{**defaults, **overrides})
+
+
+@asynccontextmanager
+async def bound_session(
+    smsc: Smsc, on_deliver: DeliverHandler | None = None, **overrides: Any
+) -> AsyncIterator[SmppSession]:
+    session = SmppSession(session_settings(smsc.port, **overrides), on_deliver)
+    await session.start()
+    try:
+        yield session
+    finally:
+        await session.close(timeout=2.0)
+
+
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0, what: str = ""
+) -> None:
+    """Wait until `check()` holds; fail the test with `what` when it does not in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what or check}")
+        await asyncio.sleep(0.01)
