@@ -1,0 +1,230 @@
+"""Tambour's configuration file: TOML, named by the TAMBOUR_CONFIG environment variable (a
+commented sample is tambour.example.toml at the root of the repository). Read once at start-up
+into typed, frozen settings; every error names the file, the table and the key.
+
+Secrets may stay out of the file: TAMBOUR_SMPP_PASSWORD, TAMBOUR_HTTP_TOKEN and
+TAMBOUR_HTTP_CALLBACK_TOKEN, when set, win over the file's `password`, `token` and
+`callback_token`. Without TAMBOUR_CONFIG the transport is the local outbox: nothing leaves.
+"""
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from tambour.dispatch.smpp.client import SessionSettings
+from tambour.dispatch.transports.http import HttpSettings
+
+CONFIG_ENV: Final = "TAMBOUR_CONFIG"
+SMPP_PASSWORD_ENV: Final = "TAMBOUR_SMPP_PASSWORD"
+HTTP_TOKEN_ENV: Final = "TAMBOUR_HTTP_TOKEN"
+HTTP_CALLBACK_TOKEN_ENV: Final = "TAMBOUR_HTTP_CALLBACK_TOKEN"
+_MISSING: Final = object()
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message says where and what to write."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmppTransportConfig:
+    session: SessionSettings
+    short_number_ton: int = 3
+    short_number_npi: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpTransportConfig:
+    http: HttpSettings
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxTransportConfig:
+    path: Path | None = None  # where to record the messages as JSON lines; None: memory only
+
+
+TransportConfig = SmppTransportConfig | HttpTransportConfig | OutboxTransportConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    transport: TransportConfig
+    source: Path | None = None  # the file it was read from
+
+
+class _Table:
+    """Typed reads of one TOML table, remembering which keys were read."""
+
+    def __init__(self, where: str, table: Mapping[str, Any]) -> None:
+        self.where = where
+        self.table = table
+        self.read: set[str] = set()
+
+    def _get(self, key: str, default: object, hint: str = "") -> object:
+        self.read.add(key)
+        if key in self.table:
+            return self.table[key]
+        if default is _MISSING:
+            typo = difflib.get_close_matches(key, list(self.table), n=1)
+            if typo:
+                raise ConfigError(f"{self.where} {typo[0]}: unknown key (did you mean {key!r}?)")
+            raise ConfigError(f"{self.where} {key} is missing{hint}")
+        return default
+
+    def text(
+        self,
+        key: str,
+        default: object = _MISSING,
+        max_length: int | None = None,
+        env: tuple[Mapping[str, str], str] | None = None,
+    ) -> str:
+        if env is not None and env[0].get(env[1]):
+            value: object = env[0][env[1]]
+            self.read.add(key)
+        else:
+            hint = f": write it there or set {env[1]}" if env is not None else ""
+            value = self._get(key, default, hint)
+        if not isinstance(value, str):
+            raise ConfigError(f"{self.where} {key}: expected a string, got {value!r}")
+        if max_length is not None and len(value) > max_length:
+            raise ConfigError(
+                f"{self.where} {key}: at most {max_length} characters in SMPP, got {len(value)}"
+            )
+        return value
+
+    def optional_text(
+        self, key: str, env: tuple[Mapping[str, str], str] | None = None
+    ) -> str | None:
+        if (env is None or not env[0].get(env[1])) and key not in self.table:
+            self.read.add(key)
+            return None
+        return self.text(key, env=env) or None
+
+    def integer(self, key: str, default: object, low: int, high: int) -> int:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(
+                f"{self.where} {key}: expected an integer from {low} to {high}, got {value!r}"
+            )
+        return value
+
+    def optional_integer(self, key: str, low: int, high: int) -> int | None:
+        if key not in self.table:
+            self.read.add(key)
+            return None
+        return self.integer(key, _MISSING, low, high)
+
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        value = self._get(key, default)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise ConfigError(
+                f"{self.where} {key}: expected a number from {low:g} to {high:g}, got {value!r}"
+            )
+        return float(value)
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.table) - self.read)
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(key, sorted(self.read), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{self.where} {key}: unknown key{hint}")
+
+
+def _smpp(table: _Table, env: Mapping[str, str]) -> SmppTransportConfig:
+    session = SessionSettings(
+        host=table.text("host"),
+        port=table.integer("port", _MISSING, 1, 65535),
+        system_id=table.text("system_id", max_length=15),
+        password=table.text("password", max_length=8, env=(env, SMPP_PASSWORD_ENV)),
+        system_type=table.text("system_type", "", max_length=12),
+        window=table.integer("window", 64, 1, 10_000),
+        tps=table.number("tps", 0.0, 0.0, 1_000_000.0),
+        enquire_link_interval=table.number("enquire_link_interval", 30.0, 1.0, 3600.0),
+        response_timeout=table.number("response_timeout", 30.0, 0.5, 600.0),
+        reconnect_max=table.number("reconnect_max", 30.0, 1.0, 3600.0),
+    )
+    return SmppTransportConfig(
+        session,
+        short_number_ton=table.integer("short_number_ton", 3, 0, 6),
+        short_number_npi=table.integer("short_number_npi", 0, 0, 18),
+    )
+
+
+def _http(table: _Table, env: Mapping[str, str]) -> HttpTransportConfig:
+    url = table.text("url")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{table.where} url: expected http:// or https://, got {url!r}")
+    return HttpTransportConfig(
+        HttpSettings(
+            url=url,
+            token=table.optional_text("token", env=(env, HTTP_TOKEN_ENV)),
+            timeout=table.number("timeout", 10.0, 0.1, 600.0),
+            window=table.integer("window", 16, 1, 1000),
+            callback_url=table.optional_text("callback_url"),
+            callback_host=table.text("callback_host", "127.0.0.1"),
+            callback_port=table.optional_integer("callback_port", 0, 65535),
+            callback_token=table.optional_text(
+                "callback_token", env=(env, HTTP_CALLBACK_TOKEN_ENV)
+            ),
+        )
+    )
+
+
+def _outbox(table: _Table) -> OutboxTransportConfig:
+    path = table.optional_text("path")
+    return OutboxTransportConfig(Path(path) if path else None)
+
+
+def parse_config(
+    document: Mapping[str, Any], env: Mapping[str, str], name: str = "the configuration"
+) -> Config:
+    """The settings of a parsed TOML document."""
+    unknown = sorted(set(document) - {"transport"})
+    if unknown:
+        raise ConfigError(f"{name}: unknown table [{unknown[0]}] (known: [transport])")
+    raw = document.get("transport", {"kind": "outbox"})
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{name}: transport must be a table, [transport]")
+    table = _Table(f"{name}: [transport]", raw)
+    kind = table.text("kind")
+    transport: TransportConfig
+    if kind == "smpp":
+        transport = _smpp(table, env)
+    elif kind == "http":
+        transport = _http(table, env)
+    elif kind == "outbox":
+        transport = _outbox(table)
+    else:
+        raise ConfigError(f"{table.where} kind: expected 'smpp', 'http' or 'outbox', got {kind!r}")
+    table.finish()
+    return Config(transport)
+
+
+def read_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    try:
+        with path.open("rb") as source:
+            document = tomllib.load(source)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    config = parse_config(document, env, str(path))
+    return Config(config.transport, path)
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    """The configuration TAMBOUR_CONFIG names; the local outbox when it names none."""
+    env = os.environ if env is None else env
+    name = env.get(CONFIG_ENV)
+    if not name:
+        return Config(OutboxTransportConfig())
+    return read_config(Path(name), env)

@@ -1,0 +1,159 @@
+"""A generic HTTP aggregator transport: one JSON POST a message (the standard library's
+http.client, in worker threads, at most `window` at a time).
+
+Request:  POST <url>, Content-Type: application/json, Authorization: Bearer <token> (when set),
+          Idempotency-Key: <reference>, body
+          {"reference": ..., "from": ..., "to": "+33...", "text": ..., "callback_url": ...}
+Response: 2xx with {"ids": ["...", ...]} (one id a part) or {"id": "..."}.
+
+What an answer means, as data (HTTP_RETRY, HTTP_IN_DOUBT):
+- 2xx: accepted.
+- 408, 425, 429, 503: not taken, retry later.
+- 500, 502, 504: the aggregator (or what stands behind its proxy) may have taken it: in doubt.
+- any other status: refused for good, the status kept.
+- no connection (refused, unknown host, connect timeout): nothing reached it, retry later;
+  an error once the request was written (reset, read timeout): in doubt.
+The Idempotency-Key lets an aggregator that honours it drop a message submitted twice.
+
+Delivery callbacks arrive on tambour.dispatch.transports.http_callbacks.
+"""
+
+import asyncio
+import http.client
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Final
+from urllib.parse import urlsplit
+
+from tambour.dispatch.inbound import InboundHandler
+from tambour.dispatch.transports.base import (
+    OutboundMessage,
+    PartResult,
+    SubmitResult,
+    SubmitStatus,
+    TransportError,
+)
+from tambour.dispatch.transports.http_callbacks import CallbackServer
+
+log = logging.getLogger(__name__)
+
+HTTP_RETRY: Final = frozenset({408, 425, 429, 503})
+HTTP_IN_DOUBT: Final = frozenset({500, 502, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    url: str
+    token: str | None = field(default=None, repr=False)
+    timeout: float = 10.0
+    window: int = 16
+    callback_url: str | None = None  # what the aggregator is told to call back
+    callback_host: str = "127.0.0.1"
+    callback_port: int | None = None  # where Tambour listens for callbacks; None: not at all
+    callback_token: str | None = field(default=None, repr=False)
+
+
+class _NotConnectedError(Exception):
+    """The request never reached the aggregator."""
+
+
+def _result(status: SubmitStatus, code: int | None, detail: str) -> SubmitResult:
+    error = TransportError("http", code, detail)
+    return SubmitResult(status, (PartResult(status, None, error),), 1, error)
+
+
+def answer_result(code: int, body: bytes) -> SubmitResult:
+    """The result of an HTTP answer (status `code`, `body`)."""
+    if 200 <= code < 300:
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            payload = {}
+        ids: list[str] = []
+        if isinstance(payload, dict):
+            raw = payload.get("ids", [payload["id"]] if "id" in payload else [])
+            ids = [str(i) for i in raw] if isinstance(raw, list) else []
+        parts = tuple(PartResult(SubmitStatus.ACCEPTED, i) for i in ids) or (
+            PartResult(SubmitStatus.ACCEPTED, None),
+        )
+        return SubmitResult(SubmitStatus.ACCEPTED, parts, len(parts))
+    if code in HTTP_RETRY:
+        return _result(SubmitStatus.RETRY, code, f"HTTP {code}: not taken, retry later")
+    if code in HTTP_IN_DOUBT:
+        return _result(SubmitStatus.IN_DOUBT, code, f"HTTP {code}: may have been taken")
+    return _result(SubmitStatus.FAILED, code, f"HTTP {code}: refused")
+
+
+class HttpTransport:
+    kind = "http"
+
+    def __init__(self, settings: HttpSettings, on_inbound: InboundHandler | None = None) -> None:
+        parts = urlsplit(settings.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"the aggregator URL must be http(s)://host/..., not {settings.url!r}")
+        self.settings = settings
+        self._window = asyncio.Semaphore(settings.window)
+        self._callbacks: CallbackServer | None = None
+        if settings.callback_port is not None and on_inbound is not None:
+            self._callbacks = CallbackServer(
+                settings.callback_host, settings.callback_port, on_inbound, settings.callback_token
+            )
+
+    async def start(self) -> None:
+        if self._callbacks is not None:
+            await self._callbacks.start()
+
+    async def close(self) -> None:
+        if self._callbacks is not None:
+            await self._callbacks.close()
+
+    @property
+    def callback_port(self) -> int | None:
+        return self._callbacks.port if self._callbacks is not None else None
+
+    async def submit(self, message: OutboundMessage) -> SubmitResult:
+        body = {
+            "reference": message.reference,
+            "from": message.sender,
+            "to": message.recipient,
+            "text": message.text,
+        }
+        if self.settings.callback_url:
+            body["callback_url"] = self.settings.callback_url
+        async with self._window:
+            try:
+                code, answer = await asyncio.to_thread(self._post, message.reference, body)
+            except _NotConnectedError as error:
+                return _result(SubmitStatus.RETRY, None, f"no connection: {error}")
+            except (OSError, http.client.HTTPException) as error:
+                detail = f"{type(error).__name__} after the request was written"
+                return _result(SubmitStatus.IN_DOUBT, None, detail)
+        result = answer_result(code, answer)
+        if result.status != SubmitStatus.ACCEPTED:
+            log.info("message %s: %s (HTTP %d)", message.reference, result.status, code)
+        return result
+
+    def _post(self, reference: str, body: dict[str, str]) -> tuple[int, bytes]:
+        settings = self.settings
+        url = urlsplit(settings.url)
+        connection_class = (
+            http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_class(url.hostname or "", url.port, timeout=settings.timeout)
+        try:
+            try:
+                connection.connect()
+            except OSError as error:
+                raise _NotConnectedError(type(error).__name__) from None
+            headers = {"Content-Type": "application/json", "Idempotency-Key": reference}
+            if settings.token:
+                headers["Authorization"] = f"Bearer {settings.token}"
+            path = url.path or "/"
+            if url.query:
+                path += "?" + url.query
+            connection.request("POST", path, json.dumps(body).encode(), headers)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()

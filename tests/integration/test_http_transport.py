@@ -1,0 +1,207 @@
+"""The HTTP aggregator transport against a tiny aggregator on 127.0.0.1 (a real HTTP peer), and
+its delivery callbacks."""
+
+import asyncio
+import json
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tambour.dispatch.inbound import Inbound, InboundRejectedError
+from tambour.dispatch.json_http import post_json
+from tambour.dispatch.receipts import MessageState, Outcome, Receipt
+from tambour.dispatch.replies import Reply, ReplyKind
+from tambour.dispatch.transports.base import OutboundMessage, SubmitStatus
+from tambour.dispatch.transports.http import HttpSettings, HttpTransport
+from tests.integration.smpp_peers import run
+
+MESSAGE = OutboundMessage("msg-7", "MLUMIERE", "+33612345678", "Bonjour Léa ! STOP au 36111")
+
+
+class Aggregator:
+    """Answers each POST with the next (status, body) of `answers` and records the requests."""
+
+    def __init__(self, answers: list[tuple[int, object]]) -> None:
+        self.answers = answers
+        self.requests: list[tuple[dict[str, str], Any]] = []
+        aggregator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                aggregator.requests.append(
+                    (dict(self.headers), json.loads(self.rfile.read(length)))
+                )
+                status, body = aggregator.answers.pop(0)
+                if status == 0:  # read the request, then hang up without an answer
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/messages?account=7"
+
+
+@contextmanager
+def aggregator(*answers: tuple[int, object]) -> Iterator[Aggregator]:
+    peer = Aggregator(list(answers))
+    thread = threading.Thread(target=peer.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield peer
+    finally:
+        peer.server.shutdown()
+        peer.server.server_close()
+
+
+def submit_once(settings: HttpSettings) -> Any:
+    results: list[Any] = []
+
+    async def scenario() -> None:
+        transport = HttpTransport(settings)
+        await transport.start()
+        results.append(await transport.submit(MESSAGE))
+        await transport.close()
+
+    run(scenario)
+    return results[0]
+
+
+def test_an_accepted_message_and_what_the_aggregator_receives() -> None:
+    with aggregator((200, {"ids": ["agg-1", "agg-2"]})) as peer:
+        settings = HttpSettings(peer.url, token="t0k", callback_url="https://t.example/callbacks")
+        result = submit_once(settings)
+        assert result.status == SubmitStatus.ACCEPTED
+        assert result.carrier_ids == ("agg-1", "agg-2")
+        [(headers, body)] = peer.requests
+        assert body == {
+            "reference": "msg-7",
+            "from": "MLUMIERE",
+            "to": "+33612345678",
+            "text": "Bonjour Léa ! STOP au 36111",
+            "callback_url": "https://t.example/callbacks",
+        }
+        assert headers["Authorization"] == "Bearer t0k"
+        assert headers["Idempotency-Key"] == "msg-7"
+        assert headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (429, SubmitStatus.RETRY),
+        (503, SubmitStatus.RETRY),
+        (400, SubmitStatus.FAILED),
+        (502, SubmitStatus.IN_DOUBT),
+        (0, SubmitStatus.IN_DOUBT),  # the request went, no answer came
+    ],
+)
+def test_answers_as_what_to_do_next(status: int, expected: SubmitStatus) -> None:
+    with aggregator((status, {"error": "x"})) as peer:
+        result = submit_once(HttpSettings(peer.url))
+        assert result.status == expected
+        assert result.error.system == "http"
+        assert result.error.code == (status or None)
+        assert len(peer.requests) == 1
+
+
+def test_no_connection_means_nothing_was_sent() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = submit_once(HttpSettings(f"http://127.0.0.1:{port}/"))
+    assert result.status == SubmitStatus.RETRY
+    assert "no connection" in result.error.detail
+
+
+def test_the_url_must_be_http() -> None:
+    with pytest.raises(ValueError, match="http"):
+        HttpTransport(HttpSettings("ftp://example/x"))
+
+
+def test_delivery_callbacks() -> None:
+    received: list[Inbound] = []
+
+    async def handler(inbound: Inbound) -> None:
+        if isinstance(inbound, Reply) and inbound.text == "boom":
+            raise RuntimeError("the ledger is down")
+        if isinstance(inbound, Reply) and inbound.text == "never":
+            raise InboundRejectedError("not for us")
+        received.append(inbound)
+
+    async def scenario() -> None:
+        settings = HttpSettings("http://127.0.0.1:9/", callback_port=0, callback_token="cb-secret")
+        transport = HttpTransport(settings, handler)
+        await transport.start()
+        url = f"http://127.0.0.1:{transport.callback_port}/callbacks"
+
+        def post(payload: object, token: str | None = "cb-secret") -> tuple[int, Any]:
+            request = urllib.request.Request(
+                url,
+                json.dumps(payload).encode(),
+                {"Content-Type": "application/json"}
+                | ({"Authorization": f"Bearer {token}"} if token else {}),
+                method="POST",
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+
+        answers = [
+            await asyncio.to_thread(post, p, t)
+            for p, t in [
+                ({"type": "receipt", "id": "agg-1", "status": "delivered"}, "cb-secret"),
+                (
+                    {"type": "receipt", "id": "agg-2", "status": "UNDELIV", "error": "0x1A"},
+                    "cb-secret",
+                ),
+                (
+                    {"type": "reply", "from": "0612345678", "to": "36111", "text": "Stop"},
+                    "cb-secret",
+                ),
+                ({"type": "receipt", "id": "agg-3", "status": "delivered"}, "wrong"),
+                ({"type": "receipt", "id": "agg-3", "status": "lost"}, "cb-secret"),
+                (
+                    {"type": "reply", "from": "0612345678", "to": "36111", "text": "boom"},
+                    "cb-secret",
+                ),
+                (
+                    {"type": "reply", "from": "0612345678", "to": "36111", "text": "never"},
+                    "cb-secret",
+                ),
+            ]
+        ]
+        assert [status for status, _ in answers] == [200, 200, 200, 401, 400, 500, 422]
+        assert "status 'lost' is not one of" in answers[4][1]["error"]
+        delivered, failed, stop = received
+        assert delivered == Receipt("agg-1", MessageState.DELIVERED)
+        assert isinstance(failed, Receipt)
+        assert (failed.outcome, failed.error) == (Outcome.FAILED, 26)
+        assert isinstance(stop, Reply)
+        assert (stop.kind, stop.sender, stop.short_number) == (
+            ReplyKind.STOP,
+            "+33612345678",
+            "36111",
+        )
+        status, _ = await asyncio.to_thread(post_json, url, {"type": "x"})
+        assert status == 401
+        await transport.close()
+
+    run(scenario)
