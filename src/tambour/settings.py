@@ -12,6 +12,9 @@ from tambour.store.engine import DEFAULT_DATABASE_URL
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     actor: str = "cli"  # who the audit log says acted
+    # TAMBOUR_NOW: an ISO 8601 instant Tambour takes as the time (tests, reproducible runs:
+    # the same ledger, campaign and clock give the same plan). Unset: the real clock.
+    now: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -23,4 +26,5 @@ class Settings:
         return cls(
             database_url=env.get("TAMBOUR_DATABASE_URL") or DEFAULT_DATABASE_URL,
             actor=env.get("TAMBOUR_ACTOR") or f"cli:{user}",
+            now=env.get("TAMBOUR_NOW") or None,
         )

@@ -6,6 +6,7 @@ from tambour.cli import (
     advertiser_cmd,
     audit_cmd,
     calendar_cmd,
+    campaign_cmd,
     contacts_cmd,
     db_cmd,
     demo_cmd,
@@ -27,6 +28,7 @@ app.add_typer(advertiser_cmd.app, name="advertiser")
 app.add_typer(contacts_cmd.app, name="contacts")
 app.add_typer(optout_cmd.app, name="optout")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(campaign_cmd.app, name="campaign")
 app.command("demo")(demo_cmd.demo)
 
 

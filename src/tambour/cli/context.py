@@ -5,7 +5,7 @@ from contextlib import contextmanager
 
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from tambour.cli.output import fail
+from tambour.cli.output import fail, parse_instant
 from tambour.contacts.reader import ContactFileError
 from tambour.services.context import Context, ServiceError
 from tambour.settings import Settings
@@ -22,7 +22,10 @@ def open_context(*, check_schema: bool = True) -> Context:
     if check_schema:
         with refusals():
             ensure_current(engine)
-    return Context(engine=engine, actor=settings.actor)
+    if settings.now is None:
+        return Context(engine=engine, actor=settings.actor)
+    fixed = parse_instant(settings.now, "TAMBOUR_NOW")
+    return Context(engine=engine, actor=settings.actor, clock=lambda: fixed)
 
 
 @contextmanager

@@ -195,9 +195,10 @@ plan_rows = Table(
     Column("encoding", String(8)),  # GSM-7, UCS-2
     Column("ucs2_chars", String(40)),  # the characters that force UCS-2, each once
     Column("text", Text),  # the exact message: personalized, STOP mention included
-    # The contact's updated_at when it was decided: launch refuses a plan whose recipients
-    # changed since (new facts, new profile, erasure).
-    Column("contact_updated_at", UtcDateTime(), nullable=False),
+    # The contact as decided: its profile hash and its latest fact. Launch refuses a plan
+    # whose recipients changed since (a new fact, another profile, an erasure).
+    Column("seen_profile", LargeBinary(16), nullable=False),
+    Column("seen_evidence", Id, nullable=False),  # the largest evidence id, 0 for none
 )
 
 OUTBOX_STATES = (

@@ -72,7 +72,8 @@ def upgrade() -> None:
         sa.Column("encoding", sa.String(length=8), nullable=True),
         sa.Column("ucs2_chars", sa.String(length=40), nullable=True),
         sa.Column("text", sa.Text(), nullable=True),
-        sa.Column("contact_updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seen_profile", sa.LargeBinary(length=16), nullable=False),
+        sa.Column("seen_evidence", Id, nullable=False),
         sa.PrimaryKeyConstraint(
             "campaign_id", "generation", "contact_id", name=op.f("pk_plan_rows")
         ),

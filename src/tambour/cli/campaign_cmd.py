@@ -1,0 +1,241 @@
+"""`tambour campaign`: define, plan, launch, cancel and follow campaigns."""
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from tambour.cli.campaign_report import print_report
+from tambour.cli.context import open_context, refusals
+from tambour.cli.output import parse_instant, print_json
+from tambour.services import campaigns, plan_reads, planner
+from tambour.services.context import Context, ServiceError
+from tambour.store.engine import reader
+
+app = typer.Typer(no_args_is_help=True, help="Campaigns: definition, plan, launch.")
+
+Name = Annotated[str, typer.Argument(help="The campaign's name.")]
+Owner = Annotated[
+    str | None,
+    typer.Option("--advertiser", help="The advertiser's slug (needed when two share the name)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@app.command("create")
+def create(
+    advertiser: Annotated[str, typer.Option("--advertiser", help="The advertiser's slug.")],
+    name: Annotated[str, typer.Option("--name", help="A name, unique for the advertiser.")],
+    nature: Annotated[
+        str, typer.Option("--nature", help="commercial, non_commercial or transactional.")
+    ],
+    sender: Annotated[str, typer.Option("--sender", help="One of the advertiser's sender IDs.")],
+    text: Annotated[
+        str,
+        typer.Option(
+            "--text",
+            help="The message; {field} or {field|default} for any contact field; - reads stdin.",
+        ),
+    ],
+    channel: Annotated[str, typer.Option("--channel", help="sms.")] = "sms",
+    categories: Annotated[
+        str, typer.Option("--categories", help="'a;b' product categories promoted.")
+    ] = "",
+    professions: Annotated[
+        str, typer.Option("--professions", help="'x;y' professions aimed at (B2B).")
+    ] = "",
+    tags: Annotated[
+        str, typer.Option("--tags", help="'t;u' contacts with any of these tags (default: all).")
+    ] = "",
+    start: Annotated[
+        str | None,
+        typer.Option("--start", help="ISO 8601, Paris time without an offset (default: now)."),
+    ] = None,
+    send_by: Annotated[
+        str | None, typer.Option("--send-by", help="ISO 8601 deadline, Paris time by default.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Define a campaign. Nothing is decided yet: `campaign plan` does it."""
+    if text == "-":
+        text = sys.stdin.read().removesuffix("\n")
+    starts = parse_instant(start, "--start") if start else None
+    deadline = parse_instant(send_by, "--send-by") if send_by else None
+    ctx = open_context()
+    with refusals():
+        campaign, content = campaigns.create(
+            ctx, slug=advertiser, name=name, nature=nature, channel=channel, sender=sender,
+            text=text, categories=categories, professions=professions, tags=tags,
+            start=starts, send_by=deadline,
+        )  # fmt: skip
+    blocks = [{"code": b.code.value, "message": b.message} for b in content.blocks]
+    if as_json:
+        print_json({"campaign": campaign.as_dict(), "blocks": blocks})
+        return
+    typer.echo(f"created {campaign.name!r} for {advertiser} ({campaign.nature.value})")
+    if campaign.nature.value == "commercial" and not campaign.categories:
+        typer.echo("  no --categories: existing customers can be reached only with their consent")
+    for block in blocks:
+        typer.echo(f"  will block: {block['code']}: {block['message']}")
+    typer.echo(f"next: tambour campaign plan {campaign.name!r}")
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description} {task.completed:,} contacts"),
+        TimeElapsedColumn(),
+        disable=not enabled,
+        transient=True,
+    )
+
+
+def _write_csv(ctx: Context, campaign: campaigns.Campaign, path: Path) -> None:
+    assert campaign.plan_generation is not None
+    with path.open("w", encoding="utf-8-sig", newline="") as handle, reader(ctx.engine) as conn:
+        writer = csv.DictWriter(handle, fieldnames=list(plan_reads.ROW_FIELDS))
+        writer.writeheader()
+        for row in plan_reads.rows(conn, campaign.id, campaign.plan_generation):
+            writer.writerow(row)
+
+
+def _stream_json(ctx: Context, campaign: campaigns.Campaign, summary: dict[str, Any]) -> None:
+    """The plan as one JSON document, its rows streamed one a line (never all in memory)."""
+    assert campaign.plan_generation is not None
+    blocks = summary.get("blocks", [])
+    figures = {k: v for k, v in summary.items() if k not in ("blocks", "seconds")}
+    out = sys.stdout
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    out.write('{"campaign": ' + dumps(campaign.as_dict()) + ",\n")
+    out.write(' "blocks": ' + dumps([b["code"] for b in blocks]) + ",\n")
+    out.write(' "block_details": ' + dumps(blocks) + ",\n")
+    out.write(' "summary": ' + dumps(figures) + ",\n")
+    out.write(' "rows": [')
+    separator = "\n"
+    with reader(ctx.engine) as conn:
+        for row in plan_reads.rows(conn, campaign.id, campaign.plan_generation):
+            out.write(separator + dumps(row))
+            separator = ",\n"
+    out.write("\n]}\n")
+    out.flush()
+
+
+@app.command("plan")
+def plan(
+    name: Name,
+    advertiser: Owner = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the plan, every row included, as JSON.")
+    ] = False,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Also write every row to this CSV file.")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Processes deciding contacts (default: one per core for "
+            "large audiences, 0: none).",
+        ),
+    ] = None,
+) -> None:
+    """Decide every targeted contact, store the plan (replacing the previous one) and print
+    the report, or the whole plan as JSON."""
+    ctx = open_context()
+    if csv_path is not None and not csv_path.parent.is_dir():
+        with refusals():
+            raise ServiceError(f"--csv: the folder {csv_path.parent} does not exist")
+    with refusals(), _progress(sys.stderr.isatty() and not as_json) as bar:
+        task = bar.add_task(f"planning {name}", total=None)
+        campaign = planner.plan(
+            ctx, name=name, slug=advertiser, workers=workers,
+            progress=lambda n: bar.advance(task, n),
+        )  # fmt: skip
+    assert campaign.plan_generation is not None and campaign.plan_summary is not None
+    summary = campaign.plan_summary
+    with refusals():
+        if csv_path is not None:
+            _write_csv(ctx, campaign, csv_path)
+        if as_json:
+            _stream_json(ctx, campaign, summary)
+            return
+        with reader(ctx.engine) as conn:
+            samples = plan_reads.samples(conn, campaign.id, campaign.plan_generation)
+    print_report(campaign, summary, summary.get("blocks", []), samples)
+    if csv_path is not None:
+        typer.echo(f"every row, with its decision and text: {csv_path}")
+
+
+@app.command("launch")
+def launch(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> None:
+    """Freeze the plan and queue one message per `send` row, each due at its send time."""
+    ctx = open_context()
+    with refusals():
+        done = campaigns.launch(ctx, name=name, slug=advertiser)
+    if as_json:
+        print_json(done)
+        return
+    typer.echo(
+        f"launched {done['campaign']!r}: {done['queued']:,} message(s) queued "
+        f"({done['parts'] or 0:,} part(s)); follow it with `tambour campaign status {name!r}`"
+    )
+
+
+@app.command("cancel")
+def cancel(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> None:
+    """Cancel the campaign: its queued messages are withdrawn."""
+    ctx = open_context()
+    with refusals():
+        done = campaigns.cancel(ctx, name=name, slug=advertiser)
+    if as_json:
+        print_json(done)
+        return
+    typer.echo(f"cancelled {done['campaign']!r}: {done['withdrawn']:,} queued message(s) withdrawn")
+    if done["already_sent"]:
+        typer.echo(f"  {done['already_sent']:,} already handed to the carrier cannot be recalled")
+
+
+def _counts(found: dict[str, Any]) -> str:
+    plan = found["plan"]
+    planned = (
+        f"plan: {plan['send']:,} send, {plan['exclude']:,} exclude, {plan['parts']:,} part(s)"
+        + (f", BLOCKED ({', '.join(b['code'] for b in plan['blocks'])})" if plan["blocks"] else "")
+        if plan
+        else "not planned"
+    )
+    messages = ", ".join(f"{state} {n:,}" for state, n in found["messages"].items() if n)
+    return f"{planned}; messages: {messages or 'none'}"
+
+
+@app.command("status")
+def status(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> None:
+    """The campaign's state and its messages counted by state."""
+    ctx = open_context()
+    with refusals():
+        found = campaigns.status(ctx, name=name, slug=advertiser)
+    if as_json:
+        print_json(found)
+        return
+    typer.echo(f"{found['name']!r} of {found['advertiser']}: {found['status']}")
+    typer.echo(f"  {_counts(found)}")
+
+
+@app.command("list")
+def list_cmd(advertiser: Owner = None, as_json: AsJson = False) -> None:
+    """Campaigns, of one advertiser or all, with their status and counts."""
+    ctx = open_context()
+    with refusals():
+        found = campaigns.list_campaigns(ctx, advertiser)
+    if as_json:
+        print_json(found)
+        return
+    for campaign in found:
+        typer.echo(
+            f"{campaign['advertiser']}: {campaign['name']!r} ({campaign['nature']}, "
+            f"{campaign['status']}); {_counts(campaign)}"
+        )

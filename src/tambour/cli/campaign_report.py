@@ -1,0 +1,116 @@
+"""The plan report a marketer reads before launching: what will be sent, to whom, when, at what
+cost, what is excluded and why, and what blocks the campaign."""
+
+from typing import Any
+
+import typer
+
+from tambour.services.campaigns import Campaign
+from tambour.services.plan_reads import UNLOCATED, local_iso
+from tambour.sms.text import count_text
+
+_WIDTH = 30
+
+
+def _line(label: str, n: int, total: int) -> str:
+    share = f"{100 * n / total:5.1f} %" if total else ""
+    return f"    {label:{_WIDTH}} {n:>10,}  {share}"
+
+
+def _definition(campaign: Campaign) -> None:
+    start = local_iso(campaign.start_at, "Europe/Paris") if campaign.start_at else "when launched"
+    typer.echo(
+        f"Campaign {campaign.name!r} of {campaign.advertiser.slug}: {campaign.nature.value} "
+        f"{campaign.channel.value}, sender {campaign.sender}"
+    )
+    by = local_iso(campaign.send_by, "Europe/Paris") if campaign.send_by else "no deadline"
+    typer.echo(f"  start {start}, send by {by}")
+    audience = "; ".join(campaign.tags) if campaign.tags else "every contact of the advertiser"
+    typer.echo(
+        f"  audience: {audience}; promotes: {'; '.join(campaign.categories) or '-'}; "
+        f"professions: {'; '.join(campaign.professions) or '-'}"
+    )
+    planned = local_iso(campaign.planned_at, "Europe/Paris")
+    took = (campaign.plan_summary or {}).get("seconds")
+    typer.echo(f"  planned {planned} in {took} s ({campaign.status})")
+
+
+def _decisions(summary: dict[str, Any]) -> None:
+    total = summary["targeted"]
+    typer.echo(f"\n{total:,} contact(s) targeted")
+    typer.echo(_line("send", summary["send"], total))
+    for basis, n in summary["by_basis"].items():
+        typer.echo(_line(f"  {basis}", n, total))
+    typer.echo(_line("exclude", summary["exclude"], total))
+    for reason, n in summary["by_reason"].items():
+        typer.echo(_line(f"  {reason}", n, total))
+    if summary["by_deferral"]:
+        held = ", ".join(f"{reason} {n:,}" for reason, n in summary["by_deferral"].items())
+        typer.echo(f"  held until their window opens: {held}")
+
+
+def _territories(summary: dict[str, Any]) -> None:
+    typer.echo(f"\n  {'territory':28} {'send':>10} {'exclude':>10}  first send (local time)")
+    for territory, place in summary["by_territory"].items():
+        first = place["first_send_at"] or "-"
+        name = territory if territory != UNLOCATED else "(number not located)"
+        typer.echo(f"  {name:28} {place['send']:>10,} {place['exclude']:>10,}  {first}")
+
+
+def _costs(summary: dict[str, Any], samples: list[dict[str, Any]]) -> None:
+    typer.echo(f"\n{summary['parts']:,} message part(s) to send")
+    for encoding, counted in summary["by_encoding"].items():
+        messages, parts = counted["messages"], counted["parts"]
+        typer.echo(f"    {encoding:8} {messages:>10,} message(s) {parts:>12,} part(s)")
+    if summary["by_parts"]:
+        sizes = ", ".join(f"{parts} part(s): {n:,}" for parts, n in summary["by_parts"].items())
+        typer.echo(f"    by size: {sizes}")
+    for char, n in summary["ucs2_chars"].items():
+        typer.echo(f"    {char!r} (U+{ord(char[0]):04X}) forces UCS-2 in {n:,} message(s)")
+    wide = next((s for s in samples if s["encoding"] == "UCS-2"), None)
+    if wide is not None:
+        counted = count_text(wide["text"])
+        if counted.suggestion:
+            plain = count_text(counted.suggestion)
+            typer.echo(
+                f"    in GSM-7 with plain characters, the sample to {wide['phone']} takes "
+                f"{plain.segments} part(s) instead of {counted.segments}: "
+                f"{counted.suggestion}"
+            )
+
+
+def _samples(samples: list[dict[str, Any]]) -> None:
+    if not samples:
+        return
+    typer.echo("\nSamples (the exact messages)")
+    for sample in samples:
+        typer.echo(
+            f"  {sample['phone']} ({sample['territory']}, {sample['basis']}, "
+            f"{sample['send_at']}, {sample['segments']} part(s) {sample['encoding']}):"
+        )
+        typer.echo(f"    {sample['text']}")
+
+
+def print_report(
+    campaign: Campaign,
+    summary: dict[str, Any],
+    blocks: list[dict[str, str]],
+    samples: list[dict[str, Any]],
+) -> None:
+    _definition(campaign)
+    _decisions(summary)
+    if summary["targeted"]:
+        _territories(summary)
+    if summary["send"]:
+        _costs(summary, samples)
+        _samples(samples)
+    typer.echo("")
+    if blocks:
+        typer.echo("BLOCKED: nothing can be sent until this changes")
+        for block in blocks:
+            typer.echo(f"  {block['code']}: {block['message']}")
+    elif campaign.status == "planned":
+        typer.echo(
+            f"No block. `tambour campaign launch {campaign.name!r}` queues {summary['send']:,} "
+            "message(s)."
+        )

@@ -1,0 +1,92 @@
+"""One campaign for one contact: the decision of rules.md section 3 and, for a send, the exact
+message and what it costs (section 5). Pure: the caller passes the facts and the instant.
+
+`Planner` is built once per campaign (the content check, the STOP mention, the template) and
+then evaluates contacts one by one; the campaign-level blocks come from the content check plus
+what only the contacts reveal: a placeholder some recipient has no value for, a message that
+renders empty.
+"""
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from tambour.rules.codes import Block
+from tambour.rules.content import ContentCheck, Finding
+from tambour.rules.decision import Decision, decide
+from tambour.rules.facts import AdvertiserFacts, CampaignFacts, ContactFacts
+from tambour.sms.text import TextCount, count_text
+
+_COUNT_CACHE = 100_000  # personalized texts remembered with their count (names repeat)
+
+
+class Planned(NamedTuple):
+    """A contact's plan row, before storage (a named tuple: one is made for every contact)."""
+
+    decision: Decision
+    text: str | None = None  # the exact message of a send: personalized, STOP mention included
+    counted: TextCount | None = None  # encoding, segments, what forces UCS-2
+    missing: tuple[str, ...] = ()  # placeholders with no value and no default
+    empty: bool = False  # the personalized text, before the STOP mention, is blank
+
+
+@dataclass(slots=True)
+class Planner:
+    campaign: CampaignFacts
+    advertiser: AdvertiserFacts
+    content: ContentCheck
+    now: datetime  # when the plan is made
+    _counts: dict[str, TextCount] = field(default_factory=dict, repr=False, compare=False)
+    _personalized: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._personalized = bool(self.content.template.placeholders)
+
+    def decide(self, contact: ContactFacts, *, duplicate: bool = False) -> Decision:
+        return decide(contact, self.campaign, self.advertiser, self.now, duplicate=duplicate)
+
+    def message(self, decision: Decision, values: Mapping[str, str]) -> Planned:
+        """The plan row of `decision`: for a send, the message rendered from `values`
+        (personalization fields keyed by `template.field_key`) and what it costs."""
+        if not decision.send:
+            return Planned(decision)
+        template = self.content.template
+        rendered = template.render(values)
+        text = self.content.final_text(rendered)
+        count = self._counts.get(text)
+        if count is None:
+            if len(self._counts) >= _COUNT_CACHE:
+                self._counts.clear()
+            count = self._counts[text] = count_text(text)
+        missing = template.missing(values) if self._personalized else ()
+        return Planned(decision, text, count, missing, not rendered.strip())
+
+    def evaluate(
+        self, contact: ContactFacts, values: Mapping[str, str], *, duplicate: bool = False
+    ) -> Planned:
+        return self.message(self.decide(contact, duplicate=duplicate), values)
+
+
+def plan_blocks(content: ContentCheck, missing: Mapping[str, int], empty: int) -> list[Finding]:
+    """The campaign-level blocks of a plan: the content check's, then those the recipients
+    reveal (counts over the `send` rows: placeholders left without a value, empty messages)."""
+    blocks = list(content.blocks)
+    for name, n in sorted(Counter(missing).items()):
+        blocks.append(
+            Finding(
+                Block.UNRESOLVED_PLACEHOLDER,
+                f"{{{name}}} has no value for {n:,} recipient(s) and no default: give it one, "
+                f"e.g. {{{name}|...}}, or complete the contacts",
+            )
+        )
+    if empty:
+        blocks.append(
+            Finding(
+                Block.EMPTY_MESSAGE,
+                f"the message is empty for {empty:,} recipient(s): write some text around the "
+                "placeholders or give them defaults",
+            )
+        )
+    return blocks

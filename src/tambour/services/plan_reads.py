@@ -1,0 +1,174 @@
+"""Reading a stored plan back: the report's figures as SQL aggregates (one grouped scan, never
+the rows in memory), the rows streamed in contact order, and a few rendered samples."""
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Connection, func, select
+
+from tambour.store.tables import plan_rows
+
+UNLOCATED = "unknown"  # the territory of rows excluded before the number was located
+ROW_BATCH = 2000
+
+
+def _mine(campaign_id: int, generation: int) -> ColumnElement[bool]:
+    return (plan_rows.c.campaign_id == campaign_id) & (plan_rows.c.generation == generation)
+
+
+def local_iso(instant: datetime | None, zone: str | None) -> str | None:
+    """An instant in the recipient's own time, ISO 8601 with its offset."""
+    if instant is None:
+        return None
+    return instant.astimezone(ZoneInfo(zone)).isoformat() if zone else instant.isoformat()
+
+
+def _ranked(counts: Counter[str]) -> dict[str, int]:
+    """Largest first, then by name: the same plan always prints the same way."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def summary(conn: Connection, campaign_id: int, generation: int) -> dict[str, Any]:
+    """Counts by decision, basis, reason, deferral and territory, message parts by encoding and
+    by size, the characters that force UCS-2, and the first send time of each territory."""
+    keys = (
+        plan_rows.c.decision, plan_rows.c.basis, plan_rows.c.reason, plan_rows.c.deferral,
+        plan_rows.c.territory, plan_rows.c.timezone, plan_rows.c.encoding, plan_rows.c.segments,
+        plan_rows.c.ucs2_chars,
+    )  # fmt: skip
+    groups = conn.execute(
+        select(*keys, func.count(), func.min(plan_rows.c.send_at))
+        .where(_mine(campaign_id, generation))
+        .group_by(*keys)
+    ).all()
+    decisions: Counter[str] = Counter()
+    bases: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    deferrals: Counter[str] = Counter()
+    sizes: Counter[str] = Counter()
+    forcing: Counter[str] = Counter()
+    encodings: dict[str, dict[str, int]] = {}
+    territories: dict[str, dict[str, Any]] = {}
+    firsts: dict[str, tuple[datetime, str | None]] = {}
+    parts = 0
+    for (
+        decision,
+        basis,
+        reason,
+        deferral,
+        territory,
+        zone,
+        encoding,
+        segments,
+        chars,
+        n,
+        first,
+    ) in groups:
+        decisions[decision] += n
+        place = territories.setdefault(
+            territory or UNLOCATED, {"send": 0, "exclude": 0, "first_send_at": None}
+        )
+        place[decision] += n
+        if decision != "send":
+            reasons[reason] += n
+            continue
+        bases[basis] += n
+        if deferral:
+            deferrals[deferral] += n
+        parts += segments * n
+        sizes[str(segments)] += n
+        by_encoding = encodings.setdefault(encoding, {"messages": 0, "parts": 0})
+        by_encoding["messages"] += n
+        by_encoding["parts"] += segments * n
+        for char in chars or "":
+            forcing[char] += n
+        earliest = firsts.get(territory)
+        if first is not None and (earliest is None or first < earliest[0]):
+            firsts[territory] = (first, zone)
+    for territory, (first, zone) in firsts.items():
+        territories[territory]["first_send_at"] = local_iso(first, zone)
+    return {
+        "targeted": decisions.total(),
+        "send": decisions["send"],
+        "exclude": decisions["exclude"],
+        "by_basis": _ranked(bases),
+        "by_reason": _ranked(reasons),
+        "by_deferral": _ranked(deferrals),
+        "by_territory": dict(
+            sorted(
+                territories.items(),
+                key=lambda item: (-item[1]["send"] - item[1]["exclude"], item[0]),
+            )
+        ),
+        "parts": parts,
+        "by_encoding": dict(sorted(encodings.items())),
+        "by_parts": dict(sorted(sizes.items(), key=lambda item: int(item[0]))),
+        "ucs2_chars": _ranked(forcing),
+    }
+
+
+_ROW_COLUMNS = (
+    plan_rows.c.e164, plan_rows.c.decision, plan_rows.c.basis, plan_rows.c.reason,
+    plan_rows.c.deferral, plan_rows.c.territory, plan_rows.c.timezone, plan_rows.c.send_at,
+    plan_rows.c.segments, plan_rows.c.encoding, plan_rows.c.text,
+)  # fmt: skip
+
+
+ROW_FIELDS = (
+    "phone", "decision", "basis", "reason", "deferral", "territory", "send_at", "segments",
+    "encoding", "text",
+)  # fmt: skip
+
+
+def _row(found: Any) -> dict[str, Any]:
+    e164, decision, basis, reason, deferral, territory, zone, send_at, segments, encoding, text = (
+        found
+    )
+    return {
+        "phone": e164,
+        "decision": decision,
+        "basis": basis,
+        "reason": reason,
+        "deferral": deferral,
+        "territory": territory,
+        "send_at": local_iso(send_at, zone),
+        "segments": segments,
+        "encoding": encoding,
+        "text": text,
+    }
+
+
+def rows(conn: Connection, campaign_id: int, generation: int) -> Iterator[dict[str, Any]]:
+    """Every row of the plan in contact order, fetched a batch at a time."""
+    result = conn.execution_options(yield_per=ROW_BATCH).execute(
+        select(*_ROW_COLUMNS).where(_mine(campaign_id, generation)).order_by(plan_rows.c.contact_id)
+    )
+    for found in result:
+        yield _row(found)
+
+
+def samples(
+    conn: Connection, campaign_id: int, generation: int, count: int = 3
+) -> list[dict[str, Any]]:
+    """The first sends in contact order, and the message with the most parts."""
+    sends = _mine(campaign_id, generation) & (plan_rows.c.decision == "send")
+    found = list(
+        conn.execute(
+            select(plan_rows.c.contact_id, *_ROW_COLUMNS)
+            .where(sends)
+            .order_by(plan_rows.c.contact_id)
+            .limit(count)
+        )
+    )
+    longest = conn.execute(
+        select(plan_rows.c.contact_id, *_ROW_COLUMNS)
+        .where(sends)
+        .order_by(plan_rows.c.segments.desc(), plan_rows.c.contact_id)
+        .limit(1)
+    ).first()
+    if longest is not None and longest[0] not in {r[0] for r in found}:
+        found.append(longest)
+    return [_row(r[1:]) for r in found]

@@ -1,0 +1,588 @@
+"""`campaign plan`: every targeted contact decided by the core against the ledger, streamed in
+chunks and stored as the campaign's plan.
+
+The advertiser's live contacts are cut into chunks of consecutive ids. Each chunk is read (its
+contacts, their evidence and suppression entries) in one read transaction, decided, and written
+in one write transaction, under a new plan generation: by this process for a small audience, by
+worker processes (fork, one per core) for a large one, each with its own connections. Nothing
+holds more than a few chunks in memory. When every chunk is written, one short transaction
+makes the generation current (and records the audit entry); the previous plan is then deleted.
+A plan that fails half-way leaves the previous one current and its own rows are removed.
+
+Deterministic: a row depends only on its contact, the campaign, the advertiser and the instant;
+rows are keyed by contact id, so chunking and workers change nothing. Two contacts whose stored
+numbers are one E.164 (a ledger written by an older version) are told apart after the chunks:
+the later, by contact id, is a `duplicate` (rules.md section 3 step 1).
+"""
+
+import gc
+import json
+import multiprocessing
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from queue import Empty
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Engine, delete, select, text, update
+
+from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of, personalization
+from tambour.rules.codes import ContactKind, OptOutSource, Reason
+from tambour.rules.decision import Decision, number_reason
+from tambour.rules.facts import OptOut
+from tambour.rules.fold import fold_set
+from tambour.rules.planning import Planner, plan_blocks
+from tambour.services import audit, plan_reads
+from tambour.services.advertisers import Advertiser
+from tambour.services.campaigns import PLANNABLE, Campaign, resolve, window_policy
+from tambour.services.context import Context, ServiceError
+from tambour.services.suppression import phone_hash
+from tambour.sms.phone import parse_phone
+from tambour.store.bulk import copy_time, insert_rows
+from tambour.store.engine import make_engine, reader
+from tambour.store.tables import campaigns, plan_rows
+
+CHUNK = 5000  # contacts read, decided and written together
+PARALLEL_FROM = 20_000  # smaller audiences are planned in this process
+_POLL_SECONDS = 0.5  # how often the coordinator checks that its workers are alive
+
+PLAN_COLUMNS = (
+    "campaign_id", "generation", "contact_id", "advertiser_id", "e164", "decision", "basis",
+    "reason", "deferral", "territory", "timezone", "postal_code", "send_at", "segments",
+    "encoding", "ucs2_chars", "text", "seen_profile", "seen_evidence",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PlanJob:
+    """What every chunk needs; inherited by the worker processes (fork), never pickled."""
+
+    url: str
+    dialect: str
+    advertiser: Advertiser
+    campaign_id: int
+    generation: int
+    tags: frozenset[str]  # folded; empty: every contact
+    planner: Planner
+
+
+@dataclass
+class ChunkStats:
+    """What a chunk tells the coordinator: counts for the blocks, and the numbers whose stored
+    notation is not their E.164 (candidates for `duplicate`)."""
+
+    rows: int = 0
+    sends: int = 0
+    missing: Counter[str] = field(default_factory=Counter)
+    empty: int = 0
+    renotated: set[str] = field(default_factory=set)
+
+    def add(self, other: "ChunkStats") -> None:
+        self.rows += other.rows
+        self.sends += other.sends
+        self.missing.update(other.missing)
+        self.empty += other.empty
+        self.renotated |= other.renotated
+
+
+# --- reading a chunk ------------------------------------------------------------------------
+
+# Plain SQL to the driver: SQLAlchemy's result processing would cost more than the decisions.
+# The contacts are read on their primary key: through the (advertiser, e164) index the databases
+# would scan the advertiser's every contact for each chunk (SQLite: NOT INDEXED keeps the rowid
+# range; PostgreSQL, whose statistics lag behind a large import: `advertiser_id + 0`). JSON is
+# read as text and parsed here (faster than psycopg's loader, and remembered for facts).
+_CONTACTS = {
+    "sqlite": "SELECT id, e164, kind, profile, created_at, profile_hash FROM contacts NOT INDEXED "
+    "WHERE advertiser_id = ? AND id >= ? AND id < ? AND e164 IS NOT NULL ORDER BY id",
+    "postgresql": "SELECT id, e164, kind, profile::text, created_at, profile_hash FROM contacts "
+    "WHERE advertiser_id + 0 = %s AND id >= %s AND id < %s AND e164 IS NOT NULL ORDER BY id",
+}
+_EVIDENCE = {
+    "sqlite": "SELECT contact_id, kind, occurred_at, data, id FROM evidence "
+    "WHERE advertiser_id = ? AND contact_id >= ? AND contact_id < ? ORDER BY contact_id, id",
+    "postgresql": "SELECT contact_id, kind, occurred_at, data::text, id FROM evidence "
+    "WHERE advertiser_id = %s AND contact_id >= %s AND contact_id < %s ORDER BY contact_id, id",
+}
+_SUPPRESSED = {
+    "sqlite": "SELECT phone_hash, source, suppressed_at FROM suppressions "
+    "WHERE advertiser_id = ? AND phone_hash IN ({marks})",
+    # One index probe per hash whatever the statistics say; the hashes go as one binary
+    # parameter (a list of 5,000 costs more to send than to look up).
+    "postgresql": "SELECT s.phone_hash, s.source, s.suppressed_at "
+    "FROM generate_series(0, %s - 1) AS i CROSS JOIN LATERAL (SELECT * FROM suppressions "
+    "WHERE advertiser_id = %s::bigint AND phone_hash = substring(%s::bytea FROM i * %s + 1 "
+    "FOR %s) LIMIT 1) s",
+}
+
+_KINDS = {kind.value: kind for kind in EvidenceKind}
+_CONTACT_KINDS = {kind.value: kind for kind in ContactKind}
+
+# Values parsed once and remembered: instants of a same import or day, facts stated alike
+# (`{"informed":true,"objection_offered":true}`). Shared between contacts: read them only.
+_MEMO_LIMIT = 50_000
+_FACT_TEXT_LIMIT = 120  # longer fact texts (wording, proof) are rarely met twice
+_times: dict[str, datetime] = {}
+_facts: dict[str, Any] = {}
+
+
+def _remember(memo: dict[str, Any], key: str, value: Any) -> Any:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+def _sqlite_time(value: str | None) -> datetime | None:
+    """SQLAlchemy's SQLite format, naive UTC text, as an aware instant."""
+    if value is None:
+        return None
+    found = _times.get(value)
+    if found is None:
+        found = _remember(_times, value, datetime.fromisoformat(value).replace(tzinfo=UTC))
+    return found
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+class _Chunk(NamedTuple):
+    contacts: list[tuple[Any, ...]]  # id, e164, kind, profile, created_at, profile_hash
+    events: dict[int, list[Evidence]]  # by contact id, in recording order
+    latest: dict[int, int]  # by contact id, the largest evidence id
+    suppressed: dict[str, OptOut]  # by E.164
+
+
+def _read_chunk(cursor: Any, job: PlanJob, lo: int, hi: int) -> _Chunk:
+    """The chunk's contacts, their evidence and suppression entries."""
+    dialect, advertiser = job.dialect, job.advertiser.id
+    when = _sqlite_time if dialect == "sqlite" else _as_is  # PostgreSQL: UTC instants already
+    binary = {} if dialect == "sqlite" else {"binary": True}  # PostgreSQL: nothing to format
+    cursor.execute(_CONTACTS[dialect], (advertiser, lo, hi), **binary)
+    contacts = cursor.fetchall()
+    cursor.execute(_EVIDENCE[dialect], (advertiser, lo, hi), **binary)
+    events: dict[int, list[Evidence]] = {}
+    facts, kinds, loads = _facts, _KINDS, json.loads
+    latest: dict[int, int] = {}  # each contact's largest evidence id (rows come in id order)
+    for contact_id, kind, at, stated, evidence_id in cursor.fetchall():
+        latest[contact_id] = evidence_id
+        data = facts.get(stated)
+        if data is None:
+            data = loads(stated)
+            if len(stated) < _FACT_TEXT_LIMIT:
+                _remember(facts, stated, data)
+        found = events.get(contact_id)
+        if found is None:
+            found = events[contact_id] = []
+        found.append(Evidence(kinds[kind], when(at), data))
+    hashes = {phone_hash(job.advertiser, row[1]): row[1] for row in contacts}
+    suppressed: dict[str, OptOut] = {}
+    if hashes:
+        keys = list(hashes)
+        if dialect == "sqlite":
+            query = _SUPPRESSED["sqlite"].format(marks=", ".join("?" * len(keys)))
+            cursor.execute(query, (advertiser, *keys))
+        else:
+            size = len(keys[0])  # an HMAC-SHA256: every hash has the same length
+            assert all(len(key) == size for key in keys)
+            cursor.execute(
+                _SUPPRESSED["postgresql"],
+                (len(keys), advertiser, b"".join(keys), size, size),
+                binary=True,
+            )
+        for digest, source, at in cursor.fetchall():
+            suppressed[hashes[bytes(digest)]] = OptOut(OptOutSource(source), when(at))
+    return _Chunk(contacts, events, latest, suppressed)
+
+
+# --- deciding and writing a chunk -----------------------------------------------------------
+
+
+def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any, ...]]:
+    dialect, planner, tags = job.dialect, job.planner, job.tags
+    when = _sqlite_time if dialect == "sqlite" else _as_is
+    head = (job.campaign_id, job.generation)
+    advertiser = job.advertiser.id
+    rows: list[tuple[Any, ...]] = []
+    instants: dict[datetime, Any] = {}  # send times are few: converted once each
+    events, latest, suppressed = chunk.events, chunk.latest, chunk.suppressed
+    for contact_id, e164, kind, stored_profile, created_at, profile_hash in chunk.contacts:
+        profile = json.loads(stored_profile)
+        if tags and not tags & fold_set(profile.get("tags", ())):
+            continue  # not targeted
+        phone = parse_phone(e164)
+        facts = facts_of(
+            phone,
+            _CONTACT_KINDS[kind],
+            profile,
+            events.get(contact_id, ()),
+            first_seen_at=when(created_at),
+            suppression=suppressed.get(e164),
+        )
+        decision = planner.decide(facts)
+        number = phone.e164 or e164
+        if number != e164:
+            stats.renotated.add(number)
+        stats.rows += 1
+        postal_code = profile.get("postal_code")
+        locality = decision.locality
+        territory = locality.territory if locality else None
+        zone = locality.timezones[0] if locality else None
+        if not decision.send:
+            rows.append(
+                (*head, contact_id, advertiser, number, "exclude", None, decision.reason, None,
+                 territory, zone, postal_code, None, None, None, None, None, profile_hash,
+                 latest.get(contact_id, 0))
+            )  # fmt: skip
+            continue
+        planned = planner.message(decision, personalization(profile))
+        count = planned.counted
+        assert count is not None and decision.send_at is not None
+        stats.sends += 1
+        if planned.missing:
+            stats.missing.update(planned.missing)
+        if planned.empty:
+            stats.empty += 1
+        forcing = "".join(dict.fromkeys(c.char for c in count.non_gsm))[:40] or None
+        rows.append(
+            (*head, contact_id, advertiser, number, "send", decision.basis, None,
+             decision.deferral, territory, zone, postal_code,
+             instants.get(decision.send_at) or _remember_instant(instants, dialect, decision),
+             count.segments, count.encoding, forcing,
+             planned.text, profile_hash, latest.get(contact_id, 0))
+        )  # fmt: skip
+    return rows
+
+
+def _remember_instant(instants: dict[datetime, Any], dialect: str, decision: Decision) -> Any:
+    assert decision.send_at is not None
+    found = instants[decision.send_at] = copy_time(dialect, decision.send_at)
+    return found
+
+
+def _pg_session(conn: Connection) -> None:
+    """Times in UTC (as the SQLite path reads them: same facts, same plan), and the chunk
+    queries kept on their indexes whatever the statistics say right after a large import."""
+    conn.exec_driver_sql("SET TIME ZONE 'UTC'")
+    conn.exec_driver_sql("SET enable_seqscan = off")
+    conn.exec_driver_sql("SET jit = off")
+
+
+def _plan_chunk(
+    reads: Connection, writes: Connection, job: PlanJob, lo: int, hi: int
+) -> ChunkStats:
+    stats = ChunkStats()
+    with reads.begin():  # one snapshot: a contact is read with all of its facts
+        cursor = reads.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        chunk = _read_chunk(cursor, job, lo, hi)
+    rows = _plan_rows(job, chunk, stats)
+    with writes.begin():
+        insert_rows(writes, "plan_rows", PLAN_COLUMNS, rows)
+    return stats
+
+
+@contextmanager
+def _connections(engine: Engine) -> Iterator[tuple[Connection, Connection]]:
+    with reader(engine) as reads, engine.connect() as writes:
+        if engine.dialect.name == "postgresql":
+            reads.execution_options(isolation_level="REPEATABLE READ")  # in place
+            _pg_session(reads)
+            _pg_session(writes)
+            reads.commit()
+            writes.commit()
+        yield reads, writes
+
+
+# --- running the chunks ---------------------------------------------------------------------
+
+
+def chunk_bounds(conn: Connection, advertiser_id: int) -> list[tuple[int, int]]:
+    """[lo, hi) id ranges of about CHUNK live contacts each, up to the largest id now (contacts
+    created while the plan runs are not part of it)."""
+    keys = {"advertiser": advertiser_id, "size": CHUNK}
+    starts = list(
+        conn.execute(
+            text(
+                "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM contacts "
+                "WHERE advertiser_id = :advertiser AND e164 IS NOT NULL) AS t "
+                "WHERE n % :size = 1 ORDER BY id"
+            ),
+            keys,
+        ).scalars()
+    )
+    if not starts:
+        return []
+    last = conn.execute(
+        text("SELECT max(id) FROM contacts WHERE advertiser_id = :advertiser"), keys
+    ).scalar_one()
+    ends = [*starts[1:], last + 1]
+    return list(zip(starts, ends, strict=True))
+
+
+def _run_here(
+    engine: Engine, job: PlanJob, bounds: list[tuple[int, int]], progress: Callable[[int], None]
+) -> ChunkStats:
+    total = ChunkStats()
+    with _connections(engine) as (reads, writes):
+        for lo, hi in bounds:
+            stats = _plan_chunk(reads, writes, job, lo, hi)
+            total.add(stats)
+            progress(stats.rows)
+    return total
+
+
+def _worker(job: PlanJob, bounds: list[tuple[int, int]], share: tuple[int, int], out: Any) -> None:
+    """A worker process: every n-th chunk from the k-th, each chunk's stats (or the error that
+    stopped it) to the coordinator, then None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    mine, every = share
+    engine = make_engine(job.url, pooled=False)
+    try:
+        with _connections(engine) as (reads, writes):
+            for lo, hi in bounds[mine::every]:
+                out.put(_plan_chunk(reads, writes, job, lo, hi))
+    except Exception as error:  # handed to the coordinator, which reports it
+        out.put(ServiceError(f"planning failed in a worker: {type(error).__name__}: {error}"))
+    else:
+        out.put(None)
+    finally:
+        engine.dispose()
+        out.close()
+        out.join_thread()
+
+
+def _run_beside(
+    job: PlanJob, bounds: list[tuple[int, int]], workers: int, progress: Callable[[int], None]
+) -> ChunkStats:
+    context = multiprocessing.get_context("fork")
+    out: Any = context.Queue()
+    processes = [
+        context.Process(target=_worker, args=(job, bounds, (k, workers), out), daemon=True)
+        for k in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    total = ChunkStats()
+    running = workers
+    try:
+        while running:
+            try:
+                item = out.get(timeout=_POLL_SECONDS)
+            except Empty:
+                dead = [p for p in processes if not p.is_alive() and p.exitcode]
+                if dead:
+                    raise ServiceError(
+                        f"a planning worker stopped (exit code {dead[0].exitcode})"
+                    ) from None
+                continue
+            if item is None:
+                running -= 1
+            elif isinstance(item, Exception):
+                raise item
+            else:
+                total.add(item)
+                progress(item.rows)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+        out.close()
+        out.cancel_join_thread()
+    return total
+
+
+def run_chunks(
+    engine: Engine,
+    job: PlanJob,
+    bounds: list[tuple[int, int]],
+    *,
+    workers: int | None,
+    progress: Callable[[int], None] | None = None,
+) -> ChunkStats:
+    """Plan every chunk; workers None chooses (none for a small audience, else one per core)."""
+    report = progress or (lambda _n: None)
+    if workers is None:
+        workers = 0 if len(bounds) * CHUNK < PARALLEL_FROM else (os.cpu_count() or 1)
+    workers = min(workers, len(bounds))
+    saved = gc.get_threshold()
+    gc.freeze()  # millions of short-lived objects: keep the cyclic collector out of the way
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        if workers <= 0:
+            return _run_here(engine, job, bounds, report)
+        return _run_beside(job, bounds, workers, report)
+    finally:
+        gc.set_threshold(*saved)
+        gc.unfreeze()
+
+
+# --- after the chunks -----------------------------------------------------------------------
+
+
+def mark_duplicates(conn: Connection, job: PlanJob, numbers: set[str]) -> int:
+    """Rows of one E.164 after the first (by contact id) become `duplicate`, unless step 1
+    already excluded them. Only numbers stored in another notation can meet another row."""
+    if not numbers:
+        return 0
+    channel = job.planner.campaign.channel
+    mine = (plan_rows.c.campaign_id == job.campaign_id) & (plan_rows.c.generation == job.generation)
+    found = conn.execute(
+        select(plan_rows.c.contact_id, plan_rows.c.e164)
+        .where(mine, plan_rows.c.e164.in_(sorted(numbers)))
+        .order_by(plan_rows.c.contact_id)
+    ).all()
+    seen: set[str] = set()
+    later: list[int] = []
+    for contact_id, e164 in found:
+        if number_reason(parse_phone(e164), channel) is not None:
+            continue  # invalid or not a mobile: excluded before the duplicate check
+        if e164 in seen:
+            later.append(contact_id)
+        seen.add(e164)
+    if later:
+        conn.execute(
+            update(plan_rows)
+            .where(mine, plan_rows.c.contact_id.in_(later))
+            .values(
+                decision="exclude", basis=None, reason=Reason.DUPLICATE.value, deferral=None,
+                territory=None, timezone=None, send_at=None, segments=None, encoding=None,
+                ucs2_chars=None, text=None,
+            )
+        )  # fmt: skip
+    return len(later)
+
+
+def drop_generation(conn: Connection, campaign_id: int, generation: int, *, older: bool) -> None:
+    """Delete one generation's rows, or (older=True) every generation before it."""
+    where = plan_rows.c.campaign_id == campaign_id
+    if older:
+        where &= plan_rows.c.generation < generation
+    else:
+        where &= plan_rows.c.generation == generation
+    conn.execute(delete(plan_rows).where(where))
+
+
+def next_generation(conn: Connection, campaign_id: int) -> int | None:
+    """A fresh generation number for a campaign that may still be planned, else None."""
+    return conn.execute(
+        update(campaigns)
+        .where(campaigns.c.id == campaign_id, campaigns.c.status.in_(("draft", "planned")))
+        .values(generations=campaigns.c.generations + 1)
+        .returning(campaigns.c.generations)
+    ).scalar_one_or_none()
+
+
+def elapsed(started: float) -> float:
+    return round(time.perf_counter() - started, 3)
+
+
+# --- the use case ---------------------------------------------------------------------------
+
+
+def plan(
+    ctx: Context,
+    *,
+    name: str,
+    slug: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Campaign:
+    """Decide every targeted contact and make the result the campaign's plan (one plan left)."""
+    started = time.perf_counter()
+    now = ctx.now()
+    with reader(ctx.engine) as conn:
+        campaign = resolve(conn, name, slug)
+        window = window_policy(conn, campaign.advertiser)
+    if campaign.status not in PLANNABLE:
+        raise ServiceError(_frozen(campaign))
+    content = campaign.content()
+    planner = Planner(campaign.facts(now, window), campaign.advertiser.facts, content, now)
+    with ctx.engine.begin() as conn:
+        generation = next_generation(conn, campaign.id)
+    if generation is None:
+        raise ServiceError(f"{campaign.name!r} was launched or cancelled meanwhile")
+    job = PlanJob(
+        url=ctx.engine.url.render_as_string(hide_password=False),
+        dialect=ctx.engine.dialect.name,
+        advertiser=campaign.advertiser,
+        campaign_id=campaign.id,
+        generation=generation,
+        tags=fold_set(campaign.tags),
+        planner=planner,
+    )
+    try:
+        with reader(ctx.engine) as conn:
+            bounds = chunk_bounds(conn, campaign.advertiser.id)
+        stats = run_chunks(ctx.engine, job, bounds, workers=workers, progress=progress)
+        with ctx.engine.begin() as conn:
+            duplicates = mark_duplicates(conn, job, stats.renotated)
+        blocks = plan_blocks(content, stats.missing, stats.empty)
+        with reader(ctx.engine) as conn:
+            figures = plan_reads.summary(conn, campaign.id, generation)
+        figures["blocks"] = [{"code": b.code.value, "message": b.message} for b in blocks]
+        figures["seconds"] = elapsed(started)
+        with ctx.engine.begin() as conn:
+            current = (campaigns.c.plan_generation.is_(None)) | (
+                campaigns.c.plan_generation < generation
+            )
+            switched = conn.execute(
+                update(campaigns)
+                .where(campaigns.c.id == campaign.id, campaigns.c.status.in_(PLANNABLE), current)
+                .values(
+                    status="planned",
+                    plan_generation=generation,
+                    planned_at=now,
+                    plan_summary=figures,
+                )
+            ).rowcount
+            if not switched:
+                raise ServiceError(
+                    f"{campaign.name!r} was launched, cancelled or planned again meanwhile: "
+                    "this plan is discarded"
+                )
+            audit.append(
+                conn,
+                actor=ctx.actor,
+                action="campaign.plan",
+                advertiser_id=campaign.advertiser.id,
+                details={
+                    "campaign": audit.without_phones(campaign.name),
+                    "generation": generation,
+                    "targeted": figures["targeted"],
+                    "send": figures["send"],
+                    "exclude": figures["exclude"],
+                    "by_basis": figures["by_basis"],
+                    "by_reason": figures["by_reason"],
+                    "parts": figures["parts"],
+                    "duplicates": duplicates,
+                    "blocks": [b.code.value for b in blocks],
+                },
+                at=now,
+            )
+    except BaseException:
+        with ctx.engine.begin() as conn:  # the previous plan, if any, stays current
+            drop_generation(conn, campaign.id, generation, older=False)
+        raise
+    with ctx.engine.begin() as conn:
+        drop_generation(conn, campaign.id, generation, older=True)
+    with reader(ctx.engine) as conn:
+        return resolve(conn, campaign.name, campaign.advertiser.slug)
+
+
+def _frozen(campaign: Campaign) -> str:
+    if campaign.status == "launched":
+        assert campaign.launched_at is not None
+        return (
+            f"{campaign.name!r} was launched at {campaign.launched_at.isoformat()}: its plan is "
+            "frozen (see `tambour campaign status`)"
+        )
+    return f"{campaign.name!r} was cancelled: its plan can no longer change"
