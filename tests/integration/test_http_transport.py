@@ -9,8 +9,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,7 +24,8 @@ from tambour.dispatch.transports.base import OutboundMessage, SubmitStatus
 from tambour.dispatch.transports.http import HttpSettings, HttpTransport
 from tests.integration.smpp_peers import run
 
-MESSAGE = OutboundMessage("msg-7", "MLUMIERE", "+33612345678", "Bonjour Léa ! STOP au 36111")
+UNTIL = datetime(2026, 11, 28, 20, 0, tzinfo=ZoneInfo("Europe/Paris"))
+MESSAGE = OutboundMessage("msg-7", "MLUMIERE", "+33612345678", "Bonjour Léa ! STOP au 36111", UNTIL)
 
 
 class Aggregator:
@@ -94,6 +97,7 @@ def test_an_accepted_message_and_what_the_aggregator_receives() -> None:
             "from": "MLUMIERE",
             "to": "+33612345678",
             "text": "Bonjour Léa ! STOP au 36111",
+            "valid_until": "2026-11-28T20:00:00+01:00",
             "callback_url": "https://t.example/callbacks",
         }
         assert headers["Authorization"] == "Bearer t0k"

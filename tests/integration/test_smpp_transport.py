@@ -5,6 +5,7 @@ their SMPP status."""
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -194,6 +195,34 @@ def test_a_failed_part_fails_the_message() -> None:
             by_id = {r.message_id: r.outcome for r in inbox.receipts}
             outcomes = [by_id[i] for i in result.carrier_ids]
             assert message_outcome(outcomes) == Outcome.FAILED
+
+    run(scenario)
+
+
+def test_a_validity_period_makes_the_carrier_drop_what_came_too_late() -> None:
+    async def scenario() -> None:
+        inbox = Inbox()
+        async with (
+            running_smsc(receipt_delay=0.5) as smsc,
+            transport_to(smsc, inbox) as transport,
+        ):
+            now = datetime.now(UTC)
+            soon = OutboundMessage("m1", "BRAND", "+33612345678", "Bonjour", now)
+            later = OutboundMessage("m2", "BRAND", "+33612345678", "Bonjour", now + timedelta(1))
+            assert (await transport.submit(soon)).status == SubmitStatus.ACCEPTED
+            assert (await transport.submit(later)).status == SubmitStatus.ACCEPTED
+            assert [p.valid_until for p in smsc.parts] == [
+                now.replace(microsecond=now.microsecond // 100_000 * 100_000),
+                (now + timedelta(1)).replace(microsecond=now.microsecond // 100_000 * 100_000),
+            ]
+            await eventually(lambda: len(inbox.receipts) == 2, what="2 receipts")
+            outcomes = {r.message_id: r.outcome for r in inbox.receipts}
+            assert [outcomes[p.message_id] for p in smsc.parts] == [
+                Outcome.EXPIRED,
+                Outcome.DELIVERED,
+            ]
+            naive = OutboundMessage("m3", "BRAND", "+33612345678", "x", datetime(2026, 1, 1))
+            assert (await transport.submit(naive)).status == SubmitStatus.FAILED
 
     run(scenario)
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
 from tambour.cli.smsc_cmd import app
@@ -120,3 +121,15 @@ def test_serve_refuses_bad_options(options: list[str], message: str) -> None:
     result = runner.invoke(app, options)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_registered_under_a_parent_app_as_tambour_smsc() -> None:
+    """The line that registers it in tambour.cli: app.add_typer(smsc_cmd.app, name="smsc")."""
+    parent = typer.Typer()
+    parent.add_typer(app, name="smsc")
+    refused = runner.invoke(parent, ["smsc", "--failure-rate", "-1"])
+    assert refused.exit_code == 2
+    assert "--failure-rate: -1.0 is not between 0 and 1" in refused.stderr
+    helped = runner.invoke(parent, ["smsc", "mo", "--help"])
+    assert helped.exit_code == 0
+    assert "--from" in helped.stdout and "--text" in helped.stdout

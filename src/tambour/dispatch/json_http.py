@@ -74,7 +74,13 @@ class JsonHttpServer:
                     return
                 payload: dict[str, Any] | None = None
                 if method == "POST":
-                    length = int(self.headers.get("Content-Length") or 0)
+                    try:
+                        length = int(self.headers.get("Content-Length") or 0)
+                    except ValueError:
+                        length = -1
+                    if length < 0:
+                        self._answer(400, {"error": "Content-Length must be a byte count"})
+                        return
                     if length > MAX_BODY:
                         self._answer(413, {"error": f"a body has at most {MAX_BODY} bytes"})
                         return

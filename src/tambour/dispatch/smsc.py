@@ -9,7 +9,8 @@ client (nothing is mocked between them but the carrier's radio network).
   part is kept in `parts`.
 - Receipts: for each part that asks for one (registered_delivery), a deliver_sm with esm_class
   0x04, the receipted_message_id and message_state TLVs (unless `receipt_tlvs` is off) and the
-  standard text, `receipt_delay` seconds later; `failure_rate` of the parts fail (UNDELIV).
+  standard text, `receipt_delay` seconds later; `failure_rate` of the parts fail (UNDELIV), and a
+  part whose validity_period ends before then expires (EXPIRED).
   A receipt or reply that is not acknowledged (a temporary error status, no answer, a lost
   connection) is delivered again, as carriers do: the client must take duplicates. One refused
   for good (ESME_RX_P_APPN, ESME_RX_R_APPN...) is dropped and counted.
@@ -30,7 +31,7 @@ import random
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from tambour.dispatch.rate import TokenBucket
@@ -63,6 +64,7 @@ from tambour.dispatch.smpp.pdu import (
     is_response,
 )
 from tambour.dispatch.smpp.status import Status, is_transient, status_name
+from tambour.dispatch.smpp.times import parse_time
 from tambour.dispatch.smpp.user_data import (
     Concatenation,
     UserDataError,
@@ -115,6 +117,7 @@ class ReceivedPart:
     concatenation: Concatenation | None
     payload: bytes
     registered_delivery: int
+    valid_until: datetime | None = None  # from validity_period
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +341,7 @@ class Smsc:
         self.stats.accepted += 1
         if not self._muted:
             session.send(SubmitSmResp(message_id), sequence)
+        now = datetime.now(UTC)
         part = ReceivedPart(
             message_id,
             session.system_id,
@@ -347,11 +351,12 @@ class Smsc:
             concatenation,
             payload,
             submit.registered_delivery,
+            parse_time(submit.validity_period, now) if submit.validity_period else None,
         )
         if self.settings.record:
             self.parts.append(part)
             self._reassemble(part)
-        self._receipt(part)
+        self._receipt(part, now)
 
     def _refusal(self, session: _Session, submit: SubmitSm) -> int:
         if session.mode not in (BindMode.TRANSCEIVER, BindMode.TRANSMITTER):
@@ -399,14 +404,21 @@ class Smsc:
 
     # receipts --------------------------------------------------------------------------
 
-    def _receipt(self, part: ReceivedPart) -> None:
+    def _receipt(self, part: ReceivedPart, now: datetime) -> None:
+        """Queue the part's receipt: EXPIRED when its validity ends before the receipt delay,
+        UNDELIV for `failure_rate` of the others, else DELIVRD. Dates in UTC."""
         settings = self.settings
-        failed = settings.failure_rate > 0 and self._random.random() < settings.failure_rate
+        done_at = now + timedelta(seconds=settings.receipt_delay)
+        state = MessageState.DELIVERED
+        if part.valid_until is not None and part.valid_until < done_at:
+            state = MessageState.EXPIRED
+        elif settings.failure_rate > 0 and self._random.random() < settings.failure_rate:
+            state = MessageState.UNDELIVERABLE
+        failed = state != MessageState.DELIVERED
         wanted = part.registered_delivery & 0x03
         if wanted != 1 and not (wanted == 2 and failed):
             return
-        state = MessageState.UNDELIVERABLE if failed else MessageState.DELIVERED
-        submitted_at = datetime.now().replace(microsecond=0)
+        submitted_at = now.replace(tzinfo=None, microsecond=0)
         snippet = _NOT_RECEIPT_TEXT.sub(
             "?", decode_payload(part.data_coding, part.payload[:40])[:20]
         )
@@ -415,8 +427,8 @@ class Smsc:
             text_id,
             state,
             submitted_at,
-            submitted_at + timedelta(seconds=settings.receipt_delay),
-            error=1 if failed else 0,
+            done_at.replace(tzinfo=None, microsecond=0),
+            error=1 if state == MessageState.UNDELIVERABLE else 0,
             text=snippet,
             seconds=settings.receipt_seconds,
         )
@@ -426,7 +438,7 @@ class Smsc:
                 Tlv(Tag.RECEIPTED_MESSAGE_ID, part.message_id.encode("ascii") + b"\0"),
                 Tlv(Tag.MESSAGE_STATE, bytes((state,))),
             )
-            if failed:
+            if state == MessageState.UNDELIVERABLE:
                 tlvs += (Tlv(Tag.NETWORK_ERROR_CODE, bytes((3, 0, 1))),)
         pdu = DeliverSm(
             part.destination, part.source, text.encode("ascii"), esm_class=RECEIPT, tlvs=tlvs

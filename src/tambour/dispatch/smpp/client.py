@@ -323,6 +323,8 @@ class SmppSession:
                     wait = self._bucket.reserve(now)
                     if wait > 0:
                         await asyncio.sleep(wait)
+                        if self._closing:  # the unbind may be on its way: nothing after it
+                            return NotSent("the session is closing")
                 reply = await connection.request(message, self._next_sequence())
                 if reply is _UNSENT:
                     self.stats.resent += 1

@@ -235,8 +235,10 @@ def _cstring(value: str, size: int, field: str) -> bytes:
     """`value` as a C-Octet String of at most `size` octets, NUL included."""
     try:
         raw = value.encode("ascii")
-    except UnicodeEncodeError:
-        raise PduError(f"{field}: {value!r} is not ASCII", _status(field)) from None
+    except UnicodeEncodeError as error:  # the value itself stays out: it may be a number
+        raise PduError(
+            f"{field}: character {error.start + 1} is not ASCII", _status(field)
+        ) from None
     if len(raw) >= size or b"\0" in raw:
         raise PduError(
             f"{field}: {len(raw)} octets, at most {size - 1} without NUL",

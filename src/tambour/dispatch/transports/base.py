@@ -16,6 +16,7 @@ a transport is built with.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
@@ -26,6 +27,9 @@ class OutboundMessage:
     sender: str  # brand (alphanumeric), short number, or E.164
     recipient: str  # E.164
     text: str  # exact, STOP mention included
+    # The carrier drops what it could not deliver by then (the end of the recipient's sending
+    # window, say) instead of delivering it later; None: the carrier's default validity.
+    valid_until: datetime | None = None
 
 
 class SubmitStatus(StrEnum):

@@ -3,7 +3,8 @@ http.client, in worker threads, at most `window` at a time).
 
 Request:  POST <url>, Content-Type: application/json, Authorization: Bearer <token> (when set),
           Idempotency-Key: <reference>, body
-          {"reference": ..., "from": ..., "to": "+33...", "text": ..., "callback_url": ...}
+          {"reference": ..., "from": ..., "to": "+33...", "text": ...,
+           "valid_until": "<ISO 8601, when given>", "callback_url": "<when configured>"}
 Response: 2xx with {"ids": ["...", ...]} (one id a part) or {"id": "..."}.
 
 What an answer means, as data (HTTP_RETRY, HTTP_IN_DOUBT):
@@ -119,6 +120,8 @@ class HttpTransport:
             "to": message.recipient,
             "text": message.text,
         }
+        if message.valid_until is not None:
+            body["valid_until"] = message.valid_until.isoformat()
         if self.settings.callback_url:
             body["callback_url"] = self.settings.callback_url
         async with self._window:

@@ -52,6 +52,7 @@ class OutboxTransport:
                     "from": message.sender,
                     "to": message.recipient,
                     "text": message.text,
+                    "valid_until": message.valid_until.isoformat() if message.valid_until else None,
                     "encoding": encoding,
                     "ids": list(ids),
                 },

@@ -21,6 +21,7 @@ from tambour.dispatch.smpp.client import (
 )
 from tambour.dispatch.smpp.pdu import Address, DeliverSm, PduError, SubmitSm
 from tambour.dispatch.smpp.status import is_transient, status_name
+from tambour.dispatch.smpp.times import absolute_time
 from tambour.dispatch.smpp.user_data import UserDataError, encode_text
 from tambour.dispatch.transports.base import (
     OutboundMessage,
@@ -112,7 +113,8 @@ class SmppTransport:
     ) -> SubmitResult:
         try:
             encoded = encode_text(message.text, reference)
-        except UserDataError as error:
+            validity = absolute_time(message.valid_until) if message.valid_until else ""
+        except (UserDataError, ValueError) as error:
             return local_failure(str(error))
         parts: list[PartResult] = []
         for payload in encoded.parts:
@@ -123,6 +125,7 @@ class SmppTransport:
                 data_coding=encoded.data_coding,
                 esm_class=encoded.esm_class,
                 registered_delivery=REGISTERED_DELIVERY,
+                validity_period=validity,
             )
             result = await self._submit_part(pdu)
             parts.append(result)
