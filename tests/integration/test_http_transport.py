@@ -7,7 +7,7 @@ import socket
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +34,7 @@ class Aggregator:
     def __init__(self, answers: list[tuple[int, object]]) -> None:
         self.answers = answers
         self.requests: list[tuple[dict[str, str], Any]] = []
+        self.before_answer: Callable[[], object] = lambda: None
         aggregator = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,6 +43,7 @@ class Aggregator:
                 aggregator.requests.append(
                     (dict(self.headers), json.loads(self.rfile.read(length)))
                 )
+                aggregator.before_answer()
                 status, body = aggregator.answers.pop(0)
                 if status == 0:  # read the request, then hang up without an answer
                     self.close_connection = True
@@ -122,6 +124,24 @@ def test_answers_as_what_to_do_next(status: int, expected: SubmitStatus) -> None
         assert result.error.system == "http"
         assert result.error.code == (status or None)
         assert len(peer.requests) == 1
+
+
+def test_window_requests_go_at_once() -> None:
+    """Eight requests must be in the aggregator together: it answers none before all arrived."""
+    barrier = threading.Barrier(8, timeout=5)
+
+    with aggregator(*[(200, {"id": str(n)}) for n in range(8)]) as peer:
+        peer.before_answer = barrier.wait
+
+        async def scenario() -> None:
+            transport = HttpTransport(HttpSettings(peer.url, window=8))
+            await transport.start()
+            results = await asyncio.gather(*(transport.submit(MESSAGE) for _ in range(8)))
+            assert {r.status for r in results} == {SubmitStatus.ACCEPTED}
+            await transport.close()
+
+        run(scenario)
+        assert not barrier.broken
 
 
 def test_no_connection_means_nothing_was_sent() -> None:

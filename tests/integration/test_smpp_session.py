@@ -24,6 +24,7 @@ from tambour.dispatch.smpp.pdu import (
     EnquireLink,
     Pdu,
     SubmitSm,
+    SubmitSmResp,
     Unbind,
     UnbindResp,
 )
@@ -236,6 +237,40 @@ def test_an_unanswered_enquire_link_drops_the_connection_and_reconnects() -> Non
         await eventually(lambda: _DeafSmsc.binds >= 2, what="a second bind")
         assert session.stats.disconnects >= 1
         await session.close(timeout=0.5)
+        server.close()
+
+    run(scenario)
+
+
+class _HangUpAfterFirstBind(SmppConnection):
+    """A real SMPP peer: the first connection is closed right after its bind_resp; later ones
+    bind and acknowledge submits."""
+
+    connections = 0
+
+    def pdu_received(self, pdu: Pdu) -> None:
+        if isinstance(pdu.body, Bind):
+            _HangUpAfterFirstBind.connections += 1
+            self.send(BindResp(pdu.body.mode, "FLAKY"), pdu.sequence)
+            if _HangUpAfterFirstBind.connections == 1:
+                self.abort(flush=True)
+        elif isinstance(pdu.body, SubmitSm):
+            self.send(SubmitSmResp("id-1"), pdu.sequence)
+        elif isinstance(pdu.body, Unbind):
+            self.send(UnbindResp(), pdu.sequence)
+
+
+def test_a_connection_closed_right_after_its_bind_is_replaced() -> None:
+    async def scenario() -> None:
+        _HangUpAfterFirstBind.connections = 0
+        server = await asyncio.get_running_loop().create_server(
+            _HangUpAfterFirstBind, "127.0.0.1", 0
+        )
+        session = SmppSession(session_settings(server.sockets[0].getsockname()[1]))
+        await session.start()
+        assert await session.submit(submit(1)) == Accepted("id-1")
+        assert _HangUpAfterFirstBind.connections == 2
+        await session.close()
         server.close()
 
     run(scenario)

@@ -20,6 +20,7 @@ from tambour.dispatch.smpp.pdu import (
     DeliverSmResp,
     FrameReader,
     Pdu,
+    PduError,
     SubmitSm,
     Tag,
     Tlv,
@@ -202,3 +203,19 @@ async def _redelivered(esme: RawEsme, first: Pdu) -> Pdu:
     second = await esme.next()
     esme.send(DeliverSmResp(), second.sequence)
     return second
+
+
+def test_a_reply_that_cannot_be_encoded_is_refused_at_once() -> None:
+    async def scenario() -> None:
+        async with running_smsc() as smsc, raw_esme(smsc) as esme:
+            await esme.bind()
+            with pytest.raises(PduError, match="source_addr"):
+                smsc.inject_mo("x" * 25, "36111", "STOP")
+            delivered = smsc.inject_mo("+33612345678", "36111", "STOP")
+            pdu = await esme.next()
+            assert isinstance(pdu.body, DeliverSm)
+            assert pdu.body.short_message == b"STOP"
+            esme.send(DeliverSmResp(), pdu.sequence)
+            await delivered
+
+    run(scenario)

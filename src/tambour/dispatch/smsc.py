@@ -55,12 +55,14 @@ from tambour.dispatch.smpp.pdu import (
     EnquireLinkResp,
     GenericNack,
     Pdu,
+    PduError,
     SubmitSm,
     SubmitSmResp,
     Tag,
     Tlv,
     Unbind,
     UnbindResp,
+    encode,
     is_response,
 )
 from tambour.dispatch.smpp.status import Status, is_transient, status_name
@@ -295,6 +297,8 @@ class Smsc:
             DeliverSm(origin, destination, payload, encoded.data_coding, encoded.esm_class)
             for payload in encoded.parts
         ]
+        for pdu in pdus:
+            encode(pdu, 1)  # raises PduError (a ValueError) now, not in the delivery loop
         self.stats.mo_queued += 1
         return asyncio.gather(*(self.deliver(pdu, system_id) for pdu in pdus))
 
@@ -482,8 +486,14 @@ class Smsc:
                     break  # nobody to take it yet: a bind or an answer wakes the pump
                 heapq.heappop(self._due)
                 sequence = session.next_sequence()
+                try:
+                    session.send(delivery.pdu, sequence)
+                except PduError as error:  # cannot be sent, ever: drop it, keep delivering
+                    log.error("deliver_sm dropped: %s", error)
+                    if delivery.done is not None and not delivery.done.done():
+                        delivery.done.set_exception(error)
+                    continue
                 session.in_flight[sequence] = (delivery, now + self.settings.response_timeout)
-                session.send(delivery.pdu, sequence)
                 self.stats.deliveries_sent += 1
             self._waiter = loop.create_future()
             timer = None

@@ -364,10 +364,13 @@ class SmppSession:
             connection = self._connection
             if connection is not None and connection.is_open:
                 return connection
-            if connection is not None:
-                await connection.closed  # closing: wait for connection_lost
-            else:
-                await self._bound.wait()
+            if connection is not None and not connection.closed.done():
+                await connection.closed  # closing: connection_lost comes next
+                continue
+            if connection is not None:  # lost: forget it until the supervisor binds again
+                self._connection = None
+                self._bound.clear()
+            await self._bound.wait()
         return None
 
     def _next_sequence(self) -> int:
@@ -400,6 +403,8 @@ class SmppSession:
         return connection
 
     def _use(self, connection: _ClientConnection) -> None:
+        if not connection.is_open:  # lost right after its bind: the supervisor reconnects
+            return
         self._connection = connection
         self.stats.connections += 1
         self._bound.set()

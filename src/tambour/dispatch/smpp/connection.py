@@ -81,7 +81,7 @@ class SmppConnection(asyncio.Protocol):
                 self._answer_malformed(error)
                 continue
             self.pdu_received(pdu)
-            if self.transport is None:
+            if not self.is_open:  # closed by what that PDU said (an unbind, say)
                 return
 
     def connection_lost(self, exc: Exception | None) -> None:

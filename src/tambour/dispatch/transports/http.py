@@ -23,6 +23,7 @@ import asyncio
 import http.client
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
@@ -95,6 +96,7 @@ class HttpTransport:
             raise ValueError(f"the aggregator URL must be http(s)://host/..., not {settings.url!r}")
         self.settings = settings
         self._window = asyncio.Semaphore(settings.window)
+        self._threads = ThreadPoolExecutor(settings.window, thread_name_prefix="http-transport")
         self._callbacks: CallbackServer | None = None
         if settings.callback_port is not None and on_inbound is not None:
             self._callbacks = CallbackServer(
@@ -108,6 +110,7 @@ class HttpTransport:
     async def close(self) -> None:
         if self._callbacks is not None:
             await self._callbacks.close()
+        await asyncio.to_thread(self._threads.shutdown)
 
     @property
     def callback_port(self) -> int | None:
@@ -126,7 +129,9 @@ class HttpTransport:
             body["callback_url"] = self.settings.callback_url
         async with self._window:
             try:
-                code, answer = await asyncio.to_thread(self._post, message.reference, body)
+                code, answer = await asyncio.get_running_loop().run_in_executor(
+                    self._threads, self._post, message.reference, body
+                )
             except _NotConnectedError as error:
                 return _result(SubmitStatus.RETRY, None, f"no connection: {error}")
             except (OSError, http.client.HTTPException) as error:
