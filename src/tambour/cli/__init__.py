@@ -13,6 +13,7 @@ from tambour.cli import (
     optout_cmd,
     phone_cmd,
     sms_cmd,
+    smsc_cmd,
 )
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(contacts_cmd.app, name="contacts")
 app.add_typer(optout_cmd.app, name="optout")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(campaign_cmd.app, name="campaign")
+app.add_typer(smsc_cmd.app, name="smsc")
 app.command("demo")(demo_cmd.demo)
 
 
