@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml $(REFERENCE)/package-lock.json
 	npm ci --prefix $(REFERENCE) --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
-demo: $(STAMP) ## Set up and run the demo (SQLite, no other service)
-	$(BIN)/tambour demo
+demo: $(STAMP) ## Set up and run the demo (SQLite in ./tambour-demo.db, no other service)
+	$(BIN)/tambour demo --database tambour-demo.db
 
 test: $(STAMP) ## Set up and run the whole test suite
 	$(BIN)/python -m pytest -q

@@ -8,17 +8,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from tambour.contacts.ledger import facts_of_row
+from tambour.contacts.ledger import facts_of_row, profile_of
+from tambour.contacts.ledger import personalization as ledger_personalization
 from tambour.contacts.row import CanonicalRow, parse_row
 from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import ContentCheck, check_content
 from tambour.rules.decision import Decision, decide_all
 from tambour.rules.facts import AdvertiserFacts, CampaignFacts
 from tambour.rules.fold import fold_set
-from tambour.rules.template import field_key
 from tambour.sms.text import count_text
+
+if TYPE_CHECKING:
+    from tambour.services.campaigns import Campaign
+    from tambour.services.importer import ImportSummary
 
 PARIS = ZoneInfo("Europe/Paris")
 # Good Friday 2027, 10:00 in Paris: a holiday in Alsace-Moselle and Polynésie, night overseas.
@@ -110,12 +116,7 @@ def sample_rows() -> Iterator[tuple[int, CanonicalRow]]:
 
 
 def personalization(row: CanonicalRow) -> dict[str, str]:
-    values = {field_key(k): v for k, v in row.extra.items()}
-    for name in ("first_name", "last_name", "company", "external_id", "postal_code"):
-        value = getattr(row, name)
-        if value:
-            values[name] = value
-    return values
+    return ledger_personalization(profile_of(row))
 
 
 def run_campaign(campaign: SampleCampaign, now: datetime) -> DemoResult:
@@ -139,3 +140,54 @@ def run_campaign(campaign: SampleCampaign, now: datetime) -> DemoResult:
 
 def run_demo(start: datetime = DEMO_START) -> tuple[DemoResult, ...]:
     return tuple(run_campaign(c, start) for c in sample_campaigns(start))
+
+
+# --- the same story in a real ledger (`make demo`) ------------------------------------------
+
+# The demo's clock: the day before the sample campaign, whatever today is, so that every run
+# plans the same way.
+LEDGER_DEMO_NOW = DEMO_START - timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerDemo:
+    database: Path
+    imported: "ImportSummary"
+    campaign: "Campaign"
+
+
+def run_ledger_demo(database: Path) -> LedgerDemo:
+    """A fresh SQLite ledger at `database`: the sample advertiser, the bundled sample file
+    imported, the commercial sample campaign created and planned (rejects beside it)."""
+    from tambour.services import advertisers, campaigns, importer, planner
+    from tambour.services.context import Context
+    from tambour.store.engine import make_engine
+    from tambour.store.schema import upgrade
+
+    for leftover in (database, database.with_name(database.name + "-wal"),
+                     database.with_name(database.name + "-shm")):  # fmt: skip
+        leftover.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{database}", pooled=False)
+    upgrade(engine)
+    ctx = Context(engine, actor="demo", clock=lambda: LEDGER_DEMO_NOW)
+    advertiser = SAMPLE_ADVERTISER
+    advertisers.create(
+        ctx, slug=advertiser.slug, name=advertiser.name, senders=list(advertiser.senders),
+        stop_number=advertiser.stop_number or "", categories=["luminaires", "décoration"],
+    )  # fmt: skip
+    sample = sample_campaigns(DEMO_START)[0]
+    rejects = database.with_name(database.stem + ".rejects.csv")
+    source = resources.files("tambour") / "data" / "sample_contacts.csv"
+    with resources.as_file(source) as path:
+        imported = importer.import_contacts(
+            ctx, slug=advertiser.slug, path=path, rejects_path=rejects, workers=0
+        )
+    campaigns.create(
+        ctx, slug=advertiser.slug, name=sample.name, nature=sample.facts.nature.value,
+        channel=sample.facts.channel.value, sender=sample.sender, text=sample.text,
+        categories="Luminaires", professions="architecture;Décoration intérieure",
+        start=sample.facts.start, send_by=sample.facts.send_by,
+    )  # fmt: skip
+    planned = planner.plan(ctx, name=sample.name, slug=advertiser.slug)
+    engine.dispose()
+    return LedgerDemo(database, imported, planned)

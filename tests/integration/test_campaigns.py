@@ -8,13 +8,15 @@ The clock is fixed (TAMBOUR_NOW) so the plans do not depend on the day the tests
 
 import csv
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
-from tambour.store.tables import audit_log, campaigns, contacts, outbox, plan_rows
+from tambour.services.planner import chunk_bounds
+from tambour.store.tables import advertisers, audit_log, campaigns, contacts, outbox, plan_rows
 from tests.integration.cli import Cli
 from tests.integration.test_contacts import sample_file, write_csv
 
@@ -548,3 +550,44 @@ def test_cancel_before_launch_and_nothing_after(ledger: Cli, engine: Engine) -> 
     with engine.begin() as conn:  # the plan of a cancelled campaign can never come back
         conn.execute(update(campaigns).values(status="planned"))
     assert count(engine, outbox) == 0
+
+
+def test_chunks_cover_every_live_contact_once_dense_or_interleaved(engine: Engine) -> None:
+    """Contact ids of one advertiser are dense after an import, interleaved with another's
+    when both import at once: both ways, each live contact is in exactly one chunk."""
+    with engine.begin() as conn:
+        ids = {}
+        for slug in ("a", "b"):
+            ids[slug] = conn.execute(
+                insert(advertisers).returning(advertisers.c.id),
+                {"slug": slug, "name": slug, "stop_number": "36111", "categories": [],
+                 "hash_key": b"k" * 32, "created_at": datetime(2026, 1, 1, tzinfo=UTC)},
+            ).scalar_one()  # fmt: skip
+        owner = [ids["a"]] * 40 + [ids["a"], ids["b"], ids["b"], ids["b"]] * 30
+        conn.execute(
+            insert(contacts),
+            [{"id": i, "advertiser_id": a, "e164": None if i % 17 == 0 else f"+3361234{i:04d}",
+              "kind": "person", "profile": {}, "profile_hash": b"h" * 16,
+              "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+              "updated_at": datetime(2026, 1, 1, tzinfo=UTC)}
+             for i, a in enumerate(owner, start=1)],
+        )  # fmt: skip
+        for slug, size in (("a", 7), ("b", 7), ("a", 1000)):
+            live = {i for i, a in enumerate(owner, start=1) if a == ids[slug] and i % 17}
+            bounds = chunk_bounds(conn, ids[slug], size)
+            covered = [{i for i in live if lo <= i < hi} for lo, hi in bounds]
+            assert sorted(i for chunk in covered for i in chunk) == sorted(live)
+            assert all(len(chunk) <= size for chunk in covered)
+        assert chunk_bounds(conn, 999, 7) == []
+
+
+def test_the_demo_builds_a_ledger_and_prints_the_plan(tmp_path: Path) -> None:
+    """`make demo`: a fresh SQLite ledger, the sample file, a campaign, its plan and report."""
+    database = tmp_path / "demo.db"
+    runner = Cli(f"sqlite:///{tmp_path / 'unused.db'}")
+    for _ in range(2):  # recreated at each run
+        out = runner("demo", "--database", str(database)).out
+        assert "imported 34 rows of the bundled sample file: 32 contacts" in out
+        assert "32 contact(s) targeted" in out and "No block." in out
+        assert "consent_prechecked_box" in out and "2027-03-27T08:00:00-04:00" in out
+    assert (tmp_path / "demo.rejects.csv").exists()

@@ -9,7 +9,7 @@ from tambour.services.campaigns import Campaign
 from tambour.services.plan_reads import UNLOCATED, local_iso
 from tambour.sms.text import count_text
 
-_WIDTH = 30
+_WIDTH = 34
 
 
 def _line(label: str, n: int, total: int) -> str:
@@ -50,11 +50,11 @@ def _decisions(summary: dict[str, Any]) -> None:
 
 
 def _territories(summary: dict[str, Any]) -> None:
-    typer.echo(f"\n  {'territory':28} {'send':>10} {'exclude':>10}  first send (local time)")
+    typer.echo(f"\n  {'territory':32} {'send':>10} {'exclude':>10}  first send (local time)")
     for territory, place in summary["by_territory"].items():
         first = place["first_send_at"] or "-"
         name = territory if territory != UNLOCATED else "(number not located)"
-        typer.echo(f"  {name:28} {place['send']:>10,} {place['exclude']:>10,}  {first}")
+        typer.echo(f"  {name:32} {place['send']:>10,} {place['exclude']:>10,}  {first}")
 
 
 def _costs(summary: dict[str, Any], samples: list[dict[str, Any]]) -> None:

@@ -1,12 +1,24 @@
 """`tambour demo`: the sample file through the sample campaigns, decision by decision."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from tambour.cli.campaign_report import print_report
+from tambour.cli.context import refusals
 from tambour.cli.output import local_iso, parse_instant, print_json
-from tambour.demo import DEMO_START, SAMPLE_ADVERTISER, DemoResult, run_demo
+from tambour.demo import (
+    DEMO_START,
+    LEDGER_DEMO_NOW,
+    SAMPLE_ADVERTISER,
+    DemoResult,
+    run_demo,
+    run_ledger_demo,
+)
+from tambour.services import plan_reads
 from tambour.sms.text import count_text
+from tambour.store.engine import make_engine, reader
 
 
 def _row_payload(result: DemoResult) -> list[dict[str, object]]:
@@ -64,14 +76,61 @@ def _print_result(result: DemoResult) -> None:
             typer.echo(f"    suggestion: {fixed.segments} part(s) in GSM-7 with plain characters")
 
 
+def _ledger_demo(database: Path) -> None:
+    """The sample story in a real ledger: advertiser, import, campaign, plan, report."""
+    with refusals():
+        done = run_ledger_demo(database)
+    campaign, imported = done.campaign, done.imported
+    advertiser = campaign.advertiser
+    typer.echo(
+        f"Demo ledger: {database} (SQLite, recreated at each run; the demo's clock is "
+        f"{LEDGER_DEMO_NOW.isoformat()})"
+    )
+    typer.echo(
+        f"1. advertiser {advertiser.slug}: {advertiser.name}, sender "
+        f"{', '.join(advertiser.senders)}, STOP au {advertiser.stop_number}"
+    )
+    rejected = ", ".join(f"{n} {why}" for why, n in imported.rejected_by_reason.items())
+    typer.echo(
+        f"2. imported {imported.rows} rows of the bundled sample file: {imported.created} "
+        f"contacts, {imported.duplicates} duplicate row(s) folded, {imported.rejected} "
+        f"rejected ({rejected or 'none'})"
+    )
+    typer.echo(f"3. campaign {campaign.name!r} created and planned; its report:\n")
+    assert campaign.plan_generation is not None and campaign.plan_summary is not None
+    engine = make_engine(f"sqlite:///{database}", pooled=False)
+    with reader(engine) as conn:
+        samples = plan_reads.samples(conn, campaign.id, campaign.plan_generation)
+    engine.dispose()
+    summary = campaign.plan_summary
+    print_report(campaign, summary, summary.get("blocks", []), samples)
+    typer.echo(
+        f"\nExplore it: export TAMBOUR_DATABASE_URL=sqlite:///{database} "
+        f"TAMBOUR_NOW={LEDGER_DEMO_NOW.isoformat()}; then `tambour campaign plan "
+        f"{campaign.name!r} --json`, `tambour campaign launch {campaign.name!r}`, "
+        "`tambour campaign status ...`, `tambour audit list`"
+    )
+
+
 def demo(
     at: Annotated[
         str | None,
         typer.Option("--at", help="Campaign start (ISO 8601); default Good Friday 2027 10:00."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database: Annotated[
+        Path | None,
+        typer.Option(
+            "--database",
+            help="Run the story in a real ledger in this SQLite file (recreated): sample "
+            "advertiser, import, campaign, plan and its report (`make demo`).",
+        ),
+    ] = None,
 ) -> None:
     """Decide the bundled sample contact file against three sample campaigns."""
+    if database is not None:
+        _ledger_demo(database)
+        return
     start = parse_instant(at, "--at") if at else DEMO_START
     results = run_demo(start)
     if as_json:

@@ -30,6 +30,12 @@ class Planned(NamedTuple):
     counted: TextCount | None = None  # encoding, segments, what forces UCS-2
     missing: tuple[str, ...] = ()  # placeholders with no value and no default
     empty: bool = False  # the personalized text, before the STOP mention, is blank
+    forcing: str = ""  # the characters that force UCS-2, each once, in order
+
+
+def _counted(text: str) -> tuple[TextCount, str]:
+    counted = count_text(text)
+    return counted, "".join(dict.fromkeys(c.char for c in counted.non_gsm))
 
 
 @dataclass(slots=True)
@@ -38,7 +44,9 @@ class Planner:
     advertiser: AdvertiserFacts
     content: ContentCheck
     now: datetime  # when the plan is made
-    _counts: dict[str, TextCount] = field(default_factory=dict, repr=False, compare=False)
+    _counts: dict[str, tuple[TextCount, str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     _personalized: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -55,13 +63,13 @@ class Planner:
         template = self.content.template
         rendered = template.render(values)
         text = self.content.final_text(rendered)
-        count = self._counts.get(text)
-        if count is None:
+        found = self._counts.get(text)
+        if found is None:
             if len(self._counts) >= _COUNT_CACHE:
                 self._counts.clear()
-            count = self._counts[text] = count_text(text)
+            found = self._counts[text] = _counted(text)
         missing = template.missing(values) if self._personalized else ()
-        return Planned(decision, text, count, missing, not rendered.strip())
+        return Planned(decision, text, found[0], missing, not rendered.strip(), found[1])
 
     def evaluate(
         self, contact: ContactFacts, values: Mapping[str, str], *, duplicate: bool = False

@@ -31,19 +31,51 @@ def _ranked(counts: Counter[str]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
+_GROUP_KEYS = (
+    plan_rows.c.decision, plan_rows.c.basis, plan_rows.c.reason, plan_rows.c.deferral,
+    plan_rows.c.territory, plan_rows.c.timezone, plan_rows.c.encoding, plan_rows.c.segments,
+    plan_rows.c.ucs2_chars,
+)  # fmt: skip
+GroupKey = tuple[Any, ...]  # the values of _GROUP_KEYS
+Groups = dict[GroupKey, tuple[int, datetime | None]]  # count, earliest send time
+
+
+def groups(
+    conn: Connection, campaign_id: int, generation: int, contacts: tuple[int, int] | None = None
+) -> Groups:
+    """The plan's rows counted by everything the report shows, with their earliest send time;
+    `contacts` restricts it to a [lo, hi) range of contact ids (one chunk of a plan)."""
+    where = _mine(campaign_id, generation)
+    if contacts is not None:
+        where &= (plan_rows.c.contact_id >= contacts[0]) & (plan_rows.c.contact_id < contacts[1])
+    found = conn.execute(
+        select(*_GROUP_KEYS, func.count(), func.min(plan_rows.c.send_at))
+        .where(where)
+        .group_by(*_GROUP_KEYS)
+    )
+    return {tuple(row[:-2]): (row[-2], row[-1]) for row in found}
+
+
+def merge(total: Groups, more: Groups) -> None:
+    """Add the counts of `more` to `total` (chunks of one plan)."""
+    for key, (n, first) in more.items():
+        seen = total.get(key)
+        if seen is None:
+            total[key] = (n, first)
+        else:
+            earliest = (
+                first if seen[1] is None or (first is not None and first < seen[1]) else seen[1]
+            )
+            total[key] = (seen[0] + n, earliest)
+
+
 def summary(conn: Connection, campaign_id: int, generation: int) -> dict[str, Any]:
+    return summarize(groups(conn, campaign_id, generation))
+
+
+def summarize(grouped: Groups) -> dict[str, Any]:
     """Counts by decision, basis, reason, deferral and territory, message parts by encoding and
     by size, the characters that force UCS-2, and the first send time of each territory."""
-    keys = (
-        plan_rows.c.decision, plan_rows.c.basis, plan_rows.c.reason, plan_rows.c.deferral,
-        plan_rows.c.territory, plan_rows.c.timezone, plan_rows.c.encoding, plan_rows.c.segments,
-        plan_rows.c.ucs2_chars,
-    )  # fmt: skip
-    groups = conn.execute(
-        select(*keys, func.count(), func.min(plan_rows.c.send_at))
-        .where(_mine(campaign_id, generation))
-        .group_by(*keys)
-    ).all()
     decisions: Counter[str] = Counter()
     bases: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
@@ -54,19 +86,8 @@ def summary(conn: Connection, campaign_id: int, generation: int) -> dict[str, An
     territories: dict[str, dict[str, Any]] = {}
     firsts: dict[str, tuple[datetime, str | None]] = {}
     parts = 0
-    for (
-        decision,
-        basis,
-        reason,
-        deferral,
-        territory,
-        zone,
-        encoding,
-        segments,
-        chars,
-        n,
-        first,
-    ) in groups:
+    for key, (n, first) in grouped.items():
+        decision, basis, reason, deferral, territory, zone, encoding, segments, chars = key
         decisions[decision] += n
         place = territories.setdefault(
             territory or UNLOCATED, {"send": 0, "exclude": 0, "first_send_at": None}

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, delete, select, text, update
 
 from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of, personalization
 from tambour.rules.codes import ContactKind, OptOutSource, Reason
-from tambour.rules.decision import Decision, number_reason
+from tambour.rules.decision import decide, number_reason
 from tambour.rules.facts import OptOut
 from tambour.rules.fold import fold_set
 from tambour.rules.planning import Planner, plan_blocks
@@ -77,17 +77,17 @@ class ChunkStats:
     notation is not their E.164 (candidates for `duplicate`)."""
 
     rows: int = 0
-    sends: int = 0
     missing: Counter[str] = field(default_factory=Counter)
     empty: int = 0
     renotated: set[str] = field(default_factory=set)
+    groups: plan_reads.Groups = field(default_factory=dict)  # the report's counts, by SQL
 
     def add(self, other: "ChunkStats") -> None:
         self.rows += other.rows
-        self.sends += other.sends
         self.missing.update(other.missing)
         self.empty += other.empty
         self.renotated |= other.renotated
+        plan_reads.merge(self.groups, other.groups)
 
 
 # --- reading a chunk ------------------------------------------------------------------------
@@ -205,65 +205,61 @@ def _read_chunk(cursor: Any, job: PlanJob, lo: int, hi: int) -> _Chunk:
 
 
 def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any, ...]]:
+    """The chunk's plan rows, in PLAN_COLUMNS order. The hot loop of a plan: names are bound
+    locally and the core is called directly."""
     dialect, planner, tags = job.dialect, job.planner, job.tags
+    campaign, advertiser_facts, now = planner.campaign, planner.advertiser, planner.now
     when = _sqlite_time if dialect == "sqlite" else _as_is
     head = (job.campaign_id, job.generation)
     advertiser = job.advertiser.id
     rows: list[tuple[Any, ...]] = []
+    append = rows.append
     instants: dict[datetime, Any] = {}  # send times are few: converted once each
     events, latest, suppressed = chunk.events, chunk.latest, chunk.suppressed
+    loads, kinds, none = json.loads, _CONTACT_KINDS, ()
     for contact_id, e164, kind, stored_profile, created_at, profile_hash in chunk.contacts:
-        profile = json.loads(stored_profile)
-        if tags and not tags & fold_set(profile.get("tags", ())):
+        profile = loads(stored_profile)
+        if tags and not tags & fold_set(profile.get("tags", none)):
             continue  # not targeted
         phone = parse_phone(e164)
         facts = facts_of(
-            phone,
-            _CONTACT_KINDS[kind],
-            profile,
-            events.get(contact_id, ()),
-            first_seen_at=when(created_at),
-            suppression=suppressed.get(e164),
-        )
-        decision = planner.decide(facts)
+            phone, kinds[kind], profile, events.get(contact_id, none),
+            first_seen_at=when(created_at), suppression=suppressed.get(e164),
+        )  # fmt: skip
+        decision = decide(facts, campaign, advertiser_facts, now)
         number = phone.e164 or e164
         if number != e164:
             stats.renotated.add(number)
-        stats.rows += 1
-        postal_code = profile.get("postal_code")
         locality = decision.locality
-        territory = locality.territory if locality else None
-        zone = locality.timezones[0] if locality else None
+        territory = zone = None
+        if locality is not None:
+            territory, zone = locality.territory, locality.timezones[0]
+        seen = latest.get(contact_id, 0)
         if not decision.send:
-            rows.append(
+            append(
                 (*head, contact_id, advertiser, number, "exclude", None, decision.reason, None,
-                 territory, zone, postal_code, None, None, None, None, None, profile_hash,
-                 latest.get(contact_id, 0))
+                 territory, zone, profile.get("postal_code"), None, None, None, None, None,
+                 profile_hash, seen)
             )  # fmt: skip
             continue
         planned = planner.message(decision, personalization(profile))
         count = planned.counted
         assert count is not None and decision.send_at is not None
-        stats.sends += 1
         if planned.missing:
             stats.missing.update(planned.missing)
         if planned.empty:
             stats.empty += 1
-        forcing = "".join(dict.fromkeys(c.char for c in count.non_gsm))[:40] or None
-        rows.append(
+        send_at = instants.get(decision.send_at)
+        if send_at is None:
+            send_at = instants[decision.send_at] = copy_time(dialect, decision.send_at)
+        append(
             (*head, contact_id, advertiser, number, "send", decision.basis, None,
-             decision.deferral, territory, zone, postal_code,
-             instants.get(decision.send_at) or _remember_instant(instants, dialect, decision),
-             count.segments, count.encoding, forcing,
-             planned.text, profile_hash, latest.get(contact_id, 0))
+             decision.deferral, territory, zone, profile.get("postal_code"), send_at,
+             count.segments, count.encoding, planned.forcing[:40] or None, planned.text,
+             profile_hash, seen)
         )  # fmt: skip
+    stats.rows += len(rows)
     return rows
-
-
-def _remember_instant(instants: dict[datetime, Any], dialect: str, decision: Decision) -> Any:
-    assert decision.send_at is not None
-    found = instants[decision.send_at] = copy_time(dialect, decision.send_at)
-    return found
 
 
 def _pg_session(conn: Connection) -> None:
@@ -284,6 +280,8 @@ def _plan_chunk(
     rows = _plan_rows(job, chunk, stats)
     with writes.begin():
         insert_rows(writes, "plan_rows", PLAN_COLUMNS, rows)
+        # The report's figures for this chunk, counted by the database from the rows stored.
+        stats.groups = plan_reads.groups(writes, job.campaign_id, job.generation, (lo, hi))
     return stats
 
 
@@ -302,10 +300,22 @@ def _connections(engine: Engine) -> Iterator[tuple[Connection, Connection]]:
 # --- running the chunks ---------------------------------------------------------------------
 
 
-def chunk_bounds(conn: Connection, advertiser_id: int) -> list[tuple[int, int]]:
-    """[lo, hi) id ranges of about CHUNK live contacts each, up to the largest id now (contacts
-    created while the plan runs are not part of it)."""
-    keys = {"advertiser": advertiser_id, "size": CHUNK}
+def chunk_bounds(conn: Connection, advertiser_id: int, size: int = CHUNK) -> list[tuple[int, int]]:
+    """[lo, hi) id ranges of at most `size` live contacts each, up to the largest id now
+    (contacts created while the plan runs are not part of it). Ids an import reserved together
+    are dense: ranges of `size` ids then; else (tenants interleaved) every size-th live id."""
+    keys = {"advertiser": advertiser_id, "size": size}
+    first, last, live = conn.execute(
+        text(
+            "SELECT min(id), max(id), count(*) FROM contacts "
+            "WHERE advertiser_id = :advertiser AND e164 IS NOT NULL"
+        ),
+        keys,
+    ).one()
+    if not live:
+        return []
+    if last - first + 1 <= 2 * live:
+        return [(lo, min(lo + size, last + 1)) for lo in range(first, last + 1, size)]
     starts = list(
         conn.execute(
             text(
@@ -316,13 +326,7 @@ def chunk_bounds(conn: Connection, advertiser_id: int) -> list[tuple[int, int]]:
             keys,
         ).scalars()
     )
-    if not starts:
-        return []
-    last = conn.execute(
-        text("SELECT max(id) FROM contacts WHERE advertiser_id = :advertiser"), keys
-    ).scalar_one()
-    ends = [*starts[1:], last + 1]
-    return list(zip(starts, ends, strict=True))
+    return list(zip(starts, [*starts[1:], last + 1], strict=True))
 
 
 def _run_here(
@@ -526,8 +530,11 @@ def plan(
         with ctx.engine.begin() as conn:
             duplicates = mark_duplicates(conn, job, stats.renotated)
         blocks = plan_blocks(content, stats.missing, stats.empty)
-        with reader(ctx.engine) as conn:
-            figures = plan_reads.summary(conn, campaign.id, generation)
+        if duplicates:  # rows changed after their chunk was counted: count them all again
+            with reader(ctx.engine) as conn:
+                figures = plan_reads.summary(conn, campaign.id, generation)
+        else:
+            figures = plan_reads.summarize(stats.groups)
         figures["blocks"] = [{"code": b.code.value, "message": b.message} for b in blocks]
         figures["seconds"] = elapsed(started)
         with ctx.engine.begin() as conn:
