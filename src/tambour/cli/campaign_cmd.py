@@ -165,7 +165,9 @@ def plan(
             _stream_json(ctx, campaign, summary)
             return
         with reader(ctx.engine) as conn:
-            samples = plan_reads.samples(conn, campaign.id, campaign.plan_generation)
+            samples = plan_reads.samples(
+                conn, campaign.id, campaign.plan_generation, plan_reads.most_parts(summary)
+            )
     print_report(campaign, summary, summary.get("blocks", []), samples)
     if csv_path is not None:
         typer.echo(f"every row, with its decision and text: {csv_path}")

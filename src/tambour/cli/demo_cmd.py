@@ -98,11 +98,13 @@ def _ledger_demo(database: Path) -> None:
     )
     typer.echo(f"3. campaign {campaign.name!r} created and planned; its report:\n")
     assert campaign.plan_generation is not None and campaign.plan_summary is not None
+    summary = campaign.plan_summary
     engine = make_engine(f"sqlite:///{database}", pooled=False)
     with reader(engine) as conn:
-        samples = plan_reads.samples(conn, campaign.id, campaign.plan_generation)
+        samples = plan_reads.samples(
+            conn, campaign.id, campaign.plan_generation, plan_reads.most_parts(summary)
+        )
     engine.dispose()
-    summary = campaign.plan_summary
     print_report(campaign, summary, summary.get("blocks", []), samples)
     typer.echo(
         f"\nExplore it: export TAMBOUR_DATABASE_URL=sqlite:///{database} "

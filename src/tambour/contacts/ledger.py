@@ -192,8 +192,8 @@ def evidence_of(row: CanonicalRow) -> list[Evidence]:
 
 def latest(events: list[Evidence]) -> Evidence | None:
     """The latest dated event, else the last recorded undated one."""
-    if not events:
-        return None
+    if len(events) < 2:  # the usual case: one fact of the kind, or none
+        return events[0] if events else None
     dated = [e for e in events if e.at is not None]
     if dated:
         return max(dated, key=lambda e: e.at or datetime.min)
@@ -245,10 +245,15 @@ def facts_of(
         )
     purchases = by_kind.get(EvidenceKind.PURCHASE, none)
     opposed = by_kind.get(EvidenceKind.OPT_OUT, none) + by_kind.get(EvidenceKind.COMPLAINT, none)
-    opt_outs = tuple(
-        OptOut(OptOutSource(e.data.get("source", OptOutSource.MANUAL.value)), e.at) for e in opposed
+    opt_outs = (
+        tuple(
+            OptOut(OptOutSource(e.data.get("source", OptOutSource.MANUAL.value)), e.at)
+            for e in opposed
+        )
+        if opposed
+        else ()
     )
-    bought = [c for p in purchases for c in p.data.get("categories", ())]
+    bought = [c for p in purchases for c in p.data.get("categories", ())] if purchases else ()
     return ContactFacts(
         phone=phone,
         kind=kind,
@@ -287,14 +292,14 @@ def _consent(event: Evidence) -> Consent:
 
 
 def _earliest(events: list[Evidence]) -> datetime | None:
-    if not events:
-        return None
+    if len(events) < 2:
+        return events[0].at if events else None
     return min((e.at for e in events if e.at is not None), default=None)
 
 
 def _most_recent(events: list[Evidence]) -> datetime | None:
-    if not events:
-        return None
+    if len(events) < 2:
+        return events[0].at if events else None
     return max((e.at for e in events if e.at is not None), default=None)
 
 

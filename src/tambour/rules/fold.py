@@ -27,8 +27,9 @@ _NONE: frozenset[str] = frozenset()
 
 def fold_set(items: Iterable[str]) -> frozenset[str]:
     """The folded, non-empty members of a list of categories, professions or tags."""
-    if not items and isinstance(items, list | tuple):  # the usual case of a contact's lists
-        return _NONE
+    if isinstance(items, list | tuple) and len(items) < 2:  # a contact's lists, usually
+        folded = fold(items[0]) if items else ""
+        return frozenset((folded,)) if folded else _NONE
     return frozenset(f for f in (fold(i) for i in items) if f)
 
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Integer, column, select, text
 
-from tambour.store.tables import plan_rows
+from tambour.store.tables import UtcDateTime, plan_rows
 
 UNLOCATED = "unknown"  # the territory of rows excluded before the number was located
 ROW_BATCH = 2000
@@ -38,20 +38,29 @@ _GROUP_KEYS = (
 )  # fmt: skip
 GroupKey = tuple[Any, ...]  # the values of _GROUP_KEYS
 Groups = dict[GroupKey, tuple[int, datetime | None]]  # count, earliest send time
+_NAMES = ", ".join(c.name for c in _GROUP_KEYS)
+# As text: asked once per chunk of a plan, where building the expression cost more than the
+# query. contact_id is the last column of the primary key: a range scan.
+_GROUPS = text(
+    f"SELECT {_NAMES}, count(*) AS n, min(send_at) AS first FROM plan_rows "
+    "WHERE campaign_id = :campaign AND generation = :generation "
+    f"AND contact_id >= :lo AND contact_id < :hi GROUP BY {_NAMES}"
+).columns(
+    *(column(c.name, c.type) for c in _GROUP_KEYS),
+    column("n", Integer()),
+    column("first", UtcDateTime()),
+)
+_ALL = (0, 1 << 62)
 
 
 def groups(
-    conn: Connection, campaign_id: int, generation: int, contacts: tuple[int, int] | None = None
+    conn: Connection, campaign_id: int, generation: int, contacts: tuple[int, int] = _ALL
 ) -> Groups:
     """The plan's rows counted by everything the report shows, with their earliest send time;
     `contacts` restricts it to a [lo, hi) range of contact ids (one chunk of a plan)."""
-    where = _mine(campaign_id, generation)
-    if contacts is not None:
-        where &= (plan_rows.c.contact_id >= contacts[0]) & (plan_rows.c.contact_id < contacts[1])
     found = conn.execute(
-        select(*_GROUP_KEYS, func.count(), func.min(plan_rows.c.send_at))
-        .where(where)
-        .group_by(*_GROUP_KEYS)
+        _GROUPS,
+        {"campaign": campaign_id, "generation": generation, "lo": contacts[0], "hi": contacts[1]},
     )
     return {tuple(row[:-2]): (row[-2], row[-1]) for row in found}
 
@@ -172,9 +181,10 @@ def rows(conn: Connection, campaign_id: int, generation: int) -> Iterator[dict[s
 
 
 def samples(
-    conn: Connection, campaign_id: int, generation: int, count: int = 3
+    conn: Connection, campaign_id: int, generation: int, most_parts: int, count: int = 3
 ) -> list[dict[str, Any]]:
-    """The first sends in contact order, and the message with the most parts."""
+    """The first sends in contact order, and the first with the most parts (`most_parts`, from
+    the summary: looked for in contact order, not by sorting the plan)."""
     sends = _mine(campaign_id, generation) & (plan_rows.c.decision == "send")
     found = list(
         conn.execute(
@@ -184,12 +194,18 @@ def samples(
             .limit(count)
         )
     )
-    longest = conn.execute(
-        select(plan_rows.c.contact_id, *_ROW_COLUMNS)
-        .where(sends)
-        .order_by(plan_rows.c.segments.desc(), plan_rows.c.contact_id)
-        .limit(1)
-    ).first()
-    if longest is not None and longest[0] not in {r[0] for r in found}:
-        found.append(longest)
+    if found and all(r.segments < most_parts for r in found):
+        longest = conn.execute(
+            select(plan_rows.c.contact_id, *_ROW_COLUMNS)
+            .where(sends, plan_rows.c.segments == most_parts)
+            .order_by(plan_rows.c.contact_id)
+            .limit(1)
+        ).first()
+        if longest is not None:
+            found.append(longest)
     return [_row(r[1:]) for r in found]
+
+
+def most_parts(summary: dict[str, Any]) -> int:
+    """The largest number of parts of a message of the plan (0 without a send)."""
+    return max((int(parts) for parts in summary["by_parts"]), default=0)
