@@ -16,7 +16,15 @@ import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
 from tambour.services.planner import chunk_bounds
-from tambour.store.tables import advertisers, audit_log, campaigns, contacts, outbox, plan_rows
+from tambour.store.tables import (
+    advertisers,
+    audit_log,
+    campaigns,
+    contacts,
+    evidence,
+    outbox,
+    plan_rows,
+)
 from tests.integration.cli import Cli
 from tests.integration.test_contacts import sample_file, write_csv
 
@@ -196,6 +204,28 @@ def test_a_number_stored_twice_in_two_notations_is_a_duplicate(ledger: Cli, engi
     found = [r for r in payload["rows"] if r["phone"] == "+33612345601"]
     assert [code(r) for r in found] == ["consent", "duplicate"]
     assert payload["summary"]["by_reason"]["duplicate"] == 1
+
+
+def test_a_number_stored_in_another_notation_is_still_found_in_the_suppression_list(
+    ledger: Cli, engine: Engine
+) -> None:
+    """An opt-out is kept as the hash of the E.164: a contact an older ledger stored as
+    `+330612345699` is looked up as +33612345699, and is not messaged."""
+    with engine.begin() as conn:
+        row = (
+            conn.execute(select(contacts).where(contacts.c.e164 == "+33612345601")).one()._asdict()
+        )
+        conn.execute(insert(contacts).values({**row, "id": 5000, "e164": "+330612345699"}))
+        facts = conn.execute(select(evidence).where(evidence.c.contact_id == row["id"])).all()
+        conn.execute(
+            insert(evidence),
+            [{**f._asdict(), "id": 5000 + i, "contact_id": 5000} for i, f in enumerate(facts)],
+        )
+    create(ledger, "Printemps", categories="luminaires")
+    assert code(by_phone(plan(ledger, "Printemps"))["+33612345699"]) == "consent"
+    ledger("optout", "add", "06 12 34 56 99", "--advertiser", "maison-lumiere", "--source",
+           "sms_stop")  # fmt: skip
+    assert code(by_phone(plan(ledger, "Printemps"))["+33612345699"]) == "opted_out"
 
 
 # --- send times: daylight saving, holidays of each territory --------------------------------

@@ -19,7 +19,7 @@ from tambour.rules.decision import Decision, decide
 from tambour.rules.facts import AdvertiserFacts, CampaignFacts, ContactFacts
 from tambour.sms.text import TextCount, count_text
 
-_COUNT_CACHE = 100_000  # personalized texts remembered with their count (names repeat)
+_COUNT_CACHE = 20_000  # personalized texts remembered with their count (names repeat)
 
 
 class Planned(NamedTuple):

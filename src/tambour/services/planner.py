@@ -4,9 +4,10 @@ chunks and stored as the campaign's plan.
 The advertiser's live contacts are cut into chunks of consecutive ids. Each chunk is read (its
 contacts, their evidence and suppression entries) in one read transaction, decided, and written
 in one write transaction, under a new plan generation: by this process for a small audience, by
-worker processes (fork, one per core) for a large one, each with its own connections. Nothing
-holds more than a few chunks in memory. When every chunk is written, one short transaction
-makes the generation current (and records the audit entry); the previous plan is then deleted.
+worker processes (fork; one per core, one more on PostgreSQL) for a large one, each with its own
+connections. Nothing holds more than a few chunks in memory. When every chunk is written, one
+short transaction makes the generation current (and records the audit entry); the previous
+plan is then deleted.
 A plan that fails half-way leaves the previous one current and its own rows are removed.
 
 Deterministic: a row depends only on its contact, the campaign, the advertiser and the instant;
@@ -42,7 +43,7 @@ from tambour.services.advertisers import Advertiser
 from tambour.services.campaigns import PLANNABLE, Campaign, resolve, window_policy
 from tambour.services.context import Context, ServiceError
 from tambour.services.suppression import phone_hash
-from tambour.sms.phone import parse_phone
+from tambour.sms.phone import PhoneInfo, parse_phone
 from tambour.store.bulk import copy_time, insert_rows
 from tambour.store.engine import make_engine, reader
 from tambour.store.tables import campaigns, plan_rows
@@ -155,6 +156,7 @@ def _as_is(value: Any) -> Any:
 
 class _Chunk(NamedTuple):
     contacts: list[tuple[Any, ...]]  # id, e164, kind, profile, created_at, profile_hash
+    phones: list[PhoneInfo]  # each contact's number read again: its E.164 today
     events: dict[int, list[Evidence]]  # by contact id, in recording order
     latest: dict[int, int]  # by contact id, the largest evidence id
     suppressed: dict[str, OptOut]  # by E.164
@@ -182,7 +184,15 @@ def _read_chunk(cursor: Any, job: PlanJob, lo: int, hi: int) -> _Chunk:
         if found is None:
             found = events[contact_id] = []
         found.append(Evidence(kinds[kind], when(at), data))
-    hashes = {phone_hash(job.advertiser, row[1]): row[1] for row in contacts}
+    # The suppression list holds keyed hashes of E.164 numbers: looked up by each number's
+    # E.164 today, and by its stored notation too when an older ledger wrote it otherwise.
+    phones = [parse_phone(row[1]) for row in contacts]
+    hashes: dict[bytes, str] = {}
+    for row, phone in zip(contacts, phones, strict=True):
+        number = phone.e164 or row[1]
+        hashes[phone_hash(job.advertiser, number)] = number
+        if number != row[1]:
+            hashes[phone_hash(job.advertiser, row[1])] = number
     suppressed: dict[str, OptOut] = {}
     if hashes:
         keys = list(hashes)
@@ -198,8 +208,11 @@ def _read_chunk(cursor: Any, job: PlanJob, lo: int, hi: int) -> _Chunk:
                 binary=True,
             )
         for digest, source, at in cursor.fetchall():
-            suppressed[hashes[bytes(digest)]] = OptOut(OptOutSource(source), when(at))
-    return _Chunk(contacts, events, latest, suppressed)
+            number = hashes[bytes(digest)]
+            found_out = OptOut(OptOutSource(source), when(at))
+            if number not in suppressed or found_out.source is OptOutSource.COMPLAINT_33700:
+                suppressed[number] = found_out
+    return _Chunk(contacts, phones, events, latest, suppressed)
 
 
 # --- deciding and writing a chunk -----------------------------------------------------------
@@ -218,17 +231,17 @@ def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any
     instants: dict[datetime, Any] = {}  # send times are few: converted once each
     events, latest, suppressed = chunk.events, chunk.latest, chunk.suppressed
     loads, kinds, none = json_loads, _CONTACT_KINDS, ()
-    for contact_id, e164, kind, stored_profile, created_at, profile_hash in chunk.contacts:
+    for row, phone in zip(chunk.contacts, chunk.phones, strict=True):
+        contact_id, e164, kind, stored_profile, created_at, profile_hash = row
         profile = loads(stored_profile)
         if tags and not tags & fold_set(profile.get("tags", none)):
             continue  # not targeted
-        phone = parse_phone(e164)
+        number = phone.e164 or e164
         facts = facts_of(
             phone, kinds[kind], profile, events.get(contact_id, none),
-            first_seen_at=when(created_at), suppression=suppressed.get(e164),
+            first_seen_at=when(created_at), suppression=suppressed.get(number),
         )  # fmt: skip
         decision = decide(facts, campaign, advertiser_facts, now)
-        number = phone.e164 or e164
         if number != e164:
             stats.renotated.add(number)
         locality = decision.locality
