@@ -520,6 +520,7 @@ def test_the_report_and_the_csv(ledger: Cli, tmp_path: Path) -> None:
         "33 contact(s) targeted", "consent_prechecked_box", "guadeloupe",
         "2027-03-27T08:00:00-04:00", "'’' (U+2019) forces UCS-2 in 12 message(s)",
         "24 message part(s)", "1 part(s) instead of 2", "Samples", "No block.",
+        "Bonjour {first_name|}, c'est le printemps",
     ):  # fmt: skip
         assert expected in report, expected
     lines = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tambour.cli.campaign_report import print_report
 from tambour.cli.context import open_context, refusals
-from tambour.cli.output import parse_instant, print_json
+from tambour.cli.output import parse_instant, print_json, progress
 from tambour.services import campaigns, plan_reads, planner
 from tambour.services.context import Context, ServiceError
 from tambour.store.engine import reader
@@ -84,16 +83,6 @@ def create(
     typer.echo(f"next: tambour campaign plan {campaign.name!r}")
 
 
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description} {task.completed:,} contacts"),
-        TimeElapsedColumn(),
-        disable=not enabled,
-        transient=True,
-    )
-
-
 def _write_csv(ctx: Context, campaign: campaigns.Campaign, path: Path) -> None:
     assert campaign.plan_generation is not None
     with path.open("w", encoding="utf-8-sig", newline="") as handle, reader(ctx.engine) as conn:
@@ -150,7 +139,7 @@ def plan(
     if csv_path is not None and not csv_path.parent.is_dir():
         with refusals():
             raise ServiceError(f"--csv: the folder {csv_path.parent} does not exist")
-    with refusals(), _progress(sys.stderr.isatty() and not as_json) as bar:
+    with refusals(), progress("contacts", enabled=sys.stderr.isatty() and not as_json) as bar:
         task = bar.add_task(f"planning {name}", total=None)
         campaign = planner.plan(
             ctx, name=name, slug=advertiser, workers=workers,

@@ -18,7 +18,11 @@ def _line(label: str, n: int, total: int) -> str:
 
 
 def _definition(campaign: Campaign) -> None:
-    start = local_iso(campaign.start_at, "Europe/Paris") if campaign.start_at else "when launched"
+    start = (
+        local_iso(campaign.start_at, "Europe/Paris")
+        if campaign.start_at
+        else "as soon as possible (send times from the planning instant)"
+    )
     typer.echo(
         f"Campaign {campaign.name!r} of {campaign.advertiser.slug}: {campaign.nature.value} "
         f"{campaign.channel.value}, sender {campaign.sender}"
@@ -57,7 +61,7 @@ def _territories(summary: dict[str, Any]) -> None:
         typer.echo(f"  {name:32} {place['send']:>10,} {place['exclude']:>10,}  {first}")
 
 
-def _costs(summary: dict[str, Any], samples: list[dict[str, Any]]) -> None:
+def _costs(campaign: Campaign, summary: dict[str, Any], samples: list[dict[str, Any]]) -> None:
     typer.echo(f"\n{summary['parts']:,} message part(s) to send")
     for encoding, counted in summary["by_encoding"].items():
         messages, parts = counted["messages"], counted["parts"]
@@ -68,15 +72,16 @@ def _costs(summary: dict[str, Any], samples: list[dict[str, Any]]) -> None:
     for char, n in summary["ucs2_chars"].items():
         typer.echo(f"    {char!r} (U+{ord(char[0]):04X}) forces UCS-2 in {n:,} message(s)")
     wide = next((s for s in samples if s["encoding"] == "UCS-2"), None)
-    if wide is not None:
+    plain_text = count_text(campaign.text).suggestion  # the text with plain characters
+    if wide is not None and plain_text is not None:
         counted = count_text(wide["text"])
-        if counted.suggestion:
-            plain = count_text(counted.suggestion)
+        plain = count_text(counted.suggestion) if counted.suggestion else None
+        if plain is not None and plain.encoding == "GSM-7":
             typer.echo(
-                f"    in GSM-7 with plain characters, the sample to {wide['phone']} takes "
-                f"{plain.segments} part(s) instead of {counted.segments}: "
-                f"{counted.suggestion}"
+                f"    with plain characters the sample to {wide['phone']} takes "
+                f"{plain.segments} part(s) instead of {counted.segments}; the text would read:"
             )
+            typer.echo(f"      {plain_text}")
 
 
 def _samples(samples: list[dict[str, Any]]) -> None:
@@ -102,7 +107,7 @@ def print_report(
     if summary["targeted"]:
         _territories(summary)
     if summary["send"]:
-        _costs(summary, samples)
+        _costs(campaign, summary, samples)
         _samples(samples)
     typer.echo("")
     if blocks:

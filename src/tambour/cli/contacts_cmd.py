@@ -5,10 +5,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tambour.cli.context import open_context, refusals
-from tambour.cli.output import print_json
+from tambour.cli.output import print_json, progress
 from tambour.services import contacts, importer
 
 app = typer.Typer(no_args_is_help=True, help="Contacts and their evidence.")
@@ -43,16 +42,7 @@ def import_cmd(
     """Import a contact file as evidence; invalid rows go whole to the rejects file."""
     ctx = open_context()
     show_progress = sys.stderr.isatty() and not as_json
-    with (
-        refusals(),
-        Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description} {task.completed:,} rows"),
-            TimeElapsedColumn(),
-            disable=not show_progress,
-            transient=True,
-        ) as bar,
-    ):
+    with refusals(), progress("rows", enabled=show_progress) as bar:
         task = bar.add_task(f"importing {file.name}", total=None)
         summary = importer.import_contacts(
             ctx,

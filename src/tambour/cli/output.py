@@ -6,6 +6,7 @@ from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 BAD_INPUT = 2
 
@@ -34,3 +35,14 @@ def parse_instant(value: str, option: str) -> datetime:
 def local_iso(instant: datetime, timezone: str) -> str:
     """ISO 8601 with the offset of `timezone` (a recipient's own local time)."""
     return instant.astimezone(ZoneInfo(timezone)).isoformat()
+
+
+def progress(unit: str, *, enabled: bool) -> Progress:
+    """A spinner on stderr counting `unit`s, with the time elapsed; gone when done."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description} {task.completed:,} " + unit),
+        TimeElapsedColumn(),
+        disable=not enabled,
+        transient=True,
+    )
