@@ -199,6 +199,20 @@ def window_policy(conn: Connection, advertiser: Advertiser) -> WindowPolicy:
 # --- definition -----------------------------------------------------------------------------
 
 
+def record(
+    conn: Connection, ctx: Context, campaign: Campaign, action: str, at: datetime, **details: Any
+) -> None:
+    """The audit entry of an action on `campaign` (its name with any phone number masked)."""
+    audit.append(
+        conn,
+        actor=ctx.actor,
+        action=f"campaign.{action}",
+        advertiser_id=campaign.advertiser.id,
+        details={"campaign": audit.without_phones(campaign.name), **details},
+        at=at,
+    )
+
+
 def _choice(value: str, kinds: type[Nature] | type[Channel], option: str) -> Any:
     try:
         return kinds(value.strip().casefold())
@@ -297,24 +311,14 @@ def create(
         )
         campaign = resolve(conn, name, slug)
         content = campaign.content()
-        audit.append(
-            conn,
-            actor=ctx.actor,
-            action="campaign.create",
-            advertiser_id=advertiser.id,
-            details={
-                "campaign": audit.without_phones(name),
-                "nature": parsed_nature.value,
-                "channel": parsed_channel.value,
-                "sender": chosen,
-                "text_sha256": hashlib.sha256(text.encode()).hexdigest(),
-                **lists,
-                "start": start.isoformat() if start else None,
-                "send_by": send_by.isoformat() if send_by else None,
-                "blocks": [b.code.value for b in content.blocks],
-            },
-            at=now,
-        )
+        record(
+            conn, ctx, campaign, "create", now, nature=parsed_nature.value,
+            channel=parsed_channel.value, sender=chosen,
+            text_sha256=hashlib.sha256(text.encode()).hexdigest(), **lists,
+            start=start.isoformat() if start else None,
+            send_by=send_by.isoformat() if send_by else None,
+            blocks=[b.code.value for b in content.blocks],
+        )  # fmt: skip
     return campaign, content
 
 
@@ -451,20 +455,11 @@ def launch(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any
             .values(status="launched", launched_at=now)
         )
         parts = (campaign.plan_summary or {}).get("parts")
-        audit.append(
-            conn,
-            actor=ctx.actor,
-            action="campaign.launch",
-            advertiser_id=campaign.advertiser.id,
-            details={
-                "campaign": audit.without_phones(campaign.name),
-                "generation": campaign.plan_generation,
-                "planned_at": campaign.planned_at.isoformat() if campaign.planned_at else None,
-                "queued": queued,
-                "parts": parts,
-            },
-            at=now,
-        )
+        record(
+            conn, ctx, campaign, "launch", now, generation=campaign.plan_generation,
+            planned_at=campaign.planned_at.isoformat() if campaign.planned_at else None,
+            queued=queued, parts=parts,
+        )  # fmt: skip
     return {
         "campaign": campaign.name,
         "queued": queued,
@@ -520,18 +515,7 @@ def cancel(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any
             .values(status="cancelled", cancelled_at=now)
         )
         states = _states(conn, campaign)
-        audit.append(
-            conn,
-            actor=ctx.actor,
-            action="campaign.cancel",
-            advertiser_id=campaign.advertiser.id,
-            details={
-                "campaign": audit.without_phones(campaign.name),
-                "was": campaign.status,
-                "withdrawn": withdrawn,
-            },
-            at=now,
-        )
+        record(conn, ctx, campaign, "cancel", now, was=campaign.status, withdrawn=withdrawn)
     gone = sum(states[s] for s in ("submitting", "submitted", "delivered", "unknown"))
     return {"campaign": campaign.name, "was": campaign.status, "withdrawn": withdrawn,
             "already_sent": gone}  # fmt: skip

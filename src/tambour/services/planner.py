@@ -38,9 +38,9 @@ from tambour.rules.decision import decide, number_reason
 from tambour.rules.facts import OptOut
 from tambour.rules.fold import fold_set
 from tambour.rules.planning import Planner, plan_blocks
-from tambour.services import audit, plan_reads
+from tambour.services import plan_reads
 from tambour.services.advertisers import Advertiser
-from tambour.services.campaigns import PLANNABLE, Campaign, resolve, window_policy
+from tambour.services.campaigns import PLANNABLE, Campaign, record, resolve, window_policy
 from tambour.services.context import Context, ServiceError
 from tambour.services.suppression import phone_hash
 from tambour.sms.phone import PhoneInfo, parse_phone
@@ -581,25 +581,13 @@ def plan(
                     f"{campaign.name!r} was launched, cancelled or planned again meanwhile: "
                     "this plan is discarded"
                 )
-            audit.append(
-                conn,
-                actor=ctx.actor,
-                action="campaign.plan",
-                advertiser_id=campaign.advertiser.id,
-                details={
-                    "campaign": audit.without_phones(campaign.name),
-                    "generation": generation,
-                    "targeted": figures["targeted"],
-                    "send": figures["send"],
-                    "exclude": figures["exclude"],
-                    "by_basis": figures["by_basis"],
-                    "by_reason": figures["by_reason"],
-                    "parts": figures["parts"],
-                    "duplicates": duplicates,
-                    "blocks": [b.code.value for b in blocks],
-                },
-                at=now,
-            )
+            record(
+                conn, ctx, campaign, "plan", now, generation=generation,
+                targeted=figures["targeted"], send=figures["send"], exclude=figures["exclude"],
+                by_basis=figures["by_basis"], by_reason=figures["by_reason"],
+                parts=figures["parts"], duplicates=duplicates,
+                blocks=[b.code.value for b in blocks],
+            )  # fmt: skip
     except BaseException:
         with ctx.engine.begin() as conn:  # the previous plan, if any, stays current
             drop_generation(conn, campaign.id, generation, older=False)
