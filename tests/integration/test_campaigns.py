@@ -8,6 +8,7 @@ The clock is fixed (TAMBOUR_NOW) so the plans do not depend on the day the tests
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
+from tambour.cli import app
 from tambour.services.planner import chunk_bounds
 from tambour.store.tables import (
     advertisers,
@@ -387,7 +389,7 @@ def test_names_are_unique_per_advertiser(ledger: Cli) -> None:
 
 
 def test_launch_freezes_the_plan_and_queues_one_message_per_send(
-    ledger: Cli, engine: Engine
+    ledger: Cli, engine: Engine, tmp_path: Path
 ) -> None:
     create(ledger, "Printemps", send_by=SEND_BY, categories="luminaires",
            professions="architecture")  # fmt: skip
@@ -399,12 +401,19 @@ def test_launch_freezes_the_plan_and_queues_one_message_per_send(
     assert launched["queued"] == len(sends) == 12
     with engine.connect() as conn:
         queued = conn.execute(
-            select(outbox.c.e164, outbox.c.state, outbox.c.parts, outbox.c.sender, outbox.c.text)
-        ).all()
+            select(
+                outbox.c.e164, outbox.c.state, outbox.c.parts, outbox.c.sender, outbox.c.text,
+                outbox.c.send_at, outbox.c.send_by, outbox.c.attempts,
+            )
+        ).all()  # fmt: skip
     assert {q.e164 for q in queued} == sends
-    assert {(q.state, q.sender) for q in queued} == {("queued", "MLUMIERE")}
+    assert {(q.state, q.sender, q.attempts) for q in queued} == {("queued", "MLUMIERE", 0)}
     camille = next(q for q in queued if q.e164 == "+33612345601")
     assert camille.text == rows["+33612345601"]["text"] and camille.parts == 2
+    # Due at its own send time: Saturday 08:00 in Guadeloupe (held by Good Friday there).
+    guadeloupe = next(q for q in queued if q.e164 == "+590690123408")
+    assert guadeloupe.send_at == datetime(2027, 3, 27, 12, 0, tzinfo=UTC)
+    assert guadeloupe.send_by == datetime(2027, 3, 27, 17, 0, tzinfo=UTC)
 
     status = ledger("campaign", "status", "Printemps", "--json").json()
     assert status["status"] == "launched" and status["messages"]["queued"] == 12
@@ -413,6 +422,14 @@ def test_launch_freezes_the_plan_and_queues_one_message_per_send(
     assert again.code == 2 and "cannot be again" in again.err
     frozen = ledger("campaign", "plan", "Printemps", ok=False)
     assert frozen.code == 2 and "its plan is frozen" in frozen.err
+    # The audience cannot grow after launch: a newcomer who consented gets nothing.
+    newcomer = write_csv(
+        tmp_path / "new.csv",
+        [{"phone": "06 11 11 11 11", "consent": "oui", "consent_at": "2027-03-01"}],
+    )
+    ledger("contacts", "import", str(newcomer), "--advertiser", "maison-lumiere")
+    assert ledger("campaign", "status", "Printemps", "--json").json()["messages"]["queued"] == 12
+    assert count(engine, outbox, outbox.c.e164 == "+33611111111") == 0
 
     cancelled = ledger("campaign", "cancel", "Printemps", "--json").json()
     assert cancelled["withdrawn"] == 12
@@ -622,3 +639,11 @@ def test_the_demo_builds_a_ledger_and_prints_the_plan(tmp_path: Path) -> None:
         assert "32 contact(s) targeted" in out and "No block." in out
         assert "consent_prechecked_box" in out and "2027-03-27T08:00:00-04:00" in out
     assert (tmp_path / "demo.rejects.csv").exists()
+
+
+def test_the_text_can_come_from_stdin(ledger: Cli) -> None:
+    args = ["campaign", "create", "--advertiser", "maison-lumiere", "--name", "Lettre",
+            "--nature", "commercial", "--sender", "MLUMIERE", "--text", "-", "--json"]  # fmt: skip
+    done = ledger.runner.invoke(app, args, input="Maison Lumière : -20% !\n", env=ledger.env)
+    assert done.exit_code == 0, done.stderr
+    assert json.loads(done.stdout)["campaign"]["text"] == "Maison Lumière : -20% !"
