@@ -647,3 +647,22 @@ def test_the_text_can_come_from_stdin(ledger: Cli) -> None:
     done = ledger.runner.invoke(app, args, input="Maison Lumière : -20% !\n", env=ledger.env)
     assert done.exit_code == 0, done.stderr
     assert json.loads(done.stdout)["campaign"]["text"] == "Maison Lumière : -20% !"
+
+
+def test_an_advertiser_narrowed_window_is_kept(recipients: Cli, engine: Engine) -> None:
+    """The window is data: an advertiser sending Monday to Friday, 09:00 to 18:00, has its
+    Saturday campaign held until Monday 09:00; a stored window wider than the law is refused."""
+    recipients.env["TAMBOUR_NOW"] = "2026-10-20T09:00:00+02:00"
+    with engine.begin() as conn:
+        conn.execute(
+            update(advertisers).values(window={"days": [0, 1, 2, 3, 4], "start": "09:00",
+                                               "end": "18:00"})
+        )  # fmt: skip
+    create(recipients, "Semaine", start="2026-10-24T10:00")
+    times = send_times(recipients, "Semaine")
+    assert times["+33612345601"] == ("2026-10-26T09:00:00+01:00", "quiet_hours")
+    assert times["+262692123409"] == ("2026-10-26T09:00:00+04:00", "quiet_hours")
+    with engine.begin() as conn:
+        conn.execute(update(advertisers).values(window={"start": "07:00", "end": "22:00"}))
+    refused = recipients("campaign", "plan", "Semaine", ok=False)
+    assert refused.code == 2 and "wider than the law" in refused.err
