@@ -12,18 +12,15 @@ Usage: python benches/bench_plan.py [ROWS] [--only sqlite|postgresql] [--workers
 import argparse
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_import import MEASURE, PG_ADMIN, TAMBOUR, _pss_kib, _tree
 from contact_file import write
+from measure import TAMBOUR, measured, throwaway_postgres
 
 # A fixed clock: the generated facts (2023 to 2025) are all in the past, the campaign starts
 # on a Tuesday morning in Paris, and every run decides the same way.
@@ -45,26 +42,6 @@ def run(args: list[str], url: str) -> str:
     return done.stdout
 
 
-def measured(args: list[str], url: str) -> tuple[float, float, float]:
-    """Wall seconds of the command, the peak RSS of its largest process and the peak of all
-    its processes together (PSS: pages a fork shares count once), in MB."""
-    started = time.perf_counter()
-    with subprocess.Popen(
-        [sys.executable, "-c", MEASURE, TAMBOUR, *args],
-        env=_env(url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    ) as child:  # fmt: skip
-        together = 0
-        while child.poll() is None:
-            together = max(together, sum(_pss_kib(pid) for pid in _tree(child.pid)[1:]))
-            time.sleep(0.1)
-        out, err = child.communicate()
-    wall = time.perf_counter() - started
-    if child.returncode:
-        raise SystemExit(f"{' '.join(args)} failed: {err}")
-    peak = int(out.rstrip("\n").rsplit("\n", 1)[-1])
-    return wall, peak / 1024, together / 1024
-
-
 def plan_once(url: str, path: Path, workers: int | None) -> None:
     run(["db", "upgrade"], url)
     run(["advertiser", "create", "bench", "--name", "Bench SAS", "--sender", "BENCH",
@@ -83,7 +60,8 @@ def plan_once(url: str, path: Path, workers: int | None) -> None:
     if workers is not None:
         command += ["--workers", str(workers)]
     for label in ("plan", "plan again (replaces the first)"):
-        wall, peak, together = measured(command, url)
+        done = measured(command, _env(url))
+        wall, peak, together = done.wall, done.largest_mb, done.all_mb
         status = json.loads(run(["campaign", "status", "Printemps", "--json"], url))
         plan = status["plan"]
         print(
@@ -109,17 +87,9 @@ def main() -> None:
             print("SQLite (WAL)")
             plan_once(f"sqlite:///{Path(tmp) / 'bench.db'}", path, args.workers)
         if args.only in (None, "postgresql"):
-            name = f"tambour_bench_{secrets.token_hex(4)}"
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
+            with throwaway_postgres() as url:
                 print("PostgreSQL")
-                plan_once(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", path, args.workers)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-                admin.dispose()
+                plan_once(url, path, args.workers)
 
 
 if __name__ == "__main__":
