@@ -4,6 +4,7 @@ migration 0003 (no foreign keys on the ledger) keeps every row both ways."""
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -86,3 +87,21 @@ def test_a_schema_newer_than_this_tambour_is_refused(db_url: str, engine: Engine
                 f"UPDATE alembic_version SET version_num = '{schema.head_revision()}'"
             )
     assert refused.code == 2 and "newer than this Tambour knows" in refused.err
+
+
+def test_a_reader_that_leaves_early_gets_no_error_message(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`tambour contacts export ... | head` : the pipe closes under the writer; like any Unix
+    tool it stops without a message (it used to print 'error: : Broken pipe')."""
+    cli = Cli(db_url)
+    cli.advertiser()
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    env = {**os.environ, "TAMBOUR_DATABASE_URL": db_url}
+    tambour = str(Path(sys.executable).with_name("tambour"))
+    with subprocess.Popen(
+        [tambour, "contacts", "export", "--advertiser", "maison-lumiere"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    ) as export:  # fmt: skip
+        assert export.stdout is not None and export.stderr is not None
+        export.stdout.close()  # before it writes anything
+        err = export.stderr.read().decode()
+    assert export.returncode == 1 and err == ""

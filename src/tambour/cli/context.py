@@ -1,5 +1,7 @@
 """Opening the store for a command, and turning refusals into clear messages (exit code 2)."""
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,5 +39,8 @@ def refusals() -> Iterator[None]:
         fail(str(error))
     except OperationalError as error:
         fail(f"the database cannot be used: {error.orig}")
+    except BrokenPipeError:  # the reader of our output left (`| head`): nothing to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except OSError as error:
         fail(f"{error.filename or ''}: {error.strerror or error}")
