@@ -93,19 +93,18 @@ def _paris_offset(day: str, naive: datetime) -> timedelta | None:
     return offset
 
 
-def _fingerprint(kind: str, stamp: Stamp | None, data_json: str) -> bytes:
-    """As `Evidence.fingerprint`: kind, POSIX timestamp and data JSON."""
-    key = f"{kind}|{stamp[1] if stamp else ''}|{data_json}".encode()
-    return blake2b(key, digest_size=16).digest()
-
-
-def _event(kind: str, stamp: Stamp | None, data_json: str = "{}") -> PreparedEvent:
-    """A fact that is not an opposition, with its fingerprint (`_fingerprint` inlined)."""
+def _event(
+    kind: str,
+    stamp: Stamp | None,
+    data_json: str = "{}",
+    opposition: tuple[str, datetime | None] | None = None,
+) -> PreparedEvent:
+    """A fact with its fingerprint, as `Evidence.fingerprint`: kind, POSIX timestamp, data JSON."""
     if stamp is None:
         key = f"{kind}||{data_json}".encode()
-        return (kind, None, data_json, blake2b(key, digest_size=16).digest(), None)
+        return (kind, None, data_json, blake2b(key, digest_size=16).digest(), opposition)
     key = f"{kind}|{stamp[1]}|{data_json}".encode()
-    return (kind, stamp[2], data_json, blake2b(key, digest_size=16).digest(), None)
+    return (kind, stamp[2], data_json, blake2b(key, digest_size=16).digest(), opposition)
 
 
 class RowPreparer:
@@ -286,9 +285,6 @@ class RowPreparer:
             source_value = opt_out_source.value if opt_out_source is not None else _MANUAL
             stamp = opted_out_at
             data_json = '{"source":' + _str(source_value) + "}"
-            events.append(
-                (kind_value, stamp[2] if stamp else None, data_json,
-                 _fingerprint(kind_value, stamp, data_json),
-                 (source_value, stamp[0].replace(tzinfo=UTC) if stamp else None))
-            )  # fmt: skip
+            opposition = (source_value, stamp[0].replace(tzinfo=UTC) if stamp else None)
+            events.append(_event(kind_value, stamp, data_json, opposition))
         return (info.e164, stated, profile_json, digest, tuple(events))
