@@ -45,6 +45,7 @@ from tambour.dispatch.smpp.addresses import (
 )
 from tambour.dispatch.smpp.connection import SmppConnection
 from tambour.dispatch.smpp.pdu import (
+    MAX_SEQUENCE,
     Address,
     Bind,
     BindMode,
@@ -175,7 +176,7 @@ class _Session(SmppConnection):
         return self.mode in (BindMode.TRANSCEIVER, BindMode.RECEIVER) and self.is_open
 
     def next_sequence(self) -> int:
-        self.sequence = self.sequence % 0x7FFFFFFF + 1
+        self.sequence = self.sequence % MAX_SEQUENCE + 1
         return self.sequence
 
     def pdu_received(self, pdu: Pdu) -> None:
