@@ -273,7 +273,7 @@ class Smsc:
 
     @property
     def bound_sessions(self) -> int:
-        return sum(1 for s in self._sessions if s.mode is not None and s.is_open)
+        return sum(1 for s in self._sessions if s.is_open)
 
     @property
     def pending_deliveries(self) -> int:
