@@ -51,19 +51,6 @@ class PreparedBatch(NamedTuple):
 
 _shapes: dict[FileFormat, RecordShape] = {}
 _preparers: dict[tuple[FileFormat, str, datetime], RowPreparer] = {}
-_sqlite_times: dict[datetime, str] = {}  # files repeat their instants; bounded below
-
-
-def stored_time(dialect: str, at: datetime | None) -> object:
-    """An instant as the importer hands it to the database (`store.bulk.copy_time`)."""
-    if at is None or dialect != "sqlite":
-        return None if at is None else copy_time(dialect, at)
-    text = _sqlite_times.get(at)
-    if text is None:
-        if len(_sqlite_times) > 20_000:
-            _sqlite_times.clear()
-        text = _sqlite_times[at] = copy_time(dialect, at)
-    return text
 
 
 # Which column states each kind of fact, to name it when its date is refused.
@@ -138,9 +125,9 @@ def prepare(
             opposition = None
             if event.kind in OPPOSITION_KINDS:
                 opposition = (str(event.data["source"]), event.at)
+            at = None if event.at is None else copy_time(dialect, event.at)
             events.append(
-                (event.kind.value, stored_time(dialect, event.at), event.data_json,
-                 event.fingerprint, opposition)
+                (event.kind.value, at, event.data_json, event.fingerprint, opposition)
             )  # fmt: skip
         assert row.phone.e164 is not None  # check_record accepts valid numbers only
         rows.append(
