@@ -55,6 +55,20 @@ def number_reason(phone: PhoneInfo, channel: Channel) -> Reason | None:
     return None
 
 
+def later_duplicates(rows: Iterable[tuple[int, PhoneInfo]], channel: Channel) -> list[int]:
+    """The ids of the rows, taken in order, whose E.164 an earlier row already holds: they
+    are `duplicate`, unless step 1 (`number_reason`) already excludes them."""
+    seen: set[str] = set()
+    later: list[int] = []
+    for row_id, phone in rows:
+        if number_reason(phone, channel) is not None or phone.e164 is None:
+            continue  # invalid or not a mobile: excluded before the duplicate check
+        if phone.e164 in seen:
+            later.append(row_id)
+        seen.add(phone.e164)
+    return later
+
+
 def decide(
     contact: ContactFacts,
     campaign: CampaignFacts,

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, delete, select, text, update
 
 from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of, personalization
 from tambour.rules.codes import ContactKind, OptOutSource, Reason
-from tambour.rules.decision import decide, number_reason
+from tambour.rules.decision import decide, later_duplicates
 from tambour.rules.facts import OptOut
 from tambour.rules.fold import fold_set
 from tambour.rules.planning import Planner, plan_blocks
@@ -469,14 +469,7 @@ def mark_duplicates(conn: Connection, job: PlanJob, numbers: set[str]) -> int:
         .where(mine, plan_rows.c.e164.in_(sorted(numbers)))
         .order_by(plan_rows.c.contact_id)
     ).all()
-    seen: set[str] = set()
-    later: list[int] = []
-    for contact_id, e164 in found:
-        if number_reason(parse_phone(e164), channel) is not None:
-            continue  # invalid or not a mobile: excluded before the duplicate check
-        if e164 in seen:
-            later.append(contact_id)
-        seen.add(e164)
+    later = later_duplicates(((cid, parse_phone(e164)) for cid, e164 in found), channel)
     if later:
         conn.execute(
             update(plan_rows)
