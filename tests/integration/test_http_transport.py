@@ -19,9 +19,10 @@ import pytest
 from tambour.dispatch.inbound import Inbound, InboundRejectedError
 from tambour.dispatch.json_http import post_json
 from tambour.dispatch.receipts import MessageState, Outcome, Receipt
-from tambour.dispatch.replies import Reply, ReplyKind
+from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.base import OutboundMessage, SubmitStatus
 from tambour.dispatch.transports.http import HttpSettings, HttpTransport
+from tambour.rules.replies import ReplyKind
 from tests.integration.smpp_peers import run
 
 UNTIL = datetime(2026, 11, 28, 20, 0, tzinfo=ZoneInfo("Europe/Paris"))

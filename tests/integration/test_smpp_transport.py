@@ -12,13 +12,14 @@ import pytest
 
 from tambour.dispatch.inbound import Inbound
 from tambour.dispatch.receipts import Outcome, Receipt, message_key, message_outcome
-from tambour.dispatch.replies import Reply, ReplyKind
+from tambour.dispatch.replies import Reply
 from tambour.dispatch.smpp.pdu import Address, DeliverSm
 from tambour.dispatch.smpp.status import Status
 from tambour.dispatch.smpp.user_data import GSM7, UCS2
 from tambour.dispatch.smsc import DeliveryRefusedError, Smsc
 from tambour.dispatch.transports.base import OutboundMessage, SubmitResult, SubmitStatus
 from tambour.dispatch.transports.smpp import SmppTransport
+from tambour.rules.replies import ReplyKind
 from tests.integration.smpp_peers import eventually, run, running_smsc, session_settings
 
 LONG_GSM = (

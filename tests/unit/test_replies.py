@@ -3,14 +3,10 @@ other."""
 
 import pytest
 
-from tambour.dispatch.replies import (
-    ReplyKind,
-    classify_reply,
-    normalize_reply,
-    parse_reply,
-)
+from tambour.dispatch.replies import parse_reply
 from tambour.dispatch.smpp.pdu import Address, DeliverSm
 from tambour.dispatch.smpp.user_data import UCS2, encode_text
+from tambour.rules.replies import ReplyKind, classify_reply, normalize_reply
 
 STOPS = [
     "STOP",

@@ -20,7 +20,8 @@ from typing import Any, Final
 from tambour.dispatch.inbound import Inbound, InboundHandler, InboundRejectedError
 from tambour.dispatch.json_http import JsonHttpServer
 from tambour.dispatch.receipts import STAT_WORDS, MessageState, Receipt, parse_error_code
-from tambour.dispatch.replies import Reply, classify_reply
+from tambour.dispatch.replies import Reply
+from tambour.rules.replies import classify_reply
 from tambour.sms.phone import parse_phone
 
 CALLBACK_PATH: Final = "/callbacks"
