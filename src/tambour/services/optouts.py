@@ -64,6 +64,8 @@ def _record(
                 )
             )
         )
+    dialect = conn.dialect.name
+    recorded_at = copy_time(dialect, now)
     rows = []
     for e164, source, at in entries:
         if e164 not in known:
@@ -78,8 +80,8 @@ def _record(
             continue
         recorded.add((known[e164], event.fingerprint))
         rows.append(
-            (advertiser.id, known[e164], kind.value, copy_time(conn.dialect.name, at),
-             event.data_json, event.fingerprint, origin, copy_time(conn.dialect.name, now), actor)
+            (advertiser.id, known[e164], kind.value, copy_time(dialect, at), event.data_json,
+             event.fingerprint, origin, recorded_at, actor)
         )  # fmt: skip
     insert_rows(conn, "evidence", EVIDENCE_COLUMNS, rows)
     record_suppressions(conn, advertiser, [(e, s.value, at) for e, s, at in entries], now)

@@ -36,11 +36,11 @@ def record_suppressions(
             or ((source == complaint) == (seen[0] == complaint) and at > seen[1])
         ):
             merged[e164] = (source, at)
+    recorded_at = adapt_datetime(conn, now)
     rows = [
-        (advertiser.id, phone_hash(advertiser, e164), source, adapt_datetime(conn, at),
-         adapt_datetime(conn, now))
+        (advertiser.id, phone_hash(advertiser, e164), source, adapt_datetime(conn, at), recorded_at)
         for e164, (source, at) in merged.items()
-    ]  # fmt: skip
+    ]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     cursor.executemany(_UPSERT[conn.dialect.name], rows)
 
