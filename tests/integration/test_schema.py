@@ -23,7 +23,9 @@ def test_the_migrations_build_the_schema_the_code_describes(engine: Engine) -> N
     assert differences == []
 
 
-def test_migration_0003_keeps_the_ledger_both_ways(db_url: str, engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_migration_0003_keeps_the_ledger_both_ways(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
     cli = Cli(db_url)
     cli.advertiser()
     cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
@@ -89,7 +91,7 @@ def test_a_schema_newer_than_this_tambour_is_refused(db_url: str, engine: Engine
     assert refused.code == 2 and "newer than this Tambour knows" in refused.err
 
 
-def test_a_reader_that_leaves_early_gets_no_error_message(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_reader_that_leaves_early_gets_no_error_message(db_url: str, tmp_path: Path) -> None:
     """`tambour contacts export ... | head` : the pipe closes under the writer; like any Unix
     tool it stops without a message (it used to print 'error: : Broken pipe')."""
     cli = Cli(db_url)
