@@ -139,12 +139,8 @@ def plan(
     if csv_path is not None and not csv_path.parent.is_dir():
         with refusals():
             raise ServiceError(f"--csv: the folder {csv_path.parent} does not exist")
-    with refusals(), progress("contacts", enabled=sys.stderr.isatty() and not as_json) as bar:
-        task = bar.add_task(f"planning {name}", total=None)
-        campaign = planner.plan(
-            ctx, name=name, slug=advertiser, workers=workers,
-            progress=lambda n: bar.advance(task, n),
-        )  # fmt: skip
+    with refusals(), progress(f"planning {name}", "contacts", quiet=as_json) as advance:
+        campaign = planner.plan(ctx, name=name, slug=advertiser, workers=workers, progress=advance)
     assert campaign.plan_generation is not None and campaign.plan_summary is not None
     summary = campaign.plan_summary
     with refusals():

@@ -41,9 +41,7 @@ def import_cmd(
 ) -> None:
     """Import a contact file as evidence; invalid rows go whole to the rejects file."""
     ctx = open_context()
-    show_progress = sys.stderr.isatty() and not as_json
-    with refusals(), progress("rows", enabled=show_progress) as bar:
-        task = bar.add_task(f"importing {file.name}", total=None)
+    with refusals(), progress(f"importing {file.name}", "rows", quiet=as_json) as advance:
         summary = importer.import_contacts(
             ctx,
             slug=advertiser,
@@ -51,7 +49,7 @@ def import_cmd(
             mapping_path=mapping,
             dry_run=dry_run,
             rejects_path=rejects,
-            progress=lambda n: bar.advance(task, n),
+            progress=advance,
             workers=workers,
         )
     if as_json:

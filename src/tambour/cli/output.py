@@ -1,6 +1,9 @@
 """Shared output helpers: JSON for scripts, clear errors with exit code 2 for bad input."""
 
 import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import NoReturn
 from zoneinfo import ZoneInfo
@@ -37,12 +40,16 @@ def local_iso(instant: datetime, timezone: str) -> str:
     return instant.astimezone(ZoneInfo(timezone)).isoformat()
 
 
-def progress(unit: str, *, enabled: bool) -> Progress:
-    """A spinner on stderr counting `unit`s, with the time elapsed; gone when done."""
-    return Progress(
+@contextmanager
+def progress(description: str, unit: str, *, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A spinner on stderr (a terminal only, unless `quiet`) counting `unit`s, with the time
+    elapsed; gone when done. Yields the callback that advances the count."""
+    with Progress(
         SpinnerColumn(),
         TextColumn("{task.description} {task.completed:,} " + unit),
         TimeElapsedColumn(),
-        disable=not enabled,
+        disable=quiet or not sys.stderr.isatty(),
         transient=True,
-    )
+    ) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda n: bar.advance(task, n)
