@@ -213,13 +213,14 @@ def _write_batch(
     stamp = copy_time(conn.dialect.name, now)  # for the bulk inserts
     updated_at = adapt_datetime(conn, now)  # for the updates
     ids = reserve_ids(conn, "contacts", len(single) + len(fresh))
-    for contact_id, pending in zip(ids[len(single) :], fresh, strict=True):
+    single_ids, fresh_ids = ids[: len(single)], ids[len(single) :]
+    for contact_id, pending in zip(fresh_ids, fresh, strict=True):
         pending.id = contact_id
     person = ContactKind.PERSON.value
     aid = advertiser.id
     contacts: list[tuple[Any, ...]] = [
         (cid, aid, e164, kind or person, profile_json, digest, stamp, stamp)
-        for cid, (e164, kind, profile_json, digest, _) in zip(ids, single, strict=False)
+        for cid, (e164, kind, profile_json, digest, _) in zip(single_ids, single, strict=True)
     ]
     contacts += [
         (p.id, aid, e164, p.kind, p.profile_json, p.profile_hash, stamp, stamp)
@@ -239,7 +240,7 @@ def _write_batch(
     events: list[tuple[Any, ...]] = []
     opposed: list[tuple[str, str, datetime]] = []
     written = itertools.chain(
-        ((row[E164], cid, row[EVENTS]) for cid, row in zip(ids, single, strict=False)),
+        ((row[E164], cid, row[EVENTS]) for cid, row in zip(single_ids, single, strict=True)),
         ((e164, p.id, p.new_events) for e164, p in zip(fresh_numbers, fresh, strict=True)),
         ((e164, p.id, p.new_events) for e164, p in existing.items()),
     )  # a single row states each kind of fact once: its events are all new
