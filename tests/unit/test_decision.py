@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tambour.rules.codes import Basis, Channel, ContactKind, Deferral, Nature, OptOutSource, Reason
-from tambour.rules.decision import decide, decide_all
+from tambour.rules.decision import decide, decide_all, later_duplicates
 from tambour.rules.facts import OptOut
 from tambour.rules.fold import fold_set
+from tambour.sms.phone import parse_phone
 from tests.unit.factories import ADVERTISER, NOW, campaign, consent, contact, informed
 
 
@@ -431,3 +432,18 @@ def test_every_reason_code_is_exercised_by_this_module() -> None:
     source = inspect.getsource(sys.modules[__name__])
     missing = [r.name for r in Reason if f"Reason.{r.name}" not in source]
     assert not missing
+
+
+def test_later_duplicates_are_the_rows_after_the_first_usable_one_of_a_number() -> None:
+    """rules.md section 3: the same E.164 already in this plan is `duplicate`; a row that step 1
+    already excludes (invalid number, not a mobile) neither counts as the first nor is marked."""
+    rows = [
+        (1, parse_phone("0612345678")),
+        (2, parse_phone("+33 6 12 34 56 78")),  # the same number, written otherwise
+        (3, parse_phone("0144556677")),  # a landline: not_mobile for SMS, so not a duplicate
+        (4, parse_phone("01 44 55 66 77")),
+        (5, parse_phone("0712345678")),
+        (6, parse_phone("06 12 34 56 78")),
+    ]
+    assert later_duplicates(rows, Channel.SMS) == [2, 6]
+    assert later_duplicates(list(reversed(rows)), Channel.SMS) == [2, 1]
