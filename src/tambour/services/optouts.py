@@ -34,7 +34,7 @@ def parse_source(value: str) -> OptOutSource:
         raise ServiceError(f"--source: {value!r} is not one of {choices}") from None
 
 
-def _record(
+def record_optouts(
     conn: Connection,
     advertiser: Advertiser,
     entries: list[tuple[str, OptOutSource, datetime]],
@@ -43,7 +43,9 @@ def _record(
     actor: str,
     now: datetime,
 ) -> int:
-    """Evidence for the known contacts among `entries`, suppression hashes for all of them."""
+    """Record (e164, source, at) opt-outs of one advertiser: evidence for the known contacts
+    among `entries` (a fact already in the ledger is not written twice), suppression hashes for
+    all of them. Returns the number of evidence rows written."""
     numbers = [e164 for e164, _, _ in entries]
     known = dict(
         conn.execute(
@@ -97,7 +99,7 @@ def add(
     now = ctx.now()
     with ctx.engine.begin() as conn:
         advertiser = advertisers.get(conn, slug)
-        recorded = _record(
+        recorded = record_optouts(
             conn,
             advertiser,
             [(phone.e164, source, at or now)],
@@ -210,7 +212,7 @@ def import_file(
         advertiser = advertisers.get(conn, slug)
         entries = _entries(path, source, now, result)
         while chunk := list(itertools.islice(entries, 5000)):
-            result.evidence_added += _record(
+            result.evidence_added += record_optouts(
                 conn, advertiser, chunk, origin=f"optout-import:{audit.without_phones(path.name)}",
                 actor=ctx.actor,
                 now=now,
