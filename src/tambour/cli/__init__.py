@@ -14,6 +14,7 @@ from tambour.cli import (
     phone_cmd,
     sms_cmd,
     smsc_cmd,
+    worker_cmd,
 )
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(campaign_cmd.app, name="campaign")
 app.add_typer(smsc_cmd.app, name="smsc")
 app.command("demo")(demo_cmd.demo)
+app.command("worker")(worker_cmd.worker)
 
 
 @app.command()

@@ -50,9 +50,31 @@ TransportConfig = SmppTransportConfig | HttpTransportConfig | OutboxTransportCon
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """[worker]: how the outbox workers behave (seconds throughout)."""
+
+    lease: float = 60.0  # a crashed worker's messages are free again after this
+    window_margin: float = 60.0  # window left for a message to go now; else next window
+    receipt_wait: float = 30.0  # `worker --until-idle`: longest wait for the last receipts
+    reserve: int = 512  # messages leased at once
+    confirm_stop: bool = False  # answer a STOP with a confirmation (no promotion in it)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     transport: TransportConfig
     source: Path | None = None  # the file it was read from
+    worker: WorkerConfig = WorkerConfig()
+
+    @property
+    def window(self) -> int:
+        """Messages the transport takes in flight at once."""
+        match self.transport:
+            case SmppTransportConfig(session=session):
+                return session.window
+            case HttpTransportConfig(http=http):
+                return http.window
+        return 64
 
 
 class _Table:
@@ -187,9 +209,9 @@ def parse_config(
     document: Mapping[str, Any], env: Mapping[str, str], name: str = "the configuration"
 ) -> Config:
     """The settings of a parsed TOML document."""
-    unknown = sorted(set(document) - {"transport"})
+    unknown = sorted(set(document) - {"transport", "worker"})
     if unknown:
-        raise ConfigError(f"{name}: unknown table [{unknown[0]}] (known: [transport])")
+        raise ConfigError(f"{name}: unknown table [{unknown[0]}] (known: [transport], [worker])")
     raw = document.get("transport", {"kind": "outbox"})
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{name}: transport must be a table, [transport]")
@@ -205,7 +227,25 @@ def parse_config(
     else:
         raise ConfigError(f"{table.where} kind: expected 'smpp', 'http' or 'outbox', got {kind!r}")
     table.finish()
-    return Config(transport)
+    return Config(transport, worker=_worker(document.get("worker", {}), name))
+
+
+def _worker(raw: object, name: str) -> WorkerConfig:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{name}: worker must be a table, [worker]")
+    table = _Table(f"{name}: [worker]", raw)
+    confirm = table._get("confirm_stop", False)
+    if not isinstance(confirm, bool):
+        raise ConfigError(f"{table.where} confirm_stop: expected true or false, got {confirm!r}")
+    config = WorkerConfig(
+        lease=table.number("lease", 60.0, 5.0, 3600.0),
+        window_margin=table.number("window_margin", 60.0, 0.0, 3600.0),
+        receipt_wait=table.number("receipt_wait", 30.0, 0.0, 3600.0),
+        reserve=table.integer("reserve", 512, 1, 100_000),
+        confirm_stop=confirm,
+    )
+    table.finish()
+    return config
 
 
 def read_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
@@ -218,7 +258,7 @@ def read_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     config = parse_config(document, env, str(path))
-    return Config(config.transport, path)
+    return Config(config.transport, path, config.worker)
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:

@@ -173,6 +173,19 @@ def resolve(
     return _campaign(row, advertisers.get(conn, slug))
 
 
+def by_id(conn: Connection, campaign_id: int, advertiser_id: int) -> Campaign:
+    """The campaign `campaign_id` of advertiser `advertiser_id` (the dispatcher's look-up)."""
+    row = conn.execute(
+        select(campaigns).where(
+            campaigns.c.id == campaign_id, campaigns.c.advertiser_id == advertiser_id
+        )
+    ).one()
+    slug = conn.execute(
+        select(advertiser_rows.c.slug).where(advertiser_rows.c.id == advertiser_id)
+    ).scalar_one()
+    return _campaign(row, advertisers.get(conn, slug))
+
+
 def window_policy(conn: Connection, advertiser: Advertiser) -> WindowPolicy:
     """The advertiser's sending window: the legal one unless narrowed (stored as
     {"days": [0..5], "start": "HH:MM", "end": "HH:MM"})."""

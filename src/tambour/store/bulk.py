@@ -110,3 +110,62 @@ def reserve_ids(conn: Connection, table: str, count: int) -> list[int]:
         return [row[0] for row in drawn]
     last = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
     return list(range(last + 1, last + count + 1))
+
+
+def _array_type(column: Column[Any]) -> str:
+    """The PostgreSQL array element type `update_rows` casts a column's values to."""
+    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    if isinstance(kind, DateTime):
+        return "timestamptz"  # from aware datetimes (adapt_datetime)
+    return _binary_type(column)
+
+
+def update_rows(
+    conn: Connection,
+    table: str,
+    match: Sequence[str],
+    values: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    where: str = "",
+) -> None:
+    """Update many rows of `table` by `match` columns, each row giving the match values then
+    the new `values`, in one statement on PostgreSQL (unnest of arrays) and one executemany on
+    SQLite. `where` adds a literal condition on the table's row (written `{t}.column`). Instants
+    come from adapt_datetime."""
+    if not rows:
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name == "sqlite":
+        sets = ", ".join(f"{name} = ?" for name in values)
+        keys = " AND ".join(f"{name} = ?" for name in match)
+        condition = f" AND {where.format(t=table)}" if where else ""
+        width = len(match)
+        cursor.executemany(
+            f"UPDATE {table} SET {sets} WHERE {keys}{condition}",
+            [(*row[width:], *row[:width]) for row in rows],
+        )
+        return
+    columns = [*match, *values]
+    described = metadata.tables[table].c
+    arrays = ", ".join(f"%s::{_array_type(described[name])}[]" for name in columns)
+    sets = ", ".join(f"{name} = v.{name}" for name in values)
+    keys = " AND ".join(f"{table}.{name} = v.{name}" for name in match)
+    condition = f" AND {where.format(t=table)}" if where else ""
+    cursor.execute(
+        f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({', '.join(columns)}) "
+        f"WHERE {keys}{condition}",
+        [list(column) for column in zip(*rows, strict=True)],
+    )
+
+
+def in_values(conn: Connection, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """`IN (...)` over `values` for a driver-level statement: the SQL after the column and its
+    parameters (one array on PostgreSQL, so the statement is the same for any count)."""
+    if conn.dialect.name == "sqlite":
+        return f"IN ({', '.join('?' * len(values))})", list(values)
+    return "= ANY(%s)", [list(values)]
+
+
+def mark(conn: Connection) -> str:
+    """The driver's parameter mark."""
+    return "?" if conn.dialect.name == "sqlite" else "%s"

@@ -227,6 +227,14 @@ outbox = Table(
     Column("last_error", String(200)),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Dispatch (migration 0005): why a message was held, cancelled or expired (a rules.md
+    # code), the carrier's error code, the validity given to the carrier, and when it left
+    # and when its fate was known.
+    Column("reason", String(40)),
+    Column("error_code", Integer),
+    Column("valid_until", UtcDateTime()),
+    Column("submitted_at", UtcDateTime()),
+    Column("done_at", UtcDateTime()),
     UniqueConstraint("campaign_id", "contact_id"),  # one message a contact: never twice
     Index("ix_outbox_campaign_id_state", "campaign_id", "state"),
     # Workers claim due messages, and rescue expired leases, through these partial indexes.
@@ -242,4 +250,40 @@ outbox = Table(
         postgresql_where=text("state = 'submitting'"),
         sqlite_where=text("state = 'submitting'"),
     ),
+    # Messages handed to the carrier whose receipt has not come yet.
+    Index(
+        "ix_outbox_submitted",
+        "submitted_at",
+        postgresql_where=text("state = 'submitted'"),
+        sqlite_where=text("state = 'submitted'"),
+    ),
+)
+
+# The parts of a submitted message, under the carrier's id for each (receipts name parts).
+outbox_parts = Table(
+    "outbox_parts",
+    metadata,
+    Column("outbox_id", Id, primary_key=True, autoincrement=False),
+    Column("part", Integer, primary_key=True, autoincrement=False),  # 1, 2, ...
+    Column("advertiser_id", Id, nullable=False),
+    Column("carrier_key", String(72), nullable=False),  # receipts.message_key of its id
+    Column("outcome", String(16)),  # receipts.Outcome when final; None while pending
+    Column("error_code", Integer),  # the receipt's err:
+    Column("done_at", UtcDateTime()),  # when its final receipt was recorded
+    Index("ix_outbox_parts_carrier_key", "carrier_key"),
+)
+
+# Receipts that came before their part was recorded (a carrier can be faster than the worker
+# writing down the submit_sm_resp): one row for each key the receipt may match, applied and
+# deleted when the part is recorded.
+early_receipts = Table(
+    "early_receipts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("receipt", BigInteger, nullable=False),  # groups the keys of one receipt
+    Column("carrier_key", String(72), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("error_code", Integer),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Index("ix_early_receipts_carrier_key", "carrier_key"),
 )

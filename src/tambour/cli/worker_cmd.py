@@ -1,0 +1,101 @@
+"""`tambour worker`: send the launched campaigns' messages through the configured transport
+(TAMBOUR_CONFIG), and record receipts and replies, until interrupted or, with --until-idle,
+until nothing is due and the last receipts are in."""
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import typer
+
+from tambour.cli.context import open_context, refusals
+from tambour.cli.output import fail, print_json
+from tambour.dispatch.config import Config, ConfigError, load_config
+from tambour.dispatch.smpp.client import SmppError
+from tambour.dispatch.transports.factory import make_transport
+from tambour.dispatch.worker import Worker, WorkerReport, WorkerSettings
+from tambour.services.context import Context
+from tambour.settings import Settings
+from tambour.store.engine import make_engine
+
+
+def settings_of(config: Config) -> WorkerSettings:
+    worker = config.worker
+    return WorkerSettings(
+        chunk=config.window,
+        reserve=max(worker.reserve, config.window),
+        lease=timedelta(seconds=worker.lease),
+        window_margin=timedelta(seconds=worker.window_margin),
+        receipt_wait=worker.receipt_wait,
+        confirm_stop=worker.confirm_stop,
+    )
+
+
+def running_clock(ctx: Context) -> Callable[[], datetime]:
+    """The worker's clock. With TAMBOUR_NOW, time starts there and runs: a worker on a frozen
+    clock would never see a lease expire nor a window open."""
+    if Settings.from_env().now is None:
+        return ctx.clock
+    start, origin = ctx.now(), time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
+
+
+def worker(
+    until_idle: Annotated[
+        bool,
+        typer.Option(
+            "--until-idle",
+            help="Return once nothing is due and no receipt is awaited (bounded wait).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Send due messages, re-checking opt-outs and the sending window right before each, and
+    record receipts and replies (STOP, START) as they come."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config()
+    except ConfigError as error:
+        fail(str(error))
+    ctx = open_context()
+    # Pooled: the worker's database thread keeps one connection for all its transactions.
+    engine = make_engine(ctx.engine.url.render_as_string(hide_password=False))
+    runner = Worker(
+        engine,
+        lambda on_inbound: make_transport(config.transport, on_inbound),
+        settings=settings_of(config),
+        clock=running_clock(ctx),
+        actor=f"worker:{ctx.actor}",
+    )
+    with refusals():
+        try:
+            report = asyncio.run(_run(runner, until_idle))
+        except (OSError, TimeoutError, SmppError) as error:
+            fail(f"the transport cannot start: {error or type(error).__name__}")
+    _print(report, as_json)
+
+
+async def _run(runner: Worker, until_idle: bool) -> WorkerReport:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, runner.stop)
+    return await runner.run(until_idle=until_idle)
+
+
+def _print(report: WorkerReport, as_json: bool) -> None:
+    if as_json:
+        print_json(report.as_dict())
+        return
+    typer.echo(
+        f"worker stopped after {report.seconds:g} s: {report.submitted:,} submitted, "
+        f"{report.failed:,} failed, {report.unknown:,} unknown, {report.held:,} held for later, "
+        f"{report.cancelled:,} cancelled, {report.expired:,} expired; "
+        f"{report.receipts:,} receipts, {report.replies:,} replies"
+        + (f"; {report.rescued:,} rescued from a stopped worker" if report.rescued else "")
+    )

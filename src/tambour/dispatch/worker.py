@@ -1,0 +1,527 @@
+"""The outbox worker: claims due messages, re-checks them right before they leave, submits them
+through a transport, and records what comes back (submit results, receipts, replies).
+
+One asyncio loop, one database thread. The loop keeps the transport's window full; everything
+the database must learn is batched by the flusher into one transaction every `flush_interval`
+(results, receipts, replies), and a receipt or reply is acknowledged to the carrier only once
+that transaction is committed, so nothing acknowledged is lost.
+
+Crash safety (services/outbox.py has the states): messages are leased in batches but marked
+`submitting`, in a committed transaction, only a window's worth at a time right before they
+leave. A worker killed at any point leaves leased messages for another worker once the lease
+expires (they never left), and at most a window or two of `submitting` ones, which the
+rescuer turns into `unknown`: never submitted twice.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from tambour.dispatch.inbound import Inbound, InboundHandler
+from tambour.dispatch.receipts import Receipt, message_key
+from tambour.dispatch.replies import Reply
+from tambour.dispatch.transports.base import (
+    OutboundMessage,
+    SubmitResult,
+    SubmitStatus,
+    Transport,
+)
+from tambour.rules.sending import Expire, Go, Hold, SendNow, send_now
+from tambour.rules.territory import Locality, locate
+from tambour.services import audit, outbox
+from tambour.services.dispatch_checks import (
+    CampaignDispatch,
+    campaign_dispatch,
+    cancelled_campaigns,
+    stopped_since_plan,
+)
+from tambour.services.outbox import Claimed, Finished, Held, Submitted
+from tambour.sms.phone import parse_phone
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    chunk: int = 64  # messages marked `submitting` at once: the transport's window
+    reserve: int = 512  # messages leased at once
+    lease: timedelta = timedelta(seconds=60)
+    window_margin: timedelta = timedelta(seconds=60)  # of the window left for a message to go
+    flush_interval: float = 0.02  # seconds between database writes of results and receipts
+    poll: float = 1.0  # longest sleep when nothing is due
+    receipt_wait: float = 30.0  # --until-idle: how long to wait for the last receipts
+    retry_after: timedelta = timedelta(seconds=30)  # first wait after a temporary refusal
+    max_attempts: int = 8  # then a temporarily refused message fails
+    confirm_stop: bool = False  # send a confirmation to a STOP
+    keep_early_receipts: timedelta = timedelta(days=7)
+
+
+def worker_name() -> str:
+    """Unique among workers on every machine sharing the database."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class WorkerReport:
+    """What one run of a worker did."""
+
+    submitted: int = 0
+    failed: int = 0
+    unknown: int = 0
+    held: int = 0
+    cancelled: int = 0
+    expired: int = 0
+    receipts: int = 0
+    replies: int = 0
+    rescued: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class _Pending:
+    """What the flusher writes next."""
+
+    submitted: list[Submitted] = field(default_factory=list)
+    finished: list[Finished] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    acks: list["asyncio.Future[None]"] = field(default_factory=list)
+    audit: dict[tuple[int, int], dict[str, list[int]]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return (
+            len(self.submitted) + len(self.finished) + len(self.held) + len(self.receipts)
+            + len(self.replies)
+        )  # fmt: skip
+
+    def note(self, message: Claimed, what: str) -> None:
+        key = (message.advertiser_id, message.campaign_id)
+        self.audit.setdefault(key, {}).setdefault(what, []).append(message.id)
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: Engine,
+        make_transport: Callable[[InboundHandler], Transport],
+        *,
+        settings: WorkerSettings | None = None,
+        clock: Callable[[], datetime],
+        actor: str = "worker",
+        name: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings or WorkerSettings()
+        self.clock = clock
+        self.actor = actor
+        self.name = name or worker_name()
+        self.report = WorkerReport()
+        self._transport = make_transport(self._inbound)
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="tambour-db")
+        self._pending = _Pending()
+        self._wake_flusher = asyncio.Event()
+        self._in_flight = 0
+        self._room = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._leased: list[Claimed] = []
+        self._plans: dict[int, CampaignDispatch] = {}
+        self._localities: dict[tuple[str, str | None], Locality | None] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- running ------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Finish what is in flight, release the rest, and return (a signal handler's call)."""
+        self._stopping.set()
+
+    async def run(self, *, until_idle: bool = False) -> WorkerReport:
+        started = time.monotonic()
+        await self._transport.start()
+        flusher = asyncio.create_task(self._flusher())
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            await self._dispatch(until_idle)
+        finally:
+            await self._drain()
+            heartbeat.cancel()
+            await self._transport.close()
+            self._stopping.set()
+            self._wake_flusher.set()
+            await flusher
+            await self._db_call(self._release)
+            self._db.shutdown()
+            self.report.seconds = round(time.monotonic() - started, 3)
+        return self.report
+
+    async def _db_call(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, function, *args)
+
+    def _transaction(self, work: Callable[..., T], *args: Any) -> T:
+        with self.engine.begin() as conn:
+            return work(conn, *args)
+
+    async def _dispatch(self, until_idle: bool) -> None:
+        idle_since: float | None = None
+        while not self._stopping.is_set():
+            if not self._leased:
+                self._leased = await self._db_call(self._transaction, self._reserve)
+            if not self._leased:
+                if self._in_flight or len(self._pending):
+                    await asyncio.sleep(self.settings.flush_interval)
+                    continue
+                wait = await self._db_call(self._transaction, self._idle_wait)
+                if until_idle and (wait is None or wait > self.settings.poll):
+                    # Nothing is due soon: done once the last receipts are in, or waited for.
+                    idle_since = idle_since or time.monotonic()
+                    awaited = await self._db_call(self._transaction, self._awaiting)
+                    if not awaited or time.monotonic() - idle_since >= self.settings.receipt_wait:
+                        return
+                    wait = 0.1
+                await self._sleep(
+                    min(wait if wait is not None else self.settings.poll, self.settings.poll)
+                )
+                continue
+            idle_since = None
+            while self._in_flight >= self.settings.chunk and not self._stopping.is_set():
+                self._room.clear()
+                await self._room.wait()
+            chunk, self._leased = (
+                self._leased[: self.settings.chunk],
+                self._leased[self.settings.chunk :],
+            )
+            go = await self._db_call(self._transaction, self._screen, chunk)
+            for message in go:
+                self._in_flight += 1
+                task = asyncio.create_task(self._submit(message))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # --- claiming and screening -----------------------------------------------------------
+
+    def _reserve(self, conn: Connection) -> list[Claimed]:
+        return outbox.reserve(
+            conn, self.name, self.clock(), self.settings.lease, self.settings.reserve
+        )
+
+    def _idle_wait(self, conn: Connection) -> float | None:
+        """Seconds until the next message falls due; None when none is queued."""
+        now = self.clock()
+        due = outbox.next_due(conn, now)
+        if due is None:
+            return None
+        return max(0.0, (due - now).total_seconds())
+
+    def _awaiting(self, conn: Connection) -> int:
+        since = self.clock() - timedelta(days=1)
+        return outbox.awaiting_receipts(conn, self.name, since)
+
+    def _locality(self, message: Claimed) -> Locality | None:
+        key = (message.e164, message.postal_code)
+        if key not in self._localities:
+            if len(self._localities) > 50_000:
+                self._localities.clear()
+            try:
+                self._localities[key] = locate(parse_phone(message.e164), message.postal_code)
+            except ValueError:
+                self._localities[key] = None
+        return self._localities[key]
+
+    def _screen(self, conn: Connection, chunk: Sequence[Claimed]) -> list[Claimed]:
+        """Right before a chunk leaves: drop what its campaign, the recipient's opt-outs or the
+        window forbid now, and mark the rest `submitting` (committed with the caller's
+        transaction). The messages that may go."""
+        now = self.clock()
+        for message in chunk:
+            if message.campaign_id not in self._plans:
+                self._plans[message.campaign_id] = campaign_dispatch(
+                    conn, message.campaign_id, message.advertiser_id
+                )
+        cancelled = cancelled_campaigns(conn, sorted({m.campaign_id for m in chunk}))
+        stopped = stopped_since_plan(conn, chunk, self._plans)
+        finished: list[Finished] = []
+        held: list[Held] = []
+        go: dict[int, Claimed] = {}
+        for message in chunk:
+            if message.campaign_id in cancelled:
+                finished.append(Finished(message.id, "cancelled", "campaign_cancelled"))
+                continue
+            reason = stopped.get(message.id)
+            if reason is not None:
+                finished.append(Finished(message.id, "cancelled", reason.value))
+                self._pending.note(message, "cancelled")
+                continue
+            if self._locality(message) is None:  # the planner sends to located numbers only
+                finished.append(Finished(message.id, "failed", "invalid_number"))
+                continue
+            match self._verdict(message, now):
+                case Go():
+                    go[message.id] = message
+                case Hold(until=until, deferral=deferral):
+                    held.append(Held(message.id, until, deferral.value))
+                case Expire(reason=expired):
+                    finished.append(Finished(message.id, "expired", expired.value))
+                    self._pending.note(message, "expired")
+        outbox.finish(conn, self.name, now, finished)
+        outbox.hold(conn, self.name, now, held)
+        started = outbox.start_submitting(conn, self.name, now, self.settings.lease, sorted(go))
+        self._count(finished)
+        self.report.held += len(held)
+        return [go[i] for i in sorted(started)]
+
+    def _count(self, finished: Sequence[Finished]) -> None:
+        for item in finished:
+            setattr(self.report, item.state, getattr(self.report, item.state) + 1)
+
+    # --- submitting -----------------------------------------------------------------------
+
+    def _verdict(self, message: Claimed, now: datetime) -> SendNow:
+        plan = self._plans[message.campaign_id]
+        locality = self._locality(message)
+        assert locality is not None  # screened
+        return send_now(
+            now, locality, prospection=plan.prospection, send_by=message.send_by,
+            margin=self.settings.window_margin, policy=plan.policy,
+        )  # fmt: skip
+
+    async def _submit(self, message: Claimed) -> None:
+        try:
+            # Again right before it leaves: a full window or a slow carrier may have made it
+            # wait since it was screened.
+            verdict = self._verdict(message, self.clock())
+            if not isinstance(verdict, Go):
+                self._not_now(message, verdict)
+                return
+            result = await self._transport.submit(
+                OutboundMessage(
+                    reference=str(message.id),
+                    sender=message.sender,
+                    recipient=message.e164,
+                    text=message.text,
+                    valid_until=verdict.valid_until,
+                )
+            )
+            self._record(message, result, verdict.valid_until)
+        except Exception:  # a bug must not leave the message `submitting` unnoticed
+            log.exception("message %s: submit failed unexpectedly", message.id)
+            self._pending.finished.append(
+                Finished(message.id, "unknown", "worker_error", None, "the worker failed")
+            )
+            self.report.unknown += 1
+        finally:
+            self._in_flight -= 1
+            self._room.set()
+            if len(self._pending) >= 4 * self.settings.chunk:
+                self._wake_flusher.set()
+
+    def _not_now(self, message: Claimed, verdict: Hold | Expire) -> None:
+        if isinstance(verdict, Hold):
+            self._pending.held.append(Held(message.id, verdict.until, verdict.deferral.value))
+            self.report.held += 1
+        else:
+            self._pending.finished.append(Finished(message.id, "expired", verdict.reason.value))
+            self._pending.note(message, "expired")
+            self.report.expired += 1
+
+    def _record(self, message: Claimed, result: SubmitResult, valid_until: datetime | None) -> None:
+        keys = tuple(message_key(i) for i in result.carrier_ids)
+        error = result.error
+        code = error.code if error else None
+        detail = error.detail[:200] if error else None
+        pending = self._pending
+        match result.status:
+            case SubmitStatus.ACCEPTED:
+                pending.submitted.append(
+                    Submitted(message.id, message.advertiser_id, keys, valid_until)
+                )
+                pending.note(message, "submitted")
+                self.report.submitted += 1
+            case SubmitStatus.FAILED:
+                pending.finished.append(
+                    Finished(message.id, "failed", None, code, detail, keys, message.advertiser_id)
+                )
+                pending.note(message, "failed")
+                self.report.failed += 1
+            case SubmitStatus.IN_DOUBT:
+                pending.finished.append(
+                    Finished(
+                        message.id, "unknown", "in_doubt", code, detail, keys,
+                        message.advertiser_id,
+                    )
+                )  # fmt: skip
+                pending.note(message, "unknown")
+                self.report.unknown += 1
+            case SubmitStatus.RETRY:
+                attempts = message.attempts + 1
+                if attempts >= self.settings.max_attempts:
+                    pending.finished.append(
+                        Finished(
+                            message.id, "failed", None, code,
+                            f"refused {attempts} times for a while: {detail}"[:200],
+                        )
+                    )  # fmt: skip
+                    pending.note(message, "failed")
+                    self.report.failed += 1
+                    return
+                wait = self.settings.retry_after * (2 ** (attempts - 1))
+                pending.held.append(Held(message.id, self.clock() + wait, None, detail))
+                self.report.held += 1
+
+    # --- inbound ----------------------------------------------------------------------------
+
+    def _inbound(self, inbound: Inbound) -> "asyncio.Future[None]":
+        """A receipt or reply: acknowledged once the flusher has committed it."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if isinstance(inbound, Receipt):
+            self._pending.receipts.append(inbound)
+        else:
+            self._pending.replies.append(inbound)
+        self._pending.acks.append(done)
+        if len(self._pending) >= 4 * self.settings.chunk:
+            self._wake_flusher.set()
+        return done
+
+    # --- flushing -------------------------------------------------------------------------
+
+    async def _flusher(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_flusher.wait(), self.settings.flush_interval)
+            self._wake_flusher.clear()
+            stopping = self._stopping.is_set() and not self._tasks
+            if len(self._pending):
+                pending, self._pending = self._pending, _Pending()
+                try:
+                    confirmations = await self._db_call(self._transaction, self._flush, pending)
+                except Exception as error:  # the carrier delivers unacknowledged traffic again
+                    log.exception("flush failed; receipts and replies will come again")
+                    for ack in pending.acks:
+                        if not ack.done():
+                            ack.set_exception(error)
+                    self._requeue_results(pending)
+                    await asyncio.sleep(1.0)
+                    continue
+                for ack in pending.acks:
+                    if not ack.done():
+                        ack.set_result(None)
+                for message in confirmations:
+                    self._send_confirmation(message)
+            if stopping and not len(self._pending):
+                return
+
+    def _requeue_results(self, pending: _Pending) -> None:
+        """Submit results must be written whatever happens: they are kept for the next flush
+        (receipts and replies come again from the carrier)."""
+        self._pending.submitted[:0] = pending.submitted
+        self._pending.finished[:0] = pending.finished
+        self._pending.held[:0] = pending.held
+        for key, notes in pending.audit.items():
+            for what, ids in notes.items():
+                self._pending.audit.setdefault(key, {}).setdefault(what, []).extend(ids)
+
+    def _flush(self, conn: Connection, pending: _Pending) -> list[OutboundMessage]:
+        now = self.clock()
+        outbox.record_submitted(conn, self.name, now, pending.submitted)
+        outbox.finish(conn, self.name, now, pending.finished)
+        outbox.hold(conn, self.name, now, pending.held)
+        if pending.receipts:
+            self.report.receipts += outbox.record_receipts(conn, now, pending.receipts)
+        confirmations: list[OutboundMessage] = []
+        if pending.replies:
+            from tambour.services.replies import record_replies
+
+            effects = record_replies(
+                conn, pending.replies, now=now, actor=self.actor,
+                confirm=self.settings.confirm_stop,
+            )  # fmt: skip
+            self.report.replies += len(pending.replies)
+            confirmations = [e.confirmation for e in effects if e.confirmation is not None]
+        for (advertiser_id, campaign_id), notes in pending.audit.items():
+            audit.append(
+                conn,
+                actor=self.actor,
+                action="dispatch.batch",
+                advertiser_id=advertiser_id,
+                details={
+                    "campaign_id": campaign_id,
+                    "worker": self.name,
+                    **{what: id_ranges(ids) for what, ids in sorted(notes.items())},
+                },
+                at=now,
+            )
+        return confirmations
+
+    def _send_confirmation(self, message: OutboundMessage) -> None:
+        async def send() -> None:
+            result = await self._transport.submit(message)
+            if result.status is not SubmitStatus.ACCEPTED:
+                log.warning("a STOP confirmation was not sent: %s", result.status)
+
+        task = asyncio.create_task(send())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- leases -------------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        every = self.settings.lease.total_seconds() / 3
+        while True:
+            rescued = await self._db_call(self._transaction, self._renew_and_rescue)
+            if rescued:
+                log.warning("%d message(s) left submitting by a stopped worker: unknown", rescued)
+                self.report.rescued += rescued
+            await asyncio.sleep(every)
+
+    def _renew_and_rescue(self, conn: Connection) -> int:
+        now = self.clock()
+        outbox.renew(conn, self.name, now, self.settings.lease)
+        outbox.forget_early_receipts(conn, now - self.settings.keep_early_receipts)
+        return outbox.rescue(conn, now)
+
+    def _release(self) -> None:
+        """Leases on messages this worker will not submit go back at once."""
+        with self.engine.begin() as conn:
+            outbox.release(conn, self.name, [m.id for m in self._leased])
+        self._leased = []
+
+
+def id_ranges(ids: Sequence[int]) -> list[list[int]]:
+    """Ids as compact runs: [1, 2, 3, 7, 9, 10] -> [[1, 3], [7, 7], [9, 10]] (numbers, not
+    text: the audit log's phone check would read '1-3,7' as digits)."""
+    return [[first, last] for first, last in _runs(sorted(ids))]
+
+
+def _runs(ids: Sequence[int]) -> Iterator[tuple[int, int]]:
+    if not ids:
+        return
+    first = last = ids[0]
+    for value in ids[1:]:
+        if value == last + 1:
+            last = value
+            continue
+        yield first, last
+        first = last = value
+    yield first, last

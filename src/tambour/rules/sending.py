@@ -1,0 +1,72 @@
+"""Whether a planned message may leave now, as the dispatcher asks right before submitting it
+(rules.md section 3 step 6 and section 4). Pure: the caller passes the instant.
+
+The plan fixed a send time inside the window, but dispatch can run late (a long campaign, a
+worker that was down, throttling): a message still waiting when its recipient's window closes
+is held until the next window, never rushed. `margin` is how much of the window must be left
+for the message to go now; the carrier is told to drop it at the window's end (`valid_until`)
+rather than deliver it after.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tambour.rules.calendar import LEGAL_WINDOW, WindowPolicy, check, next_allowed, window_end
+from tambour.rules.codes import Deferral, Reason
+from tambour.rules.territory import Locality
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    """Send now; the carrier must not deliver after `valid_until` (None: no limit of ours)."""
+
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Not now: due again at `until`, for `deferral`."""
+
+    until: datetime
+    deferral: Deferral
+
+
+@dataclass(frozen=True, slots=True)
+class Expire:
+    """Never: the campaign's send-by deadline passes before the recipient's next window."""
+
+    reason: Reason = Reason.WINDOW_EXPIRED
+
+
+SendNow = Go | Hold | Expire
+
+
+def send_now(
+    now: datetime,
+    locality: Locality,
+    *,
+    prospection: bool,
+    send_by: datetime | None,
+    margin: timedelta,
+    policy: WindowPolicy = LEGAL_WINDOW,
+) -> SendNow:
+    """Go, Hold or Expire for a message to a recipient in `locality` at `now`.
+
+    Transactional messages know no window, only the deadline. Prospection goes when `now` is
+    inside the window with at least `margin` of it left; otherwise it is held until the next
+    window opens (after this one closes, when too little is left), or expires when that is past
+    `send_by`.
+    """
+    if send_by is not None and now >= send_by:
+        return Expire()
+    if not prospection:
+        return Go(send_by)
+    end = window_end(now, locality, policy)
+    if end is not None and end - now >= margin:
+        return Go(end if send_by is None else min(end, send_by))
+    closed = now if end is None else end
+    opens = next_allowed(closed, locality, policy)
+    if send_by is not None and opens >= send_by:
+        return Expire()
+    reason = check(closed, locality, policy).reason
+    return Hold(opens, Deferral(reason) if reason else Deferral.QUIET_HOURS)

@@ -1,0 +1,141 @@
+"""What a worker re-checks right before a message leaves, beyond the clock: the campaign is
+still launched, and the recipient has not opted out, complained, withdrawn consent or been
+erased since the plan was made (a STOP that arrived after planning wins).
+
+Facts recorded before the plan were weighed by the planner (a later consent may have lifted an
+old STOP): only what was recorded since counts here, plus any 33700 complaint, which nothing
+lifts.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from tambour.contacts.ledger import EvidenceKind
+from tambour.rules.calendar import WindowPolicy
+from tambour.rules.codes import Nature, OptOutSource, Reason
+from tambour.services import campaigns
+from tambour.services.advertisers import Advertiser
+from tambour.services.outbox import Claimed
+from tambour.services.suppression import phone_hash
+from tambour.store.bulk import adapt_datetime, in_values, mark
+from tambour.store.tables import campaigns as campaign_rows
+
+# Facts that stop a planned prospection message, and the reason recorded for each.
+_STOPPING = {
+    EvidenceKind.COMPLAINT.value: Reason.COMPLAINT_33700,
+    EvidenceKind.OPT_OUT.value: Reason.OPTED_OUT,
+    EvidenceKind.CONSENT_WITHDRAWN.value: Reason.OPTED_OUT,
+    EvidenceKind.ERASURE.value: Reason.OPTED_OUT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignDispatch:
+    """What dispatch needs of a campaign, read once per worker (the plan is frozen)."""
+
+    id: int
+    advertiser: Advertiser
+    nature: Nature
+    planned_at: datetime
+    policy: WindowPolicy
+
+    @property
+    def prospection(self) -> bool:
+        return self.nature is not Nature.TRANSACTIONAL
+
+
+def campaign_dispatch(conn: Connection, campaign_id: int, advertiser_id: int) -> CampaignDispatch:
+    campaign = campaigns.by_id(conn, campaign_id, advertiser_id)
+    assert campaign.planned_at is not None  # launched campaigns have a plan
+    return CampaignDispatch(
+        campaign.id,
+        campaign.advertiser,
+        campaign.nature,
+        campaign.planned_at,
+        campaigns.window_policy(conn, campaign.advertiser),
+    )
+
+
+def cancelled_campaigns(conn: Connection, campaign_ids: Sequence[int]) -> set[int]:
+    """The campaigns among `campaign_ids` that are no longer launched."""
+    if not campaign_ids:
+        return set()
+    rows = conn.execute(
+        select(campaign_rows.c.id).where(
+            campaign_rows.c.id.in_(list(campaign_ids)), campaign_rows.c.status != "launched"
+        )
+    )
+    return {row[0] for row in rows}
+
+
+def stopped_since_plan(
+    conn: Connection, messages: Sequence[Claimed], plans: dict[int, CampaignDispatch]
+) -> dict[int, Reason]:
+    """The messages (by outbox id) whose recipient opted out, complained, withdrew consent or
+    was erased since their campaign was planned, with the reason."""
+    stopped: dict[int, Reason] = {}
+    by_advertiser: dict[int, list[Claimed]] = {}
+    for message in messages:
+        by_advertiser.setdefault(message.advertiser_id, []).append(message)
+    for advertiser_id, group in by_advertiser.items():
+        stopped.update(_suppressed(conn, advertiser_id, group, plans))
+        stopped.update(
+            (k, v)
+            for k, v in _new_facts(conn, advertiser_id, group, plans).items()
+            if k not in stopped
+        )
+    return stopped
+
+
+def _suppressed(
+    conn: Connection, advertiser_id: int, group: list[Claimed], plans: dict[int, CampaignDispatch]
+) -> dict[int, Reason]:
+    advertiser = plans[group[0].campaign_id].advertiser
+    hashes: dict[bytes, list[Claimed]] = {}
+    for m in group:
+        hashes.setdefault(phone_hash(advertiser, m.e164), []).append(m)
+    in_sql, params = in_values(conn, list(hashes))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        "SELECT phone_hash, source, recorded_at FROM suppressions"
+        f" WHERE advertiser_id = {mark(conn)} AND phone_hash {in_sql}",
+        [advertiser_id, *params],
+    )
+    stopped: dict[int, Reason] = {}
+    for key, source, recorded_at in cursor.fetchall():
+        for message in hashes[bytes(key)]:
+            planned = adapt_datetime(conn, plans[message.campaign_id].planned_at)
+            if source == OptOutSource.COMPLAINT_33700.value:
+                stopped[message.id] = Reason.COMPLAINT_33700
+            elif recorded_at >= planned:  # driver text (SQLite) or aware datetimes (PostgreSQL)
+                stopped[message.id] = Reason.OPTED_OUT
+    return stopped
+
+
+def _new_facts(
+    conn: Connection, advertiser_id: int, group: list[Claimed], plans: dict[int, CampaignDispatch]
+) -> dict[int, Reason]:
+    by_contact: dict[int, list[Claimed]] = {}
+    for m in group:
+        by_contact.setdefault(m.contact_id, []).append(m)
+    since = min(plans[m.campaign_id].planned_at for m in group)
+    ids_sql, ids = in_values(conn, list(by_contact))
+    kinds_sql, kinds = in_values(conn, list(_STOPPING))
+    q = mark(conn)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        "SELECT contact_id, kind, recorded_at FROM evidence"
+        f" WHERE contact_id {ids_sql} AND advertiser_id = {q} AND kind {kinds_sql}"
+        f" AND recorded_at >= {q}",
+        [*ids, advertiser_id, *kinds, adapt_datetime(conn, since)],
+    )
+    stopped: dict[int, Reason] = {}
+    for contact_id, kind, recorded_at in cursor.fetchall():
+        for message in by_contact[contact_id]:
+            planned = adapt_datetime(conn, plans[message.campaign_id].planned_at)
+            if recorded_at >= planned and message.id not in stopped:
+                stopped[message.id] = _STOPPING[kind]
+    return stopped

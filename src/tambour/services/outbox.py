@@ -1,0 +1,464 @@
+"""The outbox as the dispatcher's queue (architecture.md principle 3): the statements a worker
+runs, each inside a transaction its caller owns. Plain SQL to the driver for the hot paths, as
+services/suppression.py: through SQLAlchemy's types, a worker spent more time building
+parameters than the database spent writing.
+
+A message's life:
+
+    queued --reserve--> queued, leased to a worker (not yet sent; free again when the lease
+       |                 expires, so a worker that dies here loses nothing)
+       |--start_submitting--> submitting (committed before any PDU leaves)
+       |      |--record_submitted--> submitted --receipts--> delivered | failed | expired
+       |      |--finish--> failed (refused for good) | unknown (in doubt: never resubmitted)
+       |      |--hold--> queued again later (window closed, carrier busy)
+       |      '--rescue (lease expired: its worker died mid-submit)--> unknown
+       |--hold / finish--> cancelled (opted out since the plan) | expired (past send-by)
+
+Every update of a leased message is conditional on the lease: a worker that lost it (it hung
+past the lease) changes nothing another worker took over.
+"""
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection
+
+from tambour.dispatch.receipts import Outcome, Receipt, message_outcome
+from tambour.store.bulk import (
+    adapt_datetime,
+    copy_time,
+    in_values,
+    insert_rows,
+    mark,
+    update_rows,
+)
+
+
+class Claimed(NamedTuple):
+    """A message reserved by a worker."""
+
+    id: int
+    advertiser_id: int
+    campaign_id: int
+    contact_id: int
+    e164: str
+    postal_code: str | None
+    sender: str
+    text: str
+    send_by: datetime | None
+    attempts: int
+
+
+_CLAIMED = (
+    "id, advertiser_id, campaign_id, contact_id, e164, postal_code, sender, text, send_by, attempts"
+)
+# `state = 'queued'` as a literal: the partial index ix_outbox_due is used only then.
+_RESERVE = {
+    "sqlite": (
+        "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN ("
+        " SELECT id FROM outbox WHERE state = 'queued' AND send_at <= ?"
+        " AND (lease_until IS NULL OR lease_until < ?) ORDER BY send_at LIMIT ?)"
+        f" RETURNING {_CLAIMED}"
+    ),
+    "postgresql": (
+        "WITH due AS (SELECT id FROM outbox WHERE state = 'queued' AND send_at <= %s"
+        " AND (lease_until IS NULL OR lease_until < %s) ORDER BY send_at LIMIT %s"
+        " FOR UPDATE SKIP LOCKED)"
+        " UPDATE outbox SET lease_owner = %s, lease_until = %s FROM due WHERE outbox.id = due.id"
+        f" RETURNING {', '.join('outbox.' + c.strip() for c in _CLAIMED.split(','))}"
+    ),
+}
+
+
+def _cursor(conn: Connection) -> Any:
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _instant(value: Any) -> datetime | None:
+    """An instant read through the driver: SQLite gives naive UTC text, PostgreSQL aware."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC)
+
+
+def reserve(
+    conn: Connection, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[Claimed]:
+    """Lease up to `limit` due messages to `owner`, oldest due first. They stay `queued`: until
+    start_submitting, nothing has left, and another worker takes them once the lease expires."""
+    at = adapt_datetime(conn, now)
+    until = adapt_datetime(conn, now + lease)
+    cursor = _cursor(conn)
+    if conn.dialect.name == "sqlite":
+        cursor.execute(_RESERVE["sqlite"], (owner, until, at, at, limit))
+    else:
+        cursor.execute(_RESERVE["postgresql"], (at, at, limit, owner, until))
+    rows = [
+        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _instant(r[8]), r[9])
+        for r in cursor.fetchall()
+    ]
+    rows.sort(key=lambda claimed: claimed.id)
+    return rows
+
+
+def start_submitting(
+    conn: Connection, owner: str, now: datetime, lease: timedelta, ids: Sequence[int]
+) -> set[int]:
+    """Mark the messages `owner` still holds as being submitted; the ids it may now submit.
+    Committed before the first PDU leaves: a worker dying after this leaves them `submitting`,
+    which the rescuer turns into `unknown`, never into a second send."""
+    if not ids:
+        return set()
+    q = mark(conn)
+    ids_sql, ids_params = in_values(conn, ids)
+    cursor = _cursor(conn)
+    cursor.execute(
+        f"UPDATE outbox SET state = 'submitting', attempts = attempts + 1, lease_until = {q},"
+        f" updated_at = {q} WHERE id {ids_sql} AND state = 'queued' AND lease_owner = {q}"
+        " RETURNING id",
+        [adapt_datetime(conn, now + lease), adapt_datetime(conn, now), *ids_params, owner],
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    id: int
+    until: datetime
+    reason: str | None  # a rules.md deferral, or None for a carrier's temporary refusal
+    error: str | None = None
+
+
+def hold(conn: Connection, owner: str, now: datetime, held: Iterable[Held]) -> None:
+    """Back to `queued`, due at `until`, unleased: nothing of these messages left."""
+    rows = [
+        (h.id, owner, adapt_datetime(conn, h.until), h.reason, h.error, adapt_datetime(conn, now))
+        for h in held
+    ]
+    update_rows(
+        conn,
+        "outbox",
+        ("id", "lease_owner"),
+        ("send_at", "reason", "last_error", "updated_at"),
+        rows,
+        where="{t}.state IN ('queued', 'submitting')",
+    )
+    _clear_leases(conn, owner, [row[0] for row in rows], "queued")
+
+
+def _clear_leases(conn: Connection, owner: str, ids: Sequence[int], state: str) -> None:
+    if not ids:
+        return
+    q = mark(conn)
+    ids_sql, ids_params = in_values(conn, ids)
+    _cursor(conn).execute(
+        f"UPDATE outbox SET state = {q}, lease_owner = NULL, lease_until = NULL"
+        f" WHERE id {ids_sql} AND lease_owner = {q} AND state IN ('queued', 'submitting')",
+        [state, *ids_params, owner],
+    )
+
+
+def release(conn: Connection, owner: str, ids: Sequence[int]) -> None:
+    """Give back leased messages `owner` will not submit (it is stopping)."""
+    _clear_leases(conn, owner, ids, "queued")
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    id: int
+    state: str  # failed, expired, cancelled, unknown
+    reason: str | None = None  # a rules.md code (opted_out, window_expired...)
+    error_code: int | None = None  # the carrier's
+    error: str | None = None  # words, never a number or a text
+    carrier_keys: tuple[str, ...] = ()  # parts the carrier took before it went wrong
+    advertiser_id: int = 0
+
+
+def finish(conn: Connection, owner: str, now: datetime, finished: Sequence[Finished]) -> None:
+    """Messages whose fate is settled without a receipt: failed, expired, cancelled, unknown.
+    Parts the carrier took are kept (their receipts will still be recorded)."""
+    if not finished:
+        return
+    at = adapt_datetime(conn, now)
+    update_rows(
+        conn,
+        "outbox",
+        ("id", "lease_owner"),
+        ("state", "reason", "error_code", "last_error", "done_at", "updated_at"),
+        [(f.id, owner, f.state, f.reason, f.error_code, f.error, at, at) for f in finished],
+        where="{t}.state IN ('queued', 'submitting', 'unknown')",
+    )
+    _clear_leases_keeping_state(conn, owner, [f.id for f in finished])
+    _insert_parts(conn, [(f.id, f.advertiser_id, f.carrier_keys) for f in finished])
+
+
+def _clear_leases_keeping_state(conn: Connection, owner: str, ids: Sequence[int]) -> None:
+    q = mark(conn)
+    ids_sql, ids_params = in_values(conn, ids)
+    _cursor(conn).execute(
+        f"UPDATE outbox SET lease_until = NULL WHERE id {ids_sql} AND lease_owner = {q}",
+        [*ids_params, owner],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    id: int
+    advertiser_id: int
+    carrier_keys: tuple[str, ...]  # receipts.message_key of each part's id, in order
+    valid_until: datetime | None
+
+
+def record_submitted(
+    conn: Connection, owner: str, now: datetime, submitted: Sequence[Submitted]
+) -> None:
+    """Messages the carrier took, every part: `submitted`, with their parts' carrier keys.
+    Receipts that came before are applied now."""
+    if not submitted:
+        return
+    at = adapt_datetime(conn, now)
+    update_rows(
+        conn,
+        "outbox",
+        ("id", "lease_owner"),
+        ("state", "valid_until", "submitted_at", "updated_at"),
+        [
+            (s.id, owner, "submitted", adapt_datetime(conn, s.valid_until), at, at)
+            for s in submitted
+        ],
+        where="{t}.state IN ('submitting', 'unknown')",
+    )
+    _clear_leases_keeping_state(conn, owner, [s.id for s in submitted])
+    _insert_parts(conn, [(s.id, s.advertiser_id, s.carrier_keys) for s in submitted])
+    _apply_early_receipts(conn, now, [k for s in submitted for k in s.carrier_keys])
+
+
+def _insert_parts(conn: Connection, messages: Sequence[tuple[int, int, tuple[str, ...]]]) -> None:
+    rows = [
+        (outbox_id, number, advertiser_id, key)
+        for outbox_id, advertiser_id, keys in messages
+        for number, key in enumerate(keys, 1)
+    ]
+    insert_rows(conn, "outbox_parts", ("outbox_id", "part", "advertiser_id", "carrier_key"), rows)
+
+
+def renew(conn: Connection, owner: str, now: datetime, lease: timedelta) -> None:
+    """Extend the leases `owner` holds (its heartbeat)."""
+    q = mark(conn)
+    _cursor(conn).execute(
+        f"UPDATE outbox SET lease_until = {q} WHERE lease_owner = {q}"
+        " AND lease_until IS NOT NULL AND state IN ('queued', 'submitting')",
+        [adapt_datetime(conn, now + lease), owner],
+    )
+
+
+def rescue(conn: Connection, now: datetime) -> int:
+    """Messages left `submitting` by a worker whose lease expired (it died, or hung past it):
+    `unknown`, since it may have sent them. Never submitted again by themselves."""
+    q = mark(conn)
+    cursor = _cursor(conn)
+    cursor.execute(
+        "UPDATE outbox SET state = 'unknown', reason = 'worker_lost', lease_until = NULL,"
+        " last_error = 'the worker submitting it stopped: it may or may not have left',"
+        f" done_at = {q}, updated_at = {q}"
+        f" WHERE state = 'submitting' AND lease_until < {q} RETURNING id",
+        [adapt_datetime(conn, now)] * 3,
+    )
+    return len(cursor.fetchall())
+
+
+def forget_early_receipts(conn: Connection, before: datetime) -> int:
+    """Drop receipts that never matched a part (their message was never recorded as taken)."""
+    cursor = _cursor(conn)
+    cursor.execute(
+        f"DELETE FROM early_receipts WHERE received_at < {mark(conn)}",
+        [adapt_datetime(conn, before)],
+    )
+    return int(cursor.rowcount or 0)
+
+
+def awaiting_receipts(conn: Connection, owner: str, since: datetime) -> int:
+    """Messages `owner` submitted after `since` that have no final receipt yet."""
+    q = mark(conn)
+    cursor = _cursor(conn)
+    cursor.execute(
+        "SELECT count(*) FROM outbox WHERE state = 'submitted'"
+        f" AND submitted_at > {q} AND lease_owner = {q}",
+        [adapt_datetime(conn, since), owner],
+    )
+    return int(cursor.fetchone()[0])
+
+
+def next_due(conn: Connection, now: datetime) -> datetime | None:
+    """When the next queued message falls due (now or earlier: it is due)."""
+    q = mark(conn)
+    cursor = _cursor(conn)
+    cursor.execute(
+        "SELECT min(send_at) FROM outbox WHERE state = 'queued'"
+        f" AND (lease_until IS NULL OR lease_until < {q})",
+        [adapt_datetime(conn, now)],
+    )
+    return _instant(cursor.fetchone()[0])
+
+
+# --- receipts --------------------------------------------------------------------------------
+
+_FINAL = frozenset({Outcome.DELIVERED, Outcome.FAILED, Outcome.EXPIRED, Outcome.UNKNOWN})
+_STATE_OF = {
+    Outcome.DELIVERED: "delivered",
+    Outcome.FAILED: "failed",
+    Outcome.EXPIRED: "expired",
+    Outcome.UNKNOWN: "unknown",
+}
+
+
+def record_receipts(conn: Connection, now: datetime, receipts: Sequence[Receipt]) -> int:
+    """Apply final receipts to their parts (a pending one, ENROUTE or ACCEPTD, changes
+    nothing), and settle the messages whose parts are all known. A receipt for a part not
+    recorded yet waits in early_receipts. Receiving one twice changes nothing. Returns how many
+    receipts matched a part."""
+    final = [r for r in receipts if r.outcome in _FINAL]
+    if not final:
+        return 0
+    keys = sorted({key for r in final for key in r.match_keys})
+    parts = _parts_by_key(conn, keys)
+    updates: list[tuple[int, int, str, int | None, Any]] = []
+    early: list[tuple[Receipt, tuple[str, ...]]] = []
+    at = adapt_datetime(conn, now)
+    for receipt in final:
+        found = next((parts[k] for k in receipt.match_keys if k in parts), None)
+        if found is None:
+            early.append((receipt, receipt.match_keys))
+            continue
+        outbox_id, part = found
+        updates.append((outbox_id, part, receipt.outcome.value, receipt.error, at))
+    _update_parts(conn, updates)
+    _store_early(conn, now, early)
+    _settle(conn, now, {outbox_id for outbox_id, *_ in updates})
+    return len(updates)
+
+
+def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """The part each carrier key names: a part still waiting before a settled one, then the
+    latest (carriers reuse ids over months)."""
+    if not keys:
+        return {}
+    cursor = _cursor(conn)
+    in_sql, params = in_values(conn, keys)
+    cursor.execute(
+        "SELECT carrier_key, outbox_id, part, outcome FROM outbox_parts"
+        f" WHERE carrier_key {in_sql} ORDER BY outbox_id",
+        params,
+    )
+    found: dict[str, tuple[int, int]] = {}
+    waiting: set[str] = set()
+    for key, outbox_id, part, outcome in cursor.fetchall():
+        if outcome is None:
+            waiting.add(key)
+            found[key] = (outbox_id, part)
+        elif key not in waiting:
+            found[key] = (outbox_id, part)
+    return found
+
+
+def _update_parts(
+    conn: Connection, updates: Sequence[tuple[int, int, str, int | None, Any]]
+) -> None:
+    update_rows(
+        conn,
+        "outbox_parts",
+        ("outbox_id", "part"),
+        ("outcome", "error_code", "done_at"),
+        updates,
+        where="{t}.outcome IS NULL",
+    )
+
+
+def _store_early(
+    conn: Connection, now: datetime, early: Sequence[tuple[Receipt, tuple[str, ...]]]
+) -> None:
+    if not early:
+        return
+    dialect = conn.dialect.name
+    at = copy_time(dialect, now)
+    rows: list[tuple[int, str, str, int | None, Any]] = []
+    for receipt, keys in early:
+        group = secrets.randbits(62)
+        rows.extend((group, key, receipt.outcome.value, receipt.error, at) for key in keys)
+    insert_rows(
+        conn,
+        "early_receipts",
+        ("receipt", "carrier_key", "outcome", "error_code", "received_at"),
+        rows,
+    )
+
+
+def _apply_early_receipts(conn: Connection, now: datetime, keys: Sequence[str]) -> None:
+    if not keys:
+        return
+    cursor = _cursor(conn)
+    in_sql, params = in_values(conn, keys)
+    cursor.execute(
+        f"SELECT receipt, carrier_key, outcome, error_code FROM early_receipts"
+        f" WHERE carrier_key {in_sql} ORDER BY id",
+        params,
+    )
+    found = cursor.fetchall()
+    if not found:
+        return
+    parts = _parts_by_key(conn, sorted({row[1] for row in found}))
+    at = adapt_datetime(conn, now)
+    updates = []
+    used: set[int] = set()
+    for group, key, outcome, error_code in found:
+        if group in used or key not in parts:
+            continue
+        used.add(group)
+        outbox_id, part = parts[key]
+        updates.append((outbox_id, part, outcome, error_code, at))
+    _update_parts(conn, updates)
+    groups = sorted(used)
+    if groups:
+        in_sql, params = in_values(conn, groups)
+        cursor.execute(f"DELETE FROM early_receipts WHERE receipt {in_sql}", params)
+    _settle(conn, now, {u[0] for u in updates})
+
+
+def _settle(conn: Connection, now: datetime, outbox_ids: set[int]) -> None:
+    """Messages whose parts' receipts settle them: delivered when all parts are, failed when
+    any part failed (receipts.message_outcome)."""
+    if not outbox_ids:
+        return
+    ids = sorted(outbox_ids)
+    ids_sql, params = in_values(conn, ids)
+    cursor = _cursor(conn)
+    cursor.execute(
+        f"SELECT outbox_id, outcome, error_code FROM outbox_parts WHERE outbox_id {ids_sql}",
+        params,
+    )
+    outcomes: dict[int, list[Outcome | None]] = {}
+    errors: dict[int, int | None] = {}
+    for outbox_id, outcome, error_code in cursor.fetchall():
+        outcomes.setdefault(outbox_id, []).append(Outcome(outcome) if outcome else None)
+        if error_code and outcome not in (None, Outcome.DELIVERED.value):
+            errors.setdefault(outbox_id, error_code)
+    at = adapt_datetime(conn, now)
+    settled = []
+    for outbox_id, parts in outcomes.items():
+        outcome = message_outcome(parts)
+        if outcome in _FINAL:
+            settled.append((outbox_id, _STATE_OF[outcome], errors.get(outbox_id), at, at))
+    update_rows(
+        conn,
+        "outbox",
+        ("id",),
+        ("state", "error_code", "done_at", "updated_at"),
+        settled,
+        where="{t}.state = 'submitted'",
+    )
