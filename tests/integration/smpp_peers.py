@@ -79,3 +79,53 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: {what or check}")
         await asyncio.sleep(0.01)
+
+
+class SmscThread:
+    """The local SMSC on its own event loop in a thread, for tests whose client is another
+    process (a `tambour worker` the test kills). Read `smsc` only through `call`."""
+
+    def __init__(self, **settings: Any) -> None:
+        import threading
+
+        self._settings = settings
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.smsc: Smsc | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        defaults: dict[str, Any] = {
+            "port": 0, "system_id": SYSTEM_ID, "password": PASSWORD, "receipt_delay": 0.0,
+            "redeliver_after": 0.05,
+        }  # fmt: skip
+        self.smsc = Smsc(SmscSettings(**{**defaults, **self._settings}))
+        self._loop.run_until_complete(self.smsc.start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    def __enter__(self) -> "SmscThread":
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the SMSC thread did not start")
+        return self
+
+    def call(self, function: Callable[[Smsc], Any]) -> Any:
+        """`function(smsc)` run on the SMSC's loop; its result."""
+
+        async def inside() -> Any:
+            assert self.smsc is not None
+            return function(self.smsc)
+
+        return asyncio.run_coroutine_threadsafe(inside(), self._loop).result(10)
+
+    @property
+    def port(self) -> int:
+        return int(self.call(lambda smsc: smsc.port))
+
+    def __exit__(self, *_: object) -> None:
+        assert self.smsc is not None
+        asyncio.run_coroutine_threadsafe(self.smsc.close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)

@@ -143,6 +143,7 @@ class Worker:
         self._plans: dict[int, CampaignDispatch] = {}
         self._localities: dict[tuple[str, str | None], Locality | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._next_sweep = 0.0  # monotonic time of the next sweep of early receipts
 
     # --- running ------------------------------------------------------------------------
 
@@ -186,15 +187,17 @@ class Worker:
                     await asyncio.sleep(self.settings.flush_interval)
                     continue
                 wait = await self._db_call(self._transaction, self._idle_wait)
-                if until_idle and (wait is None or wait > self.settings.poll):
-                    # Nothing is due soon: done once the last receipts are in, or waited for.
+                horizon = self.settings.lease.total_seconds()
+                if until_idle and (wait is None or wait > horizon):
+                    # Nothing is due before a lease would run out (a stopped worker's messages
+                    # come free within one): done once the last receipts are in, or waited for.
                     idle_since = idle_since or time.monotonic()
                     awaited = await self._db_call(self._transaction, self._awaiting)
                     if not awaited or time.monotonic() - idle_since >= self.settings.receipt_wait:
                         return
                     wait = 0.1
                 await self._sleep(
-                    min(wait if wait is not None else self.settings.poll, self.settings.poll)
+                    max(0.01, min(self.settings.poll if wait is None else wait, self.settings.poll))
                 )
                 continue
             idle_since = None
@@ -228,8 +231,12 @@ class Worker:
         )
 
     def _idle_wait(self, conn: Connection) -> float | None:
-        """Seconds until the next message falls due; None when none is queued."""
+        """Seconds until there is something to do (a message falls due, a stopped worker's
+        lease runs out); None when nothing is queued or being submitted. Messages a stopped
+        worker left submitting past its lease are rescued first."""
         now = self.clock()
+        self.report.rescued += outbox.rescue(conn, now)
+        outbox.sweep_early_receipts(conn, now)
         due = outbox.next_due(conn, now)
         if due is None:
             return None
@@ -311,7 +318,8 @@ class Worker:
         try:
             # Again right before it leaves: a full window or a slow carrier may have made it
             # wait since it was screened.
-            verdict = self._verdict(message, self.clock())
+            now = self.clock()
+            verdict = self._verdict(message, now)
             if not isinstance(verdict, Go):
                 self._not_now(message, verdict)
                 return
@@ -324,7 +332,7 @@ class Worker:
                     valid_until=verdict.valid_until,
                 )
             )
-            self._record(message, result, verdict.valid_until)
+            self._record(message, result, verdict.valid_until, now)
         except Exception:  # a bug must not leave the message `submitting` unnoticed
             log.exception("message %s: submit failed unexpectedly", message.id)
             self._pending.finished.append(
@@ -346,7 +354,9 @@ class Worker:
             self._pending.note(message, "expired")
             self.report.expired += 1
 
-    def _record(self, message: Claimed, result: SubmitResult, valid_until: datetime | None) -> None:
+    def _record(
+        self, message: Claimed, result: SubmitResult, valid_until: datetime | None, at: datetime
+    ) -> None:
         keys = tuple(message_key(i) for i in result.carrier_ids)
         error = result.error
         code = error.code if error else None
@@ -355,7 +365,7 @@ class Worker:
         match result.status:
             case SubmitStatus.ACCEPTED:
                 pending.submitted.append(
-                    Submitted(message.id, message.advertiser_id, keys, valid_until)
+                    Submitted(message.id, message.advertiser_id, keys, valid_until, at)
                 )
                 pending.note(message, "submitted")
                 self.report.submitted += 1
@@ -445,6 +455,9 @@ class Worker:
     def _flush(self, conn: Connection, pending: _Pending) -> list[OutboundMessage]:
         now = self.clock()
         outbox.record_submitted(conn, self.name, now, pending.submitted)
+        if time.monotonic() >= self._next_sweep:
+            outbox.sweep_early_receipts(conn, now)
+            self._next_sweep = time.monotonic() + 0.25
         outbox.finish(conn, self.name, now, pending.finished)
         outbox.hold(conn, self.name, now, pending.held)
         if pending.receipts:

@@ -213,6 +213,7 @@ class Submitted:
     advertiser_id: int
     carrier_keys: tuple[str, ...]  # receipts.message_key of each part's id, in order
     valid_until: datetime | None
+    submitted_at: datetime  # when it left (the instant its window was last checked)
 
 
 def record_submitted(
@@ -229,7 +230,14 @@ def record_submitted(
         ("id", "lease_owner"),
         ("state", "valid_until", "submitted_at", "updated_at"),
         [
-            (s.id, owner, "submitted", adapt_datetime(conn, s.valid_until), at, at)
+            (
+                s.id,
+                owner,
+                "submitted",
+                adapt_datetime(conn, s.valid_until),
+                adapt_datetime(conn, s.submitted_at),
+                at,
+            )
             for s in submitted
         ],
         where="{t}.state IN ('submitting', 'unknown')",
@@ -296,15 +304,22 @@ def awaiting_receipts(conn: Connection, owner: str, since: datetime) -> int:
 
 
 def next_due(conn: Connection, now: datetime) -> datetime | None:
-    """When the next queued message falls due (now or earlier: it is due)."""
+    """When a worker may next have something to do: the next queued message falling due
+    (now or earlier: it is due), a lease of a stopped worker expiring (its messages are free
+    again, or rescued). None when nothing is queued or being submitted."""
     q = mark(conn)
+    at = adapt_datetime(conn, now)
     cursor = _cursor(conn)
     cursor.execute(
-        "SELECT min(send_at) FROM outbox WHERE state = 'queued'"
-        f" AND (lease_until IS NULL OR lease_until < {q})",
-        [adapt_datetime(conn, now)],
+        "SELECT min(CASE WHEN lease_until IS NOT NULL AND lease_until > "
+        f"{q} THEN lease_until ELSE send_at END) FROM outbox WHERE state = 'queued'",
+        [at],
     )
-    return _instant(cursor.fetchone()[0])
+    queued = _instant(cursor.fetchone()[0])
+    cursor.execute("SELECT min(lease_until) FROM outbox WHERE state = 'submitting'")
+    submitting = _instant(cursor.fetchone()[0])
+    found = [t for t in (queued, submitting) if t is not None]
+    return min(found) if found else None
 
 
 # --- receipts --------------------------------------------------------------------------------
@@ -397,6 +412,19 @@ def _store_early(
         ("receipt", "carrier_key", "outcome", "error_code", "received_at"),
         rows,
     )
+
+
+def sweep_early_receipts(conn: Connection, now: datetime) -> None:
+    """Apply early receipts whose part has been recorded since. On PostgreSQL a worker can
+    record a part while another stores its receipt as early, neither seeing the other's
+    uncommitted row: this catches what both missed."""
+    cursor = _cursor(conn)
+    cursor.execute(
+        "SELECT DISTINCT e.carrier_key FROM early_receipts e"
+        " JOIN outbox_parts p ON p.carrier_key = e.carrier_key"
+    )
+    keys = [row[0] for row in cursor.fetchall()]
+    _apply_early_receipts(conn, now, keys)
 
 
 def _apply_early_receipts(conn: Connection, now: datetime, keys: Sequence[str]) -> None:

@@ -1,0 +1,5 @@
+"""`python -m tambour`: the command line."""
+
+from tambour.cli import main
+
+main()

@@ -1,0 +1,406 @@
+"""Issue 5: the outbox worker over real TCP against the local SMSC, on SQLite and PostgreSQL.
+
+Campaigns are made through the real services (import, plan, launch); the worker runs in this
+process on an injected clock that runs (so leases expire and windows open) and can jump ahead,
+except in the crash test, where `tambour worker` is a process killed with SIGKILL.
+"""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select, text
+
+from tambour.dispatch.smsc import Smsc
+from tambour.dispatch.transports.smpp import SmppTransport
+from tambour.dispatch.worker import Worker, WorkerReport, WorkerSettings
+from tambour.store.tables import evidence, outbox, outbox_parts
+from tests.dispatch_setup import STOP_NUMBER, launched_campaign, mobile, paris
+from tests.integration.smpp_peers import (
+    PASSWORD,
+    SYSTEM_ID,
+    SmscThread,
+    eventually,
+    running_smsc,
+    session_settings,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+TUESDAY_10 = paris("2026-12-01T10:00")
+
+
+class Clock:
+    """Runs from `start` at `speed` times real time; `jump` moves it ahead at once."""
+
+    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+        self.start = start
+        self.speed = speed
+        self.origin = time.monotonic()
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        elapsed = (time.monotonic() - self.origin) * self.speed
+        return self.start + self.offset + timedelta(seconds=elapsed)
+
+    def jump(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]], timeout: float = 90.0) -> None:
+    async def bounded() -> None:
+        await asyncio.wait_for(scenario(), timeout)
+
+    asyncio.run(bounded())
+
+
+def worker(engine: Engine, smsc: Smsc, clock: Callable[[], datetime], **settings: Any) -> Worker:
+    session = settings.pop("session", {})
+    defaults: dict[str, Any] = {"receipt_wait": 10.0, "lease": timedelta(seconds=10)}
+    return Worker(
+        engine,
+        lambda on_inbound: SmppTransport(session_settings(smsc.port, **session), on_inbound),
+        settings=WorkerSettings(**{**defaults, **settings}),
+        clock=clock,
+    )
+
+
+def states(engine: Engine) -> Counter[str]:
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT state, count(*) FROM outbox GROUP BY state"))
+        return Counter(dict(found))
+
+
+def rows(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(outbox).order_by(outbox.c.id)))
+
+
+def received(smsc: Smsc) -> Counter[str]:
+    """How many whole messages the SMSC took for each destination."""
+    return Counter("+" + m.destination.address for m in smsc.messages)
+
+
+def test_messages_leave_once_and_receipts_close_them(engine: Engine, tmp_path: Path) -> None:
+    numbers = [mobile(i) for i in range(300)]
+    launched_campaign(engine, tmp_path, numbers, now=TUESDAY_10)
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            report = await worker(engine, smsc, Clock(TUESDAY_10)).run(until_idle=True)
+            assert report.submitted == 300
+            assert received(smsc) == Counter(numbers)  # each exactly once
+            texts = {"+" + m.destination.address: m.text for m in smsc.messages}
+            for row in rows(engine):
+                assert texts[row.e164] == row.text
+                assert row.state == "delivered"
+                assert row.submitted_at is not None and row.done_at is not None
+                # the carrier is told to drop it at the end of the window: 20:00 in Paris
+                assert row.valid_until == paris("2026-12-01T20:00")
+            validities = {p.valid_until for p in smsc.parts}
+            assert validities == {paris("2026-12-01T20:00")}
+
+    run(scenario)
+    with engine.connect() as conn:
+        parts = conn.execute(select(outbox_parts.c.outcome)).scalars().all()
+    assert len(parts) == 300 and set(parts) == {"delivered"}
+
+
+def test_long_gsm7_and_ucs2_messages_reassemble_exactly(engine: Engine, tmp_path: Path) -> None:
+    gsm = (
+        "Bonjour {first_name|}, nos soldes d'hiver : -30% sur les lampes [salon], -20% sur les "
+        "suspensions \\cuisine| et ~10€ offerts dès 50€ d'achat. Livraison offerte à domicile "
+        "jusqu'à dimanche soir, retrait en boutique possible. Maison Lumière, 12 rue des Arts."
+    )
+    ucs2 = (
+        "Bonjour {first_name|} ✨ nos soldes d'hiver : -30% sur les lampes, -20% sur les "
+        "suspensions, et un cadeau 🎁 dès 50€ d'achat. Livraison offerte jusqu'à dimanche. "
+        "Maison Lumière"
+    )
+    launched_campaign(engine, tmp_path, [mobile(1), mobile(2)], now=TUESDAY_10, text=gsm)
+    launched_campaign(
+        engine, tmp_path, [mobile(3), mobile(4)], now=TUESDAY_10, text=ucs2, name="cadeau"
+    )
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            await worker(engine, smsc, Clock(TUESDAY_10)).run(until_idle=True)
+            # the exact texts, STOP mention included, each to its recipient once
+            got = Counter(("+" + m.destination.address, m.text) for m in smsc.messages)
+            assert got == Counter((r.e164, r.text) for r in rows(engine))
+            parts = {("+" + m.destination.address, m.text): m for m in smsc.messages}
+            for row in rows(engine):
+                message = parts[row.e164, row.text]
+                assert len(message.message_ids) == row.parts > 1
+                assert message.data_coding == (8 if row.encoding == "UCS-2" else 0)
+                assert row.state == "delivered"
+            assert {r.encoding for r in rows(engine)} == {"GSM-7", "UCS-2"}
+
+    run(scenario)
+    with engine.connect() as conn:
+        counted = Counter(conn.execute(select(outbox_parts.c.outbox_id)).scalars())
+    assert sorted(counted.values()) == sorted(r.parts for r in rows(engine))
+
+
+def test_failed_receipts_fail_the_message_with_the_carrier_error(
+    engine: Engine, tmp_path: Path
+) -> None:
+    launched_campaign(engine, tmp_path, [mobile(i) for i in range(20)], now=TUESDAY_10)
+
+    async def scenario() -> None:
+        async with running_smsc(failure_rate=1.0) as smsc:
+            await worker(engine, smsc, Clock(TUESDAY_10)).run(until_idle=True)
+
+    run(scenario)
+    assert states(engine) == Counter({"failed": 20})
+    assert all(r.error_code and r.done_at for r in rows(engine))  # the receipt's err:
+
+
+def test_a_refused_number_fails_at_once_with_the_smpp_status(
+    engine: Engine, tmp_path: Path
+) -> None:
+    launched_campaign(engine, tmp_path, [mobile(1), mobile(2)], now=TUESDAY_10)
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            smsc.refuse(mobile(2), 0x0B)  # ESME_RINVDSTADR: permanent
+            await worker(engine, smsc, Clock(TUESDAY_10)).run(until_idle=True)
+
+    run(scenario)
+    by_number = {r.e164: r for r in rows(engine)}
+    assert by_number[mobile(1)].state == "delivered"
+    refused = by_number[mobile(2)]
+    assert (refused.state, refused.error_code, refused.attempts) == ("failed", 0x0B, 1)
+    assert "ESME_RINVDSTADR" in refused.last_error
+
+
+def test_throttling_slows_without_loss_or_duplicate(engine: Engine, tmp_path: Path) -> None:
+    numbers = [mobile(i) for i in range(1000)]
+    launched_campaign(engine, tmp_path, numbers, now=TUESDAY_10)
+
+    async def scenario() -> None:
+        async with running_smsc(tps=400) as smsc:
+            started = time.monotonic()
+            await worker(engine, smsc, Clock(TUESDAY_10)).run(until_idle=True)
+            assert smsc.stats.throttled > 0, "the SMSC must have throttled"
+            # a burst of 400, then 400 a second
+            assert time.monotonic() - started > (1000 - 400) / 400 * 0.9
+            assert received(smsc) == Counter(numbers)
+
+    run(scenario)
+    assert states(engine) == Counter({"delivered": 1000})
+
+
+def test_a_dropped_connection_resumes_and_nothing_is_sent_twice(
+    engine: Engine, tmp_path: Path
+) -> None:
+    numbers = [mobile(i) for i in range(2000)]
+    launched_campaign(engine, tmp_path, numbers, now=TUESDAY_10)
+
+    async def scenario() -> None:
+        async with running_smsc(tps=2000) as smsc:
+            runner = worker(engine, smsc, Clock(TUESDAY_10))
+            task = asyncio.create_task(runner.run(until_idle=True))
+            await eventually(lambda: len(smsc.messages) > 300, 20, "300 messages sent")
+            smsc.drop_connections()
+            report = await task
+            assert smsc.stats.binds >= 2, "the session bound again"
+            counts = received(smsc)
+            assert max(counts.values()) == 1, "a message was sent twice"
+            final = states(engine)
+            # parts in flight when the line dropped are in doubt: unknown, never resent
+            assert final["delivered"] + final["unknown"] == 2000
+            assert final["unknown"] <= 2 * 64
+            assert report.unknown == final["unknown"]
+            delivered = {r.e164 for r in rows(engine) if r.state == "delivered"}
+            assert delivered <= set(counts)
+
+    run(scenario)
+
+
+def test_a_stop_reply_opts_out_and_stops_a_pending_message(engine: Engine, tmp_path: Path) -> None:
+    first, second = mobile(1), mobile(2)
+    launched_campaign(engine, tmp_path, [first, second], now=TUESDAY_10)
+    later = paris("2026-12-01T15:00")
+    launched_campaign(
+        engine, tmp_path, [first, second], now=TUESDAY_10, name="relance", start=later
+    )
+    clock = Clock(TUESDAY_10)
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            runner = worker(engine, smsc, clock)
+            task = asyncio.create_task(runner.run())
+            await eventually(lambda: states(engine)["delivered"] == 2, 20, "first campaign")
+            await asyncio.wait_for(smsc.inject_mo(first, STOP_NUMBER, "Stop !"), 10)
+            clock.jump(later - TUESDAY_10)  # the second campaign falls due
+            await eventually(lambda: states(engine)["delivered"] == 3, 20, "second campaign")
+            runner.stop()
+            report = await task
+            assert report.replies == 1
+            assert received(smsc) == Counter({first: 1, second: 2})
+
+    run(scenario)
+    stopped = [r for r in rows(engine) if r.e164 == first and r.state != "delivered"]
+    assert [(r.state, r.reason) for r in stopped] == [("cancelled", "opted_out")]
+    with engine.connect() as conn:
+        sources = (
+            conn.execute(select(evidence.c.data).where(evidence.c.kind == "opt_out"))
+            .scalars()
+            .all()
+        )
+    assert [s["source"] for s in sources] == ["sms_stop"]
+
+
+def test_messages_that_cannot_all_go_by_20h_wait_for_the_next_window(
+    engine: Engine, tmp_path: Path
+) -> None:
+    numbers = [mobile(i) for i in range(600)]
+    planned = paris("2026-12-01T19:00")
+    due = paris("2026-12-01T19:59")
+    launched_campaign(engine, tmp_path, numbers, now=planned, start=due)
+    clock = Clock(due, speed=30.0)  # a minute of the campaign is two seconds here
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            runner = worker(
+                engine, smsc, clock, window_margin=timedelta(seconds=10),
+                session={"tps": 150},
+            )  # fmt: skip
+            report = await runner.run(until_idle=True)
+            assert 0 < report.submitted < 600, report
+            assert report.held == 600 - report.submitted
+
+    run(scenario)
+    sent = [r for r in rows(engine) if r.state == "delivered"]
+    waiting = [r for r in rows(engine) if r.state == "queued"]
+    assert len(sent) + len(waiting) == 600
+    closing = paris("2026-12-01T20:00")
+    for row in sent:  # left with at least the margin of the window, told to die at its end
+        assert row.submitted_at <= closing - timedelta(seconds=10)
+        assert row.valid_until == closing
+    for row in waiting:  # Wednesday 08:00 in Paris, not rushed
+        assert row.send_at == paris("2026-12-02T08:00")
+        assert (row.reason, row.lease_owner) == ("quiet_hours", None)
+        assert row.attempts <= 1  # held when screened, or right before its submit
+
+
+def test_two_workers_share_a_campaign_without_sending_twice(engine: Engine, tmp_path: Path) -> None:
+    numbers = [mobile(i) for i in range(1500)]
+    launched_campaign(engine, tmp_path, numbers, now=TUESDAY_10)
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            clock = Clock(TUESDAY_10)
+            one = worker(engine, smsc, clock, reserve=100)
+            two = worker(engine, smsc, clock, reserve=100)
+            reports: list[WorkerReport] = await asyncio.gather(
+                one.run(until_idle=True), two.run(until_idle=True)
+            )
+            assert received(smsc) == Counter(numbers)
+            assert sum(r.submitted for r in reports) == 1500
+            assert min(r.submitted for r in reports) > 0, "both workers took a share"
+
+    run(scenario)
+    assert states(engine) == Counter({"delivered": 1500})
+
+
+def test_a_cancelled_campaign_sends_nothing_more(engine: Engine, tmp_path: Path) -> None:
+    from tambour.services import campaigns
+    from tests.dispatch_setup import context
+
+    launched_campaign(engine, tmp_path, [mobile(i) for i in range(10)], now=TUESDAY_10)
+    campaigns.cancel(context(engine, TUESDAY_10), name="soldes")
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            report = await worker(engine, smsc, Clock(TUESDAY_10)).run(until_idle=True)
+            assert report.submitted == 0 and not smsc.messages
+
+    run(scenario)
+    assert states(engine) == Counter({"cancelled": 10})
+
+
+# --- a worker killed with SIGKILL -----------------------------------------------------------
+
+
+def _config(tmp_path: Path, port: int) -> Path:
+    path = tmp_path / "tambour.toml"
+    path.write_text(
+        "[transport]\n"
+        f'kind = "smpp"\nhost = "127.0.0.1"\nport = {port}\nsystem_id = "{SYSTEM_ID}"\n'
+        f'password = "{PASSWORD}"\nwindow = 64\ntps = 1500\n'
+        "[worker]\nlease = 5\nreceipt_wait = 10\n"
+    )
+    return path
+
+
+def _worker_process(db_url: str, config: Path, *args: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "TAMBOUR_DATABASE_URL": db_url,
+        "TAMBOUR_CONFIG": str(config),
+        "TAMBOUR_NOW": TUESDAY_10.isoformat(),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "tambour", "worker", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_worker_killed_mid_campaign_loses_and_duplicates_nothing(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    numbers = [mobile(i) for i in range(4000)]
+    launched_campaign(engine, tmp_path, numbers, now=TUESDAY_10)
+    with SmscThread() as smsc:
+        config = _config(tmp_path, smsc.port)
+        victim = _worker_process(db_url, config)
+        deadline = time.monotonic() + 60
+        while smsc.call(lambda s: len(s.messages)) < 800:
+            assert victim.poll() is None, victim.communicate()
+            assert time.monotonic() < deadline, "the worker sent nothing"
+            time.sleep(0.05)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        left = states(engine)
+        assert left["submitting"] + left["queued"] > 0, "killed mid-campaign"
+        survivor = _worker_process(db_url, config, "--until-idle", "--json")
+        _out, err = survivor.communicate(timeout=120)
+        assert survivor.returncode == 0, err
+        counts = smsc.call(received)
+    assert max(counts.values()) == 1, "a message was sent twice"
+    final = states(engine)
+    assert set(final) <= {"delivered", "unknown"}, final
+    assert final["delivered"] + final["unknown"] == 4000  # nothing lost
+    # unknown: only what the dead worker had marked submitting (a window or two)
+    assert final["unknown"] <= 2 * 64
+    unknown = {r.e164 for r in rows(engine) if r.state == "unknown"}
+    delivered = {r.e164 for r in rows(engine) if r.state == "delivered"}
+    assert delivered <= set(counts)
+    assert set(counts) <= delivered | unknown
+    assert all(r.reason == "worker_lost" for r in rows(engine) if r.state == "unknown")
+
+
+def test_the_worker_command_refuses_a_wrong_password(db_url: str, tmp_path: Path) -> None:
+    with SmscThread() as smsc:
+        config = tmp_path / "bad.toml"
+        config.write_text(
+            f'[transport]\nkind = "smpp"\nhost = "127.0.0.1"\nport = {smsc.port}\n'
+            'system_id = "tambour"\npassword = "wrong"\n'
+        )
+        process = _worker_process(db_url, config, "--until-idle")
+        _out, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert "transport cannot start" in err and "Traceback" not in err
