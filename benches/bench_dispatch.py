@@ -1,0 +1,355 @@
+"""The outbox worker sending a launched campaign to the local SMSC over SMPP, window 64.
+
+Target (issue 5): one worker sends at least 3,000 messages a second on PostgreSQL and on SQLite,
+under 200 MB, and two workers on the same campaign never send a message twice.
+
+The campaign is built through the real services (tests/dispatch_setup.py: advertiser, consenting
+contacts imported, plan, launch; not timed). Then the real commands run in child processes: the
+SMSC (`tambour smsc --receipt-delay 0`: every part accepted at once, its receipt sent at once)
+and the worker (`tambour worker --until-idle --json`, timed, its memory sampled), on a clock
+starting on a Tuesday at 10:00 in Paris so that the sending window is open. Three runs: one
+worker on PostgreSQL, one on SQLite, two at once on PostgreSQL. The worker returns once the last
+receipt is in: its time covers sending and recording every receipt ([worker] receipt_wait is
+raised to 600 s so that it does not give up on receipts still coming; --receipt-wait -1 keeps
+the worker's default, 30 s). The SMSC's admin port also tells when every part was accepted
+(the sending alone) and when every receipt was acknowledged.
+
+Checked after each run (a failure exits 1; speed is only printed): every message `delivered`
+with its parts' receipts; the SMSC accepted exactly the outbox's parts, and received every
+destination number exactly once (the SMSC is the real `tambour smsc` command, run with a hook
+that writes, when it stops, how many messages and parts each destination received); the audit
+log's `dispatch.batch` entries name every message as submitted exactly once, across workers.
+PostgreSQL: throw-away databases on 127.0.0.1:5432, dropped afterwards.
+Usage: python benches/bench_dispatch.py [--messages N] [--only postgresql|sqlite|two]
+       [--receipt-wait SECONDS]   (default: 50,000 messages, every run)
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from tests.dispatch_setup import launched_campaign, mobile, paris
+
+from measure import TAMBOUR, Measured, measured, throwaway_postgres
+from tambour.store.engine import make_engine
+
+WINDOW = 64
+TARGET = 3_000  # messages a second
+MEMORY = 200  # MB
+# The worker's default gives up on receipts 30 s after the last submit; the bench waits for them
+# all, so that a message left `submitted` is a receipt lost, not one still on its way.
+RECEIPT_WAIT = 600.0
+NOW = "2026-12-01T10:00:00+01:00"  # a Tuesday: the window is open from 10:00 in Paris
+
+# `tambour smsc` as the command runs it, plus one thing it does not say: per destination, how
+# many messages and parts it received, written to $BENCH_SMSC_COUNTS once it has stopped.
+SMSC = """
+import dataclasses, json, os
+from collections import Counter
+from tambour.dispatch import smsc
+
+close = smsc.Smsc.close
+
+async def counting_close(self):
+    await close(self)
+    counts = {
+        "messages": Counter(m.destination.address for m in self.messages),
+        "parts": Counter(p.destination.address for p in self.parts),
+        "stats": {**dataclasses.asdict(self.stats), "pending": self.pending_deliveries},
+    }
+    with open(os.environ["BENCH_SMSC_COUNTS"], "w") as out:
+        json.dump(counts, out)
+
+smsc.Smsc.close = counting_close
+from tambour.cli.smsc_cmd import app
+app(prog_name="tambour smsc")
+"""
+LISTENING = re.compile(r"SMSC listening on [\d.]+:(\d+) .* admin on http://[\d.]+:(\d+)")
+STOPPED = re.compile(r"SMSC stopped: ([\d,]+) parts accepted, .* ([\d,]+) messages,")
+
+
+class Smsc:
+    """`tambour smsc` in a child process, from start to SIGTERM."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.counts_path = tmp / f"smsc-{time.monotonic_ns()}.json"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SMSC, "--port", "0", "--receipt-delay", "0"],
+            env={**os.environ, "BENCH_SMSC_COUNTS": str(self.counts_path)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        found = LISTENING.search(line)
+        if not found:
+            self.process.kill()
+            raise SystemExit(f"the SMSC did not start: {line!r} {self.process.stderr.read()}")
+        self.port, self.admin_port = int(found.group(1)), int(found.group(2))
+
+    def stop(self) -> tuple[int, int, dict[str, Counter[str]]]:
+        """Parts accepted and messages, as it prints them, and its counts per destination."""
+        self.process.send_signal(signal.SIGTERM)
+        out, err = self.process.communicate(timeout=60)
+        found = STOPPED.search(out)
+        if self.process.returncode or not found:
+            raise SystemExit(f"the SMSC did not stop cleanly: {out!r} {err!r}")
+        counts = json.loads(self.counts_path.read_text())
+        parts, messages = (int(g.replace(",", "")) for g in found.groups())
+        print(f"  SMSC counters: {counts.pop('stats')}")
+        return parts, messages, {k: Counter(v) for k, v in counts.items()}
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _env(url: str, config: Path) -> dict[str, str]:
+    return {
+        **os.environ, "TAMBOUR_DATABASE_URL": url, "TAMBOUR_ACTOR": "bench",
+        "TAMBOUR_NOW": NOW, "TAMBOUR_CONFIG": str(config),
+    }  # fmt: skip
+
+
+def _config(tmp: Path, port: int, receipt_wait: float | None) -> Path:
+    path = tmp / f"tambour-{port}.toml"
+    path.write_text(
+        "[transport]\n"
+        'kind = "smpp"\nhost = "127.0.0.1"\n'
+        f'port = {port}\nsystem_id = "tambour"\npassword = "tambour"\nwindow = {WINDOW}\n'
+        + ("" if receipt_wait is None else f"[worker]\nreceipt_wait = {receipt_wait}\n")
+    )
+    return path
+
+
+class Timeline:
+    """When the SMSC had accepted every part, and acknowledged deliveries of every receipt
+    (its admin port's /stats, read twice a second while the workers run)."""
+
+    def __init__(self, admin_port: int, parts: int) -> None:
+        self.url = f"http://127.0.0.1:{admin_port}/stats"
+        self.parts = parts
+        self.started = time.perf_counter()
+        self.all_accepted: float | None = None
+        self.all_receipts: float | None = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while not self.done.wait(0.5):
+            self._sample()
+
+    def _sample(self) -> None:
+        try:
+            with urllib.request.urlopen(self.url, timeout=5) as answer:
+                stats = json.load(answer)
+        except OSError:
+            return
+        at = time.perf_counter() - self.started
+        if self.all_accepted is None and stats["accepted"] >= self.parts:
+            self.all_accepted = at
+        if self.all_receipts is None and stats["deliveries_acked"] >= self.parts:
+            self.all_receipts = at
+
+    def stop(self) -> None:
+        """After the workers: a last look (the times are then at most the workers' end)."""
+        self.done.set()
+        self.thread.join()
+        self._sample()
+
+
+def _prepare(url: str, tmp: Path, messages: int) -> Engine:
+    """The schema, then a launched campaign of `messages` (not timed)."""
+    subprocess.run(
+        [TAMBOUR, "db", "upgrade"], env={**os.environ, "TAMBOUR_DATABASE_URL": url},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    engine = make_engine(url)
+    started = time.perf_counter()
+    numbers = [mobile(i) for i in range(messages)]
+    launched_campaign(engine, tmp, numbers, now=paris("2026-12-01T10:00"))
+    with engine.connect() as conn:
+        queued = conn.execute(text("SELECT count(*) FROM outbox WHERE state = 'queued'")).scalar()
+    print(
+        f"  setup: {queued:,} messages queued in {time.perf_counter() - started:.0f} s (not timed)"
+    )
+    return engine
+
+
+def _check(
+    engine: Engine, smsc: tuple[int, int, dict[str, Counter[str]]], reports: list[dict[str, int]]
+) -> list[str]:
+    """What went wrong, if anything; prints what was checked."""
+    accepted, received, per_destination = smsc
+    problems: list[str] = []
+    with engine.connect() as conn:
+        states = dict(conn.execute(text("SELECT state, count(*) FROM outbox GROUP BY state")).all())
+        rows = conn.execute(text("SELECT id, e164, parts FROM outbox")).all()
+        recorded = conn.execute(text("SELECT count(*) FROM outbox_parts")).scalar_one()
+        outcomes = dict(
+            conn.execute(text("SELECT outcome, count(*) FROM outbox_parts GROUP BY outcome")).all()
+        )
+        stranded = conn.execute(
+            text(
+                "SELECT count(*) FROM outbox_parts p WHERE p.outcome IS NULL AND EXISTS"
+                " (SELECT 1 FROM early_receipts e WHERE e.carrier_key = p.carrier_key)"
+            )
+        ).scalar_one()
+        early = conn.execute(text("SELECT count(*) FROM early_receipts")).scalar_one()
+        batches = conn.execute(
+            text("SELECT details FROM audit_log WHERE action = 'dispatch.batch'")
+        ).scalars()
+        submitted_ids: Counter[int] = Counter()
+        for details in batches:
+            for first, last in json.loads(details).get("submitted", []):
+                submitted_ids.update(range(first, last + 1))
+    total, parts = len(rows), sum(r.parts for r in rows)
+    print(f"  outbox: {total:,} messages, {parts:,} parts; states {states}; parts {outcomes}")
+    print(
+        f"  early_receipts: {early:,} rows left; {stranded:,} parts without an outcome have "
+        "their receipt waiting there (it came before the part was recorded, and stayed)"
+    )
+    if states.get("delivered", 0) != total:
+        problems.append(f"not every message is delivered: {states}")
+    if recorded != parts or outcomes.get("delivered", 0) != parts:
+        problems.append(f"{recorded:,} parts recorded for {parts:,}, outcomes {outcomes}")
+    reported = sum(r["submitted"] for r in reports)
+    if reported != total:
+        problems.append(f"the workers report {reported:,} submitted for {total:,} messages")
+    twice = sorted(i for i, n in submitted_ids.items() if n > 1)
+    missing = {r.id for r in rows} - submitted_ids.keys()
+    print(
+        f"  audit log: {len(submitted_ids):,} messages submitted, {len(twice):,} twice or more, "
+        f"{len(missing):,} never"
+    )
+    if twice or missing:
+        problems.append(f"audit: submitted twice {twice[:10]}, never {sorted(missing)[:10]}")
+    want_parts = {r.e164.lstrip("+"): r.parts for r in rows}
+    messages_to = per_destination["messages"]
+    parts_to = per_destination["parts"]
+    extra = sorted(n for n, c in messages_to.items() if c > 1 or n not in want_parts)
+    lacking = sorted(n for n in want_parts if messages_to.get(n, 0) == 0)
+    wrong_parts = sorted(n for n, p in want_parts.items() if parts_to.get(n, 0) != p)
+    print(
+        f"  SMSC: {accepted:,} parts accepted, {received:,} messages; {len(messages_to):,} "
+        f"destinations, {len(extra):,} received twice or unexpected, {len(lacking):,} received "
+        f"nothing, {len(wrong_parts):,} with a wrong count of parts"
+    )
+    if accepted != parts or received != total:
+        problems.append(f"SMSC accepted {accepted:,} parts / {received:,} messages")
+    if extra or lacking or wrong_parts:
+        problems.append(
+            f"SMSC destinations: twice or unexpected {extra[:10]}, none {lacking[:10]}, "
+            f"wrong parts {wrong_parts[:10]}"
+        )
+    return problems
+
+
+def _line(label: str, done: Measured, report: dict[str, int]) -> None:
+    sent = report["submitted"]
+    own = report["seconds"]
+    print(
+        f"  {label}: {sent:,} submitted in {done.wall:.1f} s wall = {sent / done.wall:,.0f} msg/s "
+        f"(its own report: {own:g} s = {sent / own if own else 0:,.0f} msg/s); "
+        f"{report['receipts']:,} receipts; failed {report['failed']}, unknown "
+        f"{report['unknown']}, held {report['held']}, rescued {report['rescued']}; peak "
+        f"memory {done.largest_mb:,.0f} MB (target < {MEMORY})"
+    )
+
+
+def run(url: str, tmp: Path, messages: int, workers: int, receipt_wait: float | None) -> list[str]:
+    engine = _prepare(url, tmp, messages)
+    with engine.connect() as conn:
+        parts = conn.execute(text("SELECT sum(parts) FROM outbox")).scalar_one()
+    smsc = Smsc(tmp)
+    try:
+        env = _env(url, _config(tmp, smsc.port, receipt_wait))
+        command = ["worker", "--until-idle", "--json"]
+        timeline = Timeline(smsc.admin_port, parts)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(workers) as pool:
+            runs = list(pool.map(lambda _: measured(command, env), range(workers)))
+        wall = time.perf_counter() - started
+        timeline.stop()
+        counts = smsc.stop()
+    finally:
+        smsc.kill()
+    accepted, receipted = timeline.all_accepted, timeline.all_receipts
+    print(
+        "  SMSC timeline: "
+        + (
+            f"every part accepted {accepted:.1f} s after the start ({parts / accepted:,.0f} "
+            "parts/s)"
+            if accepted
+            else "not every part accepted"
+        )
+        + (
+            f", every receipt acknowledged after {receipted:.1f} s"
+            if receipted
+            else ", NOT every receipt acknowledged by the time the workers stopped"
+        )
+    )
+    reports = [json.loads(done.out) for done in runs]
+    for index, (done, report) in enumerate(zip(runs, reports, strict=True), 1):
+        _line(f"worker {index}" if workers > 1 else "worker", done, report)
+    if workers > 1:
+        sent = sum(r["submitted"] for r in reports)
+        print(
+            f"  together: {sent:,} submitted in {wall:.1f} s wall = {sent / wall:,.0f} msg/s "
+            f"(target for one worker: {TARGET:,})"
+        )
+    problems = _check(engine, counts, reports)
+    engine.dispose()
+    print("  correct" if not problems else "  INCORRECT: " + "; ".join(problems))
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--only", choices=("postgresql", "sqlite", "two"))
+    parser.add_argument(
+        "--receipt-wait", type=float, default=RECEIPT_WAIT,
+        help=f"[worker] receipt_wait, seconds (default {RECEIPT_WAIT:g}; -1: the worker's own)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    wait = None if args.receipt_wait < 0 else args.receipt_wait
+    load = os.getloadavg()
+    print(f"{args.messages:,} messages, window {WINDOW}; load average {load[0]:.2f} (1 min)")
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.only in (None, "postgresql"):
+            with throwaway_postgres() as url:
+                print("PostgreSQL, one worker")
+                problems += run(url, Path(tmp), args.messages, 1, wait)
+        if args.only in (None, "sqlite"):
+            print("SQLite (WAL), one worker")
+            problems += run(
+                f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp), args.messages, 1, wait
+            )
+        if args.only in (None, "two"):
+            with throwaway_postgres() as url:
+                print("PostgreSQL, two workers at once on the same campaign")
+                problems += run(url, Path(tmp), args.messages, 2, wait)
+    if problems:
+        raise SystemExit("correctness: " + "; ".join(problems))
+
+
+if __name__ == "__main__":
+    main()
