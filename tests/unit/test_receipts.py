@@ -151,10 +151,20 @@ def test_match_keys_cover_case_and_base() -> None:
     receipt = parse_receipt(receipt_pdu(TEXT, Tlv(Tag.RECEIPTED_MESSAGE_ID, b"75BCD15\0")))
     # the TLV; the text id; the text id read as decimal is the TLV again (123456789 =
     # 0x75bcd15, a carrier that writes the receipt text in the other base), and read as hex.
-    assert receipt.match_keys == ("75bcd15", "0123456789", str(0x0123456789))
+    assert receipt.match_keys == ("75bcd15", "123456789", str(0x0123456789))
     assert receipt.match_keys[0] == message_key(" 75BCD15 ")
     hex_text = parse_receipt(receipt_pdu("id:1F stat:DELIVRD"))
     assert hex_text.match_keys == ("1f", "31")
+
+
+def test_a_hex_id_with_leading_zeros_matches_its_decimal_receipt() -> None:
+    # submit_sm_resp said 09e500000001 (hex); the receipt text says it in decimal, which read
+    # back as hex has no leading zero (the local SMSC's receipt_decimal_ids mode, 1 run in 16)
+    decimal = str(int("09e500000001", 16))
+    receipt = parse_receipt(receipt_pdu(f"id:{decimal} stat:DELIVRD"))
+    assert message_key("09e500000001") in receipt.match_keys
+    assert message_key("0009E500000001") == message_key("9e500000001")
+    assert message_key("000") == "0"
 
 
 def test_format_then_parse() -> None:

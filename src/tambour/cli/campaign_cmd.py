@@ -210,6 +210,14 @@ def status(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> Non
         return
     typer.echo(f"{found['name']!r} of {found['advertiser']}: {found['status']}")
     typer.echo(f"  {_counts(found)}")
+    for state, reasons in found["reasons"].items():
+        said = ", ".join(f"{why}: {n:,}" for why, n in sorted(reasons.items()))
+        typer.echo(f"  {state}: {said}")
+    if found["messages"].get("unknown"):
+        typer.echo(
+            "  unknown: handed to the carrier or not, nobody can tell (a worker stopped, or the "
+            "connection dropped, mid-submit); never sent again by itself, so never twice"
+        )
 
 
 @app.command("list")

@@ -16,6 +16,7 @@ from tambour.demo import (
     run_demo,
     run_ledger_demo,
 )
+from tambour.demo_dispatch import FAILURE_RATE, RECEIPT_DELAY, DispatchDemo, dispatch_demo
 from tambour.services import plan_reads
 from tambour.sms.text import count_text
 from tambour.store.engine import make_engine, reader
@@ -106,12 +107,63 @@ def _ledger_demo(database: Path) -> None:
         )
     engine.dispose()
     print_report(campaign, summary, summary.get("blocks", []), samples)
+    with refusals():
+        dispatched = dispatch_demo(
+            database, campaign.name, advertiser.slug, advertiser.stop_number or "",
+            LEDGER_DEMO_NOW,
+        )  # fmt: skip
+    _print_dispatch(dispatched)
     typer.echo(
-        f"\nExplore it: export TAMBOUR_DATABASE_URL=sqlite:///{database} "
-        f"TAMBOUR_NOW={LEDGER_DEMO_NOW.isoformat()}; then `tambour campaign plan "
-        f"{campaign.name!r} --json`, `tambour campaign launch {campaign.name!r}`, "
-        "`tambour campaign status ...`, `tambour audit list`"
+        f"\nExplore it: export TAMBOUR_DATABASE_URL=sqlite:///{database}; then "
+        f"`tambour campaign status {campaign.name!r}`, `tambour contacts show "
+        f"{dispatched.stop_from or '+33612345601'} --advertiser {advertiser.slug}`, "
+        "`tambour audit list`, `tambour audit verify`"
     )
+
+
+def _print_dispatch(done: DispatchDemo) -> None:
+    launched = done.launched
+    typer.echo(
+        f"\n4. launched: {launched['queued']:,} message(s) queued ({launched['parts'] or 0:,} "
+        f"part(s))"
+    )
+    typer.echo(
+        f"5. dispatched over SMPP to the local SMSC on 127.0.0.1:{done.smsc_port} (receipts "
+        f"after {RECEIPT_DELAY:g} s, {FAILURE_RATE:.0%} of parts undeliverable); the demo's "
+        "clock skips the hours when nothing is due:"
+    )
+    for number, stretch in enumerate(done.rounds):
+        r = stretch.report
+        typer.echo(
+            f"   {local_iso(stretch.at, 'Europe/Paris')[:16]} Paris: {r.submitted} submitted, "
+            f"{r.receipts} receipt(s), {r.held} held for a later window, "
+            f"{r.cancelled} cancelled, {r.expired} expired"
+        )
+        if number == 0 and done.stop_from:
+            outcome = "recorded" if done.stop_acknowledged else "NOT acknowledged"
+            typer.echo(
+                f"   meanwhile {done.stop_from} replied STOP to {done.stop_number}: {outcome}, "
+                "an opt-out (sms_stop) in the ledger, and a confirmation sent back"
+            )
+    status = done.status
+    messages = {k: v for k, v in status["messages"].items() if v}
+    plan = status["plan"] or {}
+    typer.echo("6. final report:")
+    typer.echo(
+        f"   planned: {plan.get('targeted', 0)} targeted, {plan.get('send', 0)} to send, "
+        f"{plan.get('exclude', 0)} excluded:"
+    )
+    by_reason = plan.get("by_reason") or {}
+    for reason, n in sorted(by_reason.items(), key=lambda item: (-item[1], item[0])):
+        typer.echo(f"     {n:3}  {reason}")
+    typer.echo("   messages:")
+    for state, n in messages.items():
+        reasons = status["reasons"].get(state, {})
+        said = ", ".join(f"{why}: {count}" for why, count in sorted(reasons.items()))
+        typer.echo(f"     {n:3}  {state}" + (f" ({said})" if said else ""))
+    opted_out = status["reasons"].get("cancelled", {}).get("opted_out", 0)
+    typer.echo(f"   opted out since the plan: {opted_out} (a STOP reply; its message was not sent)")
+    typer.echo(f"   the SMSC received {done.smsc_messages} message(s) (the STOP confirmation too)")
 
 
 def demo(

@@ -15,7 +15,7 @@ import typer
 
 from tambour.cli.context import open_context, refusals
 from tambour.cli.output import fail, print_json
-from tambour.dispatch.config import Config, ConfigError, load_config
+from tambour.dispatch.config import Config, ConfigError, OutboxTransportConfig, load_config
 from tambour.dispatch.smpp.client import SmppError
 from tambour.dispatch.transports.factory import make_transport
 from tambour.dispatch.worker import Worker, WorkerReport, WorkerSettings
@@ -31,7 +31,10 @@ def settings_of(config: Config) -> WorkerSettings:
         reserve=max(worker.reserve, config.window),
         lease=timedelta(seconds=worker.lease),
         window_margin=timedelta(seconds=worker.window_margin),
-        receipt_wait=worker.receipt_wait,
+        # The local outbox transport never has receipts to wait for.
+        receipt_wait=0.0
+        if isinstance(config.transport, OutboxTransportConfig)
+        else worker.receipt_wait,
         confirm_stop=worker.confirm_stop,
     )
 

@@ -111,8 +111,10 @@ class Receipt:
 
 
 def message_key(message_id: str) -> str:
-    """The form a carrier message id is stored and matched in: stripped, lower case."""
-    return message_id.strip().lower()
+    """The form a carrier message id is stored and matched in: stripped, lower case, without
+    leading zeros. A hex id given as `09e5...` in submit_sm_resp comes back in decimal in some
+    receipts, and that decimal read as hex has no leading zero: both sides drop them."""
+    return message_id.strip().lower().lstrip("0") or "0"
 
 
 def _other_bases(text_id: str) -> list[str]:

@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -133,10 +134,17 @@ class Worker:
         self.name = name or worker_name()
         self.report = WorkerReport()
         self._transport = make_transport(self._inbound)
-        self._db = ThreadPoolExecutor(1, thread_name_prefix="tambour-db")
+        # Two database threads, each with its own connection: claiming and screening never
+        # wait behind a flush of results and receipts (on PostgreSQL they run side by side).
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="tambour-claims")
+        self._db_flush = ThreadPoolExecutor(1, thread_name_prefix="tambour-flush")
+        self._connections = threading.local()
         self._pending = _Pending()
         self._wake_flusher = asyncio.Event()
-        self._in_flight = 0
+        self._in_flight = 0  # submits running
+        # Marked `submitting` and not yet written back: what a crash would leave unknown.
+        # Another chunk is marked only while fewer than two chunks are, so at most three.
+        self._unsettled = 0
         self._room = asyncio.Event()
         self._stopping = asyncio.Event()
         self._leased: list[Claimed] = []
@@ -166,7 +174,9 @@ class Worker:
             self._wake_flusher.set()
             await flusher
             await self._db_call(self._release)
-            self._db.shutdown()
+            for executor in (self._db, self._db_flush):
+                executor.submit(self._close_connection).result()
+                executor.shutdown()
             self.report.seconds = round(time.monotonic() - started, 3)
         return self.report
 
@@ -174,11 +184,27 @@ class Worker:
         return await asyncio.get_running_loop().run_in_executor(self._db, function, *args)
 
     def _transaction(self, work: Callable[..., T], *args: Any) -> T:
-        with self.engine.begin() as conn:
-            return work(conn, *args)
+        """`work(conn, *args)` in one transaction on this thread's connection (kept open: no
+        pool check-out and ping for every batch; dropped after an error, for a fresh one)."""
+        conn = getattr(self._connections, "conn", None)
+        if conn is None:
+            conn = self._connections.conn = self.engine.connect()
+        try:
+            with conn.begin():
+                return work(conn, *args)
+        except BaseException:
+            self._close_connection()
+            raise
+
+    def _close_connection(self) -> None:
+        conn = getattr(self._connections, "conn", None)
+        self._connections.conn = None
+        if conn is not None:
+            conn.close()
 
     async def _dispatch(self, until_idle: bool) -> None:
         idle_since: float | None = None
+        receipts_seen = 0
         while not self._stopping.is_set():
             if not self._leased:
                 self._leased = await self._db_call(self._transaction, self._reserve)
@@ -190,8 +216,10 @@ class Worker:
                 horizon = self.settings.lease.total_seconds()
                 if until_idle and (wait is None or wait > horizon):
                     # Nothing is due before a lease would run out (a stopped worker's messages
-                    # come free within one): done once the last receipts are in, or waited for.
-                    idle_since = idle_since or time.monotonic()
+                    # come free within one): done once the last receipts are in, or when none
+                    # has come for `receipt_wait` seconds.
+                    if idle_since is None or self.report.receipts != receipts_seen:
+                        idle_since, receipts_seen = time.monotonic(), self.report.receipts
                     awaited = await self._db_call(self._transaction, self._awaiting)
                     if not awaited or time.monotonic() - idle_since >= self.settings.receipt_wait:
                         return
@@ -201,7 +229,7 @@ class Worker:
                 )
                 continue
             idle_since = None
-            while self._in_flight >= self.settings.chunk and not self._stopping.is_set():
+            while self._unsettled >= 2 * self.settings.chunk and not self._stopping.is_set():
                 self._room.clear()
                 await self._room.wait()
             chunk, self._leased = (
@@ -211,6 +239,7 @@ class Worker:
             go = await self._db_call(self._transaction, self._screen, chunk)
             for message in go:
                 self._in_flight += 1
+                self._unsettled += 1
                 task = asyncio.create_task(self._submit(message))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -341,8 +370,7 @@ class Worker:
             self.report.unknown += 1
         finally:
             self._in_flight -= 1
-            self._room.set()
-            if len(self._pending) >= 4 * self.settings.chunk:
+            if len(self._pending) >= self.settings.chunk:
                 self._wake_flusher.set()
 
     def _not_now(self, message: Claimed, verdict: Hold | Expire) -> None:
@@ -425,7 +453,9 @@ class Worker:
             if len(self._pending):
                 pending, self._pending = self._pending, _Pending()
                 try:
-                    confirmations = await self._db_call(self._transaction, self._flush, pending)
+                    confirmations = await asyncio.get_running_loop().run_in_executor(
+                        self._db_flush, self._transaction, self._flush, pending
+                    )
                 except Exception as error:  # the carrier delivers unacknowledged traffic again
                     log.exception("flush failed; receipts and replies will come again")
                     for ack in pending.acks:
@@ -437,6 +467,10 @@ class Worker:
                 for ack in pending.acks:
                     if not ack.done():
                         ack.set_result(None)
+                self._unsettled -= (
+                    len(pending.submitted) + len(pending.finished) + len(pending.held)
+                )
+                self._room.set()
                 for message in confirmations:
                     self._send_confirmation(message)
             if stopping and not len(self._pending):
@@ -516,8 +550,7 @@ class Worker:
 
     def _release(self) -> None:
         """Leases on messages this worker will not submit go back at once."""
-        with self.engine.begin() as conn:
-            outbox.release(conn, self.name, [m.id for m in self._leased])
+        self._transaction(outbox.release, self.name, [m.id for m in self._leased])
         self._leased = []
 
 

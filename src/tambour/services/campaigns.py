@@ -356,15 +356,15 @@ def list_campaigns(ctx: Context, slug: str | None = None) -> list[dict[str, Any]
         return found
 
 
+_PLAN_FIGURES = ("targeted", "send", "exclude", "by_reason", "parts", "blocks", "seconds")
+
+
 def _overview(campaign: Campaign) -> dict[str, Any]:
     summary = campaign.plan_summary or {}
     return {
         **campaign.as_dict(),
         "plan": (
-            {
-                key: summary.get(key)
-                for key in ("targeted", "send", "exclude", "parts", "blocks", "seconds")
-            }
+            {key: summary.get(key) for key in _PLAN_FIGURES}
             if campaign.plan_generation is not None
             else None
         ),
@@ -383,10 +383,34 @@ def _states(conn: Connection, campaign: Campaign) -> dict[str, int]:
     return counts
 
 
+def _reasons(conn: Connection, campaign: Campaign) -> dict[str, dict[str, int]]:
+    """Why messages are where they are, by state: held (queued with a deferral), cancelled
+    (opted out since the plan...), expired, unknown (a worker lost), failed (the carrier's
+    error code)."""
+    found: dict[str, dict[str, int]] = {}
+    for state, reason, error_code, n in conn.execute(
+        select(outbox.c.state, outbox.c.reason, outbox.c.error_code, func.count())
+        .where(outbox.c.advertiser_id == campaign.advertiser.id)
+        .where(outbox.c.campaign_id == campaign.id)
+        .where(outbox.c.state.in_(["queued", "cancelled", "expired", "unknown", "failed"]))
+        .group_by(outbox.c.state, outbox.c.reason, outbox.c.error_code)
+    ):
+        why = reason or (f"carrier error {error_code}" if error_code is not None else None)
+        if why is None:
+            continue
+        by_state = found.setdefault(state, {})
+        by_state[why] = by_state.get(why, 0) + n
+    return found
+
+
 def status(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any]:
     with reader(ctx.engine) as conn:
         campaign = resolve(conn, name, slug)
-        return {**_overview(campaign), "messages": _states(conn, campaign)}
+        return {
+            **_overview(campaign),
+            "messages": _states(conn, campaign),
+            "reasons": _reasons(conn, campaign),
+        }
 
 
 # --- launch and cancel ----------------------------------------------------------------------

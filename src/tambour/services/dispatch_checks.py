@@ -40,6 +40,7 @@ class CampaignDispatch:
     advertiser: Advertiser
     nature: Nature
     planned_at: datetime
+    generation: int  # of the plan launched
     policy: WindowPolicy
 
     @property
@@ -49,12 +50,14 @@ class CampaignDispatch:
 
 def campaign_dispatch(conn: Connection, campaign_id: int, advertiser_id: int) -> CampaignDispatch:
     campaign = campaigns.by_id(conn, campaign_id, advertiser_id)
-    assert campaign.planned_at is not None  # launched campaigns have a plan
+    # launched campaigns have a plan
+    assert campaign.planned_at is not None and campaign.plan_generation is not None
     return CampaignDispatch(
         campaign.id,
         campaign.advertiser,
         campaign.nature,
         campaign.planned_at,
+        campaign.plan_generation,
         campaigns.window_policy(conn, campaign.advertiser),
     )
 
@@ -110,7 +113,7 @@ def _suppressed(
             planned = adapt_datetime(conn, plans[message.campaign_id].planned_at)
             if source == OptOutSource.COMPLAINT_33700.value:
                 stopped[message.id] = Reason.COMPLAINT_33700
-            elif recorded_at >= planned:  # driver text (SQLite) or aware datetimes (PostgreSQL)
+            elif recorded_at > planned:  # driver text (SQLite) or aware datetimes (PostgreSQL)
                 stopped[message.id] = Reason.OPTED_OUT
     return stopped
 
@@ -118,24 +121,50 @@ def _suppressed(
 def _new_facts(
     conn: Connection, advertiser_id: int, group: list[Claimed], plans: dict[int, CampaignDispatch]
 ) -> dict[int, Reason]:
+    """Stopping facts recorded after the plan: evidence ids above the largest one the planner
+    saw for the contact (plan_rows.seen_evidence), so a fact recorded at the very instant of
+    planning is told apart by order, not by a clock."""
+    seen = _seen_evidence(conn, group, plans)
     by_contact: dict[int, list[Claimed]] = {}
     for m in group:
         by_contact.setdefault(m.contact_id, []).append(m)
-    since = min(plans[m.campaign_id].planned_at for m in group)
     ids_sql, ids = in_values(conn, list(by_contact))
     kinds_sql, kinds = in_values(conn, list(_STOPPING))
     q = mark(conn)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(
-        "SELECT contact_id, kind, recorded_at FROM evidence"
+        "SELECT contact_id, kind, id FROM evidence"
         f" WHERE contact_id {ids_sql} AND advertiser_id = {q} AND kind {kinds_sql}"
-        f" AND recorded_at >= {q}",
-        [*ids, advertiser_id, *kinds, adapt_datetime(conn, since)],
+        f" AND id > {q} ORDER BY id",
+        [*ids, advertiser_id, *kinds, min(seen.values(), default=0)],
     )
     stopped: dict[int, Reason] = {}
-    for contact_id, kind, recorded_at in cursor.fetchall():
+    for contact_id, kind, evidence_id in cursor.fetchall():
         for message in by_contact[contact_id]:
-            planned = adapt_datetime(conn, plans[message.campaign_id].planned_at)
-            if recorded_at >= planned and message.id not in stopped:
+            if evidence_id > seen.get(message.id, 0) and message.id not in stopped:
                 stopped[message.id] = _STOPPING[kind]
     return stopped
+
+
+def _seen_evidence(
+    conn: Connection, group: list[Claimed], plans: dict[int, CampaignDispatch]
+) -> dict[int, int]:
+    """For each message (by outbox id), the largest evidence id its plan row saw."""
+    seen: dict[int, int] = {}
+    by_campaign: dict[int, list[Claimed]] = {}
+    for m in group:
+        by_campaign.setdefault(m.campaign_id, []).append(m)
+    for campaign_id, messages in by_campaign.items():
+        plan = plans[campaign_id]
+        ids_sql, ids = in_values(conn, [m.contact_id for m in messages])
+        q = mark(conn)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(
+            f"SELECT contact_id, seen_evidence FROM plan_rows WHERE campaign_id = {q}"
+            f" AND generation = {q} AND advertiser_id = {q} AND contact_id {ids_sql}",
+            [campaign_id, plan.generation, plan.advertiser.id, *ids],
+        )
+        found = dict(cursor.fetchall())
+        for m in messages:
+            seen[m.id] = found.get(m.contact_id, 0)
+    return seen

@@ -22,8 +22,10 @@ def record_suppressions(
     entries: list[tuple[str, str, datetime]],
     now: datetime,
 ) -> None:
-    """Add (e164, source, at) to the suppression list. A number already there keeps its entry,
-    except that a 33700 report turns it into a complaint (which no later consent lifts)."""
+    """Add (e164, source, at) to the suppression list. A number already there keeps one entry:
+    a 33700 report turns it into a complaint (which no later consent lifts, and nothing
+    changes after); otherwise a later opt-out moves it to its own date and source, since the
+    latest opposition is the one a later consent must outweigh (STOP, START, STOP again)."""
     if not entries:
         return
     complaint = OptOutSource.COMPLAINT_33700.value
@@ -50,8 +52,10 @@ def record_suppressions(
 _UPSERT_SQL = (
     "INSERT INTO suppressions (advertiser_id, phone_hash, source, suppressed_at, recorded_at) "
     "VALUES ({marks}) ON CONFLICT (advertiser_id, phone_hash) DO UPDATE "
-    "SET source = excluded.source, suppressed_at = excluded.suppressed_at "
-    "WHERE excluded.source = '{complaint}' AND suppressions.source <> '{complaint}'"
+    "SET source = excluded.source, suppressed_at = excluded.suppressed_at, "
+    "recorded_at = excluded.recorded_at "
+    "WHERE suppressions.source <> '{complaint}' AND (excluded.source = '{complaint}' "
+    "OR excluded.suppressed_at > suppressions.suppressed_at)"
 )
 _UPSERT = {
     dialect: _UPSERT_SQL.format(marks=", ".join([mark] * 5), complaint=OptOutSource.COMPLAINT_33700)

@@ -41,4 +41,17 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=pooled, **pool)
+    engine = create_engine(url, pool_pre_ping=pooled, **pool)
+    event.listen(engine, "connect", _postgresql_session)
+    return engine
+
+
+def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
+    # psycopg prepares a statement run five times; PostgreSQL then keeps a generic plan, chosen
+    # once from the statistics of that moment. A worker's statements run thousands of times
+    # over tables that grow from nothing during a campaign (outbox_parts): its look-up by
+    # carrier key stayed a sequential scan (benches/bench_dispatch.py found 20 ms a batch
+    # instead of 0.6). Batch statements are planned for their own parameters instead.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
