@@ -300,8 +300,8 @@ def test_two_workers_share_a_campaign_without_sending_twice(engine: Engine, tmp_
     async def scenario() -> None:
         async with running_smsc() as smsc:
             clock = Clock(TUESDAY_10)
-            one = worker(engine, smsc, clock, reserve=100)
-            two = worker(engine, smsc, clock, reserve=100)
+            one = worker(engine, smsc, clock)
+            two = worker(engine, smsc, clock)
             reports: list[WorkerReport] = await asyncio.gather(
                 one.run(until_idle=True), two.run(until_idle=True)
             )

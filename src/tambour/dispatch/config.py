@@ -56,7 +56,6 @@ class WorkerConfig:
     lease: float = 60.0  # a crashed worker's messages are free again after this
     window_margin: float = 60.0  # window left for a message to go now; else next window
     receipt_wait: float = 30.0  # `worker --until-idle`: longest wait for the last receipts
-    reserve: int = 512  # messages leased at once
     confirm_stop: bool = False  # answer a STOP with a confirmation (no promotion in it)
 
 
@@ -241,7 +240,6 @@ def _worker(raw: object, name: str) -> WorkerConfig:
         lease=table.number("lease", 60.0, 5.0, 3600.0),
         window_margin=table.number("window_margin", 60.0, 0.0, 3600.0),
         receipt_wait=table.number("receipt_wait", 30.0, 0.0, 3600.0),
-        reserve=table.integer("reserve", 512, 1, 100_000),
         confirm_stop=confirm,
     )
     table.finish()

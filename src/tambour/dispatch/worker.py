@@ -1,16 +1,18 @@
 """The outbox worker: claims due messages, re-checks them right before they leave, submits them
 through a transport, and records what comes back (submit results, receipts, replies).
 
-One asyncio loop, one database thread. The loop keeps the transport's window full; everything
-the database must learn is batched by the flusher into one transaction every `flush_interval`
-(results, receipts, replies), and a receipt or reply is acknowledged to the carrier only once
-that transaction is committed, so nothing acknowledged is lost.
+One asyncio loop and two database threads (claims, flushes). The loop keeps the transport's
+window full. What the database must learn is written by the flusher as soon as it is free,
+everything that came meanwhile in one transaction (a group commit: batches grow with the load,
+the latency stays one transaction): results, receipts, replies. A receipt or reply is
+acknowledged to the carrier only once that transaction is committed, so nothing acknowledged is
+lost.
 
-Crash safety (services/outbox.py has the states): messages are leased in batches but marked
-`submitting`, in a committed transaction, only a window's worth at a time right before they
-leave. A worker killed at any point leaves leased messages for another worker once the lease
-expires (they never left), and at most a window or two of `submitting` ones, which the
-rescuer turns into `unknown`: never submitted twice.
+Crash safety (services/outbox.py has the states): a worker claims a window's worth at a time,
+marked `submitting` and committed right before they leave, and claims more only while fewer
+than two windows' worth are unsettled (submitted but not yet written back). A worker killed at
+any point leaves at most three windows of `submitting` messages, which the rescuer turns into
+`unknown` once their lease runs out: never submitted twice, never lost.
 """
 
 import asyncio
@@ -44,7 +46,6 @@ from tambour.services import audit, outbox
 from tambour.services.dispatch_checks import (
     CampaignDispatch,
     campaign_dispatch,
-    cancelled_campaigns,
     stopped_since_plan,
 )
 from tambour.services.outbox import Claimed, Finished, Held, Submitted
@@ -52,15 +53,15 @@ from tambour.sms.phone import parse_phone
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+AUDIT_EVERY = 1.0  # seconds between a worker's audit entries of what it sent
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
     chunk: int = 64  # messages marked `submitting` at once: the transport's window
-    reserve: int = 512  # messages leased at once
     lease: timedelta = timedelta(seconds=60)
     window_margin: timedelta = timedelta(seconds=60)  # of the window left for a message to go
-    flush_interval: float = 0.02  # seconds between database writes of results and receipts
+    flush_interval: float = 0.02  # seconds between looks at the queue when nothing wakes them
     poll: float = 1.0  # longest sleep when nothing is due
     receipt_wait: float = 30.0  # --until-idle: how long to wait for the last receipts
     retry_after: timedelta = timedelta(seconds=30)  # first wait after a temporary refusal
@@ -147,11 +148,14 @@ class Worker:
         self._unsettled = 0
         self._room = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._leased: list[Claimed] = []
         self._plans: dict[int, CampaignDispatch] = {}
         self._localities: dict[tuple[str, str | None], Locality | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._next_sweep = 0.0  # monotonic time of the next sweep of early receipts
+        self._parts_written = 0
+        self._analyze_at = 5_000  # parts written; doubles after each ANALYZE
+        self._audit_notes: dict[tuple[int, int], dict[str, list[int]]] = {}
+        self._next_audit = 0.0
 
     # --- running ------------------------------------------------------------------------
 
@@ -173,7 +177,6 @@ class Worker:
             self._stopping.set()
             self._wake_flusher.set()
             await flusher
-            await self._db_call(self._release)
             for executor in (self._db, self._db_flush):
                 executor.submit(self._close_connection).result()
                 executor.shutdown()
@@ -206,43 +209,41 @@ class Worker:
         idle_since: float | None = None
         receipts_seen = 0
         while not self._stopping.is_set():
-            if not self._leased:
-                self._leased = await self._db_call(self._transaction, self._reserve)
-            if not self._leased:
-                if self._in_flight or len(self._pending):
-                    await asyncio.sleep(self.settings.flush_interval)
-                    continue
-                wait = await self._db_call(self._transaction, self._idle_wait)
-                horizon = self.settings.lease.total_seconds()
-                if until_idle and (wait is None or wait > horizon):
-                    # Nothing is due before a lease would run out (a stopped worker's messages
-                    # come free within one): done once the last receipts are in, or when none
-                    # has come for `receipt_wait` seconds.
-                    if idle_since is None or self.report.receipts != receipts_seen:
-                        idle_since, receipts_seen = time.monotonic(), self.report.receipts
-                    awaited = await self._db_call(self._transaction, self._awaiting)
-                    if not awaited or time.monotonic() - idle_since >= self.settings.receipt_wait:
-                        return
-                    wait = 0.1
-                await self._sleep(
-                    max(0.01, min(self.settings.poll if wait is None else wait, self.settings.poll))
-                )
-                continue
-            idle_since = None
             while self._unsettled >= 2 * self.settings.chunk and not self._stopping.is_set():
                 self._room.clear()
                 await self._room.wait()
-            chunk, self._leased = (
-                self._leased[: self.settings.chunk],
-                self._leased[self.settings.chunk :],
-            )
-            go = await self._db_call(self._transaction, self._screen, chunk)
+            if self._stopping.is_set():
+                return
+            go, notes = await self._db_call(self._transaction, self._claim_and_screen)
+            for message, what in notes:
+                self._pending.note(message, what)
             for message in go:
                 self._in_flight += 1
                 self._unsettled += 1
                 task = asyncio.create_task(self._submit(message))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+            if go or notes:
+                idle_since = None
+                continue
+            if self._in_flight or len(self._pending):
+                await asyncio.sleep(self.settings.flush_interval)
+                continue
+            wait = await self._db_call(self._transaction, self._idle_wait)
+            horizon = self.settings.lease.total_seconds()
+            if until_idle and (wait is None or wait > horizon):
+                # Nothing is due before a lease would run out (a stopped worker's messages are
+                # rescued within one): done once the last receipts are in, or when none has
+                # come for `receipt_wait` seconds.
+                if idle_since is None or self.report.receipts != receipts_seen:
+                    idle_since, receipts_seen = time.monotonic(), self.report.receipts
+                awaited = await self._db_call(self._transaction, self._awaiting)
+                if not awaited or time.monotonic() - idle_since >= self.settings.receipt_wait:
+                    return
+                wait = 0.1
+            await self._sleep(
+                max(0.01, min(self.settings.poll if wait is None else wait, self.settings.poll))
+            )
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -253,11 +254,6 @@ class Worker:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # --- claiming and screening -----------------------------------------------------------
-
-    def _reserve(self, conn: Connection) -> list[Claimed]:
-        return outbox.reserve(
-            conn, self.name, self.clock(), self.settings.lease, self.settings.reserve
-        )
 
     def _idle_wait(self, conn: Connection) -> float | None:
         """Seconds until there is something to do (a message falls due, a stopped worker's
@@ -286,29 +282,34 @@ class Worker:
                 self._localities[key] = None
         return self._localities[key]
 
-    def _screen(self, conn: Connection, chunk: Sequence[Claimed]) -> list[Claimed]:
-        """Right before a chunk leaves: drop what its campaign, the recipient's opt-outs or the
-        window forbid now, and mark the rest `submitting` (committed with the caller's
-        transaction). The messages that may go."""
+    def _claim_and_screen(
+        self, conn: Connection
+    ) -> tuple[list[Claimed], list[tuple[Claimed, str]]]:
+        """Claim a window's worth and, right before it leaves, hold or finish what the
+        recipient's opt-outs or the window forbid now (committed with the caller's
+        transaction). The messages that may go, and what to note in the audit log of the
+        others (noted by the loop: _pending belongs to it)."""
         now = self.clock()
+        chunk = outbox.claim(conn, self.name, now, self.settings.lease, self.settings.chunk)
+        if not chunk:
+            return [], []
         for message in chunk:
             if message.campaign_id not in self._plans:
                 self._plans[message.campaign_id] = campaign_dispatch(
                     conn, message.campaign_id, message.advertiser_id
                 )
-        cancelled = cancelled_campaigns(conn, sorted({m.campaign_id for m in chunk}))
+        # A cancelled campaign needs no check: its cancel turned its messages from queued to
+        # cancelled, and only queued ones are claimed.
         stopped = stopped_since_plan(conn, chunk, self._plans)
         finished: list[Finished] = []
         held: list[Held] = []
         go: dict[int, Claimed] = {}
+        notes: list[tuple[Claimed, str]] = []
         for message in chunk:
-            if message.campaign_id in cancelled:
-                finished.append(Finished(message.id, "cancelled", "campaign_cancelled"))
-                continue
             reason = stopped.get(message.id)
             if reason is not None:
                 finished.append(Finished(message.id, "cancelled", reason.value))
-                self._pending.note(message, "cancelled")
+                notes.append((message, "cancelled"))
                 continue
             if self._locality(message) is None:  # the planner sends to located numbers only
                 finished.append(Finished(message.id, "failed", "invalid_number"))
@@ -320,13 +321,12 @@ class Worker:
                     held.append(Held(message.id, until, deferral.value))
                 case Expire(reason=expired):
                     finished.append(Finished(message.id, "expired", expired.value))
-                    self._pending.note(message, "expired")
+                    notes.append((message, "expired"))
         outbox.finish(conn, self.name, now, finished)
         outbox.hold(conn, self.name, now, held)
-        started = outbox.start_submitting(conn, self.name, now, self.settings.lease, sorted(go))
         self._count(finished)
         self.report.held += len(held)
-        return [go[i] for i in sorted(started)]
+        return [go[i] for i in sorted(go)], notes
 
     def _count(self, finished: Sequence[Finished]) -> None:
         for item in finished:
@@ -370,8 +370,7 @@ class Worker:
             self.report.unknown += 1
         finally:
             self._in_flight -= 1
-            if len(self._pending) >= self.settings.chunk:
-                self._wake_flusher.set()
+            self._wake_flusher.set()
 
     def _not_now(self, message: Claimed, verdict: Hold | Expire) -> None:
         if isinstance(verdict, Hold):
@@ -438,8 +437,7 @@ class Worker:
         else:
             self._pending.replies.append(inbound)
         self._pending.acks.append(done)
-        if len(self._pending) >= 4 * self.settings.chunk:
-            self._wake_flusher.set()
+        self._wake_flusher.set()
         return done
 
     # --- flushing -------------------------------------------------------------------------
@@ -450,8 +448,15 @@ class Worker:
                 await asyncio.wait_for(self._wake_flusher.wait(), self.settings.flush_interval)
             self._wake_flusher.clear()
             stopping = self._stopping.is_set() and not self._tasks
-            if len(self._pending):
+            if len(self._pending) or (stopping and self._audit_notes):
                 pending, self._pending = self._pending, _Pending()
+                # The audit log gets one entry per campaign every AUDIT_EVERY seconds (an entry
+                # a flush cost as much as the rest of the flush); the outbox rows hold the rest.
+                _merge_notes(self._audit_notes, pending.audit)
+                pending.audit = {}
+                if stopping or time.monotonic() >= self._next_audit:
+                    pending.audit, self._audit_notes = self._audit_notes, {}
+                    self._next_audit = time.monotonic() + AUDIT_EVERY
                 try:
                     confirmations = await asyncio.get_running_loop().run_in_executor(
                         self._db_flush, self._transaction, self._flush, pending
@@ -482,13 +487,18 @@ class Worker:
         self._pending.submitted[:0] = pending.submitted
         self._pending.finished[:0] = pending.finished
         self._pending.held[:0] = pending.held
-        for key, notes in pending.audit.items():
-            for what, ids in notes.items():
-                self._pending.audit.setdefault(key, {}).setdefault(what, []).extend(ids)
+        _merge_notes(self._audit_notes, pending.audit)
 
     def _flush(self, conn: Connection, pending: _Pending) -> list[OutboundMessage]:
         now = self.clock()
         outbox.record_submitted(conn, self.name, now, pending.submitted)
+        self._parts_written += sum(len(s.carrier_keys) for s in pending.submitted)
+        if self._parts_written >= self._analyze_at and conn.dialect.name == "postgresql":
+            # outbox_parts grows by a campaign's size within minutes, faster than autovacuum
+            # looks: without fresh statistics PostgreSQL read receipts' parts by scanning the
+            # table (bench_dispatch.py). Each time this worker has doubled what it wrote.
+            conn.exec_driver_sql("ANALYZE outbox_parts")
+            self._analyze_at *= 2
         if time.monotonic() >= self._next_sweep:
             outbox.sweep_early_receipts(conn, now)
             self._next_sweep = time.monotonic() + 0.25
@@ -548,10 +558,14 @@ class Worker:
         outbox.forget_early_receipts(conn, now - self.settings.keep_early_receipts)
         return outbox.rescue(conn, now)
 
-    def _release(self) -> None:
-        """Leases on messages this worker will not submit go back at once."""
-        self._transaction(outbox.release, self.name, [m.id for m in self._leased])
-        self._leased = []
+
+def _merge_notes(
+    into: dict[tuple[int, int], dict[str, list[int]]],
+    notes: dict[tuple[int, int], dict[str, list[int]]],
+) -> None:
+    for key, by_what in notes.items():
+        for what, ids in by_what.items():
+            into.setdefault(key, {}).setdefault(what, []).extend(ids)
 
 
 def id_ranges(ids: Sequence[int]) -> list[list[int]]:

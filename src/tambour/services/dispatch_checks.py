@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from tambour.contacts.ledger import EvidenceKind
 from tambour.rules.calendar import WindowPolicy
@@ -21,7 +21,6 @@ from tambour.services.advertisers import Advertiser
 from tambour.services.outbox import Claimed
 from tambour.services.suppression import phone_hash
 from tambour.store.bulk import adapt_datetime, in_values, mark
-from tambour.store.tables import campaigns as campaign_rows
 
 # Facts that stop a planned prospection message, and the reason recorded for each.
 _STOPPING = {
@@ -60,18 +59,6 @@ def campaign_dispatch(conn: Connection, campaign_id: int, advertiser_id: int) ->
         campaign.plan_generation,
         campaigns.window_policy(conn, campaign.advertiser),
     )
-
-
-def cancelled_campaigns(conn: Connection, campaign_ids: Sequence[int]) -> set[int]:
-    """The campaigns among `campaign_ids` that are no longer launched."""
-    if not campaign_ids:
-        return set()
-    rows = conn.execute(
-        select(campaign_rows.c.id).where(
-            campaign_rows.c.id.in_(list(campaign_ids)), campaign_rows.c.status != "launched"
-        )
-    )
-    return {row[0] for row in rows}
 
 
 def stopped_since_plan(

@@ -5,17 +5,18 @@ parameters than the database spent writing.
 
 A message's life:
 
-    queued --reserve--> queued, leased to a worker (not yet sent; free again when the lease
-       |                 expires, so a worker that dies here loses nothing)
-       |--start_submitting--> submitting (committed before any PDU leaves)
-       |      |--record_submitted--> submitted --receipts--> delivered | failed | expired
-       |      |--finish--> failed (refused for good) | unknown (in doubt: never resubmitted)
-       |      |--hold--> queued again later (window closed, carrier busy)
-       |      '--rescue (lease expired: its worker died mid-submit)--> unknown
-       |--hold / finish--> cancelled (opted out since the plan) | expired (past send-by)
+    queued --claim--> submitting, leased to a worker (committed before any PDU leaves; in
+                      the same transaction, screening holds or finishes what must not go:
+                      queued again for the next window, cancelled when opted out since the
+                      plan, expired past the send-by)
+       submitting --record_submitted--> submitted --receipts--> delivered | failed | expired
+                  --finish--> failed (refused for good) | unknown (in doubt: never resubmitted)
+                  --hold--> queued again later (the window closed meanwhile, carrier busy)
+                  --rescue (lease expired: its worker died mid-submit)--> unknown
 
-Every update of a leased message is conditional on the lease: a worker that lost it (it hung
-past the lease) changes nothing another worker took over.
+Every update of a claimed message is conditional on its worker (lease_owner). A worker that
+hung past its lease finds its messages `unknown`; what it learns afterwards (the carrier took
+them, or refused them) still replaces the doubt, but it never holds one back for a resend.
 """
 
 import secrets
@@ -38,7 +39,7 @@ from tambour.store.bulk import (
 
 
 class Claimed(NamedTuple):
-    """A message reserved by a worker."""
+    """A message a worker claimed: `submitting`, about to leave."""
 
     id: int
     advertiser_id: int
@@ -49,25 +50,25 @@ class Claimed(NamedTuple):
     sender: str
     text: str
     send_by: datetime | None
-    attempts: int
+    attempts: int  # claims so far, this one included
 
 
 _CLAIMED = (
     "id, advertiser_id, campaign_id, contact_id, e164, postal_code, sender, text, send_by, attempts"
 )
 # `state = 'queued'` as a literal: the partial index ix_outbox_due is used only then.
-_RESERVE = {
+_CLAIM = {
     "sqlite": (
-        "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id IN ("
-        " SELECT id FROM outbox WHERE state = 'queued' AND send_at <= ?"
-        " AND (lease_until IS NULL OR lease_until < ?) ORDER BY send_at LIMIT ?)"
+        "UPDATE outbox SET state = 'submitting', attempts = attempts + 1, lease_owner = ?,"
+        " lease_until = ?, updated_at = ? WHERE id IN ("
+        " SELECT id FROM outbox WHERE state = 'queued' AND send_at <= ? ORDER BY send_at LIMIT ?)"
         f" RETURNING {_CLAIMED}"
     ),
     "postgresql": (
         "WITH due AS (SELECT id FROM outbox WHERE state = 'queued' AND send_at <= %s"
-        " AND (lease_until IS NULL OR lease_until < %s) ORDER BY send_at LIMIT %s"
-        " FOR UPDATE SKIP LOCKED)"
-        " UPDATE outbox SET lease_owner = %s, lease_until = %s FROM due WHERE outbox.id = due.id"
+        " ORDER BY send_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+        " UPDATE outbox SET state = 'submitting', attempts = outbox.attempts + 1,"
+        " lease_owner = %s, lease_until = %s, updated_at = %s FROM due WHERE outbox.id = due.id"
         f" RETURNING {', '.join('outbox.' + c.strip() for c in _CLAIMED.split(','))}"
     ),
 }
@@ -87,44 +88,27 @@ def _instant(value: Any) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def reserve(
+def claim(
     conn: Connection, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[Claimed]:
-    """Lease up to `limit` due messages to `owner`, oldest due first. They stay `queued`: until
-    start_submitting, nothing has left, and another worker takes them once the lease expires."""
+    """Claim up to `limit` due messages for `owner`, oldest due first: `submitting` under a
+    lease. The caller screens them in the same transaction (hold or finish what must not go)
+    and submits the rest once it is committed: a worker dying after the commit leaves them
+    `submitting`, which the rescuer turns into `unknown`, never into a second send. A worker
+    claims only what it is about to submit (a window's worth), so that is all it can leave."""
     at = adapt_datetime(conn, now)
     until = adapt_datetime(conn, now + lease)
     cursor = _cursor(conn)
     if conn.dialect.name == "sqlite":
-        cursor.execute(_RESERVE["sqlite"], (owner, until, at, at, limit))
+        cursor.execute(_CLAIM["sqlite"], (owner, until, at, at, limit))
     else:
-        cursor.execute(_RESERVE["postgresql"], (at, at, limit, owner, until))
+        cursor.execute(_CLAIM["postgresql"], (at, limit, owner, until, at))
     rows = [
         Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _instant(r[8]), r[9])
         for r in cursor.fetchall()
     ]
     rows.sort(key=lambda claimed: claimed.id)
     return rows
-
-
-def start_submitting(
-    conn: Connection, owner: str, now: datetime, lease: timedelta, ids: Sequence[int]
-) -> set[int]:
-    """Mark the messages `owner` still holds as being submitted; the ids it may now submit.
-    Committed before the first PDU leaves: a worker dying after this leaves them `submitting`,
-    which the rescuer turns into `unknown`, never into a second send."""
-    if not ids:
-        return set()
-    q = mark(conn)
-    ids_sql, ids_params = in_values(conn, ids)
-    cursor = _cursor(conn)
-    cursor.execute(
-        f"UPDATE outbox SET state = 'submitting', attempts = attempts + 1, lease_until = {q},"
-        f" updated_at = {q} WHERE id {ids_sql} AND state = 'queued' AND lease_owner = {q}"
-        " RETURNING id",
-        [adapt_datetime(conn, now + lease), adapt_datetime(conn, now), *ids_params, owner],
-    )
-    return {row[0] for row in cursor.fetchall()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,36 +121,19 @@ class Held:
 
 def hold(conn: Connection, owner: str, now: datetime, held: Iterable[Held]) -> None:
     """Back to `queued`, due at `until`, unleased: nothing of these messages left."""
+    at = adapt_datetime(conn, now)
     rows = [
-        (h.id, owner, adapt_datetime(conn, h.until), h.reason, h.error, adapt_datetime(conn, now))
+        (h.id, owner, "queued", adapt_datetime(conn, h.until), h.reason, h.error, at, None, None)
         for h in held
     ]
     update_rows(
         conn,
         "outbox",
         ("id", "lease_owner"),
-        ("send_at", "reason", "last_error", "updated_at"),
+        ("state", "send_at", "reason", "last_error", "updated_at", "lease_until", "lease_owner"),
         rows,
         where="{t}.state IN ('queued', 'submitting')",
     )
-    _clear_leases(conn, owner, [row[0] for row in rows], "queued")
-
-
-def _clear_leases(conn: Connection, owner: str, ids: Sequence[int], state: str) -> None:
-    if not ids:
-        return
-    q = mark(conn)
-    ids_sql, ids_params = in_values(conn, ids)
-    _cursor(conn).execute(
-        f"UPDATE outbox SET state = {q}, lease_owner = NULL, lease_until = NULL"
-        f" WHERE id {ids_sql} AND lease_owner = {q} AND state IN ('queued', 'submitting')",
-        [state, *ids_params, owner],
-    )
-
-
-def release(conn: Connection, owner: str, ids: Sequence[int]) -> None:
-    """Give back leased messages `owner` will not submit (it is stopping)."""
-    _clear_leases(conn, owner, ids, "queued")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,21 +157,11 @@ def finish(conn: Connection, owner: str, now: datetime, finished: Sequence[Finis
         conn,
         "outbox",
         ("id", "lease_owner"),
-        ("state", "reason", "error_code", "last_error", "done_at", "updated_at"),
-        [(f.id, owner, f.state, f.reason, f.error_code, f.error, at, at) for f in finished],
+        ("state", "reason", "error_code", "last_error", "done_at", "updated_at", "lease_until"),
+        [(f.id, owner, f.state, f.reason, f.error_code, f.error, at, at, None) for f in finished],
         where="{t}.state IN ('queued', 'submitting', 'unknown')",
     )
-    _clear_leases_keeping_state(conn, owner, [f.id for f in finished])
     _insert_parts(conn, [(f.id, f.advertiser_id, f.carrier_keys) for f in finished])
-
-
-def _clear_leases_keeping_state(conn: Connection, owner: str, ids: Sequence[int]) -> None:
-    q = mark(conn)
-    ids_sql, ids_params = in_values(conn, ids)
-    _cursor(conn).execute(
-        f"UPDATE outbox SET lease_until = NULL WHERE id {ids_sql} AND lease_owner = {q}",
-        [*ids_params, owner],
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +185,7 @@ def record_submitted(
         conn,
         "outbox",
         ("id", "lease_owner"),
-        ("state", "valid_until", "submitted_at", "updated_at"),
+        ("state", "valid_until", "submitted_at", "updated_at", "lease_until"),
         [
             (
                 s.id,
@@ -237,12 +194,12 @@ def record_submitted(
                 adapt_datetime(conn, s.valid_until),
                 adapt_datetime(conn, s.submitted_at),
                 at,
+                None,
             )
             for s in submitted
         ],
         where="{t}.state IN ('submitting', 'unknown')",
     )
-    _clear_leases_keeping_state(conn, owner, [s.id for s in submitted])
     _insert_parts(conn, [(s.id, s.advertiser_id, s.carrier_keys) for s in submitted])
     _apply_early_receipts(conn, now, [k for s in submitted for k in s.carrier_keys])
 
@@ -260,8 +217,7 @@ def renew(conn: Connection, owner: str, now: datetime, lease: timedelta) -> None
     """Extend the leases `owner` holds (its heartbeat)."""
     q = mark(conn)
     _cursor(conn).execute(
-        f"UPDATE outbox SET lease_until = {q} WHERE lease_owner = {q}"
-        " AND lease_until IS NOT NULL AND state IN ('queued', 'submitting')",
+        f"UPDATE outbox SET lease_until = {q} WHERE state = 'submitting' AND lease_owner = {q}",
         [adapt_datetime(conn, now + lease), owner],
     )
 
@@ -305,16 +261,10 @@ def awaiting_receipts(conn: Connection, owner: str, since: datetime) -> int:
 
 def next_due(conn: Connection, now: datetime) -> datetime | None:
     """When a worker may next have something to do: the next queued message falling due
-    (now or earlier: it is due), a lease of a stopped worker expiring (its messages are free
-    again, or rescued). None when nothing is queued or being submitted."""
-    q = mark(conn)
-    at = adapt_datetime(conn, now)
+    (now or earlier: it is due), the lease of a message being submitted expiring (rescued if
+    its worker stopped). None when nothing is queued or being submitted."""
     cursor = _cursor(conn)
-    cursor.execute(
-        "SELECT min(CASE WHEN lease_until IS NOT NULL AND lease_until > "
-        f"{q} THEN lease_until ELSE send_at END) FROM outbox WHERE state = 'queued'",
-        [at],
-    )
+    cursor.execute("SELECT min(send_at) FROM outbox WHERE state = 'queued'")
     queued = _instant(cursor.fetchone()[0])
     cursor.execute("SELECT min(lease_until) FROM outbox WHERE state = 'submitting'")
     submitting = _instant(cursor.fetchone()[0])

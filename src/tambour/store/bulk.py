@@ -148,11 +148,14 @@ def update_rows(
     columns = [*match, *values]
     described = metadata.tables[table].c
     arrays = ", ".join(f"%s::{_array_type(described[name])}[]" for name in columns)
-    sets = ", ".join(f"{name} = v.{name}" for name in values)
-    keys = " AND ".join(f"{table}.{name} = v.{name}" for name in match)
+    # Positional names in v: a column may be matched on and set (a lease given back).
+    names = [f"c{i}" for i in range(len(columns))]
+    width = len(match)
+    sets = ", ".join(f"{name} = v.{names[width + i]}" for i, name in enumerate(values))
+    keys = " AND ".join(f"{table}.{name} = v.{names[i]}" for i, name in enumerate(match))
     condition = f" AND {where.format(t=table)}" if where else ""
     cursor.execute(
-        f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({', '.join(columns)}) "
+        f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({', '.join(names)}) "
         f"WHERE {keys}{condition}",
         [list(column) for column in zip(*rows, strict=True)],
     )

@@ -52,6 +52,9 @@ def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
     # over tables that grow from nothing during a campaign (outbox_parts): its look-up by
     # carrier key stayed a sequential scan (benches/bench_dispatch.py found 20 ms a batch
     # instead of 0.6). Batch statements are planned for their own parameters instead.
+    # JIT compiles a statement whose estimated cost is high, which a growing table's stale
+    # statistics make common: milliseconds of compiling for a look-up of a few rows.
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET plan_cache_mode = force_custom_plan")
+        cursor.execute("SET jit = off")
     dbapi_connection.commit()
