@@ -152,6 +152,7 @@ class Worker:
         self._localities: dict[tuple[str, str | None], Locality | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._next_sweep = 0.0  # monotonic time of the next sweep of early receipts
+        self._early_until = 0.0  # monotonic: until then, recorded parts look for early receipts
         self._parts_written = 0
         self._analyze_at = 5_000  # parts written; doubles after each ANALYZE
         self._audit_notes: dict[tuple[int, int], dict[str, list[int]]] = {}
@@ -491,7 +492,8 @@ class Worker:
 
     def _flush(self, conn: Connection, pending: _Pending) -> list[OutboundMessage]:
         now = self.clock()
-        outbox.record_submitted(conn, self.name, now, pending.submitted)
+        early = time.monotonic() < self._early_until
+        outbox.record_submitted(conn, self.name, now, pending.submitted, early=early)
         self._parts_written += sum(len(s.carrier_keys) for s in pending.submitted)
         if self._parts_written >= self._analyze_at and conn.dialect.name == "postgresql":
             # outbox_parts grows by a campaign's size within minutes, faster than autovacuum
@@ -505,7 +507,10 @@ class Worker:
         outbox.finish(conn, self.name, now, pending.finished)
         outbox.hold(conn, self.name, now, pending.held)
         if pending.receipts:
-            self.report.receipts += outbox.record_receipts(conn, now, pending.receipts)
+            if outbox.record_receipts(conn, now, pending.receipts):
+                # Some came before their part: look for them when parts are recorded, a while.
+                self._early_until = time.monotonic() + 10.0
+            self.report.receipts += len(pending.receipts)
         confirmations: list[OutboundMessage] = []
         if pending.replies:
             from tambour.services.replies import record_replies

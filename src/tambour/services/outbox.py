@@ -161,7 +161,7 @@ def finish(conn: Connection, owner: str, now: datetime, finished: Sequence[Finis
         [(f.id, owner, f.state, f.reason, f.error_code, f.error, at, at, None) for f in finished],
         where="{t}.state IN ('queued', 'submitting', 'unknown')",
     )
-    _insert_parts(conn, [(f.id, f.advertiser_id, f.carrier_keys) for f in finished])
+    _insert_parts(conn, [(f.id, f.advertiser_id, f.carrier_keys) for f in finished], whole=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +174,16 @@ class Submitted:
 
 
 def record_submitted(
-    conn: Connection, owner: str, now: datetime, submitted: Sequence[Submitted]
+    conn: Connection,
+    owner: str,
+    now: datetime,
+    submitted: Sequence[Submitted],
+    *,
+    early: bool = True,
 ) -> None:
     """Messages the carrier took, every part: `submitted`, with their parts' carrier keys.
-    Receipts that came before are applied now."""
+    Receipts that came before are applied now, when `early` says some may be waiting (the
+    caller knows when it stored some; sweep_early_receipts catches other workers')."""
     if not submitted:
         return
     at = adapt_datetime(conn, now)
@@ -200,17 +206,28 @@ def record_submitted(
         ],
         where="{t}.state IN ('submitting', 'unknown')",
     )
-    _insert_parts(conn, [(s.id, s.advertiser_id, s.carrier_keys) for s in submitted])
-    _apply_early_receipts(conn, now, [k for s in submitted for k in s.carrier_keys])
+    _insert_parts(conn, [(s.id, s.advertiser_id, s.carrier_keys) for s in submitted], whole=True)
+    if early:
+        _apply_early_receipts(conn, now, [k for s in submitted for k in s.carrier_keys])
 
 
-def _insert_parts(conn: Connection, messages: Sequence[tuple[int, int, tuple[str, ...]]]) -> None:
+def _insert_parts(
+    conn: Connection, messages: Sequence[tuple[int, int, tuple[str, ...]]], *, whole: bool
+) -> None:
+    """The parts the carrier took, under their keys. `of_parts` is the message's count when
+    it took them all (`whole`), 0 when only some (a failed or doubtful message, which receipts
+    record but never settle)."""
     rows = [
-        (outbox_id, number, advertiser_id, key)
+        (outbox_id, number, len(keys) if whole else 0, advertiser_id, key)
         for outbox_id, advertiser_id, keys in messages
         for number, key in enumerate(keys, 1)
     ]
-    insert_rows(conn, "outbox_parts", ("outbox_id", "part", "advertiser_id", "carrier_key"), rows)
+    insert_rows(
+        conn,
+        "outbox_parts",
+        ("outbox_id", "part", "of_parts", "advertiser_id", "carrier_key"),
+        rows,
+    )
 
 
 def renew(conn: Connection, owner: str, now: datetime, lease: timedelta) -> None:
@@ -283,33 +300,38 @@ _STATE_OF = {
 }
 
 
+class _Part(NamedTuple):
+    outbox_id: int
+    part: int
+    of_parts: int  # the message's parts; 0 when the carrier did not take them all
+
+
 def record_receipts(conn: Connection, now: datetime, receipts: Sequence[Receipt]) -> int:
     """Apply final receipts to their parts (a pending one, ENROUTE or ACCEPTD, changes
     nothing), and settle the messages whose parts are all known. A receipt for a part not
     recorded yet waits in early_receipts. Receiving one twice changes nothing. Returns how many
-    receipts matched a part."""
+    receipts are waiting in early_receipts."""
     final = [r for r in receipts if r.outcome in _FINAL]
     if not final:
         return 0
     keys = sorted({key for r in final for key in r.match_keys})
     parts = _parts_by_key(conn, keys)
-    updates: list[tuple[int, int, str, int | None, Any]] = []
+    updates: dict[tuple[int, int], tuple[_Part, str, int | None]] = {}
     early: list[tuple[Receipt, tuple[str, ...]]] = []
-    at = adapt_datetime(conn, now)
     for receipt in final:
         found = next((parts[k] for k in receipt.match_keys if k in parts), None)
         if found is None:
             early.append((receipt, receipt.match_keys))
             continue
-        outbox_id, part = found
-        updates.append((outbox_id, part, receipt.outcome.value, receipt.error, at))
-    _update_parts(conn, updates)
+        updates.setdefault(
+            (found.outbox_id, found.part), (found, receipt.outcome.value, receipt.error)
+        )
+    _update_parts(conn, now, list(updates.values()))
     _store_early(conn, now, early)
-    _settle(conn, now, {outbox_id for outbox_id, *_ in updates})
-    return len(updates)
+    return len(early)
 
 
-def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
+def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, _Part]:
     """The part each carrier key names: a part still waiting before a settled one, then the
     latest (carriers reuse ids over months)."""
     if not keys:
@@ -317,32 +339,43 @@ def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[int,
     cursor = _cursor(conn)
     in_sql, params = in_values(conn, keys)
     cursor.execute(
-        "SELECT carrier_key, outbox_id, part, outcome FROM outbox_parts"
+        "SELECT carrier_key, outbox_id, part, of_parts, outcome FROM outbox_parts"
         f" WHERE carrier_key {in_sql} ORDER BY outbox_id",
         params,
     )
-    found: dict[str, tuple[int, int]] = {}
+    found: dict[str, _Part] = {}
     waiting: set[str] = set()
-    for key, outbox_id, part, outcome in cursor.fetchall():
+    for key, outbox_id, part, of_parts, outcome in cursor.fetchall():
         if outcome is None:
             waiting.add(key)
-            found[key] = (outbox_id, part)
+            found[key] = _Part(outbox_id, part, of_parts)
         elif key not in waiting:
-            found[key] = (outbox_id, part)
+            found[key] = _Part(outbox_id, part, of_parts)
     return found
 
 
 def _update_parts(
-    conn: Connection, updates: Sequence[tuple[int, int, str, int | None, Any]]
+    conn: Connection, now: datetime, updates: Sequence[tuple[_Part, str, int | None]]
 ) -> None:
+    """Record the parts' outcomes (each once: a redelivered receipt changes nothing) and
+    settle their messages: a one-part message by its part's receipt, others once all their
+    parts are known (receipts.message_outcome)."""
+    at = adapt_datetime(conn, now)
     update_rows(
         conn,
         "outbox_parts",
         ("outbox_id", "part"),
         ("outcome", "error_code", "done_at"),
-        updates,
+        [(p.outbox_id, p.part, outcome, error, at) for p, outcome, error in updates],
         where="{t}.outcome IS NULL",
     )
+    single = []
+    for p, outcome, error in updates:
+        if p.of_parts == 1:
+            state = _STATE_OF[message_outcome([Outcome(outcome)])]
+            single.append((p.outbox_id, state, None if state == "delivered" else error, at, at))
+    _write_settled(conn, single)
+    _settle(conn, now, {p.outbox_id for p, _, _ in updates if p.of_parts > 1})
 
 
 def _store_early(
@@ -391,21 +424,19 @@ def _apply_early_receipts(conn: Connection, now: datetime, keys: Sequence[str]) 
     if not found:
         return
     parts = _parts_by_key(conn, sorted({row[1] for row in found}))
-    at = adapt_datetime(conn, now)
-    updates = []
+    updates: dict[tuple[int, int], tuple[_Part, str, int | None]] = {}
     used: set[int] = set()
     for group, key, outcome, error_code in found:
         if group in used or key not in parts:
             continue
         used.add(group)
-        outbox_id, part = parts[key]
-        updates.append((outbox_id, part, outcome, error_code, at))
-    _update_parts(conn, updates)
+        part = parts[key]
+        updates.setdefault((part.outbox_id, part.part), (part, outcome, error_code))
+    _update_parts(conn, now, list(updates.values()))
     groups = sorted(used)
     if groups:
         in_sql, params = in_values(conn, groups)
         cursor.execute(f"DELETE FROM early_receipts WHERE receipt {in_sql}", params)
-    _settle(conn, now, {u[0] for u in updates})
 
 
 def _settle(conn: Connection, now: datetime, outbox_ids: set[int]) -> None:
@@ -432,11 +463,15 @@ def _settle(conn: Connection, now: datetime, outbox_ids: set[int]) -> None:
         outcome = message_outcome(parts)
         if outcome in _FINAL:
             settled.append((outbox_id, _STATE_OF[outcome], errors.get(outbox_id), at, at))
+    _write_settled(conn, settled)
+
+
+def _write_settled(conn: Connection, rows: Sequence[tuple[int, str, int | None, Any, Any]]) -> None:
     update_rows(
         conn,
         "outbox",
         ("id",),
         ("state", "error_code", "done_at", "updated_at"),
-        settled,
+        rows,
         where="{t}.state = 'submitted'",
     )

@@ -265,6 +265,7 @@ outbox_parts = Table(
     metadata,
     Column("outbox_id", Id, primary_key=True, autoincrement=False),
     Column("part", Integer, primary_key=True, autoincrement=False),  # 1, 2, ...
+    Column("of_parts", Integer, nullable=False),  # the message's parts: 1 settles it alone
     Column("advertiser_id", Id, nullable=False),
     Column("carrier_key", String(72), nullable=False),  # receipts.message_key of its id
     Column("outcome", String(16)),  # receipts.Outcome when final; None while pending

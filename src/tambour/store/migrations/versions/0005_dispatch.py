@@ -44,6 +44,7 @@ def upgrade() -> None:
         "outbox_parts",
         sa.Column("outbox_id", Id, autoincrement=False, nullable=False),
         sa.Column("part", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("of_parts", sa.Integer(), nullable=False),
         sa.Column("advertiser_id", Id, nullable=False),
         sa.Column("carrier_key", sa.String(length=72), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=True),
