@@ -32,8 +32,10 @@ from tambour.store.bulk import (
     adapt_datetime,
     copy_time,
     in_values,
+    insert_few,
     insert_rows,
     mark,
+    pipeline,
     update_rows,
 )
 
@@ -187,6 +189,16 @@ def record_submitted(
     if not submitted:
         return
     at = adapt_datetime(conn, now)
+    with pipeline(conn):  # two writes, one wait
+        _mark_submitted(conn, owner, at, submitted)
+        _insert_parts(
+            conn, [(s.id, s.advertiser_id, s.carrier_keys) for s in submitted], whole=True
+        )
+    if early:
+        _apply_early_receipts(conn, now, [k for s in submitted for k in s.carrier_keys])
+
+
+def _mark_submitted(conn: Connection, owner: str, at: Any, submitted: Sequence[Submitted]) -> None:
     update_rows(
         conn,
         "outbox",
@@ -206,9 +218,6 @@ def record_submitted(
         ],
         where="{t}.state IN ('submitting', 'unknown')",
     )
-    _insert_parts(conn, [(s.id, s.advertiser_id, s.carrier_keys) for s in submitted], whole=True)
-    if early:
-        _apply_early_receipts(conn, now, [k for s in submitted for k in s.carrier_keys])
 
 
 def _insert_parts(
@@ -222,7 +231,7 @@ def _insert_parts(
         for outbox_id, advertiser_id, keys in messages
         for number, key in enumerate(keys, 1)
     ]
-    insert_rows(
+    insert_few(
         conn,
         "outbox_parts",
         ("outbox_id", "part", "of_parts", "advertiser_id", "carrier_key"),
@@ -361,20 +370,21 @@ def _update_parts(
     settle their messages: a one-part message by its part's receipt, others once all their
     parts are known (receipts.message_outcome)."""
     at = adapt_datetime(conn, now)
-    update_rows(
-        conn,
-        "outbox_parts",
-        ("outbox_id", "part"),
-        ("outcome", "error_code", "done_at"),
-        [(p.outbox_id, p.part, outcome, error, at) for p, outcome, error in updates],
-        where="{t}.outcome IS NULL",
-    )
     single = []
     for p, outcome, error in updates:
         if p.of_parts == 1:
             state = _STATE_OF[message_outcome([Outcome(outcome)])]
             single.append((p.outbox_id, state, None if state == "delivered" else error, at, at))
-    _write_settled(conn, single)
+    with pipeline(conn):  # two writes, one wait
+        update_rows(
+            conn,
+            "outbox_parts",
+            ("outbox_id", "part"),
+            ("outcome", "error_code", "done_at"),
+            [(p.outbox_id, p.part, outcome, error, at) for p, outcome, error in updates],
+            where="{t}.outcome IS NULL",
+        )
+        _write_settled(conn, single)
     _settle(conn, now, {p.outbox_id for p, _, _ in updates if p.of_parts > 1})
 
 

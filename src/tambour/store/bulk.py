@@ -5,7 +5,8 @@ that costs more than the database itself, so the importer hands plain tuples to 
 Values must already be in the driver's terms: instants through `copy_time`, JSON as text.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -172,3 +173,36 @@ def in_values(conn: Connection, values: Sequence[Any]) -> tuple[str, list[Any]]:
 def mark(conn: Connection) -> str:
     """The driver's parameter mark."""
     return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def insert_few(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert a batch of rows in one statement: unnest of arrays on PostgreSQL (unlike COPY it
+    can share a pipeline with other statements), executemany on SQLite. Instants come from
+    adapt_datetime."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        return
+    described = metadata.tables[table].c
+    arrays = ", ".join(f"%s::{_array_type(described[name])}[]" for name in columns)
+    cursor.execute(
+        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})",
+        [list(column) for column in zip(*rows, strict=True)],
+    )
+
+
+@contextmanager
+def pipeline(conn: Connection) -> Iterator[None]:
+    """Statements inside go to PostgreSQL together, without waiting for each other's answers
+    (psycopg's pipeline mode): for writes whose results nobody reads. A no-op on SQLite."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+        yield
