@@ -13,11 +13,12 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine, select, text
 
 from tambour.dispatch.smsc import Smsc
@@ -269,8 +270,17 @@ def test_messages_that_cannot_all_go_by_20h_wait_for_the_next_window(
     launched_campaign(engine, tmp_path, numbers, now=planned, start=due)
     clock = Clock(due, speed=30.0)  # a minute of the campaign is two seconds here
 
+    arrived: list[datetime] = []  # the campaign's clock when each submit_sm reached the SMSC
+
     async def scenario() -> None:
         async with running_smsc() as smsc:
+            received_submit = smsc._submit
+
+            def submit_seen(*args: Any) -> None:
+                arrived.append(clock())
+                received_submit(*args)
+
+            smsc._submit = submit_seen  # type: ignore[method-assign]
             runner = worker(
                 engine, smsc, clock, window_margin=timedelta(seconds=10),
                 session={"tps": 150},
@@ -284,6 +294,10 @@ def test_messages_that_cannot_all_go_by_20h_wait_for_the_next_window(
     waiting = [r for r in rows(engine) if r.state == "queued"]
     assert len(sent) + len(waiting) == 600
     closing = paris("2026-12-01T20:00")
+    # No PDU reached the carrier after the window's margin began, although the transport's
+    # TPS limit kept hundreds waiting past it: they were asked right before leaving.
+    assert len(arrived) == len(sent)
+    assert max(arrived) < closing - timedelta(seconds=5), max(arrived)
     for row in sent:  # left with at least the margin of the window, told to die at its end
         assert row.submitted_at <= closing - timedelta(seconds=10)
         assert row.valid_until == closing
@@ -300,8 +314,10 @@ def test_two_workers_share_a_campaign_without_sending_twice(engine: Engine, tmp_
     async def scenario() -> None:
         async with running_smsc() as smsc:
             clock = Clock(TUESDAY_10)
-            one = worker(engine, smsc, clock)
-            two = worker(engine, smsc, clock)
+            # 500 a second each: the campaign takes both of them a while (without a limit
+            # one SQLite worker can finish it before the other wins the write lock)
+            one = worker(engine, smsc, clock, session={"tps": 500})
+            two = worker(engine, smsc, clock, session={"tps": 500})
             reports: list[WorkerReport] = await asyncio.gather(
                 one.run(until_idle=True), two.run(until_idle=True)
             )
@@ -311,6 +327,84 @@ def test_two_workers_share_a_campaign_without_sending_twice(engine: Engine, tmp_
 
     run(scenario)
     assert states(engine) == Counter({"delivered": 1500})
+
+
+def test_a_message_held_back_after_a_cancel_is_not_sent(engine: Engine, tmp_path: Path) -> None:
+    """A message claimed before the cancel and held back to queued after it (the carrier was
+    busy) must not leave when it is claimed again."""
+    from tambour.services import campaigns
+    from tests.dispatch_setup import context
+
+    launched_campaign(engine, tmp_path, [mobile(i) for i in range(3)], now=TUESDAY_10)
+    with engine.begin() as conn:  # what a hold after the cancel leaves: queued again
+        conn.execute(text("UPDATE campaigns SET status = 'cancelled'"))
+    assert campaigns.status(context(engine, TUESDAY_10), name="soldes")["status"] == "cancelled"
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            report = await worker(engine, smsc, Clock(TUESDAY_10)).run(until_idle=True)
+            assert report.submitted == 0 and not smsc.messages
+
+    run(scenario)
+    assert [(r.state, r.reason) for r in rows(engine)] == [("cancelled", "campaign_cancelled")] * 3
+
+
+def test_an_unrecordable_receipt_is_refused_and_the_rest_goes_on(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receipt the database refuses must hold back neither the submit results nor the
+    replies that came with it: they are written apart, and that receipt is refused for good
+    (else the carrier would deliver it again and again, and every flush would fail)."""
+    from tambour.dispatch.receipts import MessageState, format_receipt_text
+    from tambour.dispatch.smpp.pdu import Address, DeliverSm
+    from tambour.dispatch.smsc import DeliveryRefusedError
+    from tambour.services import outbox as outbox_service
+
+    recorded = outbox_service.record_receipts
+
+    def refusing(conn: Any, now: datetime, receipts: Any) -> int:
+        if any(r.message_id == "poison" for r in receipts):
+            raise ValueError("the database refuses this receipt")
+        return recorded(conn, now, receipts)
+
+    monkeypatch.setattr(outbox_service, "record_receipts", refusing)
+    launched_campaign(engine, tmp_path, [mobile(i) for i in range(50)], now=TUESDAY_10)
+    stop_from = mobile(500)  # not a recipient: its STOP is recorded as a suppression
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            runner = worker(engine, smsc, Clock(TUESDAY_10))
+            task = asyncio.create_task(runner.run(until_idle=True))
+            await eventually(lambda: smsc.bound_sessions > 0, 10, "bound")
+            now = datetime.now(UTC)
+            poison = format_receipt_text("poison", MessageState.DELIVERED, now, now).encode()
+            refused = smsc.deliver(
+                DeliverSm(Address(1, 1, "33612345678"), Address(3, 0, "36111"), poison,
+                          esm_class=0x04)
+            )  # fmt: skip
+            stop = smsc.inject_mo(stop_from, STOP_NUMBER, "STOP")
+            outcomes = await asyncio.wait_for(
+                asyncio.gather(refused, stop, return_exceptions=True), 20
+            )
+            assert isinstance(outcomes[0], DeliveryRefusedError)  # refused for good
+            assert outcomes[1] == [None]  # the STOP acknowledged: recorded
+            report = await task
+            assert report.submitted == 50
+            assert smsc.stats.deliveries_refused == 1  # the poison, once and for good
+            assert report.replies == 1
+
+    run(scenario)
+    assert states(engine) == Counter({"delivered": 50})
+    from tambour.services import advertisers
+    from tambour.services.suppression import phone_hash
+    from tambour.store.tables import suppressions
+
+    with engine.connect() as conn:
+        key = phone_hash(advertisers.get(conn, "maison-lumiere"), stop_from)
+        source = conn.execute(
+            select(suppressions.c.source).where(suppressions.c.phone_hash == key)
+        ).scalar_one()
+    assert source == "sms_stop"
 
 
 def test_a_cancelled_campaign_sends_nothing_more(engine: Engine, tmp_path: Path) -> None:

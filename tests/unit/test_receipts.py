@@ -209,3 +209,25 @@ def test_the_usual_layout_reads_like_any_other() -> None:
     assert usual == scanned
     assert usual["submit date"] == "2611281530"
     assert usual["stat"] == "DELIVRD"
+
+
+def test_an_error_code_too_large_to_be_one_is_dropped_not_fatal() -> None:
+    # it would overflow the database's integer and stop every flush it is part of
+    assert parse_error_code("FFFFFFFFFFFFFFFFFF") is None
+    assert parse_error_code("99999999999") is None
+    assert parse_error_code("2147483647") == 2147483647
+
+
+def test_a_message_id_longer_than_smpp_allows_is_refused() -> None:
+    with pytest.raises(ReceiptError, match="more than 64"):
+        parse_receipt(receipt_pdu("id:" + "7" * 80 + " stat:DELIVRD"))
+
+
+def test_other_base_keys_are_alternates_not_primary() -> None:
+    with_tlv = parse_receipt(receipt_pdu(TEXT, Tlv(Tag.RECEIPTED_MESSAGE_ID, b"75BCD15\0")))
+    assert with_tlv.from_tlv
+    assert with_tlv.primary_keys == ("75bcd15", "123456789")
+    assert with_tlv.alternate_keys == (str(0x0123456789),)  # "75bcd15" is already primary
+    plain = parse_receipt(receipt_pdu("id:100 stat:DELIVRD"))
+    assert not plain.from_tlv
+    assert (plain.primary_keys, plain.alternate_keys) == (("100",), ("64", "256"))

@@ -94,6 +94,7 @@ class Receipt:
     done_at: datetime | None = None
     submitted: int | None = None  # `sub:`
     delivered: int | None = None  # `dlvrd:`
+    from_tlv: bool = False  # message_id came from the receipted_message_id TLV
 
     @property
     def outcome(self) -> Outcome:
@@ -103,11 +104,26 @@ class Receipt:
     def match_keys(self) -> tuple[str, ...]:
         """The keys (see message_key) to look the part up by, most trustworthy first: the
         TLV id, the text id, then the text id read in the other base."""
+        return tuple(dict.fromkeys((*self.primary_keys, *self.alternate_keys)))
+
+    @property
+    def primary_keys(self) -> tuple[str, ...]:
+        """The ids as the carrier wrote them: the TLV's and the text's."""
         keys = [message_key(self.message_id)]
         if self.text_id is not None:
             keys.append(message_key(self.text_id))
-            keys.extend(_other_bases(self.text_id))
         return tuple(dict.fromkeys(k for k in keys if k))
+
+    @property
+    def alternate_keys(self) -> tuple[str, ...]:
+        """The text id read in the other base (a carrier that answers submit_sm in hex and
+        writes receipts in decimal). Short sequential ids alias across bases (decimal 100 is
+        hex 64, another message's id): only worth trying when the carrier gave no TLV id and
+        the ids as written match nothing."""
+        if self.text_id is None:
+            return ()
+        primary = set(self.primary_keys)
+        return tuple(k for k in dict.fromkeys(_other_bases(self.text_id)) if k not in primary)
 
 
 def message_key(message_id: str) -> str:
@@ -142,6 +158,8 @@ _STANDARD: Final = re.compile(
 )
 _STANDARD_KEYS: Final = ("id", "sub", "dlvrd", "submit date", "done date", "stat", "err")
 _HEX: Final = re.compile(r"(?:0x)?[0-9a-fA-F]+")
+MAX_ID: Final = 64  # SMPP's message_id is at most 65 octets with its NUL
+MAX_ERROR: Final = 0x7FFFFFFF
 
 
 def parse_receipt(pdu: DeliverSm) -> Receipt:
@@ -153,6 +171,8 @@ def parse_receipt(pdu: DeliverSm) -> Receipt:
     message_id = _tlv_text(tlv_id) if tlv_id is not None else text_id
     if not message_id:
         raise ReceiptError("receipt without receipted_message_id nor an id: in its text")
+    if len(message_id) > MAX_ID or (text_id is not None and len(text_id) > MAX_ID):
+        raise ReceiptError(f"receipt with a message id of more than {MAX_ID} characters")
     state = _state(pdu, fields.get("stat"))
     return Receipt(
         message_id=message_id,
@@ -164,6 +184,7 @@ def parse_receipt(pdu: DeliverSm) -> Receipt:
         done_at=parse_receipt_date(fields.get("done date")),
         submitted=_count(fields.get("sub")),
         delivered=_count(fields.get("dlvrd")),
+        from_tlv=tlv_id is not None,
     )
 
 
@@ -231,10 +252,12 @@ def parse_error_code(value: str | None) -> int | None:
     if not value:
         return None
     if value.isdigit():
-        return int(value)
-    if _HEX.fullmatch(value):
-        return int(value, 16)
-    return None
+        code = int(value)
+    elif _HEX.fullmatch(value):
+        code = int(value, 16)
+    else:
+        return None
+    return code if code <= MAX_ERROR else None  # garbage, not a code: and it must fit int4
 
 
 def _count(value: str | None) -> int | None:

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from tambour.dispatch.inbound import Inbound, InboundHandler
+from tambour.dispatch.inbound import Inbound, InboundHandler, InboundRejectedError
 from tambour.dispatch.receipts import Receipt, message_key
 from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.base import (
@@ -40,12 +40,15 @@ from tambour.dispatch.transports.base import (
     SubmitStatus,
     Transport,
 )
+from tambour.rules.codes import Reason
+from tambour.rules.replies import ReplyKind
 from tambour.rules.sending import Expire, Go, Hold, SendNow, send_now
 from tambour.rules.territory import Locality, locate
 from tambour.services import audit, outbox
 from tambour.services.dispatch_checks import (
     CampaignDispatch,
     campaign_dispatch,
+    not_launched,
     stopped_since_plan,
 )
 from tambour.services.outbox import Claimed, Finished, Held, Submitted
@@ -54,6 +57,7 @@ from tambour.sms.phone import parse_phone
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 AUDIT_EVERY = 1.0  # seconds between a worker's audit entries of what it sent
+LEASE_SAFETY = 5.0  # seconds before a lease runs out when messages stop leaving
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +105,39 @@ class _Pending:
     submitted: list[Submitted] = field(default_factory=list)
     finished: list[Finished] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
-    receipts: list[Receipt] = field(default_factory=list)
-    replies: list[Reply] = field(default_factory=list)
-    acks: list["asyncio.Future[None]"] = field(default_factory=list)
+    # receipts and replies, each with the future that acknowledges it to the carrier
+    inbound: list[tuple[Inbound, "asyncio.Future[None]"]] = field(default_factory=list)
     audit: dict[tuple[int, int], dict[str, list[int]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return (
-            len(self.submitted) + len(self.finished) + len(self.held) + len(self.receipts)
-            + len(self.replies)
-        )  # fmt: skip
+        return len(self.submitted) + len(self.finished) + len(self.held) + len(self.inbound)
+
+    @property
+    def results(self) -> int:
+        return len(self.submitted) + len(self.finished) + len(self.held)
+
+    @property
+    def receipts(self) -> list[Receipt]:
+        return [item for item, _ in self.inbound if isinstance(item, Receipt)]
+
+    @property
+    def replies(self) -> list[Reply]:
+        return [item for item, _ in self.inbound if not isinstance(item, Receipt)]
 
     def note(self, message: Claimed, what: str) -> None:
         key = (message.advertiser_id, message.campaign_id)
         self.audit.setdefault(key, {}).setdefault(what, []).append(message.id)
+
+
+@dataclass
+class _Screened:
+    """What the claims thread did with a claimed chunk."""
+
+    at: datetime
+    go: list[Claimed] = field(default_factory=list)
+    notes: list[tuple[Claimed, str]] = field(default_factory=list)
+    finished: list[Finished] = field(default_factory=list)
+    held: int = 0
 
 
 class Worker:
@@ -153,6 +176,8 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._next_sweep = 0.0  # monotonic time of the next sweep of early receipts
         self._early_until = 0.0  # monotonic: until then, recorded parts look for early receipts
+        self._claimed_until = 0.0  # monotonic: until then the leases held are known to be valid
+        self._stopped: set[tuple[int, str]] = set()  # (advertiser, number) STOPped meanwhile
         self._parts_written = 0
         self._analyze_at = 5_000  # parts written; doubles after each ANALYZE
         self._audit_notes: dict[tuple[int, int], dict[str, list[int]]] = {}
@@ -161,8 +186,9 @@ class Worker:
     # --- running ------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Finish what is in flight, release the rest, and return (a signal handler's call)."""
+        """Finish what is in flight and return (a signal handler's call)."""
         self._stopping.set()
+        self._room.set()
 
     async def run(self, *, until_idle: bool = False) -> WorkerReport:
         started = time.monotonic()
@@ -215,16 +241,21 @@ class Worker:
                 await self._room.wait()
             if self._stopping.is_set():
                 return
-            go, notes = await self._db_call(self._transaction, self._claim_and_screen)
-            for message, what in notes:
+            screened = await self._db_call(self._transaction, self._claim_and_screen)
+            for message, what in screened.notes:
                 self._pending.note(message, what)
+            self._count(screened.finished)
+            self.report.held += screened.held
+            go = screened.go
+            if go:
+                self._claimed_until = time.monotonic() + self.settings.lease.total_seconds()
             for message in go:
                 self._in_flight += 1
                 self._unsettled += 1
                 task = asyncio.create_task(self._submit(message))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            if go or notes:
+            if go or screened.notes or screened.finished or screened.held:
                 idle_since = None
                 continue
             if self._in_flight or len(self._pending):
@@ -273,40 +304,48 @@ class Worker:
         return outbox.awaiting_receipts(conn, self.name, since)
 
     def _locality(self, message: Claimed) -> Locality | None:
+        """The recipient's locality (cached; read from the loop and the claims thread alike,
+        so the value found is returned, never looked up again after a clear)."""
         key = (message.e164, message.postal_code)
-        if key not in self._localities:
-            if len(self._localities) > 50_000:
-                self._localities.clear()
-            try:
-                self._localities[key] = locate(parse_phone(message.e164), message.postal_code)
-            except ValueError:
-                self._localities[key] = None
-        return self._localities[key]
+        try:
+            return self._localities[key]
+        except KeyError:
+            pass
+        try:
+            found: Locality | None = locate(parse_phone(message.e164), message.postal_code)
+        except ValueError:
+            found = None
+        if len(self._localities) > 50_000:
+            self._localities = {}
+        self._localities[key] = found
+        return found
 
-    def _claim_and_screen(
-        self, conn: Connection
-    ) -> tuple[list[Claimed], list[tuple[Claimed, str]]]:
-        """Claim a window's worth and, right before it leaves, hold or finish what the
-        recipient's opt-outs or the window forbid now (committed with the caller's
-        transaction). The messages that may go, and what to note in the audit log of the
-        others (noted by the loop: _pending belongs to it)."""
+    def _claim_and_screen(self, conn: Connection) -> _Screened:
+        """Claim a window's worth and, right before it leaves, hold or finish what its
+        campaign (cancelled), the recipient's opt-outs or the window forbid now (committed
+        with the caller's transaction). Runs on the claims thread: what the loop must note
+        (audit, counts) is returned to it."""
         now = self.clock()
         chunk = outbox.claim(conn, self.name, now, self.settings.lease, self.settings.chunk)
         if not chunk:
-            return [], []
+            return _Screened(now)
         for message in chunk:
             if message.campaign_id not in self._plans:
                 self._plans[message.campaign_id] = campaign_dispatch(
                     conn, message.campaign_id, message.advertiser_id
                 )
-        # A cancelled campaign needs no check: its cancel turned its messages from queued to
-        # cancelled, and only queued ones are claimed.
+        # A cancel withdraws the queued messages, but one held back to queued after it (the
+        # window closed while it waited, the carrier was busy) must not go either.
+        cancelled = not_launched(conn, sorted({m.campaign_id for m in chunk}))
         stopped = stopped_since_plan(conn, chunk, self._plans)
         finished: list[Finished] = []
         held: list[Held] = []
         go: dict[int, Claimed] = {}
         notes: list[tuple[Claimed, str]] = []
         for message in chunk:
+            if message.campaign_id in cancelled:
+                finished.append(Finished(message.id, "cancelled", "campaign_cancelled"))
+                continue
             reason = stopped.get(message.id)
             if reason is not None:
                 finished.append(Finished(message.id, "cancelled", reason.value))
@@ -325,9 +364,7 @@ class Worker:
                     notes.append((message, "expired"))
         outbox.finish(conn, self.name, now, finished)
         outbox.hold(conn, self.name, now, held)
-        self._count(finished)
-        self.report.held += len(held)
-        return [go[i] for i in sorted(go)], notes
+        return _Screened(now, [go[i] for i in sorted(go)], notes, finished, len(held))
 
     def _count(self, finished: Sequence[Finished]) -> None:
         for item in finished:
@@ -344,15 +381,31 @@ class Worker:
             margin=self.settings.window_margin, policy=plan.policy,
         )  # fmt: skip
 
+    def _may_leave(self, message: Claimed) -> bool:
+        """Whether `message` may leave now: asked by the transport right before the PDU is
+        written, after any wait (a full window, the TPS limit, throttling, a reconnection)."""
+        safety = min(LEASE_SAFETY, self.settings.lease.total_seconds() / 3)
+        if time.monotonic() > self._claimed_until - safety:
+            return False  # the lease may run out and the message be rescued as unknown
+        if (message.advertiser_id, message.e164) in self._stopped:
+            return False  # a STOP this worker just recorded
+        return isinstance(self._verdict(message, self.clock()), Go)
+
     async def _submit(self, message: Claimed) -> None:
         try:
-            # Again right before it leaves: a full window or a slow carrier may have made it
-            # wait since it was screened.
             now = self.clock()
             verdict = self._verdict(message, now)
             if not isinstance(verdict, Go):
                 self._not_now(message, verdict)
                 return
+            left_at: list[datetime] = []
+
+            def may_leave() -> bool:
+                allowed = self._may_leave(message)
+                if allowed:
+                    left_at.append(self.clock())
+                return allowed
+
             result = await self._transport.submit(
                 OutboundMessage(
                     reference=str(message.id),
@@ -360,9 +413,10 @@ class Worker:
                     recipient=message.e164,
                     text=message.text,
                     valid_until=verdict.valid_until,
+                    may_leave=may_leave,
                 )
             )
-            self._record(message, result, verdict.valid_until, now)
+            self._record(message, result, verdict.valid_until, left_at[-1] if left_at else now)
         except Exception:  # a bug must not leave the message `submitting` unnoticed
             log.exception("message %s: submit failed unexpectedly", message.id)
             self._pending.finished.append(
@@ -413,7 +467,18 @@ class Worker:
                 pending.note(message, "unknown")
                 self.report.unknown += 1
             case SubmitStatus.RETRY:
-                attempts = message.attempts + 1
+                if (message.advertiser_id, message.e164) in self._stopped:
+                    pending.finished.append(
+                        Finished(message.id, "cancelled", Reason.OPTED_OUT.value)
+                    )
+                    pending.note(message, "cancelled")
+                    self.report.cancelled += 1
+                    return
+                verdict = self._verdict(message, self.clock())
+                if not isinstance(verdict, Go):  # it waited past its window: the next one
+                    self._not_now(message, verdict)
+                    return
+                attempts = message.attempts  # this claim included
                 if attempts >= self.settings.max_attempts:
                     pending.finished.append(
                         Finished(
@@ -433,11 +498,7 @@ class Worker:
     def _inbound(self, inbound: Inbound) -> "asyncio.Future[None]":
         """A receipt or reply: acknowledged once the flusher has committed it."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if isinstance(inbound, Receipt):
-            self._pending.receipts.append(inbound)
-        else:
-            self._pending.replies.append(inbound)
-        self._pending.acks.append(done)
+        self._pending.inbound.append((inbound, done))
         self._wake_flusher.set()
         return done
 
@@ -459,28 +520,62 @@ class Worker:
                     pending.audit, self._audit_notes = self._audit_notes, {}
                     self._next_audit = time.monotonic() + AUDIT_EVERY
                 try:
-                    confirmations = await asyncio.get_running_loop().run_in_executor(
-                        self._db_flush, self._transaction, self._flush, pending
-                    )
-                except Exception as error:  # the carrier delivers unacknowledged traffic again
-                    log.exception("flush failed; receipts and replies will come again")
-                    for ack in pending.acks:
-                        if not ack.done():
-                            ack.set_exception(error)
-                    self._requeue_results(pending)
-                    await asyncio.sleep(1.0)
+                    confirmations = await self._flush_in_thread(pending)
+                except Exception:
+                    log.exception("a flush failed; writing its parts one by one")
+                    if not await self._flush_apart(pending):
+                        await asyncio.sleep(1.0)
                     continue
-                for ack in pending.acks:
+                for _, ack in pending.inbound:
                     if not ack.done():
                         ack.set_result(None)
-                self._unsettled -= (
-                    len(pending.submitted) + len(pending.finished) + len(pending.held)
-                )
-                self._room.set()
+                self._settled(pending)
                 for message in confirmations:
                     self._send_confirmation(message)
             if stopping and not len(self._pending):
                 return
+
+    async def _flush_in_thread(self, pending: _Pending) -> list[OutboundMessage]:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._db_flush, self._transaction, self._flush, pending
+        )
+
+    def _settled(self, pending: _Pending) -> None:
+        self._unsettled -= pending.results
+        self._room.set()
+
+    async def _flush_apart(self, pending: _Pending) -> bool:
+        """After a failed flush: the submit results alone, then each receipt or reply alone,
+        so that one the database refuses (a field out of range, say) neither holds the results
+        back nor the others. Returns False when even the results cannot be written (the
+        database is away): they are kept for the next flush."""
+        results = _Pending(pending.submitted, pending.finished, pending.held, [], pending.audit)
+        try:
+            await self._flush_in_thread(results)
+        except Exception as error:
+            log.exception("the database refuses the submit results; trying again")
+            for _, ack in pending.inbound:  # the carrier delivers them again
+                if not ack.done():
+                    ack.set_exception(error)
+            self._requeue_results(pending)
+            return False
+        self._settled(results)
+        for item, ack in pending.inbound:
+            try:
+                confirmations = await self._flush_in_thread(_Pending(inbound=[(item, ack)]))
+            except Exception as error:
+                if isinstance(item, Receipt):  # it can never be recorded: the carrier drops it
+                    log.exception("a receipt could not be recorded; refused for good")
+                    ack.set_exception(InboundRejectedError(str(error)[:200]))
+                else:  # a reply (a STOP) is never dropped: the carrier delivers it again
+                    log.exception("a reply could not be recorded; the carrier will retry")
+                    ack.set_exception(error)
+                continue
+            if not ack.done():
+                ack.set_result(None)
+            for message in confirmations:
+                self._send_confirmation(message)
+        return True
 
     def _requeue_results(self, pending: _Pending) -> None:
         """Submit results must be written whatever happens: they are kept for the next flush
@@ -521,6 +616,9 @@ class Worker:
             )  # fmt: skip
             self.report.replies += len(pending.replies)
             confirmations = [e.confirmation for e in effects if e.confirmation is not None]
+            for effect in effects:
+                if effect.reply.kind is ReplyKind.STOP and effect.reply.sender:
+                    self._stopped.update((a, effect.reply.sender) for a in effect.advertiser_ids)
         for (advertiser_id, campaign_id), notes in pending.audit.items():
             audit.append(
                 conn,
@@ -551,10 +649,17 @@ class Worker:
     async def _heartbeat(self) -> None:
         every = self.settings.lease.total_seconds() / 3
         while True:
-            rescued = await self._db_call(self._transaction, self._renew_and_rescue)
-            if rescued:
-                log.warning("%d message(s) left submitting by a stopped worker: unknown", rescued)
-                self.report.rescued += rescued
+            started = time.monotonic()
+            try:
+                rescued = await self._db_call(self._transaction, self._renew_and_rescue)
+            except Exception:  # the database is away: leases are not renewed, so _may_leave
+                log.exception("cannot renew the leases; messages stop leaving until it can")
+            else:
+                if self._in_flight:
+                    self._claimed_until = started + self.settings.lease.total_seconds()
+                if rescued:
+                    log.warning("%d message(s) left submitting by a stopped worker", rescued)
+                    self.report.rescued += rescued
             await asyncio.sleep(every)
 
     def _renew_and_rescue(self, conn: Connection) -> int:

@@ -203,7 +203,16 @@ def _mark_submitted(conn: Connection, owner: str, at: Any, submitted: Sequence[S
         conn,
         "outbox",
         ("id", "lease_owner"),
-        ("state", "valid_until", "submitted_at", "updated_at", "lease_until"),
+        (
+            "state",
+            "valid_until",
+            "submitted_at",
+            "updated_at",
+            "lease_until",
+            "reason",
+            "last_error",
+            "done_at",
+        ),
         [
             (
                 s.id,
@@ -212,6 +221,9 @@ def _mark_submitted(conn: Connection, owner: str, at: Any, submitted: Sequence[S
                 adapt_datetime(conn, s.valid_until),
                 adapt_datetime(conn, s.submitted_at),
                 at,
+                None,  # no lease: it left
+                None,  # a rescue may have said `worker_lost`: it was not
+                None,
                 None,
             )
             for s in submitted
@@ -328,9 +340,12 @@ def record_receipts(conn: Connection, now: datetime, receipts: Sequence[Receipt]
     updates: dict[tuple[int, int], tuple[_Part, str, int | None]] = {}
     early: list[tuple[Receipt, tuple[str, ...]]] = []
     for receipt in final:
-        found = next((parts[k] for k in receipt.match_keys if k in parts), None)
+        found = _match(receipt, parts)
         if found is None:
-            early.append((receipt, receipt.match_keys))
+            # Kept under the ids as written; under the other base too when the carrier gave
+            # no TLV id (one that switches bases writes receipts in the other).
+            stored = receipt.primary_keys if receipt.from_tlv else receipt.match_keys
+            early.append((receipt, stored))
             continue
         updates.setdefault(
             (found.outbox_id, found.part), (found, receipt.outcome.value, receipt.error)
@@ -340,7 +355,20 @@ def record_receipts(conn: Connection, now: datetime, receipts: Sequence[Receipt]
     return len(early)
 
 
-def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, _Part]:
+def _match(receipt: Receipt, parts: dict[str, tuple[_Part, bool]]) -> _Part | None:
+    """The part a receipt names: by an id as the carrier wrote it; else, when it gave no TLV
+    id, by the text id read in the other base, only if that names exactly one part still
+    waiting (short ids alias across bases: decimal 100 is another message's hex 64)."""
+    for key in receipt.primary_keys:
+        if key in parts:
+            return parts[key][0]
+    if receipt.from_tlv:
+        return None
+    waiting = {parts[k][0] for k in receipt.alternate_keys if k in parts and parts[k][1]}
+    return waiting.pop() if len(waiting) == 1 else None
+
+
+def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[_Part, bool]]:
     """The part each carrier key names: a part still waiting before a settled one, then the
     latest (carriers reuse ids over months)."""
     if not keys:
@@ -352,14 +380,14 @@ def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, _Part]:
         f" WHERE carrier_key {in_sql} ORDER BY outbox_id",
         params,
     )
-    found: dict[str, _Part] = {}
+    found: dict[str, tuple[_Part, bool]] = {}  # key: the part, and whether it is waiting
     waiting: set[str] = set()
     for key, outbox_id, part, of_parts, outcome in cursor.fetchall():
         if outcome is None:
             waiting.add(key)
-            found[key] = _Part(outbox_id, part, of_parts)
+            found[key] = (_Part(outbox_id, part, of_parts), True)
         elif key not in waiting:
-            found[key] = _Part(outbox_id, part, of_parts)
+            found[key] = (_Part(outbox_id, part, of_parts), False)
     return found
 
 
@@ -440,7 +468,7 @@ def _apply_early_receipts(conn: Connection, now: datetime, keys: Sequence[str]) 
         if group in used or key not in parts:
             continue
         used.add(group)
-        part = parts[key]
+        part = parts[key][0]
         updates.setdefault((part.outbox_id, part.part), (part, outcome, error_code))
     _update_parts(conn, now, list(updates.values()))
     groups = sorted(used)

@@ -305,9 +305,13 @@ class SmppSession:
 
     # submitting ------------------------------------------------------------------------
 
-    async def submit(self, message: SubmitSm) -> SubmitOutcome:
+    async def submit(
+        self, message: SubmitSm, may_send: Callable[[], bool] | None = None
+    ) -> SubmitOutcome:
         """Submit one part; see the module's docstring for the outcomes. Raises PduError when
-        the PDU cannot be encoded (nothing is sent then)."""
+        the PDU cannot be encoded (nothing is sent then). `may_send` is asked right before the
+        PDU is written, after every wait (the window, the TPS limit, throttling, a
+        reconnection): when it says no, the part is NotSent."""
         loop = asyncio.get_running_loop()
         async with self._window:
             give_up_at: float | None = None
@@ -325,6 +329,8 @@ class SmppSession:
                         await asyncio.sleep(wait)
                         if self._closing:  # the unbind may be on its way: nothing after it
                             return NotSent("the session is closing")
+                if may_send is not None and not may_send():
+                    return NotSent("no longer allowed to leave (its window closed meanwhile)")
                 reply = await connection.request(message, self._next_sequence())
                 if reply is _UNSENT:
                     self.stats.resent += 1

@@ -14,8 +14,8 @@ Inbound traffic (receipts and replies) goes to the `InboundHandler` (tambour.dis
 a transport is built with.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol
@@ -30,6 +30,9 @@ class OutboundMessage:
     # The carrier drops what it could not deliver by then (the end of the recipient's sending
     # window, say) instead of delivering it later; None: the carrier's default validity.
     valid_until: datetime | None = None
+    # Asked right before the message leaves, after any wait in the transport (its window, a
+    # TPS limit, throttling, a reconnection): False and nothing is sent (RETRY). None: always.
+    may_leave: Callable[[], bool] | None = field(default=None, compare=False)
 
 
 class SubmitStatus(StrEnum):

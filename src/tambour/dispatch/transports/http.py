@@ -128,6 +128,8 @@ class HttpTransport:
         if self.settings.callback_url:
             body["callback_url"] = self.settings.callback_url
         async with self._window:
+            if message.may_leave is not None and not message.may_leave():
+                return _result(SubmitStatus.RETRY, None, "no longer allowed to leave")
             try:
                 code, answer = await asyncio.get_running_loop().run_in_executor(
                     self._threads, self._post, message.reference, body

@@ -17,6 +17,7 @@ from tambour.dispatch.transports.base import (
     PartResult,
     SubmitResult,
     SubmitStatus,
+    TransportError,
     local_failure,
 )
 from tambour.sms.text import split_text
@@ -40,6 +41,11 @@ class OutboxTransport:
         return None
 
     async def submit(self, message: OutboundMessage) -> SubmitResult:
+        if message.may_leave is not None and not message.may_leave():
+            error = TransportError("local", None, "no longer allowed to leave")
+            return SubmitResult(
+                SubmitStatus.RETRY, (PartResult(SubmitStatus.RETRY, None, error),), 0, error
+            )
         encoding, pieces = split_text(message.text)
         if not pieces:
             return local_failure("an empty text cannot be sent")

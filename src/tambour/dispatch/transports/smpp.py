@@ -4,7 +4,7 @@ on every part; deliver_sm come back as receipts or replies."""
 
 import logging
 import random
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from tambour.dispatch.inbound import InboundHandler, InboundRejectedError
 from tambour.dispatch.receipts import ReceiptError, is_receipt, parse_receipt
@@ -117,6 +117,8 @@ class SmppTransport:
         except (UserDataError, ValueError) as error:
             return local_failure(str(error))
         parts: list[PartResult] = []
+        # Only the first part asks: once it left, the others follow (half a message is worse).
+        may_send = message.may_leave
         for payload in encoded.parts:
             pdu = SubmitSm(
                 source,
@@ -127,7 +129,8 @@ class SmppTransport:
                 registered_delivery=REGISTERED_DELIVERY,
                 validity_period=validity,
             )
-            result = await self._submit_part(pdu)
+            result = await self._submit_part(pdu, may_send)
+            may_send = None
             parts.append(result)
             if result.status != SubmitStatus.ACCEPTED:
                 break
@@ -136,9 +139,11 @@ class SmppTransport:
             log.info("message %s: %s (%s)", message.reference, outcome.status, outcome.error)
         return outcome
 
-    async def _submit_part(self, pdu: SubmitSm) -> PartResult:
+    async def _submit_part(
+        self, pdu: SubmitSm, may_send: Callable[[], bool] | None = None
+    ) -> PartResult:
         try:
-            return part_result(await self.session.submit(pdu))
+            return part_result(await self.session.submit(pdu, may_send))
         except PduError as error:  # a field SMPP cannot carry: nothing was sent
             return PartResult(
                 SubmitStatus.FAILED, None, TransportError("local", error.status, str(error))

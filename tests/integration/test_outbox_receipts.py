@@ -1,0 +1,52 @@
+"""Receipts against the outbox (services/outbox.py), on SQLite and PostgreSQL: a receipt for a
+part not recorded yet waits, and is not taken by another message whose id reads the same in
+the other base."""
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from tambour.dispatch.receipts import MessageState, Receipt
+from tambour.services import outbox
+from tambour.store.tables import early_receipts
+from tambour.store.tables import outbox as outbox_rows
+from tests.dispatch_setup import launched_campaign, mobile, paris
+
+NOW = paris("2026-12-01T10:00")
+LEASE = timedelta(seconds=60)
+
+
+def _state(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(outbox_rows.c.e164, outbox_rows.c.state)).all())
+
+
+def test_a_receipt_waits_for_its_part_and_never_takes_an_alias(
+    engine: Engine, tmp_path: Path
+) -> None:
+    x, y = mobile(1), mobile(2)
+    launched_campaign(engine, tmp_path, [x, y], now=NOW)
+    with engine.begin() as conn:
+        claimed = {m.e164: m for m in outbox.claim(conn, "w1", NOW, LEASE, 10)}
+        # X left under the carrier id 64; Y's submit_sm_resp (id 100) is not written yet
+        outbox.record_submitted(
+            conn, "w1", NOW, [outbox.Submitted(claimed[x].id, claimed[x].advertiser_id,
+                                               ("64",), None, NOW)],
+        )  # fmt: skip
+        # Y's receipt comes first. Decimal 100 is hex 64, X's id: read in the other base, Y's
+        # id names X. With a TLV id only the ids as written count, so X is not touched.
+        y_failed = Receipt("100", MessageState.UNDELIVERABLE, text_id="100", error=11,
+                           from_tlv=True)  # fmt: skip
+        assert outbox.record_receipts(conn, NOW, [y_failed]) == 1  # kept for later
+    assert _state(engine) == {x: "submitted", y: "submitting"}
+    with engine.begin() as conn:
+        outbox.record_submitted(
+            conn, "w1", NOW, [outbox.Submitted(claimed[y].id, claimed[y].advertiser_id,
+                                               ("100",), None, NOW)],
+        )  # fmt: skip
+        delivered = Receipt("64", MessageState.DELIVERED, text_id="64", from_tlv=True)
+        outbox.record_receipts(conn, NOW, [delivered, delivered])  # a redelivery: no change
+        left = conn.execute(select(early_receipts.c.id)).all()
+    assert _state(engine) == {x: "delivered", y: "failed"}
+    assert left == []
