@@ -48,7 +48,6 @@ from tambour.services import audit, outbox
 from tambour.services.dispatch_checks import (
     CampaignDispatch,
     campaign_dispatch,
-    not_launched,
     stopped_since_plan,
 )
 from tambour.services.outbox import Claimed, Finished, Held, Submitted
@@ -334,16 +333,15 @@ class Worker:
                 self._plans[message.campaign_id] = campaign_dispatch(
                     conn, message.campaign_id, message.advertiser_id
                 )
-        # A cancel withdraws the queued messages, but one held back to queued after it (the
-        # window closed while it waited, the carrier was busy) must not go either.
-        cancelled = not_launched(conn, sorted({m.campaign_id for m in chunk}))
         stopped = stopped_since_plan(conn, chunk, self._plans)
         finished: list[Finished] = []
         held: list[Held] = []
         go: dict[int, Claimed] = {}
         notes: list[tuple[Claimed, str]] = []
         for message in chunk:
-            if message.campaign_id in cancelled:
+            # A cancel withdraws the queued messages, but one held back to queued after it
+            # (the window closed while it waited, the carrier was busy) must not go either.
+            if not message.launched:
                 finished.append(Finished(message.id, "cancelled", "campaign_cancelled"))
                 continue
             reason = stopped.get(message.id)

@@ -1,6 +1,7 @@
-"""What a worker re-checks right before a message leaves, beyond the clock: the campaign is
-still launched, and the recipient has not opted out, complained, withdrawn consent or been
-erased since the plan was made (a STOP that arrived after planning wins).
+"""What a worker re-checks right before a message leaves, beyond the clock and the campaign
+(whether it is still launched comes with the claim, services/outbox.py): the recipient has not
+opted out, complained, withdrawn consent or been erased since the plan was made (a STOP that
+arrived after planning wins).
 
 Facts recorded before the plan were weighed by the planner (a later consent may have lifted an
 old STOP): only what was recorded since counts here, plus any 33700 complaint, which nothing
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from tambour.contacts.ledger import EvidenceKind
 from tambour.rules.calendar import WindowPolicy
@@ -21,7 +22,6 @@ from tambour.services.advertisers import Advertiser
 from tambour.services.outbox import Claimed
 from tambour.services.suppression import phone_hash
 from tambour.store.bulk import adapt_datetime, in_values, mark
-from tambour.store.tables import campaigns as campaign_rows
 
 # Facts that stop a planned prospection message, and the reason recorded for each.
 _STOPPING = {
@@ -60,18 +60,6 @@ def campaign_dispatch(conn: Connection, campaign_id: int, advertiser_id: int) ->
         campaign.plan_generation,
         campaigns.window_policy(conn, campaign.advertiser),
     )
-
-
-def not_launched(conn: Connection, campaign_ids: Sequence[int]) -> set[int]:
-    """The campaigns among `campaign_ids` that are no longer launched (cancelled)."""
-    if not campaign_ids:
-        return set()
-    found = conn.execute(
-        select(campaign_rows.c.id).where(
-            campaign_rows.c.id.in_(list(campaign_ids)), campaign_rows.c.status != "launched"
-        )
-    )
-    return {row[0] for row in found}
 
 
 def stopped_since_plan(

@@ -53,10 +53,16 @@ class Claimed(NamedTuple):
     text: str
     send_by: datetime | None
     attempts: int  # claims so far, this one included
+    launched: bool  # its campaign is still launched (not cancelled since)
 
 
 _CLAIMED = (
     "id, advertiser_id, campaign_id, contact_id, e164, postal_code, sender, text, send_by, attempts"
+)
+# Read with the claim, not in a statement of its own: whether the campaign is still launched.
+_LAUNCHED = (
+    "(SELECT c.status = 'launched' FROM campaigns c"
+    " WHERE c.id = outbox.campaign_id AND c.advertiser_id = outbox.advertiser_id)"
 )
 # `state = 'queued'` as a literal: the partial index ix_outbox_due is used only then.
 _CLAIM = {
@@ -64,14 +70,15 @@ _CLAIM = {
         "UPDATE outbox SET state = 'submitting', attempts = attempts + 1, lease_owner = ?,"
         " lease_until = ?, updated_at = ? WHERE id IN ("
         " SELECT id FROM outbox WHERE state = 'queued' AND send_at <= ? ORDER BY send_at LIMIT ?)"
-        f" RETURNING {_CLAIMED}"
+        f" RETURNING {_CLAIMED}, {_LAUNCHED}"
     ),
     "postgresql": (
         "WITH due AS (SELECT id FROM outbox WHERE state = 'queued' AND send_at <= %s"
         " ORDER BY send_at LIMIT %s FOR UPDATE SKIP LOCKED)"
         " UPDATE outbox SET state = 'submitting', attempts = outbox.attempts + 1,"
         " lease_owner = %s, lease_until = %s, updated_at = %s FROM due WHERE outbox.id = due.id"
-        f" RETURNING {', '.join('outbox.' + c.strip() for c in _CLAIMED.split(','))}"
+        f" RETURNING {', '.join('outbox.' + c.strip() for c in _CLAIMED.split(','))},"
+        f" {_LAUNCHED}"
     ),
 }
 
@@ -106,7 +113,7 @@ def claim(
     else:
         cursor.execute(_CLAIM["postgresql"], (at, limit, owner, until, at))
     rows = [
-        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _instant(r[8]), r[9])
+        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _instant(r[8]), r[9], bool(r[10]))
         for r in cursor.fetchall()
     ]
     rows.sort(key=lambda claimed: claimed.id)
