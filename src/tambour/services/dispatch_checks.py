@@ -67,17 +67,14 @@ def stopped_since_plan(
 ) -> dict[int, Reason]:
     """The messages (by outbox id) whose recipient opted out, complained, withdrew consent or
     was erased since their campaign was planned, with the reason."""
-    stopped: dict[int, Reason] = {}
+    stopped = _new_facts(conn, messages)
     by_advertiser: dict[int, list[Claimed]] = {}
     for message in messages:
         by_advertiser.setdefault(message.advertiser_id, []).append(message)
     for advertiser_id, group in by_advertiser.items():
-        stopped.update(_suppressed(conn, advertiser_id, group, plans))
-        stopped.update(
-            (k, v)
-            for k, v in _new_facts(conn, advertiser_id, group, plans).items()
-            if k not in stopped
-        )
+        for key, reason in _suppressed(conn, advertiser_id, group, plans).items():
+            if reason is Reason.COMPLAINT_33700 or key not in stopped:
+                stopped[key] = reason
     return stopped
 
 
@@ -106,53 +103,25 @@ def _suppressed(
     return stopped
 
 
-def _new_facts(
-    conn: Connection, advertiser_id: int, group: list[Claimed], plans: dict[int, CampaignDispatch]
-) -> dict[int, Reason]:
+def _new_facts(conn: Connection, messages: Sequence[Claimed]) -> dict[int, Reason]:
     """Stopping facts recorded after the plan: evidence ids above the largest one the planner
-    saw for the contact (plan_rows.seen_evidence), so a fact recorded at the very instant of
-    planning is told apart by order, not by a clock."""
-    seen = _seen_evidence(conn, group, plans)
-    by_contact: dict[int, list[Claimed]] = {}
-    for m in group:
-        by_contact.setdefault(m.contact_id, []).append(m)
-    ids_sql, ids = in_values(conn, list(by_contact))
+    saw for the contact (plan_rows.seen_evidence of the launched plan), so a fact recorded at
+    the very instant of planning is told apart by order, not by a clock. One statement for the
+    whole chunk, whatever its campaigns."""
+    ids_sql, ids = in_values(conn, [m.id for m in messages])
     kinds_sql, kinds = in_values(conn, list(_STOPPING))
-    q = mark(conn)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(
-        "SELECT contact_id, kind, id FROM evidence"
-        f" WHERE contact_id {ids_sql} AND advertiser_id = {q} AND kind {kinds_sql}"
-        f" AND id > {q} ORDER BY id",
-        [*ids, advertiser_id, *kinds, min(seen.values(), default=0)],
+        "SELECT o.id, e.kind FROM outbox o"
+        " JOIN campaigns c ON c.id = o.campaign_id AND c.advertiser_id = o.advertiser_id"
+        " JOIN plan_rows p ON p.campaign_id = o.campaign_id"
+        " AND p.generation = c.plan_generation AND p.contact_id = o.contact_id"
+        " JOIN evidence e ON e.contact_id = o.contact_id AND e.advertiser_id = o.advertiser_id"
+        f" AND e.id > p.seen_evidence AND e.kind {kinds_sql}"
+        f" WHERE o.id {ids_sql} ORDER BY e.id",
+        [*kinds, *ids],
     )
     stopped: dict[int, Reason] = {}
-    for contact_id, kind, evidence_id in cursor.fetchall():
-        for message in by_contact[contact_id]:
-            if evidence_id > seen.get(message.id, 0) and message.id not in stopped:
-                stopped[message.id] = _STOPPING[kind]
+    for outbox_id, kind in cursor.fetchall():
+        stopped.setdefault(outbox_id, _STOPPING[kind])
     return stopped
-
-
-def _seen_evidence(
-    conn: Connection, group: list[Claimed], plans: dict[int, CampaignDispatch]
-) -> dict[int, int]:
-    """For each message (by outbox id), the largest evidence id its plan row saw."""
-    seen: dict[int, int] = {}
-    by_campaign: dict[int, list[Claimed]] = {}
-    for m in group:
-        by_campaign.setdefault(m.campaign_id, []).append(m)
-    for campaign_id, messages in by_campaign.items():
-        plan = plans[campaign_id]
-        ids_sql, ids = in_values(conn, [m.contact_id for m in messages])
-        q = mark(conn)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(
-            f"SELECT contact_id, seen_evidence FROM plan_rows WHERE campaign_id = {q}"
-            f" AND generation = {q} AND advertiser_id = {q} AND contact_id {ids_sql}",
-            [campaign_id, plan.generation, plan.advertiser.id, *ids],
-        )
-        found = dict(cursor.fetchall())
-        for m in messages:
-            seen[m.id] = found.get(m.contact_id, 0)
-    return seen
