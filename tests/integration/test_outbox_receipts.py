@@ -50,3 +50,27 @@ def test_a_receipt_waits_for_its_part_and_never_takes_an_alias(
         left = conn.execute(select(early_receipts.c.id)).all()
     assert _state(engine) == {x: "delivered", y: "failed"}
     assert left == []
+
+
+def test_parts_the_worker_remembers_need_no_look_up_and_settle_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    x = mobile(1)
+    launched_campaign(engine, tmp_path, [x], now=NOW)
+    with engine.begin() as conn:
+        (claimed,) = outbox.claim(conn, "w1", NOW, LEASE, 10)
+        outbox.record_submitted(
+            conn, "w1", NOW,
+            [outbox.Submitted(claimed.id, claimed.advertiser_id, ("a1", "a2"), None, NOW)],
+        )  # fmt: skip
+    recent = {"a1": outbox.Part(claimed.id, 1, 2), "a2": outbox.Part(claimed.id, 2, 2)}
+    first = Receipt("A1", MessageState.DELIVERED, from_tlv=True)
+    with engine.begin() as conn:
+        assert outbox.record_receipts(conn, NOW, [first, first], recent) == 0
+    assert _state(engine) == {x: "submitted"}  # one part of two
+    second = Receipt("A2", MessageState.UNDELIVERABLE, error=1, from_tlv=True)
+    late = Receipt("A2", MessageState.DELIVERED, from_tlv=True)  # contradicts, too late
+    with engine.begin() as conn:
+        outbox.record_receipts(conn, NOW, [second], recent)
+        outbox.record_receipts(conn, NOW, [late], recent)
+    assert _state(engine) == {x: "failed"}  # any part failed: the message failed, for good

@@ -362,10 +362,10 @@ def test_an_unrecordable_receipt_is_refused_and_the_rest_goes_on(
 
     recorded = outbox_service.record_receipts
 
-    def refusing(conn: Any, now: datetime, receipts: Any) -> int:
+    def refusing(conn: Any, now: datetime, receipts: Any, recent: Any = None) -> int:
         if any(r.message_id == "poison" for r in receipts):
             raise ValueError("the database refuses this receipt")
-        return recorded(conn, now, receipts)
+        return recorded(conn, now, receipts, recent)
 
     monkeypatch.setattr(outbox_service, "record_receipts", refusing)
     launched_campaign(engine, tmp_path, [mobile(i) for i in range(50)], now=TUESDAY_10)

@@ -17,6 +17,7 @@ any point leaves at most three windows of `submitting` messages, which the rescu
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import secrets
@@ -56,6 +57,7 @@ from tambour.sms.phone import parse_phone
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 AUDIT_EVERY = 1.0  # seconds between a worker's audit entries of what it sent
+RECENT_PARTS = 100_000  # parts remembered for their receipts (about 20 MB)
 LEASE_SAFETY = 5.0  # seconds before a lease runs out when messages stop leaving
 
 
@@ -178,6 +180,7 @@ class Worker:
         self._claimed_until = 0.0  # monotonic: until then the leases held are known to be valid
         self._stopped: set[tuple[int, str]] = set()  # (advertiser, number) STOPped meanwhile
         self._parts_written = 0
+        self._recent_parts: dict[str, outbox.Part] = {}  # committed lately, by carrier key
         self._analyze_at = 5_000  # parts written; doubles after each ANALYZE
         self._audit_notes: dict[tuple[int, int], dict[str, list[int]]] = {}
         self._next_audit = 0.0
@@ -527,6 +530,7 @@ class Worker:
                 for _, ack in pending.inbound:
                     if not ack.done():
                         ack.set_result(None)
+                self._remember_parts(pending.submitted)
                 self._settled(pending)
                 for message in confirmations:
                     self._send_confirmation(message)
@@ -537,6 +541,18 @@ class Worker:
         return await asyncio.get_running_loop().run_in_executor(
             self._db_flush, self._transaction, self._flush, pending
         )
+
+    def _remember_parts(self, submitted: Sequence[Submitted]) -> None:
+        """The parts just committed, by key: their receipts need no look-up (the oldest are
+        forgotten past RECENT_PARTS; a receipt for one is then looked up)."""
+        recent = self._recent_parts
+        for message in submitted:
+            of_parts = len(message.carrier_keys)
+            for number, key in enumerate(message.carrier_keys, 1):
+                recent[key] = outbox.Part(message.id, number, of_parts)
+        if len(recent) > RECENT_PARTS:
+            for key in list(itertools.islice(recent, len(recent) - RECENT_PARTS // 2)):
+                del recent[key]
 
     def _settled(self, pending: _Pending) -> None:
         self._unsettled -= pending.results
@@ -557,6 +573,7 @@ class Worker:
                     ack.set_exception(error)
             self._requeue_results(pending)
             return False
+        self._remember_parts(results.submitted)
         self._settled(results)
         for item, ack in pending.inbound:
             try:
@@ -600,7 +617,7 @@ class Worker:
         outbox.finish(conn, self.name, now, pending.finished)
         outbox.hold(conn, self.name, now, pending.held)
         if pending.receipts:
-            if outbox.record_receipts(conn, now, pending.receipts):
+            if outbox.record_receipts(conn, now, pending.receipts, self._recent_parts):
                 # Some came before their part: look for them when parts are recorded, a while.
                 self._early_until = time.monotonic() + 10.0
             self.report.receipts += len(pending.receipts)

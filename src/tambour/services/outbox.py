@@ -20,7 +20,7 @@ them, or refused them) still replaces the doubt, but it never holds one back for
 """
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -328,26 +328,40 @@ _STATE_OF = {
 }
 
 
-class _Part(NamedTuple):
+class Part(NamedTuple):
     outbox_id: int
     part: int
     of_parts: int  # the message's parts; 0 when the carrier did not take them all
 
 
-def record_receipts(conn: Connection, now: datetime, receipts: Sequence[Receipt]) -> int:
+def record_receipts(
+    conn: Connection,
+    now: datetime,
+    receipts: Sequence[Receipt],
+    recent: Mapping[str, Part] | None = None,
+) -> int:
     """Apply final receipts to their parts (a pending one, ENROUTE or ACCEPTD, changes
     nothing), and settle the messages whose parts are all known. A receipt for a part not
     recorded yet waits in early_receipts. Receiving one twice changes nothing. Returns how many
-    receipts are waiting in early_receipts."""
+    receipts are waiting in early_receipts.
+
+    `recent`: parts the caller recorded (committed) lately, by key; a receipt naming one by
+    its first id is applied without looking the part up (a worker's own receipts, mostly)."""
     final = [r for r in receipts if r.outcome in _FINAL]
     if not final:
         return 0
-    keys = sorted({key for r in final for key in r.match_keys})
+    known: dict[int, Part] = {}
+    if recent:
+        for index, receipt in enumerate(final):
+            part = recent.get(receipt.primary_keys[0])
+            if part is not None:
+                known[index] = part
+    keys = sorted({key for i, r in enumerate(final) if i not in known for key in r.match_keys})
     parts = _parts_by_key(conn, keys)
-    updates: dict[tuple[int, int], tuple[_Part, str, int | None]] = {}
+    updates: dict[tuple[int, int], tuple[Part, str, int | None]] = {}
     early: list[tuple[Receipt, tuple[str, ...]]] = []
-    for receipt in final:
-        found = _match(receipt, parts)
+    for index, receipt in enumerate(final):
+        found = known.get(index) or _match(receipt, parts)
         if found is None:
             # Kept under the ids as written; under the other base too when the carrier gave
             # no TLV id (one that switches bases writes receipts in the other).
@@ -362,7 +376,7 @@ def record_receipts(conn: Connection, now: datetime, receipts: Sequence[Receipt]
     return len(early)
 
 
-def _match(receipt: Receipt, parts: dict[str, tuple[_Part, bool]]) -> _Part | None:
+def _match(receipt: Receipt, parts: dict[str, tuple[Part, bool]]) -> Part | None:
     """The part a receipt names: by an id as the carrier wrote it; else, when it gave no TLV
     id, by the text id read in the other base, only if that names exactly one part still
     waiting (short ids alias across bases: decimal 100 is another message's hex 64)."""
@@ -375,7 +389,7 @@ def _match(receipt: Receipt, parts: dict[str, tuple[_Part, bool]]) -> _Part | No
     return waiting.pop() if len(waiting) == 1 else None
 
 
-def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[_Part, bool]]:
+def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[Part, bool]]:
     """The part each carrier key names: a part still waiting before a settled one, then the
     latest (carriers reuse ids over months)."""
     if not keys:
@@ -387,19 +401,19 @@ def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[_Par
         f" WHERE carrier_key {in_sql} ORDER BY outbox_id",
         params,
     )
-    found: dict[str, tuple[_Part, bool]] = {}  # key: the part, and whether it is waiting
+    found: dict[str, tuple[Part, bool]] = {}  # key: the part, and whether it is waiting
     waiting: set[str] = set()
     for key, outbox_id, part, of_parts, outcome in cursor.fetchall():
         if outcome is None:
             waiting.add(key)
-            found[key] = (_Part(outbox_id, part, of_parts), True)
+            found[key] = (Part(outbox_id, part, of_parts), True)
         elif key not in waiting:
-            found[key] = (_Part(outbox_id, part, of_parts), False)
+            found[key] = (Part(outbox_id, part, of_parts), False)
     return found
 
 
 def _update_parts(
-    conn: Connection, now: datetime, updates: Sequence[tuple[_Part, str, int | None]]
+    conn: Connection, now: datetime, updates: Sequence[tuple[Part, str, int | None]]
 ) -> None:
     """Record the parts' outcomes (each once: a redelivered receipt changes nothing) and
     settle their messages: a one-part message by its part's receipt, others once all their
@@ -469,7 +483,7 @@ def _apply_early_receipts(conn: Connection, now: datetime, keys: Sequence[str]) 
     if not found:
         return
     parts = _parts_by_key(conn, sorted({row[1] for row in found}))
-    updates: dict[tuple[int, int], tuple[_Part, str, int | None]] = {}
+    updates: dict[tuple[int, int], tuple[Part, str, int | None]] = {}
     used: set[int] = set()
     for group, key, outcome, error_code in found:
         if group in used or key not in parts:
