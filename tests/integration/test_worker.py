@@ -457,10 +457,15 @@ def _sending(db_url: str, config: Path, smsc: SmscThread, messages: int) -> subp
     """A `tambour worker` process, once the SMSC has received `messages` from it."""
     process = _worker_process(db_url, config)
     deadline = time.monotonic() + 60
-    while smsc.call(lambda s: len(s.messages)) < messages:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, f"the worker did not send {messages} messages"
-        time.sleep(0.05)
+    try:
+        while smsc.call(lambda s: len(s.messages)) < messages:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, f"the worker did not send {messages} messages"
+            time.sleep(0.05)
+    except BaseException:
+        process.kill()  # never leave a worker behind a failed test
+        process.wait(10)
+        raise
     return process
 
 
