@@ -227,6 +227,38 @@ def test_a_dropped_connection_resumes_and_nothing_is_sent_twice(
     run(scenario)
 
 
+def test_stopping_while_the_carrier_is_unreachable_returns_and_loses_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """SIGTERM (stop) while the SMSC is gone: the submits waiting for a connection come back
+    unsent and are held for later; the worker does not wait for a carrier that is not there."""
+    numbers = [mobile(i) for i in range(2000)]
+    launched_campaign(engine, tmp_path, numbers, now=TUESDAY_10)
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            runner = worker(engine, smsc, Clock(TUESDAY_10), session={"tps": 500})
+            task = asyncio.create_task(runner.run())
+            await eventually(lambda: len(smsc.messages) > 200, 20, "200 messages sent")
+            await smsc.close()  # the carrier goes away: no reconnection can succeed
+            await asyncio.sleep(0.3)
+            stopped_at = time.monotonic()
+            runner.stop()
+            await asyncio.wait_for(task, 15)
+            assert time.monotonic() - stopped_at < 12
+            sent = received(smsc)
+        final = states(engine)
+        assert not final["submitting"], final  # all written back
+        assert final["queued"] > 0  # held for later, not lost
+        assert final["delivered"] + final["submitted"] + final["unknown"] + final["queued"] == 2000
+        assert max(sent.values()) == 1
+        # what the SMSC took is recorded as taken or in doubt, never as still to send
+        queued = {r.e164 for r in rows(engine) if r.state == "queued"}
+        assert not queued & set(sent)
+
+    run(scenario)
+
+
 def test_a_stop_reply_opts_out_and_stops_a_pending_message(engine: Engine, tmp_path: Path) -> None:
     first, second = mobile(1), mobile(2)
     launched_campaign(engine, tmp_path, [first, second], now=TUESDAY_10)

@@ -59,6 +59,7 @@ T = TypeVar("T")
 AUDIT_EVERY = 1.0  # seconds between a worker's audit entries of what it sent
 RECENT_PARTS = 100_000  # parts remembered for their receipts (about 20 MB)
 LEASE_SAFETY = 5.0  # seconds before a lease runs out when messages stop leaving
+STOP_GIVE_UP = 30.0  # seconds a stopping worker keeps trying to record its results
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,7 @@ class Worker:
         self._claimed_until = 0.0  # monotonic: until then the leases held are known to be valid
         self._stopped: set[tuple[int, str]] = set()  # (advertiser, number) STOPped meanwhile
         self._parts_written = 0
+        self._stopped_at = 0.0
         self._recent_parts: dict[str, outbox.Part] = {}  # committed lately, by carrier key
         self._analyze_at = 5_000  # parts written; doubles after each ANALYZE
         self._audit_notes: dict[tuple[int, int], dict[str, list[int]]] = {}
@@ -200,10 +202,14 @@ class Worker:
         try:
             await self._dispatch(until_idle)
         finally:
+            self._stopping.set()
+            self._stopped_at = time.monotonic()
+            # Close first: it finishes what is in flight and frees the submits still waiting
+            # (for a window slot, or a carrier that cannot be reached: they come back NotSent
+            # and are held for later), so draining them cannot hang.
+            await self._transport.close()
             await self._drain()
             heartbeat.cancel()
-            await self._transport.close()
-            self._stopping.set()
             self._wake_flusher.set()
             await flusher
             for executor in (self._db, self._db_flush):
@@ -525,6 +531,13 @@ class Worker:
                 except Exception:
                     log.exception("a flush failed; writing its parts one by one")
                     if not await self._flush_apart(pending):
+                        if stopping and time.monotonic() - self._stopped_at > STOP_GIVE_UP:
+                            log.error(
+                                "stopping without recording %d result(s): the database is "
+                                "away; their messages will be rescued as unknown",
+                                self._pending.results,
+                            )
+                            return
                         await asyncio.sleep(1.0)
                     continue
                 for _, ack in pending.inbound:
