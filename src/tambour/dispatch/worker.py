@@ -485,6 +485,12 @@ class Worker:
                 if not isinstance(verdict, Go):  # it waited past its window: the next one
                     self._not_now(message, verdict)
                     return
+                if self._stopping.is_set():  # never left: due again at once, for any worker
+                    pending.held.append(
+                        Held(message.id, self.clock(), None, "its worker stopped before it left")
+                    )
+                    self.report.held += 1
+                    return
                 attempts = message.attempts  # this claim included
                 if attempts >= self.settings.max_attempts:
                     pending.finished.append(
