@@ -249,8 +249,8 @@ def test_the_bind_names_us_and_the_unbind_is_clean(caplog: pytest.LogCaptureFixt
                 assert esme.can_receive  # bound as a transceiver
                 assert transport.session.bound
                 closing = time.monotonic()
-            assert time.monotonic() - closing < 1.0  # the unbind_resp came: no waiting
-            assert "no unbind_resp" not in caplog.text
+            assert "no unbind_resp" not in caplog.text  # the server answered the unbind
+            assert time.monotonic() - closing < 5.0  # and closing did not hang
             assert not transport.session.bound
             await eventually(lambda: len(smsc.unbound) == 1, WAIT, "the server saw the unbind")
             assert smsc.unbound == [esme.session_id]
@@ -319,12 +319,12 @@ def test_a_refusal_keeps_its_smpp_status() -> None:
 
 def test_enquire_link_keeps_the_session() -> None:
     """After 0.2 s of silence the session asks enquire_link and drops the connection when no
-    answer comes within 0.5 s; smpp34 answers, so 1.5 s of silence keep the one connection."""
+    answer comes within 1 s; smpp34 answers, so 1.5 s of silence keep the one connection."""
 
     async def scenario() -> None:
         async with (
             independent_smsc() as smsc,
-            transport_to(smsc, enquire_link_interval=0.2, response_timeout=0.5) as transport,
+            transport_to(smsc, enquire_link_interval=0.2, response_timeout=1.0) as transport,
         ):
             session = transport.session
             connection = session._connection
