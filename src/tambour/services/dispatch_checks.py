@@ -19,7 +19,7 @@ from tambour.rules.calendar import WindowPolicy
 from tambour.rules.codes import Nature, OptOutSource, Reason
 from tambour.services import campaigns
 from tambour.services.advertisers import Advertiser
-from tambour.services.outbox import Claimed
+from tambour.services.outbox import STOPPING_KINDS, Claimed
 from tambour.services.suppression import phone_hash
 from tambour.store.bulk import adapt_datetime, in_values, mark
 
@@ -30,6 +30,7 @@ _STOPPING = {
     EvidenceKind.CONSENT_WITHDRAWN.value: Reason.OPTED_OUT,
     EvidenceKind.ERASURE.value: Reason.OPTED_OUT,
 }
+assert set(_STOPPING) == set(STOPPING_KINDS)  # the claim reads these kinds
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ def stopped_since_plan(
 ) -> dict[int, Reason]:
     """The messages (by outbox id) whose recipient opted out, complained, withdrew consent or
     was erased since their campaign was planned, with the reason."""
-    stopped = _new_facts(conn, messages)
+    stopped = {m.id: _STOPPING[m.stopped_by] for m in messages if m.stopped_by is not None}
     by_advertiser: dict[int, list[Claimed]] = {}
     for message in messages:
         by_advertiser.setdefault(message.advertiser_id, []).append(message)
@@ -100,28 +101,4 @@ def _suppressed(
                 stopped[message.id] = Reason.COMPLAINT_33700
             elif recorded_at > planned:  # driver text (SQLite) or aware datetimes (PostgreSQL)
                 stopped[message.id] = Reason.OPTED_OUT
-    return stopped
-
-
-def _new_facts(conn: Connection, messages: Sequence[Claimed]) -> dict[int, Reason]:
-    """Stopping facts recorded after the plan: evidence ids above the largest one the planner
-    saw for the contact (plan_rows.seen_evidence of the launched plan), so a fact recorded at
-    the very instant of planning is told apart by order, not by a clock. One statement for the
-    whole chunk, whatever its campaigns."""
-    ids_sql, ids = in_values(conn, [m.id for m in messages])
-    kinds_sql, kinds = in_values(conn, list(_STOPPING))
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(
-        "SELECT o.id, e.kind FROM outbox o"
-        " JOIN campaigns c ON c.id = o.campaign_id AND c.advertiser_id = o.advertiser_id"
-        " JOIN plan_rows p ON p.campaign_id = o.campaign_id"
-        " AND p.generation = c.plan_generation AND p.contact_id = o.contact_id"
-        " JOIN evidence e ON e.contact_id = o.contact_id AND e.advertiser_id = o.advertiser_id"
-        f" AND e.id > p.seen_evidence AND e.kind {kinds_sql}"
-        f" WHERE o.id {ids_sql} ORDER BY e.id",
-        [*kinds, *ids],
-    )
-    stopped: dict[int, Reason] = {}
-    for outbox_id, kind in cursor.fetchall():
-        stopped.setdefault(outbox_id, _STOPPING[kind])
     return stopped

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
+from tambour.contacts.ledger import EvidenceKind
 from tambour.dispatch.receipts import Outcome, Receipt, message_outcome
 from tambour.store.bulk import (
     adapt_datetime,
@@ -54,6 +55,7 @@ class Claimed(NamedTuple):
     send_by: datetime | None
     attempts: int  # claims so far, this one included
     launched: bool  # its campaign is still launched (not cancelled since)
+    stopped_by: str | None  # the kind of the first fact since its plan that stops it, if any
 
 
 _CLAIMED = (
@@ -64,13 +66,33 @@ _LAUNCHED = (
     "(SELECT c.status = 'launched' FROM campaigns c"
     " WHERE c.id = outbox.campaign_id AND c.advertiser_id = outbox.advertiser_id)"
 )
+# And the first fact that stops it recorded since its plan: evidence above the largest id the
+# plan row saw (plan_rows.seen_evidence of the launched plan): an opt-out, a 33700 complaint, a
+# consent withdrawn, an erasure. Facts recorded before were weighed by the planner.
+STOPPING_KINDS = tuple(
+    kind.value
+    for kind in (
+        EvidenceKind.OPT_OUT, EvidenceKind.COMPLAINT, EvidenceKind.CONSENT_WITHDRAWN,
+        EvidenceKind.ERASURE,
+    )
+)  # fmt: skip
+_KINDS = ", ".join(f"'{kind}'" for kind in STOPPING_KINDS)
+_STOPPED = (
+    "(SELECT e.kind FROM campaigns cp"
+    " JOIN plan_rows p ON p.campaign_id = cp.id AND p.generation = cp.plan_generation"
+    " AND p.contact_id = outbox.contact_id"
+    " JOIN evidence e ON e.contact_id = outbox.contact_id"
+    " AND e.advertiser_id = outbox.advertiser_id AND e.id > p.seen_evidence"
+    f" WHERE cp.id = outbox.campaign_id AND e.kind IN ({_KINDS})"
+    " ORDER BY e.id LIMIT 1)"
+)
 # `state = 'queued'` as a literal: the partial index ix_outbox_due is used only then.
 _CLAIM = {
     "sqlite": (
         "UPDATE outbox SET state = 'submitting', attempts = attempts + 1, lease_owner = ?,"
         " lease_until = ?, updated_at = ? WHERE id IN ("
         " SELECT id FROM outbox WHERE state = 'queued' AND send_at <= ? ORDER BY send_at LIMIT ?)"
-        f" RETURNING {_CLAIMED}, {_LAUNCHED}"
+        f" RETURNING {_CLAIMED}, {_LAUNCHED}, {_STOPPED}"
     ),
     "postgresql": (
         "WITH due AS (SELECT id FROM outbox WHERE state = 'queued' AND send_at <= %s"
@@ -78,7 +100,7 @@ _CLAIM = {
         " UPDATE outbox SET state = 'submitting', attempts = outbox.attempts + 1,"
         " lease_owner = %s, lease_until = %s, updated_at = %s FROM due WHERE outbox.id = due.id"
         f" RETURNING {', '.join('outbox.' + c.strip() for c in _CLAIMED.split(','))},"
-        f" {_LAUNCHED}"
+        f" {_LAUNCHED}, {_STOPPED}"
     ),
 }
 
@@ -113,7 +135,20 @@ def claim(
     else:
         cursor.execute(_CLAIM["postgresql"], (at, limit, owner, until, at))
     rows = [
-        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _instant(r[8]), r[9], bool(r[10]))
+        Claimed(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            _instant(r[8]),
+            r[9],
+            bool(r[10]),
+            r[11],
+        )
         for r in cursor.fetchall()
     ]
     rows.sort(key=lambda claimed: claimed.id)
