@@ -439,6 +439,30 @@ def test_an_unrecordable_receipt_is_refused_and_the_rest_goes_on(
     assert source == "sms_stop"
 
 
+def test_a_number_suppressed_after_the_plan_is_not_sent(engine: Engine, tmp_path: Path) -> None:
+    """The suppression list alone (no fact in the ledger: an erasure's hash, a list kept
+    elsewhere) stops a message too, when it changed after the plan."""
+    from tambour.services import advertisers
+    from tambour.services.suppression import record_suppressions
+
+    launched_campaign(engine, tmp_path, [mobile(i) for i in range(5)], now=TUESDAY_10)
+    later = TUESDAY_10 + timedelta(minutes=1)
+    with engine.begin() as conn:
+        advertiser = advertisers.get(conn, "maison-lumiere")
+        record_suppressions(conn, advertiser, [(mobile(3), "data_request", later)], later)
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            clock = Clock(TUESDAY_10 + timedelta(minutes=2))
+            report = await worker(engine, smsc, clock).run(until_idle=True)
+            assert report.submitted == 4
+            assert mobile(3) not in received(smsc)
+
+    run(scenario)
+    stopped = [(r.e164, r.state, r.reason) for r in rows(engine) if r.state != "delivered"]
+    assert stopped == [(mobile(3), "cancelled", "opted_out")]
+
+
 def test_a_cancelled_campaign_sends_nothing_more(engine: Engine, tmp_path: Path) -> None:
     from tambour.services import campaigns
     from tests.dispatch_setup import context
