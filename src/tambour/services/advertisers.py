@@ -2,6 +2,7 @@
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -117,21 +118,41 @@ def _load(conn: Connection, slug: str) -> Advertiser:
     row = conn.execute(select(advertisers).where(advertisers.c.slug == slug)).first()
     if row is None:
         raise NotFoundError(f"no advertiser {slug!r} (see `tambour advertiser list`)")
-    senders = conn.execute(
-        select(sender_ids.c.sender)
-        .where(sender_ids.c.advertiser_id == row.id)
-        .order_by(sender_ids.c.id)
-    ).scalars()
-    return Advertiser(
-        id=row.id,
-        slug=row.slug,
-        name=row.name,
-        senders=tuple(senders),
-        stop_number=row.stop_number,
-        categories=tuple(row.categories),
-        hash_key=row.hash_key,
-        created_at=row.created_at,
-    )
+    return _built([row], conn)[row.id]
+
+
+def _built(rows: Iterable[Any], conn: Connection) -> dict[int, Advertiser]:
+    """Advertisers from their rows, with their sender IDs (one query for all of them)."""
+    found = list(rows)
+    senders: dict[int, list[str]] = {row.id: [] for row in found}
+    if senders:
+        for advertiser_id, sender in conn.execute(
+            select(sender_ids.c.advertiser_id, sender_ids.c.sender)
+            .where(sender_ids.c.advertiser_id.in_(list(senders)))
+            .order_by(sender_ids.c.id)
+        ):
+            senders[advertiser_id].append(sender)
+    return {
+        row.id: Advertiser(
+            id=row.id,
+            slug=row.slug,
+            name=row.name,
+            senders=tuple(senders[row.id]),
+            stop_number=row.stop_number,
+            categories=tuple(row.categories),
+            hash_key=row.hash_key,
+            created_at=row.created_at,
+        )
+        for row in found
+    }
+
+
+def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, Advertiser]:
+    """The advertisers with these ids (unknown ids are left out), in two queries."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return _built(conn.execute(select(advertisers).where(advertisers.c.id.in_(wanted))), conn)
 
 
 def get(conn: Connection, slug: str) -> Advertiser:

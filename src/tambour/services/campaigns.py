@@ -180,10 +180,7 @@ def by_id(conn: Connection, campaign_id: int, advertiser_id: int) -> Campaign:
             campaigns.c.id == campaign_id, campaigns.c.advertiser_id == advertiser_id
         )
     ).one()
-    slug = conn.execute(
-        select(advertiser_rows.c.slug).where(advertiser_rows.c.id == advertiser_id)
-    ).scalar_one()
-    return _campaign(row, advertisers.get(conn, slug))
+    return _campaign(row, advertisers.by_ids(conn, [advertiser_id])[advertiser_id])
 
 
 def window_policy(conn: Connection, advertiser: Advertiser) -> WindowPolicy:

@@ -42,6 +42,7 @@ from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.base import OutboundMessage
 from tambour.rules.codes import OptOutSource
 from tambour.rules.replies import ReplyKind
+from tambour.services import advertisers as advertisers_service
 from tambour.services import audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.importer import EVIDENCE_COLUMNS
@@ -55,7 +56,6 @@ from tambour.store.tables import (
     contacts,
     evidence,
     outbox,
-    sender_ids,
     suppressions,
 )
 
@@ -290,7 +290,7 @@ def _route(conn: Connection, replies: Sequence[Reply]) -> _Batch:
     involved = {
         a for r in replies if r.sender for a in routing.stop_targets(r.short_number, r.sender)
     }
-    return _Batch(routing, known, _load_advertisers(conn, involved))
+    return _Batch(routing, known, advertisers_service.by_ids(conn, involved))
 
 
 def _known_contacts(
@@ -328,33 +328,6 @@ def _messaged(
     return frozenset(
         (advertiser_id, e164) for advertiser_id, e164 in rows if (advertiser_id, e164) in known
     )
-
-
-def _load_advertisers(conn: Connection, ids: Iterable[int]) -> dict[int, Advertiser]:
-    """The advertisers with these ids, as `advertisers.get` builds them, in two queries."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    senders: dict[int, list[str]] = defaultdict(list)
-    for advertiser_id, sender in conn.execute(
-        select(sender_ids.c.advertiser_id, sender_ids.c.sender)
-        .where(sender_ids.c.advertiser_id.in_(wanted))
-        .order_by(sender_ids.c.id)
-    ):
-        senders[advertiser_id].append(sender)
-    return {
-        row.id: Advertiser(
-            id=row.id,
-            slug=row.slug,
-            name=row.name,
-            senders=tuple(senders[row.id]),
-            stop_number=row.stop_number,
-            categories=tuple(row.categories),
-            hash_key=row.hash_key,
-            created_at=row.created_at,
-        )
-        for row in conn.execute(select(advertisers).where(advertisers.c.id.in_(wanted)))
-    }
 
 
 @dataclass(frozen=True, slots=True)
