@@ -99,3 +99,21 @@ def test_a_narrowed_window_is_the_advertisers() -> None:
         policy=policy,
     )  # fmt: skip
     assert verdict == Hold(at("2026-12-07T09:00"), Deferral.QUIET_HOURS)  # Friday -> Monday
+
+
+def test_the_facts_that_stop_a_planned_message_are_ledger_kinds() -> None:
+    from tambour.contacts.ledger import EvidenceKind
+    from tambour.rules.sending import STOPPING_FACTS
+
+    assert set(STOPPING_FACTS) <= {kind.value for kind in EvidenceKind}
+    assert STOPPING_FACTS["complaint"] is Reason.COMPLAINT_33700
+    assert STOPPING_FACTS["opt_out"] is Reason.OPTED_OUT
+    assert "consent_given" not in STOPPING_FACTS and "purchase" not in STOPPING_FACTS
+
+
+def test_a_suppression_stops_when_recent_a_complaint_always() -> None:
+    from tambour.rules.sending import suppression_stop
+
+    assert suppression_stop("complaint_33700", since_plan=False) is Reason.COMPLAINT_33700
+    assert suppression_stop("sms_stop", since_plan=True) is Reason.OPTED_OUT
+    assert suppression_stop("sms_stop", since_plan=False) is None  # the planner weighed it

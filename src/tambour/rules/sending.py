@@ -1,5 +1,6 @@
 """Whether a planned message may leave now, as the dispatcher asks right before submitting it
-(rules.md section 3 step 6 and section 4). Pure: the caller passes the instant.
+(rules.md section 3 step 6 and section 4), and which facts recorded since its plan stop it.
+Pure: the caller passes the instant.
 
 The plan fixed a send time inside the window, but dispatch can run late (a long campaign, a
 worker that was down, throttling): a message still waiting when its recipient's window closes
@@ -8,11 +9,13 @@ for the message to go now; the carrier is told to drop it at the window's end (`
 rather than deliver it after.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from tambour.rules.calendar import LEGAL_WINDOW, WindowPolicy, check, next_allowed, window_end
-from tambour.rules.codes import Deferral, Reason
+from tambour.rules.codes import Deferral, OptOutSource, Reason
 from tambour.rules.territory import Locality
 
 
@@ -39,6 +42,25 @@ class Expire:
 
 
 SendNow = Go | Hold | Expire
+
+# Facts recorded since a plan that stop its messages (rules.md sections 3 and 6), by evidence
+# kind, with the reason the message is cancelled for. Facts recorded before were weighed by
+# the planner (a later consent may lift an old STOP); a 33700 complaint is never lifted.
+STOPPING_FACTS: Final[Mapping[str, Reason]] = {
+    "complaint": Reason.COMPLAINT_33700,
+    "opt_out": Reason.OPTED_OUT,
+    "consent_withdrawn": Reason.OPTED_OUT,
+    "erasure": Reason.OPTED_OUT,
+}
+
+
+def suppression_stop(source: str, since_plan: bool) -> Reason | None:
+    """Why a suppression-list entry stops a planned message, if it does: a 33700 complaint
+    always; any other opposition when it was recorded since the plan (one recorded before was
+    weighed by the planner)."""
+    if source == OptOutSource.COMPLAINT_33700.value:
+        return Reason.COMPLAINT_33700
+    return Reason.OPTED_OUT if since_plan else None
 
 
 def send_now(

@@ -14,23 +14,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from tambour.contacts.ledger import EvidenceKind
 from tambour.rules.calendar import WindowPolicy
-from tambour.rules.codes import Nature, OptOutSource, Reason
+from tambour.rules.codes import Nature, Reason
+from tambour.rules.sending import STOPPING_FACTS, suppression_stop
 from tambour.services import campaigns
 from tambour.services.advertisers import Advertiser
-from tambour.services.outbox import STOPPING_KINDS, Claimed
+from tambour.services.outbox import Claimed
 from tambour.services.suppression import phone_hash
 from tambour.store.bulk import adapt_datetime, in_values, mark
-
-# Facts that stop a planned prospection message, and the reason recorded for each.
-_STOPPING = {
-    EvidenceKind.COMPLAINT.value: Reason.COMPLAINT_33700,
-    EvidenceKind.OPT_OUT.value: Reason.OPTED_OUT,
-    EvidenceKind.CONSENT_WITHDRAWN.value: Reason.OPTED_OUT,
-    EvidenceKind.ERASURE.value: Reason.OPTED_OUT,
-}
-assert set(_STOPPING) == set(STOPPING_KINDS)  # the claim reads these kinds
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +59,7 @@ def stopped_since_plan(
 ) -> dict[int, Reason]:
     """The messages (by outbox id) whose recipient opted out, complained, withdrew consent or
     was erased since their campaign was planned, with the reason."""
-    stopped = {m.id: _STOPPING[m.stopped_by] for m in messages if m.stopped_by is not None}
+    stopped = {m.id: STOPPING_FACTS[m.stopped_by] for m in messages if m.stopped_by is not None}
     by_advertiser: dict[int, list[Claimed]] = {}
     for message in messages:
         by_advertiser.setdefault(message.advertiser_id, []).append(message)
@@ -97,8 +88,8 @@ def _suppressed(
     for key, source, recorded_at in cursor.fetchall():
         for message in hashes[bytes(key)]:
             planned = adapt_datetime(conn, plans[message.campaign_id].planned_at)
-            if source == OptOutSource.COMPLAINT_33700.value:
-                stopped[message.id] = Reason.COMPLAINT_33700
-            elif recorded_at > planned:  # driver text (SQLite) or aware datetimes (PostgreSQL)
-                stopped[message.id] = Reason.OPTED_OUT
+            # driver text (SQLite) or aware datetimes (PostgreSQL): each compares with its kind
+            reason = suppression_stop(source, since_plan=recorded_at > planned)
+            if reason is not None:
+                stopped[message.id] = reason
     return stopped

@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
-from tambour.contacts.ledger import EvidenceKind
 from tambour.dispatch.receipts import Outcome, Receipt, message_outcome
+from tambour.rules.sending import STOPPING_FACTS
 from tambour.store.bulk import (
     adapt_datetime,
     copy_time,
@@ -69,14 +69,7 @@ _LAUNCHED = (
 # And the first fact that stops it recorded since its plan: evidence above the largest id the
 # plan row saw (plan_rows.seen_evidence of the launched plan): an opt-out, a 33700 complaint, a
 # consent withdrawn, an erasure. Facts recorded before were weighed by the planner.
-STOPPING_KINDS = tuple(
-    kind.value
-    for kind in (
-        EvidenceKind.OPT_OUT, EvidenceKind.COMPLAINT, EvidenceKind.CONSENT_WITHDRAWN,
-        EvidenceKind.ERASURE,
-    )
-)  # fmt: skip
-_KINDS = ", ".join(f"'{kind}'" for kind in STOPPING_KINDS)
+_KINDS = ", ".join(f"'{kind}'" for kind in STOPPING_FACTS)
 _STOPPED = (
     "(SELECT e.kind FROM campaigns cp"
     " JOIN plan_rows p ON p.campaign_id = cp.id AND p.generation = cp.plan_generation"
