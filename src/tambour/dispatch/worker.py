@@ -52,6 +52,7 @@ from tambour.services.dispatch_checks import (
     stopped_since_plan,
 )
 from tambour.services.outbox import Claimed, Finished, Held, Submitted
+from tambour.services.replies import record_replies
 from tambour.sms.phone import parse_phone
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,6 @@ class _Pending:
 class _Screened:
     """What the claims thread did with a claimed chunk."""
 
-    at: datetime
     go: list[Claimed] = field(default_factory=list)
     notes: list[tuple[Claimed, str]] = field(default_factory=list)
     finished: list[Finished] = field(default_factory=list)
@@ -302,7 +302,7 @@ class Worker:
         now = self.clock()
         self.report.rescued += outbox.rescue(conn, now)
         outbox.sweep_early_receipts(conn, now)
-        due = outbox.next_due(conn, now)
+        due = outbox.next_due(conn)
         if due is None:
             return None
         return max(0.0, (due - now).total_seconds())
@@ -336,7 +336,7 @@ class Worker:
         now = self.clock()
         chunk = outbox.claim(conn, self.name, now, self.settings.lease, self.settings.chunk)
         if not chunk:
-            return _Screened(now)
+            return _Screened()
         for message in chunk:
             if message.campaign_id not in self._plans:
                 self._plans[message.campaign_id] = campaign_dispatch(
@@ -371,7 +371,7 @@ class Worker:
                     notes.append((message, "expired"))
         outbox.finish(conn, self.name, now, finished)
         outbox.hold(conn, self.name, now, held)
-        return _Screened(now, [go[i] for i in sorted(go)], notes, finished, len(held))
+        return _Screened([go[i] for i in sorted(go)], notes, finished, len(held))
 
     def _count(self, finished: Sequence[Finished]) -> None:
         for item in finished:
@@ -642,8 +642,6 @@ class Worker:
             self.report.receipts += len(pending.receipts)
         confirmations: list[OutboundMessage] = []
         if pending.replies:
-            from tambour.services.replies import record_replies
-
             effects = record_replies(
                 conn, pending.replies, now=now, actor=self.actor,
                 confirm=self.settings.confirm_stop,

@@ -332,7 +332,7 @@ def awaiting_receipts(conn: Connection, owner: str, since: datetime) -> int:
     return int(cursor.fetchone()[0])
 
 
-def next_due(conn: Connection, now: datetime) -> datetime | None:
+def next_due(conn: Connection) -> datetime | None:
     """When a worker may next have something to do: the next queued message falling due
     (now or earlier: it is due), the lease of a message being submitted expiring (rescued if
     its worker stopped). None when nothing is queued or being submitted."""
