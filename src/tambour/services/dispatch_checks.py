@@ -20,8 +20,7 @@ from tambour.rules.sending import STOPPING_FACTS, suppression_stop
 from tambour.services import campaigns
 from tambour.services.advertisers import Advertiser
 from tambour.services.outbox import Claimed
-from tambour.services.suppression import phone_hash
-from tambour.store.bulk import adapt_datetime, in_values, mark
+from tambour.services.suppression import entries as suppression_entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,33 +62,27 @@ def stopped_since_plan(
     by_advertiser: dict[int, list[Claimed]] = {}
     for message in messages:
         by_advertiser.setdefault(message.advertiser_id, []).append(message)
-    for advertiser_id, group in by_advertiser.items():
-        for key, reason in _suppressed(conn, advertiser_id, group, plans).items():
+    for group in by_advertiser.values():
+        for key, reason in _suppressed(conn, group, plans).items():
             if reason is Reason.COMPLAINT_33700 or key not in stopped:
                 stopped[key] = reason
     return stopped
 
 
 def _suppressed(
-    conn: Connection, advertiser_id: int, group: list[Claimed], plans: dict[int, CampaignDispatch]
+    conn: Connection, group: list[Claimed], plans: dict[int, CampaignDispatch]
 ) -> dict[int, Reason]:
-    advertiser = plans[group[0].campaign_id].advertiser
-    hashes: dict[bytes, list[Claimed]] = {}
-    for m in group:
-        hashes.setdefault(phone_hash(advertiser, m.e164), []).append(m)
-    in_sql, params = in_values(conn, list(hashes))
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(
-        "SELECT phone_hash, source, recorded_at FROM suppressions"
-        f" WHERE advertiser_id = {mark(conn)} AND phone_hash {in_sql}",
-        [advertiser_id, *params],
+    """The messages of one advertiser that its suppression list stops."""
+    found = suppression_entries(
+        conn, plans[group[0].campaign_id].advertiser, {m.e164 for m in group}
     )
     stopped: dict[int, Reason] = {}
-    for key, source, recorded_at in cursor.fetchall():
-        for message in hashes[bytes(key)]:
-            planned = adapt_datetime(conn, plans[message.campaign_id].planned_at)
-            # driver text (SQLite) or aware datetimes (PostgreSQL): each compares with its kind
-            reason = suppression_stop(source, since_plan=recorded_at > planned)
-            if reason is not None:
-                stopped[message.id] = reason
+    for message in group:
+        entry = found.get(message.e164)
+        if entry is None:
+            continue
+        since_plan = entry.recorded_at > plans[message.campaign_id].planned_at
+        reason = suppression_stop(entry.source, since_plan=since_plan)
+        if reason is not None:
+            stopped[message.id] = reason
     return stopped

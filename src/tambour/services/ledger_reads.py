@@ -11,9 +11,9 @@ from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of
 from tambour.rules.codes import ContactKind, OptOutSource
 from tambour.rules.facts import ContactFacts, OptOut
 from tambour.services.advertisers import Advertiser
-from tambour.services.suppression import phone_hash
+from tambour.services.suppression import entries as suppression_entries
 from tambour.sms.phone import parse_phone
-from tambour.store.tables import contacts, evidence, suppressions
+from tambour.store.tables import contacts, evidence
 
 STREAM_BATCH = 2000
 
@@ -71,17 +71,9 @@ def _with_evidence(
         .order_by(evidence.c.contact_id, evidence.c.id)
     ):
         events[contact_id].append(Evidence(EvidenceKind(kind), at, data))
-    hashes = {phone_hash(advertiser, r.e164): r.e164 for r in rows}
     suppressed = {
-        hashes[h]: OptOut(OptOutSource(source), at)
-        for h, source, at in conn.execute(
-            select(
-                suppressions.c.phone_hash, suppressions.c.source, suppressions.c.suppressed_at
-            ).where(
-                suppressions.c.advertiser_id == advertiser.id,
-                suppressions.c.phone_hash.in_(list(hashes)),
-            )
-        )
+        number: OptOut(OptOutSource(entry.source), entry.suppressed_at)
+        for number, entry in suppression_entries(conn, advertiser, (r.e164 for r in rows)).items()
     }
     return [
         StoredContact(

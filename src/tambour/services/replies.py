@@ -47,6 +47,7 @@ from tambour.services import audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.importer import EVIDENCE_COLUMNS
 from tambour.services.optouts import record_optouts
+from tambour.services.suppression import entries as suppression_entries
 from tambour.services.suppression import phone_hash, record_suppressions
 from tambour.sms.text import count_text
 from tambour.store.bulk import copy_time, insert_rows
@@ -56,7 +57,6 @@ from tambour.store.tables import (
     contacts,
     evidence,
     outbox,
-    suppressions,
 )
 
 logger = logging.getLogger(__name__)
@@ -401,20 +401,6 @@ def _standing(facts: list[tuple[str, datetime | None, Any]]) -> _Standing:
     )
 
 
-def _suppressed(conn: Connection, advertiser: Advertiser, numbers: list[str]) -> set[str]:
-    """The numbers already on the advertiser's suppression list."""
-    if not numbers:
-        return set()
-    hashes = {phone_hash(advertiser, n): n for n in numbers}
-    rows = conn.execute(
-        select(suppressions.c.phone_hash).where(
-            suppressions.c.advertiser_id == advertiser.id,
-            suppressions.c.phone_hash.in_(list(hashes)),
-        )
-    ).scalars()
-    return {hashes[bytes(h)] for h in rows}
-
-
 # --- writes ---------------------------------------------------------------------------------
 
 
@@ -442,7 +428,7 @@ def _record_stops(
     contact_ids = [c for n in numbers if (c := batch.known.get((advertiser_id, n))) is not None]
     standings = _standings(conn, advertiser_id, contact_ids)
     unknown = [n for n in numbers if (advertiser_id, n) not in batch.known]
-    already = _suppressed(conn, advertiser, unknown)
+    already = set(suppression_entries(conn, advertiser, unknown))
     for number in numbers:
         contact_id = batch.known.get((advertiser_id, number))
         if contact_id is not None and standings.get(contact_id, _NOTHING).opted_out():

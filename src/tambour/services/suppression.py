@@ -2,18 +2,48 @@
 again, kept also after erasure. Written by imports and opt-outs, read by every decision."""
 
 import hmac
+from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from tambour.rules.codes import OptOutSource
 from tambour.services.advertisers import Advertiser
 from tambour.store.bulk import adapt_datetime
+from tambour.store.tables import suppressions
 
 
 def phone_hash(advertiser: Advertiser, e164: str) -> bytes:
     """The suppression-list key of a number: HMAC-SHA256 under the advertiser's own key."""
     return hmac.digest(advertiser.hash_key, e164.encode(), "sha256")  # one-shot: in C
+
+
+class Entry(NamedTuple):
+    """A number's entry in the suppression list."""
+
+    source: str  # an OptOutSource value
+    suppressed_at: datetime  # when the latest opposition was made
+    recorded_at: datetime  # when it was written here
+
+
+def entries(conn: Connection, advertiser: Advertiser, numbers: Iterable[str]) -> dict[str, Entry]:
+    """The suppression entries of those numbers (E.164) that have one, in one query."""
+    hashes = {phone_hash(advertiser, number): number for number in numbers}
+    if not hashes:
+        return {}
+    rows = conn.execute(
+        select(
+            suppressions.c.phone_hash,
+            suppressions.c.source,
+            suppressions.c.suppressed_at,
+            suppressions.c.recorded_at,
+        ).where(
+            suppressions.c.advertiser_id == advertiser.id,
+            suppressions.c.phone_hash.in_(list(hashes)),
+        )
+    )
+    return {hashes[bytes(key)]: Entry(source, at, recorded) for key, source, at, recorded in rows}
 
 
 def record_suppressions(
