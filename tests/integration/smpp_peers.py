@@ -5,13 +5,29 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
+from tambour.dispatch.inbound import Inbound
+from tambour.dispatch.receipts import Receipt
+from tambour.dispatch.replies import Reply
 from tambour.dispatch.smpp.client import DeliverHandler, SessionSettings, SmppSession
 from tambour.dispatch.smsc import Smsc, SmscSettings
+from tambour.dispatch.transports.smpp import SmppTransport
 
 SYSTEM_ID = "tambour"
 PASSWORD = "s3cret"
+# Three-part messages: GSM-7 with escaped characters, UCS-2 with surrogate pairs.
+LONG_GSM = (
+    "Bonjour Marie ! Les soldes d'été commencent demain : jusqu'à -50% sur les robes, "
+    "les sandales et les maillots de bain, et la livraison est offerte dès 30 € d'achat. "
+    "Profitez aussi de nos ventes privées réservées aux membres du club [code ETE24] "
+    "sur exemple.fr/soldes avant dimanche minuit. A très vite ! {Offre} ~ STOP au 36111"
+)
+LONG_UCS2 = (
+    "🎉 Marie, c’est la fête ! -30% sur tout le rayon pâtisserie 🍰 ce week-end, avec un cadeau "
+    "surprise 🎁 dès 20 € d’achat. Rendez-vous en boutique ou sur exemple.fr, à très vite ! "
+    "STOP au 36111"
+)
 
 
 def run(scenario: Callable[[], Coroutine[Any, Any, None]], timeout: float = 30.0) -> None:
@@ -63,6 +79,38 @@ async def bound_session(
         yield session
     finally:
         await session.close(timeout=2.0)
+
+
+class Inbox:
+    """An inbound handler that keeps what comes: receipts and replies apart."""
+
+    def __init__(self) -> None:
+        self.receipts: list[Receipt] = []
+        self.replies: list[Reply] = []
+
+    def __call__(self, inbound: Inbound) -> None:
+        if isinstance(inbound, Receipt):
+            self.receipts.append(inbound)
+        else:
+            self.replies.append(inbound)
+
+
+class _Listening(Protocol):
+    @property
+    def port(self) -> int: ...
+
+
+@asynccontextmanager
+async def transport_to(
+    smsc: _Listening, inbox: Any = None, **overrides: Any
+) -> AsyncIterator[SmppTransport]:
+    """Our SMPP transport bound to `smsc` (ours or another implementation), closed after."""
+    transport = SmppTransport(session_settings(smsc.port, **overrides), inbox)
+    await asyncio.wait_for(transport.start(), 10)
+    try:
+        yield transport
+    finally:
+        await asyncio.wait_for(transport.close(), 10)
 
 
 async def eventually(

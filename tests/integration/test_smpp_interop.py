@@ -24,25 +24,21 @@ import pytest
 import smpp34
 
 from tambour.dispatch.inbound import Inbound
-from tambour.dispatch.receipts import MessageState, Outcome, Receipt, message_key
+from tambour.dispatch.receipts import MessageState, Outcome, message_key
 from tambour.dispatch.replies import Reply
 from tambour.dispatch.smpp.status import Status
 from tambour.dispatch.transports.base import OutboundMessage, SubmitStatus
-from tambour.dispatch.transports.smpp import SmppTransport
 from tambour.rules.replies import ReplyKind
-from tests.integration.smpp_peers import SYSTEM_ID, eventually, run, session_settings
+from tests.integration.smpp_peers import (
+    LONG_GSM,
+    LONG_UCS2,
+    SYSTEM_ID,
+    Inbox,
+    eventually,
+    run,
+    transport_to,
+)
 
-LONG_GSM = (
-    "Bonjour Marie ! Les soldes d'été commencent demain : jusqu'à -50% sur les robes, "
-    "les sandales et les maillots de bain, et la livraison est offerte dès 30 € d'achat. "
-    "Profitez aussi de nos ventes privées réservées aux membres du club [code ETE24] "
-    "sur exemple.fr/soldes avant dimanche minuit. A très vite ! {Offre} ~ STOP au 36111"
-)
-LONG_UCS2 = (
-    "🎉 Marie, c’est la fête ! -30% sur tout le rayon pâtisserie 🍰 ce week-end, avec un cadeau "
-    "surprise 🎁 dès 20 € d’achat. Rendez-vous en boutique ou sur exemple.fr, à très vite ! "
-    "STOP au 36111"
-)
 # SMPP v3.4 numbers, written out: smpp34 exports its own as module attributes set at import,
 # which type checkers cannot see.
 ESME_RINVDSTADR = 0x0B
@@ -210,30 +206,6 @@ async def independent_smsc() -> AsyncIterator[IndependentSmsc]:
         with suppress(asyncio.CancelledError):
             await pump
         await asyncio.wait_for(server.stop(), WAIT)
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.receipts: list[Receipt] = []
-        self.replies: list[Reply] = []
-
-    def __call__(self, inbound: Inbound) -> None:
-        if isinstance(inbound, Receipt):
-            self.receipts.append(inbound)
-        else:
-            self.replies.append(inbound)
-
-
-@asynccontextmanager
-async def transport_to(
-    smsc: IndependentSmsc, inbox: Any = None, **overrides: Any
-) -> AsyncIterator[SmppTransport]:
-    transport = SmppTransport(session_settings(smsc.port, **overrides), inbox)
-    await asyncio.wait_for(transport.start(), WAIT)
-    try:
-        yield transport
-    finally:
-        await asyncio.wait_for(transport.close(), WAIT)
 
 
 def message(text: str, sender: str = "MLUMIERE", n: int = 1) -> OutboundMessage:

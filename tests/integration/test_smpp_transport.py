@@ -3,60 +3,27 @@ exact text, receipts are matched (TLV and text forms), replies are classified, r
 their SMPP status."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from tambour.dispatch.inbound import Inbound
-from tambour.dispatch.receipts import Outcome, Receipt, message_key, message_outcome
-from tambour.dispatch.replies import Reply
+from tambour.dispatch.receipts import Outcome, message_key, message_outcome
 from tambour.dispatch.smpp.pdu import Address, DeliverSm
 from tambour.dispatch.smpp.status import Status
 from tambour.dispatch.smpp.user_data import GSM7, UCS2
-from tambour.dispatch.smsc import DeliveryRefusedError, Smsc
+from tambour.dispatch.smsc import DeliveryRefusedError
 from tambour.dispatch.transports.base import OutboundMessage, SubmitResult, SubmitStatus
-from tambour.dispatch.transports.smpp import SmppTransport
 from tambour.rules.replies import ReplyKind
-from tests.integration.smpp_peers import eventually, run, running_smsc, session_settings
-
-LONG_GSM = (
-    "Bonjour Marie ! Les soldes d'été commencent demain : jusqu'à -50% sur les robes, "
-    "les sandales et les maillots de bain, et la livraison est offerte dès 30 € d'achat. "
-    "Profitez aussi de nos ventes privées réservées aux membres du club [code ETE24] "
-    "sur exemple.fr/soldes avant dimanche minuit. A très vite ! {Offre} ~ STOP au 36111"
+from tests.integration.smpp_peers import (
+    LONG_GSM,
+    LONG_UCS2,
+    Inbox,
+    eventually,
+    run,
+    running_smsc,
+    transport_to,
 )
-LONG_UCS2 = (
-    "🎉 Marie, c’est la fête ! -30% sur tout le rayon pâtisserie 🍰 ce week-end, avec un cadeau "
-    "surprise 🎁 dès 20 € d’achat. Rendez-vous en boutique ou sur exemple.fr, à très vite ! "
-    "STOP au 36111"
-)
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.receipts: list[Receipt] = []
-        self.replies: list[Reply] = []
-
-    def __call__(self, inbound: Inbound) -> None:
-        if isinstance(inbound, Receipt):
-            self.receipts.append(inbound)
-        else:
-            self.replies.append(inbound)
-
-
-@asynccontextmanager
-async def transport_to(
-    smsc: Smsc, inbox: Any = None, **overrides: Any
-) -> AsyncIterator[SmppTransport]:
-    transport = SmppTransport(session_settings(smsc.port, **overrides), inbox)
-    await transport.start()
-    try:
-        yield transport
-    finally:
-        await transport.close()
 
 
 def message(text: str, sender: str = "MLUMIERE", n: int = 1) -> OutboundMessage:
