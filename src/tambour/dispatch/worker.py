@@ -54,6 +54,7 @@ from tambour.services.dispatch_checks import (
 from tambour.services.outbox import Claimed, Finished, Held, Submitted
 from tambour.services.replies import record_replies
 from tambour.sms.phone import parse_phone
+from tambour.store.bulk import refresh_statistics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -624,22 +625,23 @@ class Worker:
         early = time.monotonic() < self._early_until
         outbox.record_submitted(conn, self.name, now, pending.submitted, early=early)
         self._parts_written += sum(len(s.carrier_keys) for s in pending.submitted)
-        if self._parts_written >= self._analyze_at and conn.dialect.name == "postgresql":
+        if self._parts_written >= self._analyze_at:
             # outbox_parts grows by a campaign's size within minutes, faster than autovacuum
             # looks: without fresh statistics PostgreSQL read receipts' parts by scanning the
             # table (bench_dispatch.py). Each time this worker has doubled what it wrote.
-            conn.exec_driver_sql("ANALYZE outbox_parts")
+            refresh_statistics(conn, "outbox_parts")
             self._analyze_at *= 2
         if time.monotonic() >= self._next_sweep:
             outbox.sweep_early_receipts(conn, now)
             self._next_sweep = time.monotonic() + 0.25
         outbox.finish(conn, self.name, now, pending.finished)
         outbox.hold(conn, self.name, now, pending.held)
-        if pending.receipts:
-            if outbox.record_receipts(conn, now, pending.receipts, self._recent_parts):
+        receipts = pending.receipts
+        if receipts:
+            if outbox.record_receipts(conn, now, receipts, self._recent_parts):
                 # Some came before their part: look for them when parts are recorded, a while.
                 self._early_until = time.monotonic() + 10.0
-            self.report.receipts += len(pending.receipts)
+            self.report.receipts += len(receipts)
         confirmations: list[OutboundMessage] = []
         if pending.replies:
             effects = record_replies(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, literal, select, text, update
+from sqlalchemy import Connection, and_, func, insert, literal, select, update
 
 from tambour.rules.calendar import LEGAL_WINDOW, WindowPolicy
 from tambour.rules.codes import Channel, Nature
@@ -21,6 +21,7 @@ from tambour.rules.fold import fold_set, split_list
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context, NotFoundError, ServiceError
+from tambour.store.bulk import refresh_statistics
 from tambour.store.engine import reader
 from tambour.store.tables import (
     OUTBOX_STATES,
@@ -483,11 +484,10 @@ def launch(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any
             )
         )  # fmt: skip
         queued = _states(conn, campaign)["queued"]  # psycopg gives no rowcount for it
-        if conn.dialect.name == "postgresql":
-            # Fresh statistics for the workers' claim: without them PostgreSQL guessed a few
-            # due rows, fetched and sorted every one of them for each window's worth (8 ms for
-            # 20,000, growing with the campaign) instead of reading the due index in order.
-            conn.execute(text("ANALYZE outbox"))
+        # For the workers' claim: without fresh statistics PostgreSQL guessed a few due rows,
+        # fetched and sorted every one of them for each window's worth (8 ms for 20,000,
+        # growing with the campaign) instead of reading the due index in order.
+        refresh_statistics(conn, "outbox")
         conn.execute(
             update(campaigns)
             .where(campaigns.c.id == campaign.id)

@@ -49,7 +49,13 @@ from tambour.services.import_prepare import (
     prepare,
 )
 from tambour.services.suppression import record_suppressions
-from tambour.store.bulk import adapt_datetime, copy_time, insert_rows, reserve_ids
+from tambour.store.bulk import (
+    adapt_datetime,
+    copy_time,
+    insert_rows,
+    refresh_statistics,
+    reserve_ids,
+)
 
 BATCH_ROWS = 5000
 EVIDENCE_COLUMNS = (
@@ -502,11 +508,9 @@ def import_contacts(
                         details=_audited(summary),
                         at=now,
                     )
-    if not dry_run and ctx.engine.dialect.name == "postgresql" and summary.rows >= ANALYZE_FROM:
+    if not dry_run and summary.rows >= ANALYZE_FROM:
         # A large import changes the tables' statistics by as much: without fresh ones the
         # server scanned the whole evidence table for each batch of a worker's opt-out check.
-        with ctx.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "ANALYZE contacts, evidence, suppressions"
-            )
+        with ctx.engine.begin() as conn:
+            refresh_statistics(conn, "contacts", "evidence", "suppressions")
     return summary

@@ -44,7 +44,7 @@ from tambour.services.campaigns import PLANNABLE, Campaign, record, resolve, win
 from tambour.services.context import Context, ServiceError
 from tambour.services.suppression import phone_hash
 from tambour.sms.phone import PhoneInfo, parse_phone
-from tambour.store.bulk import copy_time, insert_rows
+from tambour.store.bulk import copy_time, insert_rows, refresh_statistics
 from tambour.store.engine import make_engine, reader
 from tambour.store.tables import campaigns, plan_rows
 
@@ -587,13 +587,11 @@ def plan(
         raise
     with ctx.engine.begin() as conn:
         drop_generation(conn, campaign.id, generation, older=True)
-    if ctx.engine.dialect.name == "postgresql" and stats.rows >= PARALLEL_FROM:
+    if stats.rows >= PARALLEL_FROM:
         # A large plan changes the table's statistics by as much: without them the server
         # reads a plan's first rows (report samples, launch) by scanning all of it.
-        with ctx.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "ANALYZE plan_rows"
-            )
+        with ctx.engine.begin() as conn:
+            refresh_statistics(conn, "plan_rows")
     with reader(ctx.engine) as conn:
         return resolve(conn, campaign.name, campaign.advertiser.slug)
 

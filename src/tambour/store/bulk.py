@@ -206,3 +206,12 @@ def pipeline(conn: Connection) -> Iterator[None]:
         return
     with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
         yield
+
+
+def refresh_statistics(conn: Connection, *tables: str) -> None:
+    """Fresh PostgreSQL planner statistics for `tables` after a bulk change, inside the
+    caller's transaction or not (a no-op on SQLite, which plans without them). Autovacuum
+    comes a minute or more later; until then the server plans as if the tables were as they
+    were, and scans what it should probe."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
