@@ -427,22 +427,39 @@ class Worker:
             self._record(message, result, verdict.valid_until, left_at[-1] if left_at else now)
         except Exception:  # a bug must not leave the message `submitting` unnoticed
             log.exception("message %s: submit failed unexpectedly", message.id)
-            self._pending.finished.append(
-                Finished(message.id, "unknown", "worker_error", None, "the worker failed")
-            )
-            self.report.unknown += 1
+            self._finish(message, "unknown", "worker_error", error="the worker failed")
         finally:
             self._in_flight -= 1
             self._wake_flusher.set()
 
+    def _finish(
+        self,
+        message: Claimed,
+        state: str,
+        reason: str | None = None,
+        code: int | None = None,
+        error: str | None = None,
+        keys: tuple[str, ...] = (),
+    ) -> None:
+        """A message settled without a receipt: to write, to audit, to count."""
+        self._pending.finished.append(
+            Finished(message.id, state, reason, code, error, keys, message.advertiser_id)
+        )
+        self._pending.note(message, state)
+        setattr(self.report, state, getattr(self.report, state) + 1)
+
+    def _hold(
+        self, message: Claimed, until: datetime, reason: str | None, error: str | None
+    ) -> None:
+        """A message back to queued, due at `until`: nothing of it left."""
+        self._pending.held.append(Held(message.id, until, reason, error))
+        self.report.held += 1
+
     def _not_now(self, message: Claimed, verdict: Hold | Expire) -> None:
         if isinstance(verdict, Hold):
-            self._pending.held.append(Held(message.id, verdict.until, verdict.deferral.value))
-            self.report.held += 1
+            self._hold(message, verdict.until, verdict.deferral.value, None)
         else:
-            self._pending.finished.append(Finished(message.id, "expired", verdict.reason.value))
-            self._pending.note(message, "expired")
-            self.report.expired += 1
+            self._finish(message, "expired", verdict.reason.value)
 
     def _record(
         self, message: Claimed, result: SubmitResult, valid_until: datetime | None, at: datetime
@@ -451,61 +468,39 @@ class Worker:
         error = result.error
         code = error.code if error else None
         detail = error.detail[:200] if error else None
-        pending = self._pending
         match result.status:
             case SubmitStatus.ACCEPTED:
-                pending.submitted.append(
+                self._pending.submitted.append(
                     Submitted(message.id, message.advertiser_id, keys, valid_until, at)
                 )
-                pending.note(message, "submitted")
+                self._pending.note(message, "submitted")
                 self.report.submitted += 1
             case SubmitStatus.FAILED:
-                pending.finished.append(
-                    Finished(message.id, "failed", None, code, detail, keys, message.advertiser_id)
-                )
-                pending.note(message, "failed")
-                self.report.failed += 1
+                self._finish(message, "failed", None, code, detail, keys)
             case SubmitStatus.IN_DOUBT:
-                pending.finished.append(
-                    Finished(
-                        message.id, "unknown", "in_doubt", code, detail, keys,
-                        message.advertiser_id,
-                    )
-                )  # fmt: skip
-                pending.note(message, "unknown")
-                self.report.unknown += 1
+                self._finish(message, "unknown", "in_doubt", code, detail, keys)
             case SubmitStatus.RETRY:
-                if (message.advertiser_id, message.e164) in self._stopped:
-                    pending.finished.append(
-                        Finished(message.id, "cancelled", Reason.OPTED_OUT.value)
-                    )
-                    pending.note(message, "cancelled")
-                    self.report.cancelled += 1
-                    return
-                verdict = self._verdict(message, self.clock())
-                if not isinstance(verdict, Go):  # it waited past its window: the next one
-                    self._not_now(message, verdict)
-                    return
-                if self._stopping.is_set():  # never left: due again at once, for any worker
-                    pending.held.append(
-                        Held(message.id, self.clock(), None, "its worker stopped before it left")
-                    )
-                    self.report.held += 1
-                    return
-                attempts = message.attempts  # this claim included
-                if attempts >= self.settings.max_attempts:
-                    pending.finished.append(
-                        Finished(
-                            message.id, "failed", None, code,
-                            f"refused {attempts} times for a while: {detail}"[:200],
-                        )
-                    )  # fmt: skip
-                    pending.note(message, "failed")
-                    self.report.failed += 1
-                    return
-                wait = self.settings.retry_after * (2 ** (attempts - 1))
-                pending.held.append(Held(message.id, self.clock() + wait, None, detail))
-                self.report.held += 1
+                self._retry(message, code, detail)
+
+    def _retry(self, message: Claimed, code: int | None, detail: str | None) -> None:
+        """Nothing of the message left (a temporary refusal, or it may not leave any more)."""
+        if (message.advertiser_id, message.e164) in self._stopped:
+            self._finish(message, "cancelled", Reason.OPTED_OUT.value)
+            return
+        verdict = self._verdict(message, self.clock())
+        if not isinstance(verdict, Go):  # it waited past its window: the next one
+            self._not_now(message, verdict)
+            return
+        if self._stopping.is_set():  # never left: due again at once, for any worker
+            self._hold(message, self.clock(), None, "its worker stopped before it left")
+            return
+        attempts = message.attempts  # this claim included
+        if attempts >= self.settings.max_attempts:
+            error = f"refused {attempts} times for a while: {detail}"[:200]
+            self._finish(message, "failed", None, code, error)
+            return
+        wait = self.settings.retry_after * (2 ** (attempts - 1))
+        self._hold(message, self.clock() + wait, None, detail)
 
     # --- inbound ----------------------------------------------------------------------------
 
