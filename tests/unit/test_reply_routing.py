@@ -3,7 +3,7 @@ STOP confirmation's text."""
 
 import pytest
 
-from tambour.services.replies import Routing, confirmation_text, short_digits
+from tambour.rules.replies import Routing, confirmation_text, short_digits
 from tambour.sms.text import count_text
 
 PERSON = "+33612345678"

@@ -106,6 +106,12 @@ def _without_legal_form(words: list[str]) -> list[str]:
 _COMPANY_FORMS = frozenset({"sa", "sas", "sasu", "sarl", "eurl", "sci", "snc", "scop", "gie"})
 
 
+def is_legal_form(word: str) -> bool:
+    """Whether `word`, as written in a name ('SAS', 'S.A.R.L' no, 'Sarl,' yes), is a legal
+    form of company."""
+    return fold(word.strip(".,")) in _COMPANY_FORMS
+
+
 @dataclass(frozen=True, slots=True)
 class CampaignFacts:
     nature: Nature

@@ -28,9 +28,8 @@ and the phone hash prefixes (the advertiser's own keyed hash), never a number or
 """
 
 import logging
-import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -41,7 +40,7 @@ from tambour.contacts.ledger import Evidence, EvidenceKind
 from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.base import OutboundMessage
 from tambour.rules.codes import OptOutSource
-from tambour.rules.replies import ReplyKind
+from tambour.rules.replies import ReplyKind, Routing, confirmation_text, short_digits
 from tambour.services import advertisers as advertisers_service
 from tambour.services import audit
 from tambour.services.advertisers import Advertiser
@@ -49,7 +48,6 @@ from tambour.services.importer import EVIDENCE_COLUMNS
 from tambour.services.optouts import record_optouts
 from tambour.services.suppression import entries as suppression_entries
 from tambour.services.suppression import phone_hash, record_suppressions
-from tambour.sms.text import count_text
 from tambour.store.bulk import copy_time, insert_rows
 from tambour.store.tables import (
     advertisers,
@@ -66,10 +64,6 @@ logger = logging.getLogger(__name__)
 MESSAGED_STATES: Final = ("submitting", "submitted", "delivered", "failed", "expired", "unknown")
 CONFIRMATION_REFERENCE: Final = "stop-confirmation"
 KEYWORD_CONSENT_METHOD: Final = "sms_keyword"
-_NOT_DIGIT: Final = re.compile(r"\D+")
-_LEGAL_FORMS: Final = frozenset(
-    {"sa", "sas", "sasu", "sarl", "eurl", "sci", "snc", "scop", "gie"}
-)  # as in rules/facts.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,69 +73,6 @@ class ReplyEffect:
     reply: Reply
     advertiser_ids: tuple[int, ...]  # the advertisers it was applied to (empty: none found)
     confirmation: OutboundMessage | None  # a confirmation to send, or None
-
-
-# --- routing (pure) -------------------------------------------------------------------------
-
-
-def short_digits(number: str) -> str:
-    """A short number as compared with the advertisers' STOP numbers: its digits only."""
-    return _NOT_DIGIT.sub("", number)
-
-
-@dataclass(frozen=True, slots=True)
-class Routing:
-    """What the database says about a batch's numbers, for routing its replies."""
-
-    owners: Mapping[str, tuple[int, ...]]  # short number (digits) -> advertisers it is STOP of
-    messaged: frozenset[tuple[int, str]]  # (advertiser id, E.164) of numbers messaged
-
-    def stop_targets(self, short_number: str, e164: str) -> tuple[int, ...]:
-        """The advertisers a STOP (or any reply) to `short_number` from `e164` concerns."""
-        owners = self.owners.get(short_digits(short_number), ())
-        if owners:
-            messaged = tuple(a for a in owners if (a, e164) in self.messaged)
-            return messaged or owners
-        return tuple(sorted({a for a, number in self.messaged if number == e164}))
-
-    def start_target(self, short_number: str, e164: str) -> int | None:
-        """The one advertiser a START concerns, or None when it is not certain which."""
-        owners = self.owners.get(short_digits(short_number), ())
-        messaged = [a for a in owners if (a, e164) in self.messaged]
-        candidates = messaged or owners
-        return candidates[0] if len(candidates) == 1 else None
-
-
-# --- confirmation (pure) --------------------------------------------------------------------
-
-
-def _without_legal_form(name: str) -> str:
-    words = name.split()
-    while len(words) > 1 and words[-1].strip(".,").casefold() in _LEGAL_FORMS:
-        words.pop()
-    return " ".join(words)
-
-
-def _enumerate(names: Sequence[str]) -> str:
-    """'A', 'A et B', 'A, B et C'."""
-    if len(names) < 2:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " et " + names[-1]
-
-
-def confirmation_text(names: Sequence[str]) -> str:
-    """The STOP confirmation naming the advertisers, without promotion: one GSM-7 segment when
-    the names allow it (legal forms dropped if that is what it takes), else the full names."""
-    unique = list(dict.fromkeys(n.strip() for n in names if n.strip()))
-    texts = [
-        f"Vous ne recevrez plus de SMS de {_enumerate(variant)}."
-        for variant in (unique, list(dict.fromkeys(_without_legal_form(n) for n in unique)))
-    ]
-    for text in texts:
-        counted = count_text(text)
-        if counted.encoding == "GSM-7" and counted.segments == 1:
-            return text
-    return min(texts, key=lambda t: (count_text(t).segments, texts.index(t)))
 
 
 # --- the batch ------------------------------------------------------------------------------
