@@ -90,7 +90,8 @@ class Smsc:
         self.counts_path = tmp / f"smsc-{time.monotonic_ns()}.json"
         self.process = subprocess.Popen(
             [sys.executable, "-c", SMSC, "--port", "0", "--receipt-delay", "0"],
-            env={**os.environ, "BENCH_SMSC_COUNTS": str(self.counts_path)},
+            # The SMSC judges validity periods on the worker's clock (TAMBOUR_NOW, running).
+            env={**os.environ, "BENCH_SMSC_COUNTS": str(self.counts_path), "TAMBOUR_NOW": NOW},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert self.process.stdout is not None

@@ -98,6 +98,7 @@ async def _dispatch(
         first_due = _next_due(engine)
         assert first_due is not None, "the demo campaign queues messages"
         clock = SimulatedClock(first_due)
+        smsc.clock = clock  # validity periods are judged in the demo's time
         stop_from = _latest_recipient(engine)
         done = DispatchDemo(launched, smsc.port, stop_number, stop_from, False)
         done.stop_acknowledged = await _first_round(engine, smsc, clock, done)

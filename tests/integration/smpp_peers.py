@@ -5,6 +5,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, Protocol
 
 from tambour.dispatch.inbound import Inbound
@@ -133,10 +134,11 @@ class SmscThread:
     """The local SMSC on its own event loop in a thread, for tests whose client is another
     process (a `tambour worker` the test kills). Read `smsc` only through `call`."""
 
-    def __init__(self, **settings: Any) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None, **settings: Any) -> None:
         import threading
 
         self._settings = settings
+        self._clock = clock
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -148,7 +150,7 @@ class SmscThread:
             "port": 0, "system_id": SYSTEM_ID, "password": PASSWORD, "receipt_delay": 0.0,
             "redeliver_after": 0.05,
         }  # fmt: skip
-        self.smsc = Smsc(SmscSettings(**{**defaults, **self._settings}))
+        self.smsc = Smsc(SmscSettings(**{**defaults, **self._settings}), clock=self._clock)
         self._loop.run_until_complete(self.smsc.start())
         self._ready.set()
         self._loop.run_forever()

@@ -66,6 +66,7 @@ def run(scenario: Callable[[], Coroutine[Any, Any, None]], timeout: float = 90.0
 def worker(engine: Engine, smsc: Smsc, clock: Callable[[], datetime], **settings: Any) -> Worker:
     session = settings.pop("session", {})
     defaults: dict[str, Any] = {"receipt_wait": 10.0, "lease": timedelta(seconds=10)}
+    smsc.clock = clock  # the carrier judges validity periods in the test's time, as the worker
     return Worker(
         engine,
         lambda on_inbound: SmppTransport(session_settings(smsc.port, **session), on_inbound),
@@ -530,7 +531,7 @@ def test_a_worker_killed_mid_campaign_loses_and_duplicates_nothing(
 ) -> None:
     numbers = [mobile(i) for i in range(4000)]
     launched_campaign(engine, tmp_path, numbers, now=TUESDAY_10)
-    with SmscThread() as smsc:
+    with SmscThread(clock=Clock(TUESDAY_10)) as smsc:
         config = _config(tmp_path, smsc.port)
         victim = _sending(db_url, config, smsc, 800)
         victim.send_signal(signal.SIGKILL)
@@ -573,7 +574,7 @@ def test_sigterm_finishes_what_is_in_flight_and_gives_the_rest_back(
 ) -> None:
     numbers = [mobile(i) for i in range(3000)]
     launched_campaign(engine, tmp_path, numbers, now=TUESDAY_10)
-    with SmscThread() as smsc:
+    with SmscThread(clock=Clock(TUESDAY_10)) as smsc:
         config = _config(tmp_path, smsc.port)
         config.write_text(config.read_text().replace("tps = 1500", "tps = 500"))
         worker_process = _sending(db_url, config, smsc, 300)

@@ -2,14 +2,16 @@
 
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from tambour.cli.output import fail, parse_instant
 from tambour.contacts.reader import ContactFileError
-from tambour.services.context import Context, ServiceError
+from tambour.services.context import Context, ServiceError, utc_now
 from tambour.settings import Settings
 from tambour.store.engine import make_engine
 from tambour.store.schema import SchemaMismatchError, ensure_current
@@ -28,6 +30,17 @@ def open_context(*, check_schema: bool = True) -> Context:
         return Context(engine=engine, actor=settings.actor)
     fixed = parse_instant(settings.now, "TAMBOUR_NOW")
     return Context(engine=engine, actor=settings.actor, clock=lambda: fixed)
+
+
+def running_clock() -> Callable[[], datetime]:
+    """The clock of a long-running command (worker, local SMSC). With TAMBOUR_NOW, time starts
+    there and runs: a worker on a frozen clock would never see a lease expire nor a window open,
+    and an SMSC on the real clock would judge validity periods set on the injected one."""
+    settings = Settings.from_env()
+    if settings.now is None:
+        return utc_now
+    start, origin = parse_instant(settings.now, "TAMBOUR_NOW"), time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from tambour.cli.context import running_clock
 from tambour.cli.output import fail, print_json
 from tambour.dispatch.smsc import Smsc, SmscSettings
 from tambour.dispatch.smsc_admin import SmscAdmin, inject_mo
@@ -74,7 +75,7 @@ def serve(
 
 
 async def _serve(settings: SmscSettings, admin_port: int) -> None:
-    smsc = Smsc(settings)
+    smsc = Smsc(settings, clock=running_clock())
     await smsc.start()
     admin = SmscAdmin(smsc, settings.host, admin_port)
     try:

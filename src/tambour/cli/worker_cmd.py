@@ -7,21 +7,17 @@ import contextlib
 import logging
 import signal
 import sys
-import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
-from tambour.cli.context import open_context, refusals
+from tambour.cli.context import open_context, refusals, running_clock
 from tambour.cli.output import fail, print_json
 from tambour.dispatch.config import Config, ConfigError, OutboxTransportConfig, load_config
 from tambour.dispatch.smpp.client import SmppError
 from tambour.dispatch.transports.factory import make_transport
 from tambour.dispatch.worker import Worker, WorkerReport, WorkerSettings
-from tambour.services.context import Context
-from tambour.settings import Settings
 from tambour.store.engine import make_engine
 
 
@@ -37,15 +33,6 @@ def settings_of(config: Config) -> WorkerSettings:
         else worker.receipt_wait,
         confirm_stop=worker.confirm_stop,
     )
-
-
-def running_clock(ctx: Context) -> Callable[[], datetime]:
-    """The worker's clock. With TAMBOUR_NOW, time starts there and runs: a worker on a frozen
-    clock would never see a lease expire nor a window open."""
-    if Settings.from_env().now is None:
-        return ctx.clock
-    start, origin = ctx.now(), time.monotonic()
-    return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
 
 def worker(
@@ -77,7 +64,7 @@ def worker(
         engine,
         lambda on_inbound: make_transport(config.transport, on_inbound),
         settings=settings_of(config),
-        clock=running_clock(ctx),
+        clock=running_clock(),
         actor=f"worker:{ctx.actor}",
     )
     with refusals():

@@ -30,6 +30,7 @@ import logging
 import random
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -208,8 +209,15 @@ class _Session(SmppConnection):
 
 
 class Smsc:
-    def __init__(self, settings: SmscSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: SmscSettings | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.settings = settings or SmscSettings()
+        # Validity periods and receipt dates are judged on this clock: the ESME's, when a test
+        # or the demo runs the ESME on an injected one.
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.stats = SmscStats()
         self.parts: list[ReceivedPart] = []
         self.messages: list[ReceivedMessage] = []
@@ -346,7 +354,7 @@ class Smsc:
         self.stats.accepted += 1
         if not self._muted:
             session.send(SubmitSmResp(message_id), sequence)
-        now = datetime.now(UTC)
+        now = self.clock()
         part = ReceivedPart(
             message_id,
             session.system_id,
