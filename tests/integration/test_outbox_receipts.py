@@ -74,3 +74,33 @@ def test_parts_the_worker_remembers_need_no_look_up_and_settle_once(
         outbox.record_receipts(conn, NOW, [second], recent)
         outbox.record_receipts(conn, NOW, [late], recent)
     assert _state(engine) == {x: "failed"}  # any part failed: the message failed, for good
+
+
+def test_the_sweep_applies_a_receipt_stored_before_another_worker_recorded_its_part(
+    engine: Engine, tmp_path: Path
+) -> None:
+    x, y = mobile(1), mobile(2)
+    launched_campaign(engine, tmp_path, [x, y], now=NOW)
+    with engine.begin() as conn:
+        claimed = {m.e164: m for m in outbox.claim(conn, "w1", NOW, LEASE, 10)}
+        # Worker 2 gets X's receipt before worker 1's part is visible: kept as early; and a
+        # receipt for a message no worker ever recorded (another system's, say).
+        delivered = Receipt("6a", MessageState.DELIVERED, from_tlv=True)
+        stranger = Receipt("ff", MessageState.DELIVERED, from_tlv=True)
+        assert outbox.record_receipts(conn, NOW, [delivered, stranger]) == 2
+    with engine.begin() as conn:
+        outbox.sweep_early_receipts(conn, NOW)  # no part yet: nothing moves
+    assert _state(engine) == {x: "submitting", y: "submitting"}
+    with engine.begin() as conn:
+        # Worker 1 records the part without looking (it stored no early receipt itself).
+        outbox.record_submitted(
+            conn, "w1", NOW,
+            [outbox.Submitted(claimed[x].id, claimed[x].advertiser_id, ("6a",), None, NOW)],
+            early=False,
+        )  # fmt: skip
+    assert _state(engine) == {x: "submitted", y: "submitting"}
+    with engine.begin() as conn:
+        outbox.sweep_early_receipts(conn, NOW)
+        left = conn.execute(select(early_receipts.c.carrier_key)).scalars().all()
+    assert _state(engine) == {x: "delivered", y: "submitting"}
+    assert left == ["ff"]  # the stranger waits (until forget_early_receipts drops it)

@@ -5,7 +5,7 @@ that costs more than the database itself, so the importer hands plain tuples to 
 Values must already be in the driver's terms: instants through `copy_time`, JSON as text.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -49,6 +49,20 @@ def adapt_datetime(conn: Connection, value: datetime | None) -> Any:
     return sqlite_time(value) if conn.dialect.name == "sqlite" else value.astimezone(UTC)
 
 
+def read_instant(value: Any) -> datetime:
+    """An instant read through the driver: SQLite gives naive UTC text, PostgreSQL aware."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC)
+
+
+def driver_cursor(conn: Connection) -> Any:
+    """A cursor of the driver itself, inside the caller's transaction: for hot statements
+    whose SQLAlchemy processing would cost more than the database."""
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
 def _binary_type(column: Column[Any]) -> str:
     """The PostgreSQL type whose binary form psycopg must write for `column`. JSON goes as
     text: its binary form is its text, and psycopg would encode a str again as a JSON string."""
@@ -84,7 +98,7 @@ def insert_rows(
     if wrong:  # it would be stored in another format, or read in the session's time zone
         raise TypeError(f"insert_rows({table}): instants come from copy_time, not {wrong[0]!r}")
     if not sqlite:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = driver_cursor(conn)
         # Binary: the server parses no text (timestamps, hex of bytea), the client formats none.
         with cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_binary_types(table, tuple(columns)))
@@ -128,22 +142,26 @@ def update_rows(
     values: Sequence[str],
     rows: Sequence[Sequence[Any]],
     where: str = "",
+    same: Mapping[str, Any] | None = None,
 ) -> None:
     """Update many rows of `table` by `match` columns, each row giving the match values then
     the new `values`, in one statement on PostgreSQL (unnest of arrays) and one executemany on
-    SQLite. `where` adds a literal condition on the table's row (written `{t}.column`). Instants
-    come from adapt_datetime."""
+    SQLite. `same` sets columns to one value for every row (one parameter, not an array: the
+    driver turns arrays into text element by element, in Python). `where` adds a literal
+    condition on the table's row (written `{t}.column`). Instants come from adapt_datetime."""
     if not rows:
         return
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    same = same or {}
+    cursor = driver_cursor(conn)
+    condition = f" AND {where.format(t=table)}" if where else ""
+    width = len(match)
     if conn.dialect.name == "sqlite":
-        sets = ", ".join(f"{name} = ?" for name in values)
+        sets = ", ".join(f"{name} = ?" for name in [*values, *same])
         keys = " AND ".join(f"{name} = ?" for name in match)
-        condition = f" AND {where.format(t=table)}" if where else ""
-        width = len(match)
+        constants = tuple(same.values())
         cursor.executemany(
             f"UPDATE {table} SET {sets} WHERE {keys}{condition}",
-            [(*row[width:], *row[:width]) for row in rows],
+            [(*row[width:], *constants, *row[:width]) for row in rows],
         )
         return
     columns = [*match, *values]
@@ -151,14 +169,15 @@ def update_rows(
     arrays = ", ".join(f"%s::{_array_type(described[name])}[]" for name in columns)
     # Positional names in v: a column may be matched on and set (a lease given back).
     names = [f"c{i}" for i in range(len(columns))]
-    width = len(match)
-    sets = ", ".join(f"{name} = v.{names[width + i]}" for i, name in enumerate(values))
+    sets = ", ".join(
+        [f"{name} = v.{names[width + i]}" for i, name in enumerate(values)]
+        + [f"{name} = %s::{_array_type(described[name])}" for name in same]
+    )
     keys = " AND ".join(f"{table}.{name} = v.{names[i]}" for i, name in enumerate(match))
-    condition = f" AND {where.format(t=table)}" if where else ""
     cursor.execute(
         f"UPDATE {table} SET {sets} FROM unnest({arrays}) AS v({', '.join(names)}) "
         f"WHERE {keys}{condition}",
-        [list(column) for column in zip(*rows, strict=True)],
+        [*same.values(), *(list(column) for column in zip(*rows, strict=True))],
     )
 
 
@@ -184,7 +203,7 @@ def insert_few(
     if not rows:
         return
     names = ", ".join(columns)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver_cursor(conn)
     if conn.dialect.name == "sqlite":
         marks = ", ".join("?" for _ in columns)
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
