@@ -8,6 +8,7 @@
 """
 
 import re
+from functools import lru_cache
 from typing import Final
 
 from tambour.dispatch.smpp.pdu import Address
@@ -30,6 +31,7 @@ class AddressError(ValueError):
     """A sender or recipient that cannot be written as an SMPP address."""
 
 
+@lru_cache(maxsize=256)  # a campaign's every message has the same: asked once a message
 def sender_address(
     sender: str, short_ton: int = TON_NETWORK_SPECIFIC, short_npi: int = NPI_UNKNOWN
 ) -> Address:

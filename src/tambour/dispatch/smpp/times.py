@@ -9,11 +9,13 @@ before the sending window closes is dropped by the carrier, not delivered at nig
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Final
 
 _TIME: Final = re.compile(r"(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d)(\d{2})([+\-R])")
 
 
+@lru_cache(maxsize=1024)  # the messages of one window share their validity: once a message
 def absolute_time(instant: datetime) -> str:
     """`instant` (aware) as an absolute SMPP time in UTC."""
     if instant.tzinfo is None:
