@@ -10,8 +10,8 @@ import typer
 
 from tambour.cli.campaign_report import print_report
 from tambour.cli.context import open_context, refusals
-from tambour.cli.output import parse_instant, print_json, progress
-from tambour.services import campaigns, plan_reads, planner
+from tambour.cli.output import fail, parse_instant, print_json, progress
+from tambour.services import campaigns, plan_reads, planner, unknown_messages
 from tambour.services.context import Context, ServiceError
 from tambour.store.engine import reader
 
@@ -187,6 +187,38 @@ def cancel(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> Non
         typer.echo(f"  {done['already_sent']:,} already handed to the carrier cannot be recalled")
 
 
+@app.command("requeue-unknown")
+def requeue_unknown(
+    name: Name,
+    advertiser: Owner = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            help="Confirm that the carrier's records show these messages were not taken.",
+        ),
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Queue again the campaign's unknown messages, once the carrier's records show they did
+    not leave (a worker sends them, re-checking opt-outs and the window). Messages the carrier
+    took some parts of stay unknown. Never done by itself: a message sent twice is worse."""
+    if not yes:
+        fail(
+            "check with the carrier that these messages were not taken (its records of the "
+            "account's submits), then run again with --yes"
+        )
+    ctx = open_context()
+    with refusals():
+        done = unknown_messages.requeue_unknown(ctx, name=name, slug=advertiser)
+    if as_json:
+        print_json(done)
+        return
+    typer.echo(f"{done['campaign']!r}: {done['requeued']:,} unknown message(s) queued again")
+    if done["kept_unknown"]:
+        typer.echo(f"  {done['kept_unknown']:,} stay unknown: the carrier took some of their parts")
+
+
 def _counts(found: dict[str, Any]) -> str:
     plan = found["plan"]
     planned = (
@@ -216,7 +248,8 @@ def status(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> Non
     if found["messages"].get("unknown"):
         typer.echo(
             "  unknown: handed to the carrier or not, nobody can tell (a worker stopped, or the "
-            "connection dropped, mid-submit); never sent again by itself, so never twice"
+            "connection dropped, mid-submit); never sent again by itself, so never twice. When "
+            "the carrier's records show they were not taken: tambour campaign requeue-unknown"
         )
 
 

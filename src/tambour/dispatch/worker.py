@@ -24,7 +24,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -659,7 +659,7 @@ class Worker:
                 details={
                     "campaign_id": campaign_id,
                     "worker": self.name,
-                    **{what: id_ranges(ids) for what, ids in sorted(notes.items())},
+                    **{what: audit.id_ranges(ids) for what, ids in sorted(notes.items())},
                 },
                 at=now,
             )
@@ -707,22 +707,3 @@ def _merge_notes(
     for key, by_what in notes.items():
         for what, ids in by_what.items():
             into.setdefault(key, {}).setdefault(what, []).extend(ids)
-
-
-def id_ranges(ids: Sequence[int]) -> list[list[int]]:
-    """Ids as compact runs: [1, 2, 3, 7, 9, 10] -> [[1, 3], [7, 7], [9, 10]] (numbers, not
-    text: the audit log's phone check would read '1-3,7' as digits)."""
-    return [[first, last] for first, last in _runs(sorted(ids))]
-
-
-def _runs(ids: Sequence[int]) -> Iterator[tuple[int, int]]:
-    if not ids:
-        return
-    first = last = ids[0]
-    for value in ids[1:]:
-        if value == last + 1:
-            last = value
-            continue
-        yield first, last
-        first = last = value
-    yield first, last

@@ -19,7 +19,7 @@ in clear: callers pass counts, file names, hashes.
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -68,6 +68,25 @@ class VerifyResult:
     head: str
     first_bad: int | None
     problem: str | None
+
+
+def id_ranges(ids: Sequence[int]) -> list[list[int]]:
+    """Ids as compact runs: [1, 2, 3, 7, 9, 10] -> [[1, 3], [7, 7], [9, 10]] (numbers, not
+    text: the audit log's phone check would read '1-3,7' as digits)."""
+    return [[first, last] for first, last in _runs(sorted(ids))]
+
+
+def _runs(ids: Sequence[int]) -> Iterator[tuple[int, int]]:
+    if not ids:
+        return
+    first = last = ids[0]
+    for value in ids[1:]:
+        if value == last + 1:
+            last = value
+            continue
+        yield first, last
+        first = last = value
+    yield first, last
 
 
 def _utc_iso(at: datetime) -> str:

@@ -186,9 +186,10 @@ def finish(conn: Connection, owner: str, now: datetime, finished: Sequence[Finis
         conn,
         "outbox",
         ("id", "lease_owner"),
-        ("state", "reason", "error_code", "last_error", "done_at", "updated_at", "lease_until"),
-        [(f.id, owner, f.state, f.reason, f.error_code, f.error, at, at, None) for f in finished],
+        ("state", "reason", "error_code", "last_error"),
+        [(f.id, owner, f.state, f.reason, f.error_code, f.error) for f in finished],
         where="{t}.state IN ('queued', 'submitting', 'unknown')",
+        same={"done_at": at, "updated_at": at, "lease_until": None},
     )
     _insert_parts(conn, [(f.id, f.advertiser_id, f.carrier_keys) for f in finished], whole=False)
 
