@@ -2,15 +2,9 @@
 its delivery callbacks."""
 
 import asyncio
-import json
 import socket
 import threading
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,56 +17,11 @@ from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.base import OutboundMessage, SubmitStatus
 from tambour.dispatch.transports.http import HttpSettings, HttpTransport
 from tambour.rules.replies import ReplyKind
+from tests.integration.http_peers import aggregator, post_callback
 from tests.integration.smpp_peers import run
 
 UNTIL = datetime(2026, 11, 28, 20, 0, tzinfo=ZoneInfo("Europe/Paris"))
 MESSAGE = OutboundMessage("msg-7", "MLUMIERE", "+33612345678", "Bonjour Léa ! STOP au 36111", UNTIL)
-
-
-class Aggregator:
-    """Answers each POST with the next (status, body) of `answers` and records the requests."""
-
-    def __init__(self, answers: list[tuple[int, object]]) -> None:
-        self.answers = answers
-        self.requests: list[tuple[dict[str, str], Any]] = []
-        self.before_answer: Callable[[], object] = lambda: None
-        aggregator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                aggregator.requests.append(
-                    (dict(self.headers), json.loads(self.rfile.read(length)))
-                )
-                aggregator.before_answer()
-                status, body = aggregator.answers.pop(0)
-                if status == 0:  # read the request, then hang up without an answer
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/messages?account=7"
-
-
-@contextmanager
-def aggregator(*answers: tuple[int, object]) -> Iterator[Aggregator]:
-    peer = Aggregator(list(answers))
-    thread = threading.Thread(target=peer.server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield peer
-    finally:
-        peer.server.shutdown()
-        peer.server.server_close()
 
 
 def submit_once(settings: HttpSettings) -> Any:
@@ -176,18 +125,7 @@ def test_delivery_callbacks() -> None:
         url = f"http://127.0.0.1:{transport.callback_port}/callbacks"
 
         def post(payload: object, token: str | None = "cb-secret") -> tuple[int, Any]:
-            request = urllib.request.Request(
-                url,
-                json.dumps(payload).encode(),
-                {"Content-Type": "application/json"}
-                | ({"Authorization": f"Bearer {token}"} if token else {}),
-                method="POST",
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    return response.status, json.loads(response.read())
-            except urllib.error.HTTPError as error:
-                return error.code, json.loads(error.read())
+            return post_callback(url, payload, token)
 
         answers = [
             await asyncio.to_thread(post, p, t)

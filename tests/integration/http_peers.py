@@ -1,0 +1,84 @@
+"""A tiny HTTP aggregator on 127.0.0.1 (a real HTTP peer) for the HTTP transport's tests, and
+posting delivery callbacks to Tambour as an aggregator does."""
+
+import json
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class Aggregator:
+    """Answers each POST with the next (status, body) of `answers`, or what `answer` says of
+    its JSON body, and records the requests."""
+
+    def __init__(
+        self,
+        answers: list[tuple[int, object]],
+        answer: Callable[[Any], tuple[int, object]] | None = None,
+    ) -> None:
+        self.answers = answers
+        self.answer = answer
+        self.requests: list[tuple[dict[str, str], Any]] = []
+        self.before_answer: Callable[[], object] = lambda: None
+        aggregator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                request = json.loads(self.rfile.read(length))
+                aggregator.requests.append((dict(self.headers), request))
+                aggregator.before_answer()
+                if aggregator.answer is not None:
+                    status, body = aggregator.answer(request)
+                else:
+                    status, body = aggregator.answers.pop(0)
+                if status == 0:  # read the request, then hang up without an answer
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/messages?account=7"
+
+
+@contextmanager
+def aggregator(
+    *answers: tuple[int, object], answer: Callable[[Any], tuple[int, object]] | None = None
+) -> Iterator[Aggregator]:
+    peer = Aggregator(list(answers), answer)
+    thread = threading.Thread(target=peer.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield peer
+    finally:
+        peer.server.shutdown()
+        peer.server.server_close()
+
+
+def post_callback(url: str, payload: object, token: str | None) -> tuple[int, Any]:
+    """POST `payload` to Tambour's callback `url` as the aggregator: (status, JSON answer)."""
+    request = urllib.request.Request(
+        url,
+        json.dumps(payload).encode(),
+        {"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
