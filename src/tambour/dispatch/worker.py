@@ -4,9 +4,9 @@ through a transport, and records what comes back (submit results, receipts, repl
 One asyncio loop and two database threads (claims, flushes). The loop keeps the transport's
 window full. What the database must learn is written by the flusher as soon as it is free,
 everything that came meanwhile in one transaction (a group commit: batches grow with the load,
-the latency stays one transaction): results, receipts, replies. A receipt or reply is
-acknowledged to the carrier only once that transaction is committed, so nothing acknowledged is
-lost.
+the latency stays one transaction): results, receipts, replies (journal.py writes them). A
+receipt or reply is acknowledged to the carrier only once that transaction is committed, so
+nothing acknowledged is lost.
 
 Crash safety (services/outbox.py has the states): a worker claims a window's worth at a time,
 marked `submitting` and committed right before they leave, and claims more only while fewer
@@ -17,7 +17,6 @@ any point leaves at most three windows of `submitting` messages, which the rescu
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
 import secrets
@@ -33,8 +32,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 
 from tambour.dispatch.inbound import Inbound, InboundHandler, InboundRejectedError
+from tambour.dispatch.journal import Journal, Notes, Pending, merge_notes
 from tambour.dispatch.receipts import Receipt, message_key
-from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.base import (
     OutboundMessage,
     SubmitResult,
@@ -42,24 +41,20 @@ from tambour.dispatch.transports.base import (
     Transport,
 )
 from tambour.rules.codes import Reason
-from tambour.rules.replies import ReplyKind
 from tambour.rules.sending import Expire, Go, Hold, SendNow, send_now
 from tambour.rules.territory import Locality, locate
-from tambour.services import audit, outbox
+from tambour.services import outbox
 from tambour.services.dispatch_checks import (
     CampaignDispatch,
     campaign_dispatch,
     stopped_since_plan,
 )
 from tambour.services.outbox import Claimed, Finished, Held, Submitted
-from tambour.services.replies import record_replies
 from tambour.sms.phone import parse_phone
-from tambour.store.bulk import refresh_statistics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 AUDIT_EVERY = 1.0  # seconds between a worker's audit entries of what it sent
-RECENT_PARTS = 100_000  # parts remembered for their receipts (about 20 MB)
 LEASE_SAFETY = 5.0  # seconds before a lease runs out when messages stop leaving
 STOP_GIVE_UP = 30.0  # seconds a stopping worker keeps trying to record its results
 
@@ -103,37 +98,6 @@ class WorkerReport:
 
 
 @dataclass
-class _Pending:
-    """What the flusher writes next."""
-
-    submitted: list[Submitted] = field(default_factory=list)
-    finished: list[Finished] = field(default_factory=list)
-    held: list[Held] = field(default_factory=list)
-    # receipts and replies, each with the future that acknowledges it to the carrier
-    inbound: list[tuple[Inbound, "asyncio.Future[None]"]] = field(default_factory=list)
-    audit: dict[tuple[int, int], dict[str, list[int]]] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.submitted) + len(self.finished) + len(self.held) + len(self.inbound)
-
-    @property
-    def results(self) -> int:
-        return len(self.submitted) + len(self.finished) + len(self.held)
-
-    @property
-    def receipts(self) -> list[Receipt]:
-        return [item for item, _ in self.inbound if isinstance(item, Receipt)]
-
-    @property
-    def replies(self) -> list[Reply]:
-        return [item for item, _ in self.inbound if not isinstance(item, Receipt)]
-
-    def note(self, message: Claimed, what: str) -> None:
-        key = (message.advertiser_id, message.campaign_id)
-        self.audit.setdefault(key, {}).setdefault(what, []).append(message.id)
-
-
-@dataclass
 class _Screened:
     """What the claims thread did with a claimed chunk."""
 
@@ -166,7 +130,7 @@ class Worker:
         self._db = ThreadPoolExecutor(1, thread_name_prefix="tambour-claims")
         self._db_flush = ThreadPoolExecutor(1, thread_name_prefix="tambour-flush")
         self._connections = threading.local()
-        self._pending = _Pending()
+        self._pending = Pending()
         self._wake_flusher = asyncio.Event()
         self._in_flight = 0  # submits running
         # Marked `submitting` and not yet written back: what a crash would leave unknown.
@@ -177,15 +141,13 @@ class Worker:
         self._plans: dict[int, CampaignDispatch] = {}
         self._localities: dict[tuple[str, str | None], Locality | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._next_sweep = 0.0  # monotonic time of the next sweep of early receipts
-        self._early_until = 0.0  # monotonic: until then, recorded parts look for early receipts
         self._claimed_until = 0.0  # monotonic: until then the leases held are known to be valid
         self._stopped: set[tuple[int, str]] = set()  # (advertiser, number) STOPped meanwhile
-        self._parts_written = 0
         self._stopped_at = 0.0
-        self._recent_parts: dict[str, outbox.Part] = {}  # committed lately, by carrier key
-        self._analyze_at = 5_000  # parts written; doubles after each ANALYZE
-        self._audit_notes: dict[tuple[int, int], dict[str, list[int]]] = {}
+        self._journal = Journal(
+            worker=self.name, actor=actor, confirm_stop=self.settings.confirm_stop, clock=clock
+        )
+        self._audit_notes: Notes = {}
         self._next_audit = 0.0
 
     # --- running ------------------------------------------------------------------------
@@ -520,16 +482,16 @@ class Worker:
             self._wake_flusher.clear()
             stopping = self._stopping.is_set() and not self._tasks
             if len(self._pending) or (stopping and self._audit_notes):
-                pending, self._pending = self._pending, _Pending()
+                pending, self._pending = self._pending, Pending()
                 # The audit log gets one entry per campaign every AUDIT_EVERY seconds (an entry
                 # a flush cost as much as the rest of the flush); the outbox rows hold the rest.
-                _merge_notes(self._audit_notes, pending.audit)
+                merge_notes(self._audit_notes, pending.audit)
                 pending.audit = {}
                 if stopping or time.monotonic() >= self._next_audit:
                     pending.audit, self._audit_notes = self._audit_notes, {}
                     self._next_audit = time.monotonic() + AUDIT_EVERY
                 try:
-                    confirmations = await self._flush_in_thread(pending)
+                    await self._flush_in_thread(pending)
                 except Exception:
                     log.exception("a flush failed; writing its parts one by one")
                     if not await self._flush_apart(pending):
@@ -545,40 +507,33 @@ class Worker:
                 for _, ack in pending.inbound:
                     if not ack.done():
                         ack.set_result(None)
-                self._remember_parts(pending.submitted)
+                self._journal.remember_parts(pending.submitted)
                 self._settled(pending)
-                for message in confirmations:
-                    self._send_confirmation(message)
             if stopping and not len(self._pending):
                 return
 
-    async def _flush_in_thread(self, pending: _Pending) -> list[OutboundMessage]:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._db_flush, self._transaction, self._flush, pending
+    async def _flush_in_thread(self, pending: Pending) -> None:
+        """Write `pending` in one transaction on the flush thread; once it is committed, count
+        what it recorded, remember who replied STOP, and send the STOP confirmations."""
+        written = await asyncio.get_running_loop().run_in_executor(
+            self._db_flush, self._transaction, self._journal.write, pending
         )
+        self.report.receipts += written.receipts
+        self.report.replies += written.replies
+        self._stopped.update(written.stopped)
+        for message in written.confirmations:
+            self._send_confirmation(message)
 
-    def _remember_parts(self, submitted: Sequence[Submitted]) -> None:
-        """The parts just committed, by key: their receipts need no look-up (the oldest are
-        forgotten past RECENT_PARTS; a receipt for one is then looked up)."""
-        recent = self._recent_parts
-        for message in submitted:
-            of_parts = len(message.carrier_keys)
-            for number, key in enumerate(message.carrier_keys, 1):
-                recent[key] = outbox.Part(message.id, number, of_parts)
-        if len(recent) > RECENT_PARTS:
-            for key in list(itertools.islice(recent, len(recent) - RECENT_PARTS // 2)):
-                del recent[key]
-
-    def _settled(self, pending: _Pending) -> None:
+    def _settled(self, pending: Pending) -> None:
         self._unsettled -= pending.results
         self._room.set()
 
-    async def _flush_apart(self, pending: _Pending) -> bool:
+    async def _flush_apart(self, pending: Pending) -> bool:
         """After a failed flush: the submit results alone, then each receipt or reply alone,
         so that one the database refuses (a field out of range, say) neither holds the results
         back nor the others. Returns False when even the results cannot be written (the
         database is away): they are kept for the next flush."""
-        results = _Pending(pending.submitted, pending.finished, pending.held, [], pending.audit)
+        results = Pending(pending.submitted, pending.finished, pending.held, [], pending.audit)
         try:
             await self._flush_in_thread(results)
         except Exception as error:
@@ -588,11 +543,11 @@ class Worker:
                     ack.set_exception(error)
             self._requeue_results(pending)
             return False
-        self._remember_parts(results.submitted)
+        self._journal.remember_parts(results.submitted)
         self._settled(results)
         for item, ack in pending.inbound:
             try:
-                confirmations = await self._flush_in_thread(_Pending(inbound=[(item, ack)]))
+                await self._flush_in_thread(Pending(inbound=[(item, ack)]))
             except Exception as error:
                 if isinstance(item, Receipt):  # it can never be recorded: the carrier drops it
                     log.exception("a receipt could not be recorded; refused for good")
@@ -603,67 +558,15 @@ class Worker:
                 continue
             if not ack.done():
                 ack.set_result(None)
-            for message in confirmations:
-                self._send_confirmation(message)
         return True
 
-    def _requeue_results(self, pending: _Pending) -> None:
+    def _requeue_results(self, pending: Pending) -> None:
         """Submit results must be written whatever happens: they are kept for the next flush
         (receipts and replies come again from the carrier)."""
         self._pending.submitted[:0] = pending.submitted
         self._pending.finished[:0] = pending.finished
         self._pending.held[:0] = pending.held
-        _merge_notes(self._audit_notes, pending.audit)
-
-    def _flush(self, conn: Connection, pending: _Pending) -> list[OutboundMessage]:
-        now = self.clock()
-        early = time.monotonic() < self._early_until
-        outbox.record_submitted(conn, self.name, now, pending.submitted, early=early)
-        self._parts_written += sum(len(s.carrier_keys) for s in pending.submitted)
-        if self._parts_written >= self._analyze_at:
-            # outbox_parts grows by a campaign's size within minutes, and outbox's states move,
-            # faster than autovacuum looks: without fresh statistics PostgreSQL read receipts'
-            # parts by scanning the table, and settled receipts through every `submitted` row
-            # of a partial index it believed nearly empty (bench_dispatch.py). Each time this
-            # worker has doubled what it wrote.
-            refresh_statistics(conn, "outbox_parts", "outbox")
-            self._analyze_at *= 2
-        if time.monotonic() >= self._next_sweep:
-            outbox.sweep_early_receipts(conn, now)
-            self._next_sweep = time.monotonic() + 0.25
-        outbox.finish(conn, self.name, now, pending.finished)
-        outbox.hold(conn, self.name, now, pending.held)
-        receipts = pending.receipts
-        if receipts:
-            if outbox.record_receipts(conn, now, receipts, self._recent_parts):
-                # Some came before their part: look for them when parts are recorded, a while.
-                self._early_until = time.monotonic() + 10.0
-            self.report.receipts += len(receipts)
-        confirmations: list[OutboundMessage] = []
-        if pending.replies:
-            effects = record_replies(
-                conn, pending.replies, now=now, actor=self.actor,
-                confirm=self.settings.confirm_stop,
-            )  # fmt: skip
-            self.report.replies += len(pending.replies)
-            confirmations = [e.confirmation for e in effects if e.confirmation is not None]
-            for effect in effects:
-                if effect.reply.kind is ReplyKind.STOP and effect.reply.sender:
-                    self._stopped.update((a, effect.reply.sender) for a in effect.advertiser_ids)
-        for (advertiser_id, campaign_id), notes in pending.audit.items():
-            audit.append(
-                conn,
-                actor=self.actor,
-                action="dispatch.batch",
-                advertiser_id=advertiser_id,
-                details={
-                    "campaign_id": campaign_id,
-                    "worker": self.name,
-                    **{what: audit.id_ranges(ids) for what, ids in sorted(notes.items())},
-                },
-                at=now,
-            )
-        return confirmations
+        merge_notes(self._audit_notes, pending.audit)
 
     def _send_confirmation(self, message: OutboundMessage) -> None:
         async def send() -> None:
@@ -698,12 +601,3 @@ class Worker:
         outbox.renew(conn, self.name, now, self.settings.lease)
         outbox.forget_early_receipts(conn, now - self.settings.keep_early_receipts)
         return outbox.rescue(conn, now)
-
-
-def _merge_notes(
-    into: dict[tuple[int, int], dict[str, list[int]]],
-    notes: dict[tuple[int, int], dict[str, list[int]]],
-) -> None:
-    for key, by_what in notes.items():
-        for what, ids in by_what.items():
-            into.setdefault(key, {}).setdefault(what, []).extend(ids)
