@@ -19,7 +19,9 @@ with its parts' receipts; the SMSC accepted exactly the outbox's parts, and rece
 destination number exactly once (the SMSC is the real `tambour smsc` command, run with a hook
 that writes, when it stops, how many messages and parts each destination received); the audit
 log's `dispatch.batch` entries name every message as submitted exactly once, across workers.
-PostgreSQL: throw-away databases on 127.0.0.1:5432, dropped afterwards.
+PostgreSQL: throw-away databases on 127.0.0.1:5432, dropped afterwards. Before and after each
+run a machine check times one pure-Python loop per core: on a shared virtual machine the same
+code runs a quarter slower or faster from one minute to the next, and this tells which.
 Usage: python benches/bench_dispatch.py [--messages N] [--only postgresql|sqlite|two]
        [--receipt-wait SECONDS]   (default: 50,000 messages, every run)
 """
@@ -79,6 +81,10 @@ smsc.Smsc.close = counting_close
 from tambour.cli.smsc_cmd import app
 app(prog_name="tambour smsc")
 """
+SPIN = (
+    "import time\nstarted = time.perf_counter()\ntotal = 0\n"
+    "for i in range(3_000_000):\n    total += i & 7\nprint(time.perf_counter() - started)"
+)
 LISTENING = re.compile(r"SMSC listening on [\d.]+:(\d+) .* admin on http://[\d.]+:(\d+)")
 STOPPED = re.compile(r"SMSC stopped: ([\d,]+) parts accepted, .* ([\d,]+) messages,")
 
@@ -274,8 +280,21 @@ def _line(label: str, done: Measured, report: dict[str, int]) -> None:
     )
 
 
+def machine_speed() -> str:
+    """How fast this machine runs Python right now: the same loop in two processes at once, one
+    a core. The figures of a shared virtual machine move with its neighbours' load (by a quarter
+    from one run to the next here); this tells whether a slow run met a slow machine."""
+    probes = [
+        subprocess.Popen([sys.executable, "-c", SPIN], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    took = sorted(float(probe.communicate()[0]) * 1000 for probe in probes)
+    return f"machine check: a 3M-step Python loop on each core at once took {took[0]:.0f}-{took[1]:.0f} ms"  # noqa: E501
+
+
 def run(url: str, tmp: Path, messages: int, workers: int, receipt_wait: float | None) -> list[str]:
     engine = _prepare(url, tmp, messages)
+    speed_before = machine_speed()
     with engine.connect() as conn:
         parts = conn.execute(text("SELECT sum(parts) FROM outbox")).scalar_one()
     smsc = Smsc(tmp)
@@ -315,6 +334,7 @@ def run(url: str, tmp: Path, messages: int, workers: int, receipt_wait: float | 
             f"  together: {sent:,} submitted in {wall:.1f} s wall = {sent / wall:,.0f} msg/s "
             f"(target for one worker: {TARGET:,})"
         )
+    print(f"  {speed_before}; after the run: {machine_speed().rpartition(' took ')[2]}")
     problems = _check(engine, counts, reports)
     engine.dispose()
     print("  correct" if not problems else "  INCORRECT: " + "; ".join(problems))
