@@ -9,8 +9,9 @@ from sqlalchemy import Engine, select
 
 from tambour.services import optouts
 from tambour.services.context import Context
-from tambour.store.bulk import copy_time, insert_rows
-from tambour.store.tables import evidence
+from tambour.store.bulk import copy_time, insert_rows, update_rows
+from tambour.store.tables import evidence, outbox
+from tests.dispatch_setup import launched_campaign, mobile, paris
 from tests.integration.cli import Cli
 from tests.integration.test_contacts import write_csv
 
@@ -66,3 +67,37 @@ def test_insert_rows_refuses_an_instant_it_would_misread(engine: Engine) -> None
         insert_rows(conn, "evidence", ("occurred_at",), [(aware,)])
     assert copy_time("postgresql", aware) == datetime(2026, 11, 28, 1, 0)
     assert copy_time("sqlite", aware) == "2026-11-28 01:00:00.000000"
+
+
+def test_update_rows_sets_per_row_values_and_one_value_for_all(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """`same` columns take one value for every matched row (NULL included), per-row columns
+    their own; rows failing `where` or matching nothing are left alone."""
+    now = paris("2026-12-01T10:00")
+    launched_campaign(engine, tmp_path, [mobile(i) for i in range(3)], now=now)
+    with engine.connect() as conn:
+        ids = sorted(conn.execute(select(outbox.c.id)).scalars())
+    at = paris("2026-12-01T11:30")
+    with engine.begin() as conn:
+        update_rows(
+            conn, "outbox", ("id",), ("state", "error_code"),
+            [(ids[0], "failed", 11), (ids[1], "expired", None), (ids[2] + 99, "failed", 1)],
+            where="{t}.state = 'queued'",
+            same={"done_at": at, "updated_at": at, "send_by": None, "reason": "because"},
+        )  # fmt: skip
+        update_rows(  # no longer queued: refused by `where`
+            conn, "outbox", ("id",), ("state",), [(ids[0], "cancelled")],
+            where="{t}.state = 'queued'", same={"reason": "never"},
+        )  # fmt: skip
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(outbox.c.id, outbox.c.state, outbox.c.error_code, outbox.c.reason,
+                   outbox.c.done_at).order_by(outbox.c.id)
+        ).all()  # fmt: skip
+    assert [tuple(r[:4]) for r in found] == [
+        (ids[0], "failed", 11, "because"),
+        (ids[1], "expired", None, "because"),
+        (ids[2], "queued", None, None),
+    ]
+    assert [r.done_at for r in found[:2]] == [at, at] and found[2].done_at is None
