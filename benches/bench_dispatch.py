@@ -280,6 +280,24 @@ def _line(label: str, done: Measured, report: dict[str, int]) -> None:
     )
 
 
+def table_reads(engine: Engine) -> str:
+    """How PostgreSQL read the outbox tables during the run (pg_stat_user_tables, written by
+    the workers' sessions as they ended): a plan gone wrong shows as rows read by the million."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            text(
+                "SELECT relname, seq_scan, seq_tup_read, idx_scan, idx_tup_fetch"
+                " FROM pg_stat_user_tables WHERE relname IN ('outbox', 'outbox_parts')"
+                " ORDER BY relname"
+            )
+        ).all()
+    return "PostgreSQL reads: " + "; ".join(
+        f"{name}: {seq:,} scans reading {seq_rows:,} rows, {idx:,} index scans fetching "
+        f"{idx_rows:,}"
+        for name, seq, seq_rows, idx, idx_rows in found
+    )
+
+
 def machine_speed() -> str:
     """How fast this machine runs Python right now: the same loop in two processes at once, one
     a core. The figures of a shared virtual machine move with its neighbours' load (by a quarter
@@ -289,7 +307,7 @@ def machine_speed() -> str:
         for _ in range(2)
     ]
     took = sorted(float(probe.communicate()[0]) * 1000 for probe in probes)
-    return f"machine check: a 3M-step Python loop on each core at once took {took[0]:.0f}-{took[1]:.0f} ms"  # noqa: E501
+    return f"machine check: a 3M-step loop on each core at once took {took[0]:.0f}-{took[1]:.0f} ms"
 
 
 def run(url: str, tmp: Path, messages: int, workers: int, receipt_wait: float | None) -> list[str]:
@@ -335,6 +353,8 @@ def run(url: str, tmp: Path, messages: int, workers: int, receipt_wait: float | 
             f"(target for one worker: {TARGET:,})"
         )
     print(f"  {speed_before}; after the run: {machine_speed().rpartition(' took ')[2]}")
+    if engine.dialect.name == "postgresql":
+        print(f"  {table_reads(engine)}")
     problems = _check(engine, counts, reports)
     engine.dispose()
     print("  correct" if not problems else "  INCORRECT: " + "; ".join(problems))
