@@ -87,18 +87,18 @@ def dispatch_demo(
 async def _dispatch(
     engine: Engine, launched: dict[str, Any], campaign: str, slug: str, stop_number: str
 ) -> DispatchDemo:
+    first_due = _next_due(engine)
+    assert first_due is not None, "the demo campaign queues messages"
+    clock = SimulatedClock(first_due)
     smsc = Smsc(
         SmscSettings(
             port=0, system_id=SYSTEM_ID, password=PASSWORD, receipt_delay=RECEIPT_DELAY,
             failure_rate=FAILURE_RATE, seed=SEED,
-        )
+        ),
+        clock=clock,  # validity periods are judged in the demo's time
     )  # fmt: skip
     await smsc.start()
     try:
-        first_due = _next_due(engine)
-        assert first_due is not None, "the demo campaign queues messages"
-        clock = SimulatedClock(first_due)
-        smsc.clock = clock  # validity periods are judged in the demo's time
         stop_from = _latest_recipient(engine)
         done = DispatchDemo(launched, smsc.port, stop_number, stop_from, False)
         done.stop_acknowledged = await _first_round(engine, smsc, clock, done)

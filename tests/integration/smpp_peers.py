@@ -14,6 +14,7 @@ from tambour.dispatch.replies import Reply
 from tambour.dispatch.smpp.client import DeliverHandler, SessionSettings, SmppSession
 from tambour.dispatch.smsc import Smsc, SmscSettings
 from tambour.dispatch.transports.smpp import SmppTransport
+from tambour.services.context import utc_now
 
 SYSTEM_ID = "tambour"
 PASSWORD = "s3cret"
@@ -134,7 +135,7 @@ class SmscThread:
     """The local SMSC on its own event loop in a thread, for tests whose client is another
     process (a `tambour worker` the test kills). Read `smsc` only through `call`."""
 
-    def __init__(self, clock: Callable[[], datetime] | None = None, **settings: Any) -> None:
+    def __init__(self, clock: Callable[[], datetime] = utc_now, **settings: Any) -> None:
         import threading
 
         self._settings = settings

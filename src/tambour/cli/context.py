@@ -26,9 +26,9 @@ def open_context(*, check_schema: bool = True) -> Context:
     if check_schema:
         with refusals():
             ensure_current(engine)
-    if settings.now is None:
+    fixed = _injected_now()
+    if fixed is None:
         return Context(engine=engine, actor=settings.actor)
-    fixed = parse_instant(settings.now, "TAMBOUR_NOW")
     return Context(engine=engine, actor=settings.actor, clock=lambda: fixed)
 
 
@@ -36,11 +36,17 @@ def running_clock() -> Callable[[], datetime]:
     """The clock of a long-running command (worker, local SMSC). With TAMBOUR_NOW, time starts
     there and runs: a worker on a frozen clock would never see a lease expire nor a window open,
     and an SMSC on the real clock would judge validity periods set on the injected one."""
-    settings = Settings.from_env()
-    if settings.now is None:
+    start = _injected_now()
+    if start is None:
         return utc_now
-    start, origin = parse_instant(settings.now, "TAMBOUR_NOW"), time.monotonic()
+    origin = time.monotonic()
     return lambda: start + timedelta(seconds=time.monotonic() - origin)
+
+
+def _injected_now() -> datetime | None:
+    """TAMBOUR_NOW, the instant tests and demos run commands at; None when unset."""
+    now = Settings.from_env().now
+    return None if now is None else parse_instant(now, "TAMBOUR_NOW")
 
 
 @contextmanager

@@ -51,8 +51,8 @@ def worker(
     # The database threads wait on their sockets without the GIL; when an answer comes they
     # need it back from the busy SMPP loop, which Python hands over only every switch interval
     # (5 ms by default): five milliseconds a statement. 0.5 ms took PostgreSQL statements from
-    # about 5 ms to under 1 in the worker; 0.2 ms sends about 5% more, 0.1 ms less
-    # (benches/bench_dispatch.py).
+    # about 5 ms to under 1 in the worker. Three PostgreSQL runs each of bench_dispatch.py
+    # (noisy on a shared VM): 0.5 ms 2,959-3,283 msg/s, 0.2 ms 3,153-3,569, 0.1 ms 2,345-3,071.
     sys.setswitchinterval(0.0002)
     try:
         config = load_config()

@@ -32,7 +32,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from tambour.dispatch.rate import TokenBucket
@@ -76,6 +76,7 @@ from tambour.dispatch.smpp.user_data import (
     encode_text,
     message_parts,
 )
+from tambour.services.context import utc_now
 from tambour.sms.phone import parse_phone
 
 log = logging.getLogger(__name__)
@@ -212,12 +213,12 @@ class Smsc:
     def __init__(
         self,
         settings: SmscSettings | None = None,
-        clock: Callable[[], datetime] | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.settings = settings or SmscSettings()
         # Validity periods and receipt dates are judged on this clock: the ESME's, when a test
         # or the demo runs the ESME on an injected one.
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.stats = SmscStats()
         self.parts: list[ReceivedPart] = []
         self.messages: list[ReceivedMessage] = []
