@@ -22,13 +22,19 @@ def _state(engine: Engine) -> dict[str, str]:
         return dict(conn.execute(select(outbox_rows.c.e164, outbox_rows.c.state)).all())
 
 
+def _claimed(engine: Engine, tmp_path: Path, numbers: list[str]) -> dict[str, outbox.Claimed]:
+    """A campaign to `numbers`, launched and claimed by worker w1: its messages by number."""
+    launched_campaign(engine, tmp_path, numbers, now=NOW)
+    with engine.begin() as conn:
+        return {m.e164: m for m in outbox.claim(conn, "w1", NOW, LEASE, 10)}
+
+
 def test_a_receipt_waits_for_its_part_and_never_takes_an_alias(
     engine: Engine, tmp_path: Path
 ) -> None:
     x, y = mobile(1), mobile(2)
-    launched_campaign(engine, tmp_path, [x, y], now=NOW)
+    claimed = _claimed(engine, tmp_path, [x, y])
     with engine.begin() as conn:
-        claimed = {m.e164: m for m in outbox.claim(conn, "w1", NOW, LEASE, 10)}
         # X left under the carrier id 64; Y's submit_sm_resp (id 100) is not written yet
         outbox.record_submitted(
             conn, "w1", NOW, [outbox.Submitted(claimed[x].id, claimed[x].advertiser_id,
@@ -56,9 +62,8 @@ def test_parts_the_worker_remembers_need_no_look_up_and_settle_once(
     engine: Engine, tmp_path: Path
 ) -> None:
     x = mobile(1)
-    launched_campaign(engine, tmp_path, [x], now=NOW)
+    claimed = _claimed(engine, tmp_path, [x])[x]
     with engine.begin() as conn:
-        (claimed,) = outbox.claim(conn, "w1", NOW, LEASE, 10)
         outbox.record_submitted(
             conn, "w1", NOW,
             [outbox.Submitted(claimed.id, claimed.advertiser_id, ("a1", "a2"), None, NOW)],
@@ -80,9 +85,8 @@ def test_the_sweep_applies_a_receipt_stored_before_another_worker_recorded_its_p
     engine: Engine, tmp_path: Path
 ) -> None:
     x, y = mobile(1), mobile(2)
-    launched_campaign(engine, tmp_path, [x, y], now=NOW)
+    claimed = _claimed(engine, tmp_path, [x, y])
     with engine.begin() as conn:
-        claimed = {m.e164: m for m in outbox.claim(conn, "w1", NOW, LEASE, 10)}
         # Worker 2 gets X's receipt before worker 1's part is visible: kept as early; and a
         # receipt for a message no worker ever recorded (another system's, say).
         delivered = Receipt("6a", MessageState.DELIVERED, from_tlv=True)

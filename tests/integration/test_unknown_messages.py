@@ -56,8 +56,13 @@ def test_requeue_unknown_queues_what_the_carrier_did_not_take(
     assert [states[n] for n in numbers[1:]] == ["queued"] * 3
     with engine.connect() as conn:
         (entry,) = [e for e in audit.entries(conn) if e.action == "campaign.requeue_unknown"]
+    with engine.connect() as conn:
+        requeued = conn.execute(
+            select(outbox_rows.c.id).where(outbox_rows.c.e164.in_(numbers[1:]))
+        ).scalars()
+        expected = audit.id_ranges(sorted(requeued))
     assert entry.actor == "ops:carla"
-    assert entry.details["kept_unknown"] == 1 and len(entry.details["requeued"]) >= 1
+    assert entry.details == {"campaign": "soldes", "requeued": expected, "kept_unknown": 1}
     later = datetime.now(UTC) + timedelta(seconds=1)  # due now: any worker claims them,
     with engine.begin() as conn:  # as any queued message, for a new attempt
         again = outbox.claim(conn, "w2", later, LEASE, 10)
