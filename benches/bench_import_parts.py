@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from contact_file import write
 from tambour.contacts.reader import read_batches, sniff
 from tambour.services.import_prepare import prepare
-from tambour.services.importer import BATCH_ROWS, CONTACT_COLUMNS, EVIDENCE_COLUMNS
+from tambour.services.importer import BATCH_ROWS, CONTACT_COLUMNS
+from tambour.services.ledger_writes import EVIDENCE_COLUMNS
 from tambour.store.engine import make_engine
 from tambour.store.schema import upgrade
 

@@ -113,6 +113,7 @@ def record(rng: random.Random) -> list[str]:
         "opted_out_at": maybe(rng, p / 6, lambda: when(rng)),
         "opt_out_source": maybe(rng, p / 6, lambda: "sms_stop"),
         "last_activity_at": maybe(rng, 0.4, lambda: when(rng)),
+        "member_since": maybe(rng, p / 8, lambda: when(rng)),
         "ville": maybe(rng, 0.5, lambda: rng.choice(CITIES)),
         "code_promo": maybe(rng, 0.2, lambda: f"ETE{rng.randrange(100)}"),
     }

@@ -28,12 +28,12 @@ def write_contacts(
         writer = csv.writer(handle)
         writer.writerow(
             ["phone", "first_name", "postal_code", "consent", "consent_at", "consent_method",
-             "consent_checkbox_prechecked", "consent_source", "consent_proof"]
+             "consent_checkbox_prechecked", "consent_source", "consent_proof", "commande"]
         )  # fmt: skip
         for index, number in enumerate(numbers):
             writer.writerow(
                 [number, f"Léa{index % 7}", postal_code, "oui", consent_at, "web_form", "non",
-                 "https://exemple.fr/inscription", f"form #{index}"]
+                 "https://exemple.fr/inscription", f"form #{index}", f"CMD-{index}"]
             )  # fmt: skip
     return path
 
@@ -68,15 +68,18 @@ def launched_campaign(
     send_by: datetime | None = None,
     postal_code: str = "75011",
     nature: str = "commercial",
+    consent_at: str = "2026-01-05",
 ) -> dict[str, object]:
-    """Import `numbers` (consenting), plan a campaign to them and launch it, at `now`."""
+    """Import `numbers` (consenting, each with an order `commande`), plan a campaign to them
+    and launch it, at `now`. A transactional campaign names `commande` as its transaction."""
     ensure_advertiser(engine, now, slug)
     ctx = context(engine, now)
-    path = write_contacts(tmp_path / f"{slug}-{name}.csv", numbers, postal_code)
+    path = write_contacts(tmp_path / f"{slug}-{name}.csv", numbers, postal_code, consent_at)
     importer.import_contacts(ctx, slug=slug, path=path, workers=1)
     campaigns.create(
         ctx, slug=slug, name=name, nature=nature, channel="sms", sender=SENDER, text=text,
         start=start, send_by=send_by,
+        transaction_field="commande" if nature == "transactional" else None,
     )  # fmt: skip
     planner.plan(ctx, name=name, slug=slug, workers=1)
     return campaigns.launch(ctx, name=name, slug=slug)

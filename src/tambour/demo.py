@@ -20,6 +20,7 @@ from tambour.rules.content import ContentCheck, check_content
 from tambour.rules.decision import Decision, decide_all
 from tambour.rules.facts import AdvertiserFacts, CampaignFacts
 from tambour.rules.fold import fold_set
+from tambour.rules.template import field_key
 from tambour.sms.text import count_text
 
 if TYPE_CHECKING:
@@ -76,8 +77,14 @@ def sample_campaigns(start: datetime) -> tuple[SampleCampaign, ...]:
         SampleCampaign(
             "Commande prête",
             "MLUMIERE",
-            "Bonjour {first_name|}, votre commande Maison Lumière est prête en boutique.",
-            CampaignFacts(nature=Nature.TRANSACTIONAL, channel=Channel.SMS, start=start),
+            "Bonjour {first_name|}, votre commande Maison Lumière {commande} est prête en "
+            "boutique.",
+            CampaignFacts(
+                nature=Nature.TRANSACTIONAL,
+                channel=Channel.SMS,
+                start=start,
+                transaction_field="commande",
+            ),
         ),
     )
 
@@ -126,9 +133,16 @@ def run_campaign(campaign: SampleCampaign, now: datetime) -> DemoResult:
         nature=campaign.facts.nature,
         channel=campaign.facts.channel,
         advertiser=SAMPLE_ADVERTISER,
+        transaction_field=campaign.facts.transaction_field,
     )
     rows = list(sample_rows())
-    decided = decide_all((facts_of_row(r) for _, r in rows), campaign.facts, SAMPLE_ADVERTISER, now)
+    field = campaign.facts.transaction_field
+    key = field_key(field) if field else None
+    facts = (
+        facts_of_row(r, transaction_reference=personalization(r).get(key) if key else None)
+        for _, r in rows
+    )
+    decided = decide_all(facts, campaign.facts, SAMPLE_ADVERTISER, now)
     results = []
     for (line, row), (_, decision) in zip(rows, decided, strict=True):
         text = None
@@ -164,9 +178,10 @@ def run_ledger_demo(database: Path) -> LedgerDemo:
     from tambour.store.engine import make_engine
     from tambour.store.schema import upgrade
 
+    rejects = database.with_name(database.stem + ".rejects.csv")
     for leftover in (database, database.with_name(database.name + "-wal"),
-                     database.with_name(database.name + "-shm")):  # fmt: skip
-        leftover.unlink(missing_ok=True)
+                     database.with_name(database.name + "-shm"), rejects):  # fmt: skip
+        leftover.unlink(missing_ok=True)  # the demo's own files, made again below
     engine = make_engine(f"sqlite:///{database}", pooled=False)
     upgrade(engine)
     ctx = Context(engine, actor="demo", clock=lambda: LEDGER_DEMO_NOW)
@@ -176,7 +191,6 @@ def run_ledger_demo(database: Path) -> LedgerDemo:
         stop_number=advertiser.stop_number or "", categories=["luminaires", "décoration"],
     )  # fmt: skip
     sample = sample_campaigns(DEMO_START)[0]
-    rejects = database.with_name(database.stem + ".rejects.csv")
     source = resources.files("tambour") / "data" / "sample_contacts.csv"
     with resources.as_file(source) as path:
         imported = importer.import_contacts(

@@ -32,7 +32,9 @@ class Cli:
         return result
 
     def advertiser(self, slug: str = "maison-lumiere", *extra: str) -> None:
+        # A sender ID belongs to one advertiser: another slug gets its own (COPIE for copie).
+        sender = "MLUMIERE" if slug == "maison-lumiere" else slug.replace("-", "").upper()[:11]
         self(
-            "advertiser", "create", slug, "--name", "Maison Lumière SAS", "--sender", "MLUMIERE",
+            "advertiser", "create", slug, "--name", "Maison Lumière SAS", "--sender", sender,
             "--stop-number", "36111", "--categories", "luminaires;décoration", *extra,
         )  # fmt: skip

@@ -86,8 +86,8 @@ def ledger(cli: Cli, tmp_path: Path) -> Cli:
     cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
     extra = write_csv(
         tmp_path / "extra.csv",
-        [{"phone": "+870 773 111 632", "consent": "oui", "consent_at": "2026-10-01",
-          "first_name": "Marin"}],
+        [{"phone": "+870 773 111 632", "consent": "oui", "consent_method": "web_form",
+          "consent_at": "2026-10-01", "first_name": "Marin"}],
     )  # fmt: skip
     cli("contacts", "import", str(extra), "--advertiser", "maison-lumiere")
     return cli
@@ -131,6 +131,9 @@ COMMERCIAL = {
     "+33612345633": ("no_legal_basis", None),  # informed volunteer: not for commercial
     "+33612345634": ("no_legal_basis", None),
     "+870773111632": ("invalid_number", None),  # a satellite mobile: no time zone, no window
+    "+33612345635": ("consent_partner_unnamed", None),  # "nos partenaires", from a broker
+    "+33612345636": ("consent_unproven", None),  # no method, no wording
+    "+33612345637": ("customer_not_own_sale", None),  # bought on a marketplace
 }
 DEFERRED = {
     "+33612345602": "public_holiday",
@@ -152,7 +155,7 @@ def test_every_basis_and_reason_of_a_commercial_campaign(ledger: Cli) -> None:
     assert {p: r["deferral"] for p, r in rows.items() if r["deferral"]} == DEFERRED
     assert payload["blocks"] == [] and payload["campaign"]["status"] == "planned"
     summary = payload["summary"]
-    assert (summary["targeted"], summary["send"], summary["exclude"]) == (33, 13, 20)
+    assert (summary["targeted"], summary["send"], summary["exclude"]) == (36, 13, 23)
     assert summary["by_reason"]["no_legal_basis"] == 3
     assert summary["by_territory"]["guadeloupe"]["first_send_at"] == "2027-03-27T08:00:00-04:00"
     camille = rows["+33612345601"]
@@ -177,11 +180,13 @@ def test_non_commercial_and_transactional_bases(ledger: Cli) -> None:
     assert code(rows["+33612345601"]) == "consent"
     assert rows["+33612345633"]["text"].endswith("samedi en boutique. STOP au 36111")
 
-    create(ledger, "Commande", nature="transactional",
+    create(ledger, "Commande", nature="transactional", transaction_field="commande",
            text="Bonjour {first_name|}, votre commande Maison Lumière est prête.")  # fmt: skip
     rows = by_phone(plan(ledger, "Commande"))
     assert code(rows["+33612345618"]) == "transactional"  # an opt-out does not stop an order
     assert code(rows["+33612345630"]) == "transactional"
+    assert code(rows["+33612345619"]) == "complaint_33700"  # a spam report stops everything
+    assert code(rows["+33612345620"]) == "no_transaction_reference"  # no order of hers
     assert code(rows["+33142685316"]) == "not_mobile"
     assert code(rows["+870773111632"]) == "invalid_number"
     # Not prospection: no window (Nouméa at 20:00 is served), no STOP mention.
@@ -245,7 +250,7 @@ def recipients(cli: Cli, tmp_path: Path) -> Cli:
     path = write_csv(
         tmp_path / "territories.csv",
         [{"phone": phone, "postal_code": postal, "consent": "oui", "consent_at": "2026-06-01",
-          "first_name": "Alex"} for phone, postal in people],
+          "consent_method": "web_form", "first_name": "Alex"} for phone, postal in people],
     )  # fmt: skip
     cli("contacts", "import", str(path), "--advertiser", "maison-lumiere")
     return cli
@@ -425,7 +430,14 @@ def test_launch_freezes_the_plan_and_queues_one_message_per_send(
     # The audience cannot grow after launch: a newcomer who consented gets nothing.
     newcomer = write_csv(
         tmp_path / "new.csv",
-        [{"phone": "06 11 11 11 11", "consent": "oui", "consent_at": "2027-03-01"}],
+        [
+            {
+                "phone": "06 11 11 11 11",
+                "consent": "oui",
+                "consent_method": "web_form",
+                "consent_at": "2027-03-01",
+            }
+        ],
     )
     ledger("contacts", "import", str(newcomer), "--advertiser", "maison-lumiere")
     assert ledger("campaign", "status", "Printemps", "--json").json()["messages"]["queued"] == 12
@@ -486,7 +498,7 @@ def test_planning_twice_gives_the_same_plan_and_leaves_one(ledger: Cli, engine: 
             .all()
         )
     assert generations == [2]
-    assert count(engine, plan_rows) == first["summary"]["targeted"] == 33
+    assert count(engine, plan_rows) == first["summary"]["targeted"] == 36
 
 
 def test_tags_choose_the_audience(ledger: Cli) -> None:
@@ -495,6 +507,7 @@ def test_tags_choose_the_audience(ledger: Cli) -> None:
     assert set(rows) == {
         "+33612345605", "+33612345625", "+33612345626", "+33612345627", "+33612345632",
         "+33781223304", "+33612345606", "+33612345607", "+33781223328", "+33781223329",
+        "+33612345637",
     }  # fmt: skip
 
 
@@ -506,7 +519,8 @@ def test_worker_processes_plan_exactly_what_one_process_does(
     postal = ("75011", "67000", "97200", "", "98714")
     rows = [
         {"phone": f"06{i:08d}", "postal_code": postal[i % 5], "first_name": f"N{i % 97}",
-         "consent": "oui" if i % 3 else "", "consent_at": "2026-09-01" if i % 3 else "",
+         "consent": "oui" if i % 3 else "", "consent_method": "web_form",
+         "consent_at": "2026-09-01" if i % 3 else "",
          "collected_at": "2026-01-05", "informed_at_collection": "oui" if i % 4 else "non",
          "objection_offered_at_collection": "oui", "opted_out": "oui" if i % 50 == 0 else ""}
         for i in range(12_000)
@@ -534,14 +548,14 @@ def test_the_report_and_the_csv(ledger: Cli, tmp_path: Path) -> None:
     target = tmp_path / "plan.csv"
     report = ledger("campaign", "plan", "Printemps", "--csv", str(target)).out
     for expected in (
-        "33 contact(s) targeted", "consent_prechecked_box", "guadeloupe",
+        "36 contact(s) targeted", "consent_prechecked_box", "guadeloupe",
         "2027-03-27T08:00:00-04:00", "'’' (U+2019) forces UCS-2 in 12 message(s)",
         "24 message part(s)", "1 part(s) instead of 2", "Samples", "No block.",
         "Bonjour {first_name|}, c'est le printemps",
     ):  # fmt: skip
         assert expected in report, expected
     lines = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8-sig"))))
-    assert len(lines) == 33 and lines[0].keys() >= {"phone", "decision", "reason", "text"}
+    assert len(lines) == 36 and lines[0].keys() >= {"phone", "decision", "reason", "text"}
     missing = ledger("campaign", "plan", "Printemps", "--csv", "/nonexistent/p.csv", ok=False)
     assert missing.code == 2 and "--csv" in missing.err
 
@@ -635,8 +649,8 @@ def test_the_demo_builds_a_ledger_and_prints_the_plan(tmp_path: Path) -> None:
     runner = Cli(f"sqlite:///{tmp_path / 'unused.db'}")
     for _ in range(2):  # recreated at each run
         out = runner("demo", "--database", str(database)).out
-        assert "imported 34 rows of the bundled sample file: 32 contacts" in out
-        assert "32 contact(s) targeted" in out and "No block." in out
+        assert "imported 37 rows of the bundled sample file: 35 contacts" in out
+        assert "35 contact(s) targeted" in out and "No block." in out
         assert "consent_prechecked_box" in out and "2027-03-27T08:00:00-04:00" in out
     assert (tmp_path / "demo.rejects.csv").exists()
 

@@ -86,32 +86,36 @@ def test_import_sample_counts_rejects_and_audit(cli: Cli, engine: Engine, tmp_pa
     summary = cli(
         "contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere", "--json"
     ).json()
-    # 34 rows: one number too short is rejected; C017 is C001's number in another notation.
-    assert summary["rows"] == 34 and summary["rejected"] == 1
-    assert (summary["created"], summary["duplicates"], summary["updated"]) == (32, 1, 0)
+    # 37 rows: one number too short is rejected; C017 is C001's number in another notation.
+    assert summary["rows"] == 37 and summary["rejected"] == 1
+    assert (summary["created"], summary["duplicates"], summary["updated"]) == (35, 1, 0)
     assert summary["rejected_by_reason"] == {"phone: invalid number": 1}
     rejects = Path(summary["rejects_file"])
     assert rejects.name == "sample.rejects.csv"
     lines = list(csv.DictReader(io.StringIO(rejects.read_text(encoding="utf-8-sig"))))
     assert [(r["line"], r["field"]) for r in lines] == [("16", "phone")]
-    assert count(engine, contacts) == 32
+    assert count(engine, contacts) == 35
     entries = cli("audit", "list", "--json").json()
-    assert entries[0]["action"] == "contacts.import" and entries[0]["details"]["created"] == 32
+    assert entries[0]["action"] == "contacts.import" and entries[0]["details"]["created"] == 35
     assert cli("audit", "verify").code == 0
 
 
-def test_a_clean_import_removes_the_rejects_of_the_previous_run(cli: Cli, tmp_path: Path) -> None:
+def test_a_clean_import_leaves_no_rejects_file_and_keeps_earlier_ones(
+    cli: Cli, tmp_path: Path
+) -> None:
     cli.advertiser()
     path = tmp_path / "c.csv"
     path.write_text("phone\n0612\n0612345678\n", encoding="utf-8")
     cli("contacts", "import", str(path), "--advertiser", "maison-lumiere")
-    assert (tmp_path / "c.rejects.csv").exists()
+    earlier = (tmp_path / "c.rejects.csv").read_bytes()
     path.write_text("phone\n0612345679\n0612345678\n", encoding="utf-8")
     summary = cli(
         "contacts", "import", str(path), "--advertiser", "maison-lumiere", "--json"
     ).json()
     assert summary["rejected"] == 0 and summary["rejects_file"] is None
-    assert not (tmp_path / "c.rejects.csv").exists()
+    # No new rejects file; the earlier one is the user's to remove, never Tambour's.
+    assert [p.name for p in tmp_path.glob("c.rejects*")] == ["c.rejects.csv"]
+    assert (tmp_path / "c.rejects.csv").read_bytes() == earlier
 
 
 def test_reimport_adds_nothing(cli: Cli, engine: Engine, tmp_path: Path) -> None:
@@ -122,7 +126,7 @@ def test_reimport_adds_nothing(cli: Cli, engine: Engine, tmp_path: Path) -> None
     again = cli("contacts", "import", str(path), "--advertiser", "maison-lumiere", "--json").json()
     assert again["created"] == 0 and again["evidence_added"] == 0
     # C001 and C017 share a number: folded into one set of facts, which has not changed.
-    assert (again["unchanged"], again["duplicates"], again["updated"]) == (32, 1, 0)
+    assert (again["unchanged"], again["duplicates"], again["updated"]) == (35, 1, 0)
     assert count(engine, evidence) == before
 
 
@@ -155,7 +159,7 @@ def test_every_canonical_column_is_stored_and_shown(cli: Cli, tmp_path: Path) ->
         "third_party_information_proof": "", "account_created_at": "2026-03-02",
         "last_purchase_at": "2026-03-05", "purchased_categories": "luminaires",
         "opted_out": "", "opted_out_at": "", "opt_out_source": "",
-        "last_activity_at": "2026-03-06", "salon": "Metz 2026",
+        "last_activity_at": "2026-03-06", "member_since": "2025-06-01", "salon": "Metz 2026",
     }  # fmt: skip
     assert set(CANONICAL_COLUMNS) <= set(row)
     path = write_csv(tmp_path / "all.csv", [row])
@@ -171,7 +175,10 @@ def test_every_canonical_column_is_stored_and_shown(cli: Cli, tmp_path: Path) ->
     ]
     assert contact["fields"] == {"salon": "Metz 2026"} and contact["external_id"] == "P-1"
     kinds = {e["kind"]: e for e in shown["evidence"]}
-    assert set(kinds) == {"consent_given", "collected", "account_created", "purchase", "activity"}
+    assert set(kinds) == {
+        "consent_given", "collected", "account_created", "purchase", "activity", "membership",
+    }  # fmt: skip
+    assert kinds["membership"]["at"] == "2025-05-31T22:00:00+00:00"
     consent = kinds["consent_given"]
     assert consent["at"] == "2026-03-01T09:00:00+00:00"
     assert consent["data"]["channels"] == ["fax", "sms"] and consent["data"]["proof"] == "scan-17"
@@ -282,7 +289,7 @@ def test_dry_run_keeps_nothing(cli: Cli, engine: Engine, tmp_path: Path) -> None
         "--dry-run",
         "--json",
     ).json()
-    assert summary["created"] == 32 and summary["dry_run"] is True
+    assert summary["created"] == 35 and summary["dry_run"] is True
     assert count(engine, contacts) == 0 and count(engine, evidence) == 0
 
 
@@ -330,7 +337,7 @@ def test_import_export_round_trip(cli: Cli, tmp_path: Path) -> None:
     second = cli("contacts", "export", "--advertiser", "copie").out
     assert second == first
     rows = list(csv.DictReader(io.StringIO(first)))
-    assert len(rows) == 32
+    assert len(rows) == 35
     c001 = next(r for r in rows if r["phone"] == "+33612345601")
     assert c001["consent_at"] == "2026-09-14T18:22:05+02:00" and c001["consent"] == "yes"
     assert c001["ville"] == "Paris" and c001["external_id"] == "C017"  # the later row's profile
@@ -436,6 +443,7 @@ def test_audit_log_records_actions_without_phone_numbers(cli: Cli, tmp_path: Pat
         "contacts.export",
         "optout.add",
         "contacts.import",
+        "contacts.import.rows",  # the batch's rows, listed in its own transaction
         "advertiser.create",
     ]
     assert {e["actor"] for e in entries} == {"test:alice"}
@@ -443,7 +451,7 @@ def test_audit_log_records_actions_without_phone_numbers(cli: Cli, tmp_path: Pat
     for number in ("0612345601", "612345601", "+33612345601"):
         assert number not in dump
     verified = cli("audit", "verify", "--json").json()
-    assert verified["ok"] and verified["count"] == 4
+    assert verified["ok"] and verified["count"] == 5
 
 
 def test_audit_verify_fails_on_tampering(cli: Cli, engine: Engine, tmp_path: Path) -> None:
@@ -718,7 +726,15 @@ def test_a_partial_file_erases_nothing_it_does_not_state(cli: Cli, tmp_path: Pat
 def test_consent_no_without_a_date_withdraws_a_recorded_consent(cli: Cli, tmp_path: Path) -> None:
     cli.advertiser()
     given = write_csv(
-        tmp_path / "a.csv", [{"phone": "0661000001", "consent": "yes", "consent_at": "2024-01-01"}]
+        tmp_path / "a.csv",
+        [
+            {
+                "phone": "0661000001",
+                "consent": "yes",
+                "consent_at": "2024-01-01",
+                "consent_method": "web_form",
+            }
+        ],
     )
     cli("contacts", "import", str(given), "--advertiser", "maison-lumiere")
     withdrawn = write_csv(tmp_path / "b.csv", [{"phone": "0661000001", "consent": "no"}])
@@ -732,7 +748,15 @@ def test_consent_no_without_a_date_withdraws_a_recorded_consent(cli: Cli, tmp_pa
     assert shown["standing"]["commercial"]["reason"] == "opted_out"
     # A new consent recorded after it lifts it.
     again = write_csv(
-        tmp_path / "c.csv", [{"phone": "0661000001", "consent": "yes", "consent_at": "2026-06-01"}]
+        tmp_path / "c.csv",
+        [
+            {
+                "phone": "0661000001",
+                "consent": "yes",
+                "consent_at": "2026-06-01",
+                "consent_method": "web_form",
+            }
+        ],
     )
     cli("contacts", "import", str(again), "--advertiser", "maison-lumiere")
     shown = cli("contacts", "show", "0661000001", "--advertiser", "maison-lumiere", "--json").json()

@@ -1,8 +1,9 @@
 """services.replies on SQLite and PostgreSQL: STOP replies opt a number out of the advertisers
 that messaged it through that short number (all of them when unsure), at once and once; START
-is a new consent that a later plan honours, never over a 33700 complaint; anything else is only
-audited. Advertisers, contacts and campaigns are made through the command line, as a user would;
-the replies are recorded as the inbound worker does, in a transaction of its own.
+is a new consent that a later plan honours, never over a 33700 complaint; every reply is kept
+in `replies` for the advertisers it concerns, and audited. Advertisers, contacts and campaigns
+are made through the command line, as a user would; the replies are recorded as the inbound
+worker does, in a transaction of its own.
 """
 
 import json
@@ -20,7 +21,15 @@ from tambour.rules.replies import classify_reply
 from tambour.services import optouts
 from tambour.services.context import Context
 from tambour.services.replies import ReplyEffect, record_replies
-from tambour.store.tables import advertisers, audit_log, contacts, evidence, outbox, suppressions
+from tambour.store.tables import (
+    advertisers,
+    audit_log,
+    contacts,
+    evidence,
+    outbox,
+    replies,
+    suppressions,
+)
 from tests.integration.cli import Cli
 from tests.integration.test_contacts import write_csv
 
@@ -55,7 +64,8 @@ def world(cli: Cli, tmp_path: Path) -> Cli:
             "--stop-number", stop_number, "--categories", "luminaires")  # fmt: skip
         people = write_csv(
             tmp_path / f"{slug}.csv",
-            [{"phone": number, "consent": "oui", "consent_at": "2026-10-01"}
+            [{"phone": number, "consent": "oui", "consent_at": "2026-10-01",
+              "consent_method": "web_form"}
              for number in (PERSON, OTHER_PERSON)],
         )  # fmt: skip
         cli("contacts", "import", str(people), "--advertiser", slug)
@@ -145,6 +155,13 @@ def suppressed(engine: Engine, slug: str) -> list[str]:
         )
 
 
+def kept(engine: Engine) -> list[dict[str, Any]]:
+    """The `replies` rows, in the order they were written."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(replies).order_by(replies.c.id)).mappings().all()
+    return [dict(row) for row in rows]
+
+
 def reply_audit(engine: Engine) -> list[tuple[str, int | None, dict[str, Any]]]:
     with engine.connect() as conn:
         rows = conn.execute(
@@ -227,7 +244,14 @@ def test_a_stop_from_an_unknown_number_is_suppressed_without_evidence(
     assert later_plan(world, "boulangerie")[PERSON] == "consent"
     newcomer = write_csv(
         tmp_path / "newcomer.csv",
-        [{"phone": stranger, "consent": "oui", "consent_at": "2026-10-01"}],
+        [
+            {
+                "phone": stranger,
+                "consent": "oui",
+                "consent_at": "2026-10-01",
+                "consent_method": "web_form",
+            }
+        ],
     )
     world("contacts", "import", str(newcomer), "--advertiser", "boulangerie")
     assert later_plan(world, "boulangerie", "Encore")[stranger] == "opted_out"
@@ -342,7 +366,7 @@ def test_start_is_not_given_to_a_guessed_advertiser(world: Cli, engine: Engine) 
 # --- other replies, audit, confirmation -----------------------------------------------------
 
 
-def test_other_replies_and_senders_that_are_no_number_are_only_audited(
+def test_other_replies_and_senders_that_are_no_number_are_kept_and_audited_only(
     world: Cli, engine: Engine
 ) -> None:
     messaged(world, engine, "maison-lumiere")
@@ -371,7 +395,14 @@ def test_other_replies_and_senders_that_are_no_number_are_only_audited(
         "count": 1,
         "not_a_phone": 1,
         "short_numbers": ["36111"],
+        "reply_ids": [[3, 3]],
     }
+    assert [(r["advertiser_id"], r["e164"], r["meaning"], r["status"]) for r in kept(engine)] == [
+        (lumiere, PERSON, "other", "new"),
+        (lumiere, PERSON, "other", "new"),
+        (None, "Orange", "stop", "new"),  # applied to nobody: new, for the operator
+        (None, "Orange", "start", "new"),
+    ]
 
 
 def test_the_audit_names_advertiser_hash_and_short_number_never_a_number_or_text(
@@ -393,6 +424,7 @@ def test_the_audit_names_advertiser_hash_and_short_number_never_a_number_or_text
     text = json.dumps(entries)
     for secret in ("612345678", "698765432", "pub Maison", "parler"):
         assert secret not in text
+    assert stop["reply_ids"] == [[1, 2]] and entries[0][2]["reply_ids"] == [[3, 3]]
 
 
 def test_the_confirmation_comes_from_the_short_number_and_names_the_advertisers(
@@ -412,3 +444,75 @@ def test_the_confirmation_comes_from_the_short_number_and_names_the_advertisers(
     )
     [quiet] = record(engine, reply("STOP", short_number="36222"))  # confirm not asked
     assert quiet.confirmation is None and quiet.advertiser_ids == (ids(engine)["boulangerie"],)
+
+
+# --- every reply is kept ---------------------------------------------------------------------
+
+
+def test_every_reply_is_kept_for_the_advertisers_it_concerns(world: Cli, engine: Engine) -> None:
+    """One row per advertiser a reply was routed to (both owners of a shared short number when
+    unsure), with its text, number, short number, meaning and status; a START whose advertiser
+    cannot be told is kept without one."""
+    messaged(world, engine, "maison-lumiere")
+    lumiere, cave, boulangerie = (ids(engine)[s] for s in ADVERTISERS)
+    stranger = "+33677777777"
+    effects = record(
+        engine,
+        reply("Merci, à samedi ✨"),
+        reply("Merci STOP"),
+        reply("plus de sms svp", sender=stranger),  # messaged by neither owner of 36111: both
+        reply("START", sender=stranger),  # which of the two: uncertain
+        reply("Oui", sender=OTHER_PERSON, short_number="36222"),
+        reply("START", sender=OTHER_PERSON, short_number="36222"),
+    )
+    rows = kept(engine)
+    assert [
+        (r["advertiser_id"], r["e164"], r["to_number"], r["text"], r["meaning"], r["status"])
+        for r in rows
+    ] == [
+        (lumiere, PERSON, "36111", "Merci, à samedi ✨", "other", "new"),
+        (lumiere, PERSON, "36111", "Merci STOP", "stop", "opted_out"),
+        (lumiere, stranger, "36111", "plus de sms svp", "stop", "opted_out"),
+        (cave, stranger, "36111", "plus de sms svp", "stop", "opted_out"),
+        (None, stranger, "36111", "START", "start", "new"),
+        (boulangerie, OTHER_PERSON, "36222", "Oui", "other", "new"),
+        (boulangerie, OTHER_PERSON, "36222", "START", "start", "new"),
+    ]
+    assert [e.kept for e in effects] == [(1,), (2,), (3, 4), (5,), (6,), (7,)]
+    assert all(r["received_at"] == REPLY_AT for r in rows)
+    # A STOP's rows are handled by the worker that applied it; the others wait for a reader.
+    assert [(r["handled_at"], r["handled_by"]) for r in rows if r["status"] == "opted_out"] == [
+        (REPLY_AT, ACTOR)
+    ] * 3
+    assert all(r["handled_at"] is None for r in rows if r["status"] == "new")
+    assert suppressed(engine, "cave-dupont") == ["sms_stop"]  # the refusal was applied too
+
+
+def test_a_reply_delivered_again_is_kept_once(world: Cli, engine: Engine) -> None:
+    """Carriers deliver a reply again when its acknowledgement was lost: the same text from the
+    same number to the same short number within ten minutes is the same reply."""
+    messaged(world, engine, "maison-lumiere")
+    first = record(engine, reply("Vous livrez à Lyon ?"), reply("Vous livrez à Lyon ?"))
+    again = record(engine, reply("Vous livrez à Lyon ?"), at=REPLY_AT + timedelta(minutes=9))
+    other_text = record(engine, reply("Et à Lille ?"), at=REPLY_AT + timedelta(minutes=9))
+    later = record(engine, reply("Vous livrez à Lyon ?"), at=REPLY_AT + timedelta(minutes=11))
+    assert [e.kept for e in first + again + other_text + later] == [(1,), (), (), (2,), (3,)]
+    assert [r["text"] for r in kept(engine)] == [
+        "Vous livrez à Lyon ?", "Et à Lille ?", "Vous livrez à Lyon ?",
+    ]  # fmt: skip
+
+
+def test_a_stop_to_a_number_nobody_owns_from_someone_nobody_messaged_is_kept(
+    world: Cli, engine: Engine
+) -> None:
+    record(engine, reply("STOP", sender="+33677777777", short_number="38888"))
+    [row] = kept(engine)
+    assert (row["advertiser_id"], row["meaning"], row["status"]) == (None, "stop", "new")
+
+
+def test_a_text_postgresql_could_not_hold_is_kept_readable(world: Cli, engine: Engine) -> None:
+    """A NUL (some carriers' padding) would make PostgreSQL refuse the row, and the reply come
+    back for ever: it is kept as U+FFFD."""
+    messaged(world, engine, "maison-lumiere")
+    record(engine, Reply(PERSON, PERSON, "36111", "Merci\x00", classify_reply("Merci")))
+    assert [r["text"] for r in kept(engine)] == ["Merci\ufffd"]

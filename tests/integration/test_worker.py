@@ -608,3 +608,51 @@ def test_without_configuration_the_worker_records_to_the_local_outbox(
     assert '"submitted": 5' in done.stdout
     assert time.monotonic() - started < 20  # no receipt to wait for
     assert states(engine) == Counter({"submitted": 5})  # nothing comes back from it
+
+
+def test_a_transactional_message_goes_despite_a_marketing_stop_not_despite_a_complaint(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Issue 12: a STOP refuses marketing, not one's own order; a 33700 report stops all."""
+    from tambour.rules.codes import OptOutSource
+    from tambour.services import optouts
+    from tests.dispatch_setup import context
+
+    launched_campaign(
+        engine, tmp_path, [mobile(i) for i in range(3)], now=TUESDAY_10, nature="transactional",
+        text="Votre commande Maison Lumière {commande} est prête en boutique.",
+    )  # fmt: skip
+    later = context(engine, TUESDAY_10 + timedelta(minutes=1))
+    optouts.add(later, slug="maison-lumiere", number=mobile(1), source=OptOutSource.SMS_STOP)
+    optouts.add(later, slug="maison-lumiere", number=mobile(2), source=OptOutSource.COMPLAINT_33700)
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            clock = Clock(TUESDAY_10 + timedelta(minutes=2))
+            report = await worker(engine, smsc, clock).run(until_idle=True)
+            assert report.submitted == 2
+            assert set(received(smsc)) == {mobile(0), mobile(1)}
+
+    run(scenario)
+    stopped = [(r.e164, r.state, r.reason) for r in rows(engine) if r.state != "delivered"]
+    assert stopped == [(mobile(2), "cancelled", "complaint_33700")]
+
+
+def test_a_recipient_whose_data_lapsed_since_the_plan_is_not_messaged(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Issue 12: retention is checked again at dispatch. Consent of 2023-12-02, nothing since:
+    the data lapses on 2026-12-02; planned on the 1st, the messages still waiting on the 2nd
+    expire."""
+    launched_campaign(
+        engine, tmp_path, [mobile(i) for i in range(3)], now=TUESDAY_10, consent_at="2023-12-02"
+    )
+
+    async def scenario() -> None:
+        async with running_smsc() as smsc:
+            clock = Clock(TUESDAY_10 + timedelta(days=1))
+            report = await worker(engine, smsc, clock).run(until_idle=True)
+            assert report.submitted == 0 and not smsc.messages
+
+    run(scenario)
+    assert {(r.state, r.reason) for r in rows(engine)} == {("expired", "retention_expired")}

@@ -22,7 +22,12 @@ ADVERTISER = AdvertiserFacts(
 
 
 def consent(**changes: Any) -> Consent:
-    base = Consent(given=True, at=datetime(2026, 6, 1, tzinfo=UTC), channels=frozenset({"sms"}))
+    base = Consent(
+        given=True,
+        at=datetime(2026, 6, 1, tzinfo=UTC),
+        channels=frozenset({"sms"}),
+        method="web_form",
+    )
     return replace(base, **changes)
 
 

@@ -15,6 +15,7 @@ def blocks(text: str, sender: str = "MLUMIERE", **kw) -> set[Block]:  # type: ig
         channel=kw.get("channel", Channel.SMS),
         advertiser=kw.get("advertiser", ADVERTISER),
         media_bytes=kw.get("media_bytes", 0),
+        transaction_field=kw.get("transaction_field"),
     )
     return {f.code for f in check.blocks}
 
@@ -116,6 +117,7 @@ def test_transactional_messages_need_no_stop_mention() -> None:
         nature=Nature.TRANSACTIONAL,
         channel=Channel.SMS,
         advertiser=ADVERTISER,
+        transaction_field="commande",
     )
     assert check.blocks == () and check.final_text("x") == "x"
 
@@ -140,6 +142,72 @@ def test_mms_too_large_blocks_only_mms() -> None:
     assert Block.MMS_TOO_LARGE in blocks("-20%", channel=Channel.MMS, media_bytes=MMS_MAX_BYTES + 1)
     assert Block.MMS_TOO_LARGE not in blocks("-20%", channel=Channel.MMS, media_bytes=MMS_MAX_BYTES)
     assert Block.MMS_TOO_LARGE not in blocks("-20%", channel=Channel.SMS, media_bytes=10**7)
+
+
+# --- the declared nature is checked, not trusted (issue 12 point 1) -------------------------
+
+PROMO = "SOLDES -50% sur tout le magasin avec le code PROMO50 !"
+
+
+@pytest.mark.parametrize("nature", [Nature.TRANSACTIONAL, Nature.NON_COMMERCIAL, Nature.POLITICAL])
+def test_a_promotional_text_blocks_any_nature_but_commercial(nature: Nature) -> None:
+    from dataclasses import replace
+
+    recorded = replace(ADVERTISER, non_commercial_id="W751234567")
+    found = blocks(PROMO, nature=nature, advertiser=recorded, transaction_field="commande")
+    assert Block.PROMOTIONAL_CONTENT in found
+    assert Block.PROMOTIONAL_CONTENT not in blocks(PROMO, nature=Nature.COMMERCIAL)
+
+
+def test_the_promotion_block_says_what_it_found() -> None:
+    check = check_content(
+        text=PROMO, sender="MLUMIERE", nature=Nature.TRANSACTIONAL, channel=Channel.SMS,
+        advertiser=ADVERTISER, transaction_field="commande",
+    )  # fmt: skip
+    (finding,) = [f for f in check.blocks if f.code is Block.PROMOTIONAL_CONTENT]
+    assert "PROMO50" in finding.message or "50%" in finding.message
+
+
+def test_a_genuine_transactional_text_is_not_blocked() -> None:
+    text = "Votre commande {commande} d'un montant de 45,90 € a été expédiée."
+    assert blocks(text, nature=Nature.TRANSACTIONAL, transaction_field="commande") == set()
+
+
+def test_a_transactional_campaign_must_name_its_transaction_field() -> None:
+    assert Block.NO_TRANSACTION_FIELD in blocks("Votre colis arrive", nature=Nature.TRANSACTIONAL)
+    assert Block.NO_TRANSACTION_FIELD not in blocks(
+        "Votre colis arrive", nature=Nature.TRANSACTIONAL, transaction_field="suivi"
+    )
+
+
+def test_non_commercial_needs_an_advertiser_recorded_as_such() -> None:
+    from dataclasses import replace
+
+    text = "Collecte de lampes usagées samedi"
+    assert Block.NON_COMMERCIAL_UNRECORDED in blocks(text, nature=Nature.NON_COMMERCIAL)
+    recorded = replace(ADVERTISER, non_commercial_id="W751234567")
+    assert Block.NON_COMMERCIAL_UNRECORDED not in blocks(
+        text, nature=Nature.NON_COMMERCIAL, advertiser=recorded
+    )
+
+
+def test_non_stop_is_not_a_stop_mention() -> None:
+    mention = stop_mention("Ouvert non-stop ce samedi", Nature.COMMERCIAL, "MLUMIERE", "36111")
+    assert mention.problem is None and mention.suffix == " STOP au 36111"
+    assert Block.MISSING_STOP_MENTION not in blocks("Ouvert non-stop ce samedi !")
+
+
+def test_too_many_parts_and_nothing_to_send_are_plan_blocks() -> None:
+    from tambour.rules.planning import plan_blocks
+
+    check = check_content(
+        text="Bonjour", sender="MLUMIERE", nature=Nature.COMMERCIAL, channel=Channel.SMS,
+        advertiser=ADVERTISER,
+    )  # fmt: skip
+    assert {f.code for f in plan_blocks(check, {}, 0, sends=0)} == {Block.NOTHING_TO_SEND}
+    assert plan_blocks(check, {}, 0, sends=3) == []
+    codes = {f.code for f in plan_blocks(check, {}, 0, sends=3, over_parts=2)}
+    assert codes == {Block.TOO_MANY_PARTS}
 
 
 def test_every_block_code_is_exercised_by_this_module() -> None:

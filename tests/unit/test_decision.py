@@ -59,12 +59,35 @@ def test_invalid_rows_do_not_make_later_rows_duplicates() -> None:
 # --- step 2: transactional ----------------------------------------------------------------
 
 
-def test_transactional_skips_opposition_basis_and_window() -> None:
-    opted_out = contact(opt_outs=(OptOut(OptOutSource.SMS_STOP, NOW - timedelta(days=1)),))
+TRANSACTIONAL = campaign(nature=Nature.TRANSACTIONAL, transaction_field="commande")
+
+
+def test_transactional_skips_marketing_opposition_basis_and_window() -> None:
+    opted_out = contact(
+        opt_outs=(OptOut(OptOutSource.SMS_STOP, NOW - timedelta(days=1)),),
+        transaction_reference="CMD-1",
+    )
     sunday_night = datetime(2026, 12, 6, 22, 30, tzinfo=UTC)
-    d = decide(opted_out, campaign(nature=Nature.TRANSACTIONAL), ADVERTISER, sunday_night)
+    d = decide(opted_out, TRANSACTIONAL, ADVERTISER, sunday_night)
     assert d.send and d.basis is Basis.TRANSACTIONAL
     assert d.send_at == sunday_night and d.deferral is None
+
+
+def test_transactional_needs_the_recipients_own_transaction() -> None:
+    assert reason_of(contact(), TRANSACTIONAL) is Reason.NO_TRANSACTION_REFERENCE
+    assert reason_of(contact(transaction_reference="  "), TRANSACTIONAL) is (
+        Reason.NO_TRANSACTION_REFERENCE
+    )
+
+
+@pytest.mark.parametrize("suppressed", [False, True])
+def test_a_33700_complaint_stops_even_a_transactional_message(suppressed: bool) -> None:
+    complaint = OptOut(OptOutSource.COMPLAINT_33700, NOW - timedelta(days=3))
+    c = contact(
+        transaction_reference="CMD-1",
+        **({"suppression": complaint} if suppressed else {"opt_outs": (complaint,)}),
+    )
+    assert reason_of(c, TRANSACTIONAL) is Reason.COMPLAINT_33700
 
 
 # --- step 3: opposition -------------------------------------------------------------------
@@ -423,6 +446,150 @@ def test_campaign_start_in_the_future_is_the_evaluation_instant() -> None:
     later = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)  # a Saturday, 10:00 Paris
     d = decide(contact(consents=(consent(),)), campaign(start=later), ADVERTISER, NOW)
     assert d.send_at == later
+
+
+# --- issue 12 point 2: when the order cannot be told, the opt-out wins ----------------------
+
+PARIS_MIDNIGHT = datetime(2026, 3, 11, 23, 0, tzinfo=UTC)  # 2026-03-12 00:00 in Paris
+
+
+@pytest.mark.parametrize(
+    ("consent_at", "opted_out_at"),
+    [
+        (PARIS_MIDNIGHT, PARIS_MIDNIGHT + timedelta(hours=9)),  # consent undated, STOP at 10:00
+        (PARIS_MIDNIGHT + timedelta(hours=15), PARIS_MIDNIGHT),  # STOP undated, consent 16:00
+        (PARIS_MIDNIGHT, PARIS_MIDNIGHT),  # both dated only
+    ],
+)
+def test_a_consent_and_an_opt_out_of_one_day_without_a_time_exclude(
+    consent_at: datetime, opted_out_at: datetime
+) -> None:
+    c = contact(
+        consents=(consent(at=consent_at),),
+        opt_outs=(OptOut(OptOutSource.SMS_STOP, opted_out_at),),
+    )
+    assert reason_of(c) is Reason.OPTED_OUT
+
+
+def test_a_later_day_or_a_known_order_still_lets_a_consent_win() -> None:
+    c = contact(
+        consents=(consent(at=PARIS_MIDNIGHT + timedelta(days=1)),),
+        opt_outs=(OptOut(OptOutSource.SMS_STOP, PARIS_MIDNIGHT),),
+    )
+    assert basis_of(c) is Basis.CONSENT
+    timed = contact(
+        consents=(consent(at=PARIS_MIDNIGHT + timedelta(hours=15)),),
+        opt_outs=(OptOut(OptOutSource.SMS_STOP, PARIS_MIDNIGHT + timedelta(hours=9)),),
+    )
+    assert basis_of(timed) is Basis.CONSENT
+
+
+def test_a_suppression_entry_on_the_consents_day_wins_too() -> None:
+    c = contact(
+        consents=(consent(at=PARIS_MIDNIGHT),),
+        suppression=OptOut(OptOutSource.MANUAL, PARIS_MIDNIGHT + timedelta(hours=12)),
+    )
+    assert reason_of(c) is Reason.OPTED_OUT
+
+
+# --- issue 12 point 3: consent is given to someone -----------------------------------------
+
+THIRD_PARTY = informed(by="MegaFichiers", third_party_proof="contrat-2026")
+
+
+def test_a_consent_collected_by_a_third_party_must_name_the_advertiser() -> None:
+    unnamed = contact(consents=(consent(),), collection=THIRD_PARTY)
+    assert reason_of(unnamed) is Reason.CONSENT_PARTNER_UNNAMED
+    partners = contact(consents=(consent(advertiser="nos partenaires"),), collection=THIRD_PARTY)
+    assert reason_of(partners) is Reason.CONSENT_PARTNER_UNNAMED
+    named = contact(consents=(consent(advertiser="Maison Lumière"),), collection=THIRD_PARTY)
+    assert basis_of(named) is Basis.CONSENT
+    brand = contact(
+        consents=(consent(advertiser="MLUMIERE et ses partenaires"),), collection=THIRD_PARTY
+    )
+    assert basis_of(brand) is Basis.CONSENT
+
+
+def test_a_consent_for_partners_counts_for_none_of_them() -> None:
+    own = contact(consents=(consent(advertiser="Partenaires commerciaux"),))
+    assert reason_of(own) is Reason.CONSENT_PARTNER_UNNAMED
+    other = contact(consents=(consent(advertiser="Lumina Déco"),))
+    assert reason_of(other) is Reason.CONSENT_OTHER_ADVERTISER
+
+
+def test_a_consent_with_nothing_to_show_is_unproven() -> None:
+    bare = contact(consents=(consent(method=None, wording=None),))
+    assert reason_of(bare) is Reason.CONSENT_UNPROVEN
+    assert basis_of(contact(consents=(consent(method=None, wording="J'accepte..."),))) is (
+        Basis.CONSENT
+    )
+
+
+def test_a_third_partys_purchase_makes_no_existing_customer() -> None:
+    bought = {
+        "last_purchase_at": NOW - timedelta(days=30),
+        "purchased_categories": fold_set(["luminaires"]),
+    }
+    ours = contact(collection=informed(), **bought)
+    assert basis_of(ours) is Basis.EXISTING_CUSTOMER
+    theirs = contact(collection=THIRD_PARTY, **bought)
+    assert reason_of(theirs) is Reason.CUSTOMER_NOT_OWN_SALE
+
+
+def test_an_invalid_consent_does_not_restart_retention() -> None:
+    old = datetime(2022, 1, 10, tzinfo=UTC)
+    customer = {
+        "collection": informed(at=old),
+        "last_activity_at": old,
+        "first_seen_at": old,
+    }
+    prechecked = contact(
+        consents=(consent(at=NOW - timedelta(days=5), prechecked=True),), **customer
+    )
+    assert reason_of(prechecked) is Reason.CONSENT_PRECHECKED_BOX
+    partner_named = contact(
+        consents=(consent(at=NOW - timedelta(days=5), advertiser="Lumina Déco"),),
+        kind=ContactKind.PROFESSIONAL,
+        profession_tags=fold_set(["architecture"]),
+        **customer,
+    )
+    # B2B holds, but its data is older than 3 years: the misaddressed consent restarts nothing.
+    assert reason_of(partner_named) is Reason.RETENTION_EXPIRED
+    valid = replace_consent(partner_named, advertiser=None)
+    assert basis_of(valid) is Basis.CONSENT
+
+
+def replace_consent(c, **changes):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    return replace(c, consents=tuple(replace(x, **changes) for x in c.consents))
+
+
+def test_a_charity_message_to_a_professional_needs_no_profession_match() -> None:
+    pro = contact(
+        kind=ContactKind.PROFESSIONAL, profession_tags=fold_set(["comptabilite"]),
+        collection=informed(),
+    )  # fmt: skip
+    assert reason_of(pro) is Reason.B2B_NOT_RELEVANT_TO_PROFESSION
+    assert basis_of(pro, campaign(nature=Nature.NON_COMMERCIAL)) is Basis.NON_COMMERCIAL
+
+
+def test_political_needs_consent_or_membership() -> None:
+    political = campaign(nature=Nature.POLITICAL)
+    assert reason_of(contact(collection=informed()), political) is Reason.POLITICAL_NO_CONSENT
+    member = contact(membership_at=NOW - timedelta(days=100))
+    assert basis_of(member, political) is Basis.POLITICAL_MEMBERSHIP
+    assert basis_of(contact(consents=(consent(),)), political) is Basis.CONSENT
+    customer = contact(
+        collection=informed(), last_purchase_at=NOW - timedelta(days=3),
+        purchased_categories=fold_set(["luminaires"]),
+    )  # fmt: skip
+    assert reason_of(customer, political) is Reason.POLITICAL_NO_CONSENT
+
+
+def test_a_send_carries_when_its_data_lapses() -> None:
+    d = decide(contact(consents=(consent(),), collection=informed()), campaign(), ADVERTISER, NOW)
+    assert d.send and d.retain_until == datetime(2029, 6, 1, tzinfo=UTC)
 
 
 def test_every_reason_code_is_exercised_by_this_module() -> None:

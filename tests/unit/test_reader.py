@@ -1,8 +1,12 @@
 """Reading an advertiser's contact file: encodings, delimiters, headers, rejects and streaming."""
 
+import contextlib
 import csv
+import os
+import stat
+import threading
 import tracemalloc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -408,6 +412,87 @@ def test_nul_byte_does_not_stop_the_reading(tmp_path: Path) -> None:
     assert result[1][1] is not None and result[1][1].first_name == "Jean"
 
 
+@pytest.mark.parametrize(
+    ("char", "named"),
+    [
+        ("\x00", "U+0000 (NUL)"),
+        ("\x01", "U+0001"),
+        ("\x1b", "U+001B"),
+        ("\x7f", "U+007F (DEL)"),
+        ("\x85", "U+0085"),
+        ("\u2028", "U+2028 (line separator)"),
+        ("\u2029", "U+2029 (paragraph separator)"),
+    ],
+)
+def test_a_control_character_rejects_its_row_naming_the_column(
+    tmp_path: Path, char: str, named: str
+) -> None:
+    text = (
+        f"phone;first_name;Ville\n{LEA};Léa;Pa{char}ris\n{JEAN};Je{char}an;Metz\n"
+        "0611223355;Zoé;Lyon\n"
+    )
+    result = read(write(tmp_path, text))
+    assert [(line, row is not None) for line, row, _ in result] == [
+        (2, False),
+        (3, False),
+        (4, True),
+    ]
+    [ville], [first_name] = result[0][2], result[1][2]
+    assert (ville.line, ville.field) == (2, "Ville")
+    assert (first_name.line, first_name.field) == (3, "first_name")
+    assert f"control character {named} at character 3" in first_name.reason
+    assert first_name.cells == (JEAN, f"Je{char}an", "Metz")
+
+
+def test_tab_line_breaks_and_ignored_columns_are_not_control_characters(tmp_path: Path) -> None:
+    text = (
+        f'phone;consent_wording;Notes\n{LEA};"J\'accepte\tles SMS\r\nde Maison Lumière";\x00\n'
+        f"{JEAN};Oui\x0b;\n"
+    )
+    [(_, row, none), (_, rejected, [reject])] = read(write(tmp_path, text), {"Notes": ""})
+    assert row is not None and not none and not row.extra
+    assert row.consent_wording == "J'accepte\tles SMS\r\nde Maison Lumière"
+    assert rejected is None and (reject.field, reject.line) == ("consent_wording", 4)
+
+
+def test_a_control_character_in_the_phone_cell_rejects_the_row(tmp_path: Path) -> None:
+    # The phone library would read "06 12 34 56 78\x00" as a valid number.
+    [(_, row, [reject])] = read(write(tmp_path, f"phone\n{LEA}\x00\n"))
+    assert row is None and reject.field == "phone" and "U+0000" in reject.reason
+
+
+@pytest.mark.parametrize("header", ["phone;vil\x00le", "pho\x00ne;ville", "phone;ville\x7f"])
+def test_a_control_character_in_the_header_is_an_error(tmp_path: Path, header: str) -> None:
+    path = write(tmp_path, f"\n{header}\n{LEA};Paris\n")
+    with pytest.raises(ContactFileError) as error:
+        sniff(path)
+    assert str(error.value).startswith(f"{path}: line 2: the header's column ")
+    assert "control character" in str(error.value)
+
+
+def test_a_quoted_formula_is_read_without_its_quote(tmp_path: Path) -> None:
+    text = "phone;first_name;'=Promo;remise\n'+33612345678;'=Léa;'-20%;l'@x\n"
+    path = write(tmp_path, text)
+    assert sniff(path).header == ("phone", "first_name", "=Promo", "remise")
+    [row] = rows(path)
+    assert row.phone.e164 == "+33612345678"
+    assert (row.first_name, row.extra) == ("=Léa", {"=Promo": "-20%", "remise": "l'@x"})
+
+
+def test_rejects_file_quotes_formulas(tmp_path: Path) -> None:
+    path = write(tmp_path, 'phone;first_name;@Ville\n0612;=HYPERLINK("x");-Paris\n')
+    out = tmp_path / "r.csv"
+    with RejectsWriter(out, sniff(path)) as rejects:
+        for _, _, problems in read_contacts(path):
+            rejects.write(problems)
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        lines = list(csv.reader(f, delimiter=";"))
+    assert lines == [
+        ["line", "field", "reason", "phone", "first_name", "'@Ville"],
+        ["2", "phone", "not a valid phone number", "0612", '\'=HYPERLINK("x")', "'-Paris"],
+    ]
+
+
 # -- rejects file -------------------------------------------------------------------------------
 
 
@@ -440,7 +525,8 @@ def test_rejects_file_content(tmp_path: Path) -> None:
     assert lines[1][2] == "not a valid phone number"
     assert "'hier' is not a date" in lines[2][2]
     assert lines[1][3:] == ["0612", 'Bob; le "grand"', "hier", "Metz"]
-    assert lines[3] == ["5", "", "2 fields, the header has 4", ZOE, "Zoé"]
+    # "+33 7 81 ..." (not E.164) would be a formula to a spreadsheet: written after a quote
+    assert lines[3] == ["5", "", "2 fields, the header has 4", "'" + ZOE, "Zoé"]
     assert rejects.count == 2
     assert rejects.by_reason == {
         "phone: invalid number": 1,
@@ -459,6 +545,25 @@ def test_rejects_file_uses_the_input_delimiter(tmp_path: Path) -> None:
         "line\tfield\treason\tphone\tfirst_name",
         "2\tphone\tnot a valid phone number\t0612\tBob",
     ]
+
+
+def test_the_rejects_file_is_new_and_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = write(tmp_path, "phone\n0612\n")
+    out = default_rejects_path(path)
+    out.write_text("an earlier run's rejects")
+    saved = os.umask(0o022)
+    try:
+        with pytest.raises(FileExistsError):
+            RejectsWriter(out, sniff(path))
+        with RejectsWriter(out, sniff(path), fresh=True) as rejects:
+            for _, _, problems in read_contacts(path):
+                rejects.write(problems)
+    finally:
+        os.umask(saved)
+    assert out.read_text() == "an earlier run's rejects"
+    assert rejects.path == tmp_path / "contacts.rejects-2.csv"
+    assert stat.S_IMODE(rejects.path.stat().st_mode) == 0o600
+    assert "not a valid phone number" in rejects.path.read_text(encoding="utf-8-sig")
 
 
 def test_no_rejects_file_when_nothing_is_rejected(tmp_path: Path) -> None:
@@ -534,3 +639,45 @@ def test_a_number_in_scientific_notation_gets_a_hint(tmp_path: Path) -> None:
     [(line, row, rejects)] = read(write(tmp_path, text))
     assert (line, row) == (2, None)
     assert rejects[0].field == "phone" and "format the column as text" in rejects[0].reason
+
+
+# -- what is not a file -------------------------------------------------------------------------
+
+
+def raised_within(seconds: float, call: Callable[[], object]) -> BaseException | None:
+    """What `call` raised, run in a thread that must end within `seconds`: before, `/dev/zero`
+    was read forever and a pipe waited for a writer, and a test must fail, not hang."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:
+            raised.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "still reading"
+    return raised[0] if raised else None
+
+
+@pytest.mark.parametrize("kind", ["folder", "device", "pipe"])
+def test_what_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    path = {"folder": tmp_path, "device": Path("/dev/zero"), "pipe": tmp_path / "p.csv"}[kind]
+    if kind == "pipe":
+        os.mkfifo(path)
+    # (a mapping file is never tried on /dev/zero: the old code would read it into memory)
+    checks = [sniff] if kind == "device" else [sniff, load_mapping]
+    try:
+        for check in checks:
+            error = raised_within(10, lambda check=check: check(path))
+            assert isinstance(error, ContactFileError), error
+            assert str(error) == f"{path}: this is a {kind}, not a " + (
+                "file: give the path of a file" if check is sniff
+                else "mapping file: give the path of a file"
+            )  # fmt: skip
+    finally:
+        if kind == "pipe":  # a reader still waiting (if any) gets its end of file
+            with contextlib.suppress(OSError):
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))

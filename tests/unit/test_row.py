@@ -43,6 +43,7 @@ def test_every_canonical_column_is_read() -> None:
         "opted_out_at": "",
         "opt_out_source": "",
         "last_activity_at": "2026-04-01T08:00:00Z",
+        "member_since": "2025-09-15",
         "ville": "Strasbourg",
     }
     assert set(CANONICAL_COLUMNS) <= set(cells)
@@ -61,6 +62,7 @@ def test_every_canonical_column_is_read() -> None:
     assert facts.consents[0].advertiser == "Maison Lumière"
     assert facts.profession_tags == frozenset({"it", "achats"})
     assert facts.opt_outs == ()
+    assert facts.membership_at == datetime(2025, 9, 14, 22, 0, tzinfo=UTC)  # Paris summer time
 
 
 def test_every_field_error_is_reported_with_its_field() -> None:

@@ -117,3 +117,25 @@ def test_a_suppression_stops_when_recent_a_complaint_always() -> None:
     assert suppression_stop("complaint_33700", since_plan=False) is Reason.COMPLAINT_33700
     assert suppression_stop("sms_stop", since_plan=True) is Reason.OPTED_OUT
     assert suppression_stop("sms_stop", since_plan=False) is None  # the planner weighed it
+
+
+def test_a_recipient_whose_data_lapsed_since_the_plan_is_not_messaged() -> None:
+    lapsed = send_now(
+        at("2026-12-01T10:00"), PARIS_MOBILE, prospection=True, send_by=None, margin=MINUTE,
+        retain_until=at("2026-12-01T09:00"),
+    )  # fmt: skip
+    assert lapsed == Expire(Reason.RETENTION_EXPIRED)
+    # Still retained: it goes, and the carrier must not deliver once the data lapsed.
+    soon = send_now(
+        at("2026-12-01T10:00"), PARIS_MOBILE, prospection=True, send_by=None, margin=MINUTE,
+        retain_until=at("2026-12-01T15:00"),
+    )  # fmt: skip
+    assert soon == Go(at("2026-12-01T15:00"))
+
+
+def test_a_marketing_opt_out_stops_prospection_only_a_complaint_stops_all() -> None:
+    from tambour.rules.sending import stops_message
+
+    assert stops_message(Reason.OPTED_OUT, prospection=True)
+    assert not stops_message(Reason.OPTED_OUT, prospection=False)
+    assert stops_message(Reason.COMPLAINT_33700, prospection=False)

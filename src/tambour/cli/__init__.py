@@ -10,8 +10,10 @@ from tambour.cli import (
     contacts_cmd,
     db_cmd,
     demo_cmd,
+    keys_cmd,
     optout_cmd,
     phone_cmd,
+    replies_cmd,
     sms_cmd,
     smsc_cmd,
     worker_cmd,
@@ -26,9 +28,11 @@ app.add_typer(sms_cmd.app, name="sms")
 app.add_typer(calendar_cmd.app, name="calendar")
 app.add_typer(phone_cmd.app, name="phone")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(advertiser_cmd.app, name="advertiser")
 app.add_typer(contacts_cmd.app, name="contacts")
 app.add_typer(optout_cmd.app, name="optout")
+app.add_typer(replies_cmd.app, name="replies")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(campaign_cmd.app, name="campaign")
 app.add_typer(smsc_cmd.app, name="smsc")

@@ -14,9 +14,13 @@ app = typer.Typer(no_args_is_help=True, help="Advertisers (tenants).")
 
 
 def _echo(advertiser: advertisers.Advertiser) -> None:
+    registered = (
+        f", non-commercial {advertiser.non_commercial_id}" if advertiser.non_commercial_id else ""
+    )
     typer.echo(
-        f"{advertiser.slug}: {advertiser.name}, senders {', '.join(advertiser.senders)}, "
+        f"{advertiser.slug}: {advertiser.name}, senders {', '.join(advertiser.senders) or '-'}, "
         f"STOP au {advertiser.stop_number}, categories {'; '.join(advertiser.categories) or '-'}"
+        f"{registered}"
     )
 
 
@@ -27,9 +31,19 @@ def create(
     sender: Annotated[list[str], typer.Option("--sender", help="Brand sender ID (repeat).")],
     stop_number: Annotated[str, typer.Option("--stop-number", help="STOP short number.")],
     categories: Annotated[str, typer.Option("--categories", help="'a;b' product categories.")] = "",
+    non_commercial_id: Annotated[
+        str | None,
+        typer.Option(
+            "--non-commercial-id",
+            help="RNA number (W751234567) or SIREN of an association, foundation or public "
+            "body: it may send non-commercial campaigns.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Create an advertiser; its sender IDs and STOP number are checked by the core."""
+    """Create an advertiser; its sender IDs and STOP number are checked by the core. A sender
+    ID belongs to one advertiser on the platform (whatever its case); the STOP number may be
+    shared."""
     ctx = open_context()
     with refusals():
         advertiser = advertisers.create(
@@ -39,6 +53,46 @@ def create(
             senders=sender,
             stop_number=stop_number,
             categories=list(split_list(categories)),
+            non_commercial_id=non_commercial_id,
+        )
+    if as_json:
+        print_json(advertiser.as_dict())
+    else:
+        _echo(advertiser)
+
+
+@app.command("update")
+def update(
+    slug: Annotated[str, typer.Argument()],
+    name: Annotated[str | None, typer.Option("--name", help="New legal name.")] = None,
+    non_commercial_id: Annotated[
+        str | None,
+        typer.Option("--non-commercial-id", help="RNA number or SIREN (non-commercial body)."),
+    ] = None,
+    clear_non_commercial: Annotated[
+        bool,
+        typer.Option("--clear-non-commercial", help="Remove the non-commercial registration."),
+    ] = False,
+    add_sender: Annotated[
+        list[str] | None, typer.Option("--add-sender", help="Another brand sender ID (repeat).")
+    ] = None,
+    categories: Annotated[
+        str | None, typer.Option("--categories", help="'a;b': replaces the product categories.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Change an advertiser (audited): its name, non-commercial registration, categories, or
+    add sender IDs."""
+    ctx = open_context()
+    with refusals():
+        advertiser = advertisers.update(
+            ctx,
+            slug,
+            name=name,
+            non_commercial_id=non_commercial_id,
+            clear_non_commercial=clear_non_commercial,
+            add_senders=add_sender or [],
+            categories=None if categories is None else list(split_list(categories)),
         )
     if as_json:
         print_json(advertiser.as_dict())

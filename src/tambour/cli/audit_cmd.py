@@ -1,41 +1,83 @@
 """`tambour audit`: the hash-chained log of every action."""
 
+import re
 from typing import Annotated
 
 import typer
 
 from tambour.cli.context import open_context, refusals
-from tambour.cli.output import print_json
+from tambour.cli.output import fail, print_json, within
 from tambour.services import audit
+from tambour.services.ledger_proof import check_rows
+from tambour.services.seals import Sealer
 from tambour.store.engine import reader
 
 app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+MAX_COUNT = 10**12  # entries: more than any log holds, less than the databases' integers
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def _head_hash(value: str | None) -> str | None:
+    """--head: the 64 hexadecimal digits `audit head` prints (a typo is bad input, not a
+    tampered log)."""
+    if value is None:
+        return None
+    head = value.strip().lower()
+    if not _HASH.fullmatch(head):
+        fail(f"--head: {value!r} is not a hash: 64 hexadecimal digits, as `audit head` prints")
+    return head
 
 
 @app.command("verify")
 def verify(
     expect_head: Annotated[
-        str | None, typer.Option("--head", help="Head hash kept outside (from `audit head`).")
+        str | None,
+        typer.Option(
+            "--head", callback=_head_hash, help="Head hash kept outside (from `audit head`)."
+        ),
     ] = None,
     expect_count: Annotated[
-        int | None, typer.Option("--count", help="Entry count kept with that head.")
+        int | None,
+        typer.Option(
+            "--count",
+            callback=within("--count", 0, MAX_COUNT),
+            help="Entry count kept with that head.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Recompute the chain; exit 1 and name the first bad entry when anything was changed."""
+    """Recompute the chain, and check every evidence, suppression and plan row against its
+    seal and the entries that wrote it; exit 1 naming what was changed outside Tambour."""
     ctx = open_context()
     with refusals(), reader(ctx.engine) as conn:
         result = audit.verify(conn, expect_head=expect_head, expect_count=expect_count)
+        rows = check_rows(conn, Sealer.of(ctx.keys))
+    ok = result.ok and rows.ok
     if as_json:
         print_json(
-            {"ok": result.ok, "count": result.count, "head": result.head,
-             "first_bad": result.first_bad, "problem": result.problem}
+            {"ok": ok, "count": result.count, "head": result.head,
+             "first_bad": result.first_bad, "problem": result.problem,
+             "rows": rows.rows, "row_problems": rows.count,
+             "rows_changed": [
+                 {"table": p.table, "key": p.key, "problem": p.problem, "detail": p.detail}
+                 for p in rows.problems
+             ]}
         )  # fmt: skip
-    elif result.ok:
-        typer.echo(f"audit log intact: {result.count} entries, head {result.head}")
     else:
-        typer.echo(f"AUDIT LOG TAMPERED: {result.problem}", err=True)
-    if not result.ok:
+        if result.ok:
+            typer.echo(f"audit log intact: {result.count} entries, head {result.head}")
+        else:
+            typer.echo(f"AUDIT LOG TAMPERED: {result.problem}", err=True)
+        if rows.ok:
+            read = ", ".join(f"{n} {table}" for table, n in rows.rows.items())
+            typer.echo(f"ledger intact: every row sealed and listed by the log ({read})")
+        else:
+            typer.echo(f"LEDGER TAMPERED: {rows.count} row(s) changed outside Tambour", err=True)
+            for problem in rows.problems:
+                typer.echo(f"  {problem.describe()}", err=True)
+            if rows.count > len(rows.problems):
+                typer.echo(f"  ... and {rows.count - len(rows.problems)} more", err=True)
+    if not ok:
         raise typer.Exit(1)
 
 
@@ -50,7 +92,7 @@ def head() -> None:
 
 @app.command("list")
 def list_cmd(
-    limit: Annotated[int, typer.Option("--limit")] = 50,
+    limit: Annotated[int, typer.Option("--limit", callback=within("--limit", 0, MAX_COUNT))] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The latest entries, newest first."""

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import typer
 
 from tambour.cli.output import fail, local_iso, parse_instant, print_json
+from tambour.cli.phone_cmd import locate_or_fail
 from tambour.rules import calendar
-from tambour.rules.territory import locate
 from tambour.sms.phone import parse_phone
 
 app = typer.Typer(no_args_is_help=True, help="The sending window (rules.md section 4).")
@@ -27,7 +27,7 @@ def check(
     number = parse_phone(phone)
     if number.e164 is None or not number.valid:
         fail(f"--phone: {phone!r} is not a valid phone number")
-    locality = locate(number, postal_code)
+    locality = locate_or_fail(number, postal_code, "--phone")
     verdict = calendar.check(instant, locality, calendar.LEGAL_WINDOW)
     upcoming = calendar.next_allowed(instant, locality, calendar.LEGAL_WINDOW)
     zone = locality.timezones[0]

@@ -4,15 +4,16 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 
 from tambour.cli.campaign_report import print_report
 from tambour.cli.context import open_context, refusals
-from tambour.cli.output import fail, parse_instant, print_json, progress
+from tambour.cli.output import create_file, fail, parse_instant, print_json, progress
+from tambour.outfiles import spreadsheet_row
 from tambour.services import campaigns, plan_reads, planner, unknown_messages
-from tambour.services.context import Context, ServiceError
+from tambour.services.context import Context
 from tambour.store.engine import reader
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: definition, plan, launch.")
@@ -30,7 +31,8 @@ def create(
     advertiser: Annotated[str, typer.Option("--advertiser", help="The advertiser's slug.")],
     name: Annotated[str, typer.Option("--name", help="A name, unique for the advertiser.")],
     nature: Annotated[
-        str, typer.Option("--nature", help="commercial, non_commercial or transactional.")
+        str,
+        typer.Option("--nature", help="commercial, non_commercial, political or transactional."),
     ],
     sender: Annotated[str, typer.Option("--sender", help="One of the advertiser's sender IDs.")],
     text: Annotated[
@@ -57,11 +59,23 @@ def create(
     send_by: Annotated[
         str | None, typer.Option("--send-by", help="ISO 8601 deadline, Paris time by default.")
     ] = None,
+    transaction_field: Annotated[
+        str | None,
+        typer.Option(
+            "--transaction-field",
+            help="Transactional: the contact field holding each recipient's transaction "
+            "(order, appointment or delivery reference).",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Define a campaign. Nothing is decided yet: `campaign plan` does it."""
     if text == "-":
         text = sys.stdin.read().removesuffix("\n")
+    for option, value in (("--name", name), ("--text", text), ("--categories", categories),
+                          ("--professions", professions), ("--tags", tags)):  # fmt: skip
+        if "\x00" in value:  # a file read from stdin: no database stores it, no phone shows it
+            fail(f"{option}: holds a NUL character (U+0000) at character {value.index(chr(0)) + 1}")
     starts = parse_instant(start, "--start") if start else None
     deadline = parse_instant(send_by, "--send-by") if send_by else None
     ctx = open_context()
@@ -69,7 +83,7 @@ def create(
         campaign, content = campaigns.create(
             ctx, slug=advertiser, name=name, nature=nature, channel=channel, sender=sender,
             text=text, categories=categories, professions=professions, tags=tags,
-            start=starts, send_by=deadline,
+            start=starts, send_by=deadline, transaction_field=transaction_field,
         )  # fmt: skip
     blocks = [{"code": b.code.value, "message": b.message} for b in content.blocks]
     if as_json:
@@ -83,13 +97,15 @@ def create(
     typer.echo(f"next: tambour campaign plan {campaign.name!r}")
 
 
-def _write_csv(ctx: Context, campaign: campaigns.Campaign, path: Path) -> None:
+def _write_csv(ctx: Context, campaign: campaigns.Campaign, handle: IO[str]) -> None:
+    """Every row of the plan; no cell a spreadsheet would run (`outfiles.spreadsheet_cell`)."""
     assert campaign.plan_generation is not None
-    with path.open("w", encoding="utf-8-sig", newline="") as handle, reader(ctx.engine) as conn:
-        writer = csv.DictWriter(handle, fieldnames=list(plan_reads.ROW_FIELDS))
-        writer.writeheader()
+    fields = list(plan_reads.ROW_FIELDS)
+    with reader(ctx.engine) as conn:
+        writer = csv.writer(handle)
+        writer.writerow(spreadsheet_row(fields))
         for row in plan_reads.rows(conn, campaign.id, campaign.plan_generation):
-            writer.writerow(row)
+            writer.writerow(spreadsheet_row(row.get(field, "") for field in fields))
 
 
 def _stream_json(ctx: Context, campaign: campaigns.Campaign, summary: dict[str, Any]) -> None:
@@ -136,16 +152,24 @@ def plan(
     """Decide every targeted contact, store the plan (replacing the previous one) and print
     the report, or the whole plan as JSON."""
     ctx = open_context()
-    if csv_path is not None and not csv_path.parent.is_dir():
-        with refusals():
-            raise ServiceError(f"--csv: the folder {csv_path.parent} does not exist")
-    with refusals(), progress(f"planning {name}", "contacts", quiet=as_json) as advance:
-        campaign = planner.plan(ctx, name=name, slug=advertiser, workers=workers, progress=advance)
+    # Created (new, owner-only) before planning: a path that is taken is refused at once.
+    table = create_file(csv_path, "--csv") if csv_path is not None else None
+    try:
+        with refusals(), progress(f"planning {name}", "contacts", quiet=as_json) as advance:
+            campaign = planner.plan(
+                ctx, name=name, slug=advertiser, workers=workers, progress=advance
+            )
+        if table is not None:
+            with refusals(), table:
+                _write_csv(ctx, campaign, table)
+    except BaseException:  # no empty or half-written file left behind
+        if table is not None and csv_path is not None:
+            table.close()
+            csv_path.unlink(missing_ok=True)
+        raise
     assert campaign.plan_generation is not None and campaign.plan_summary is not None
     summary = campaign.plan_summary
     with refusals():
-        if csv_path is not None:
-            _write_csv(ctx, campaign, csv_path)
         if as_json:
             _stream_json(ctx, campaign, summary)
             return

@@ -110,6 +110,8 @@ def print_report(
         _costs(campaign, summary, samples)
         _samples(samples)
     typer.echo("")
+    for warning in summary.get("warnings", ()):
+        typer.echo(f"WARNING: {warning}")
     if blocks:
         typer.echo("BLOCKED: nothing can be sent until this changes")
         for block in blocks:

@@ -7,12 +7,13 @@ from typing import Annotated
 import typer
 
 from tambour.cli.context import open_context, refusals
-from tambour.cli.output import print_json, progress
+from tambour.cli.output import create_file, print_json, progress, within
 from tambour.services import contacts, importer
 
 app = typer.Typer(no_args_is_help=True, help="Contacts and their evidence.")
 
 Advertiser = Annotated[str, typer.Option("--advertiser", help="The advertiser's slug.")]
+MAX_WORKERS = 64
 
 
 @app.command("import")
@@ -32,7 +33,7 @@ def import_cmd(
         int | None,
         typer.Option(
             "--workers",
-            min=0,
+            callback=within("--workers", 0, MAX_WORKERS),
             help="Processes reading and preparing rows while this one writes; 0: none "
             "(default: one per core for files over 2 MB).",
         ),
@@ -92,8 +93,28 @@ def show(
 
 
 @app.command("export")
-def export(advertiser: Advertiser) -> None:
-    """Write the advertiser's contacts to stdout as a canonical CSV (it imports back as is)."""
+def export(
+    advertiser: Advertiser,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to this new file, readable by you only (default: stdout).",
+        ),
+    ] = None,
+) -> None:
+    """Write the advertiser's contacts as a canonical CSV (it imports back as is)."""
     ctx = open_context()
-    with refusals():
-        contacts.export(ctx, slug=advertiser, out=sys.stdout)
+    if output is None:
+        with refusals():
+            contacts.export(ctx, slug=advertiser, out=sys.stdout)
+        return
+    handle = create_file(output, "--output")
+    try:
+        with refusals(), handle:
+            count = contacts.export(ctx, slug=advertiser, out=handle)
+    except BaseException:  # nothing half-written is left behind
+        output.unlink(missing_ok=True)
+        raise
+    typer.echo(f"exported {count:,} contacts of {advertiser} to {output}")

@@ -7,29 +7,49 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DataError, OperationalError
 
 from tambour.cli.output import fail, parse_instant
 from tambour.contacts.reader import ContactFileError
+from tambour.keys import SecretKeyError, load_keys
+from tambour.redaction import mask_url, redact
+from tambour.rules.template import control_character
+from tambour.services import installation
+from tambour.services.audit import MAX_ACTOR
 from tambour.services.context import Context, ServiceError, utc_now
 from tambour.settings import Settings
 from tambour.store.engine import make_engine
 from tambour.store.schema import SchemaMismatchError, ensure_current
 
 
-def open_context(*, check_schema: bool = True) -> Context:
+def open_context(*, check_schema: bool = True, check_key: bool = True) -> Context:
+    """The Context of a command: the database (its schema checked, unless migrating), the
+    installation's secret key (checked against the one the database was made with, and
+    recorded on its first use), with the purpose keys a rotation kept."""
     settings = Settings.from_env()
+    if not 0 < len(settings.actor) <= MAX_ACTOR or control_character(settings.actor):
+        fail(f"TAMBOUR_ACTOR: who acts, 1 to {MAX_ACTOR} printable characters")
     try:
         engine = make_engine(settings.database_url, pooled=False)
-    except (ArgumentError, ImportError) as error:
-        fail(f"TAMBOUR_DATABASE_URL: {settings.database_url!r} is not a database URL ({error})")
-    if check_schema:
-        with refusals():
+    except (ArgumentError, ImportError, ValueError) as error:
+        fail(
+            f"TAMBOUR_DATABASE_URL: {mask_url(settings.database_url)!r} is not a database URL "
+            f"({redact(str(error), settings.database_url)})"
+        )
+    try:
+        keys = load_keys()
+    except SecretKeyError as error:
+        fail(f"the secret key: {error}")
+    with refusals():
+        if check_schema:
             ensure_current(engine)
+            keys = installation.ensure_key(engine, keys)
+        elif check_key:  # the schema may predate the installation table
+            keys = installation.keys_if_any(engine, keys)
     fixed = _injected_now()
     if fixed is None:
-        return Context(engine=engine, actor=settings.actor)
-    return Context(engine=engine, actor=settings.actor, clock=lambda: fixed)
+        return Context(engine=engine, actor=settings.actor, keys=keys)
+    return Context(engine=engine, actor=settings.actor, clock=lambda: fixed, keys=keys)
 
 
 def running_clock() -> Callable[[], datetime]:
@@ -56,10 +76,16 @@ def refusals() -> Iterator[None]:
         yield
     except (ServiceError, ContactFileError, SchemaMismatchError) as error:
         fail(str(error))
-    except OperationalError as error:
-        fail(f"the database cannot be used: {error.orig}")
+    except OperationalError as error:  # the driver's words; they may quote the URL
+        fail(f"the database cannot be used: {redact(str(error.orig), _database_url())}")
+    except DataError:  # a value the database cannot store (a NUL given as an argument)
+        fail("a value given cannot be stored: it holds a character the database refuses")
     except BrokenPipeError:  # the reader of our output left (`| head`): nothing to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except OSError as error:
         fail(f"{error.filename or ''}: {error.strerror or error}")
+
+
+def _database_url() -> str:
+    return Settings.from_env().database_url

@@ -5,8 +5,10 @@ from typing import Annotated
 import typer
 
 from tambour.cli.context import open_context, refusals
-from tambour.cli.output import print_json
-from tambour.services import audit
+from tambour.cli.output import fail, print_json
+from tambour.services import audit, installation
+from tambour.services.ledger_proof import seal_unsealed
+from tambour.services.seals import Sealer, with_rows
 from tambour.store.schema import current_revision, head_revision, upgrade
 
 app = typer.Typer(no_args_is_help=True, help="The database schema.")
@@ -17,14 +19,20 @@ def upgrade_cmd() -> None:
     """Migrate the database named by TAMBOUR_DATABASE_URL to this version's schema."""
     ctx = open_context(check_schema=False)
     with refusals():
-        before, after = upgrade(ctx.engine)
+        try:  # (a database tied to another key was refused by open_context)
+            before, after = upgrade(ctx.engine, ctx.keys)
+        except RuntimeError as error:  # a migration that cannot go on says why
+            fail(str(error))
+        installation.ensure_key(ctx.engine, ctx.keys)
         if before != after:
             with ctx.engine.begin() as conn:
+                # Rows written before seals existed are sealed now, and listed by this entry.
+                legacy = seal_unsealed(conn, Sealer.of(ctx.keys))
                 audit.append(
                     conn,
                     actor=ctx.actor,
                     action="db.upgrade",
-                    details={"from": before, "to": after},
+                    details=with_rows({"from": before, "to": after}, legacy),
                     at=ctx.now(),
                 )
     typer.echo(f"schema {before or 'empty'} -> {after}")

@@ -1,5 +1,6 @@
 """`tambour demo`: the sample file through the sample campaigns, decision by decision."""
 
+import stat
 from pathlib import Path
 from typing import Annotated
 
@@ -7,7 +8,7 @@ import typer
 
 from tambour.cli.campaign_report import print_report
 from tambour.cli.context import refusals
-from tambour.cli.output import local_iso, parse_instant, print_json
+from tambour.cli.output import fail, local_iso, parse_instant, print_json
 from tambour.demo import (
     DEMO_START,
     LEDGER_DEMO_NOW,
@@ -75,6 +76,25 @@ def _print_result(result: DemoResult) -> None:
         if counted.suggestion:
             fixed = count_text(counted.suggestion)
             typer.echo(f"    suggestion: {fixed.segments} part(s) in GSM-7 with plain characters")
+
+
+def _refuse_another_file(database: Path) -> None:
+    """The demo deletes and recreates its database: never a file that is not an SQLite one (a
+    contact file named by mistake)."""
+    try:
+        if not stat.S_ISREG(database.stat().st_mode):
+            fail(f"--database: {database} is not a file")
+        with database.open("rb") as existing:
+            start = existing.read(16)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        fail(f"--database: {database}: {error.strerror}")
+    if start and start != b"SQLite format 3\x00":
+        fail(
+            f"--database: {database} is not an SQLite database; the demo recreates its "
+            "database at each run and deletes no other file"
+        )
 
 
 def _ledger_demo(database: Path) -> None:
@@ -183,6 +203,7 @@ def demo(
 ) -> None:
     """Decide the bundled sample contact file against three sample campaigns."""
     if database is not None:
+        _refuse_another_file(database)
         _ledger_demo(database)
         return
     start = parse_instant(at, "--at") if at else DEMO_START

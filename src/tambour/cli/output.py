@@ -5,19 +5,37 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import NoReturn
+from pathlib import Path
+from typing import IO, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from tambour.outfiles import create_private
+
 BAD_INPUT = 2
+# The years an instant given on the command line may fall in: the sending calendar, time zones
+# and the database all work there (year 1 or 9999 overflow as soon as a zone or a day is added).
+FIRST_YEAR, LAST_YEAR = 1900, 2199
 
 
 def fail(message: str) -> NoReturn:
     """Report bad input on stderr, in words, and exit 2. Never a traceback."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(BAD_INPUT)
+
+
+def within(option: str, low: int, high: int) -> Callable[[int | None], int | None]:
+    """An option's callback refusing a number out of `low` to `high` in one line (exit 2):
+    a negative count, or one so large the database cannot take it."""
+
+    def check(value: int | None) -> int | None:
+        if value is not None and not low <= value <= high:
+            fail(f"{option}: {value} is not a number from {low:,} to {high:,}")
+        return value
+
+    return check
 
 
 def print_json(payload: object) -> None:
@@ -30,9 +48,25 @@ def parse_instant(value: str, option: str) -> datetime:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         fail(f"{option}: {value!r} is not an ISO 8601 instant (e.g. 2026-12-01T10:00:00+01:00)")
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        fail(f"{option}: {value!r} is not between the years {FIRST_YEAR} and {LAST_YEAR}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo("Europe/Paris"))
     return parsed
+
+
+def create_file(path: Path, option: str) -> IO[str]:
+    """A new file for people (a CSV: UTF-8 with a BOM, as Excel reads it), readable by its owner
+    only; refused when something is at `path` already (nothing is written over) or its folder
+    does not exist."""
+    try:
+        return create_private(path, "utf-8-sig")
+    except FileExistsError:
+        fail(f"{option}: {path} exists already; name a new file")
+    except FileNotFoundError:
+        fail(f"{option}: the folder {path.parent} does not exist")
+    except OSError as error:
+        fail(f"{option}: cannot create {path}: {error.strerror}")
 
 
 def local_iso(instant: datetime, timezone: str) -> str:

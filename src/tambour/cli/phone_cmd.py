@@ -5,10 +5,21 @@ from typing import Annotated
 import typer
 
 from tambour.cli.output import fail, print_json
-from tambour.rules.territory import locate
-from tambour.sms.phone import parse_phone
+from tambour.rules.territory import Locality, locate
+from tambour.sms.phone import PhoneInfo, parse_phone
 
 app = typer.Typer(no_args_is_help=True, help="Phone numbers.")
+
+
+def locate_or_fail(phone: PhoneInfo, postal_code: str | None, option: str = "") -> Locality:
+    """The locality of a valid number; refused in words (exit 2) for one without a time zone."""
+    try:
+        return locate(phone, postal_code)
+    except ValueError:
+        fail(
+            f"{option + ': ' if option else ''}{phone.e164} is a valid number but no time zone "
+            "is known for it (non-geographic numbering, such as +800): it has no sending window"
+        )
 
 
 @app.command("info")
@@ -23,7 +34,7 @@ def info(
     phone = parse_phone(number)
     if phone.e164 is None:
         fail(f"{number!r} is not a phone number")
-    locality = locate(phone, postal_code) if phone.valid else None
+    locality = locate_or_fail(phone, postal_code) if phone.valid else None
     payload = {
         "input": number,
         "e164": phone.e164,

@@ -3,6 +3,7 @@
 
 import asyncio
 import contextlib
+import math
 import signal
 from typing import Annotated
 
@@ -51,8 +52,9 @@ def serve(
         return
     if not 0.0 <= failure_rate <= 1.0:
         fail(f"--failure-rate: {failure_rate} is not between 0 and 1")
-    if receipt_delay < 0 or tps < 0:
-        fail("--receipt-delay and --tps cannot be negative")
+    for option, value in (("--receipt-delay", receipt_delay), ("--tps", tps)):
+        if not math.isfinite(value) or value < 0:
+            fail(f"{option}: {value} cannot be negative: a number, 0 or more")
     if not 0 <= port <= 65535 or (admin_port is not None and not 0 <= admin_port <= 65535):
         fail("a port is a number from 0 to 65535")
     settings = SmscSettings(

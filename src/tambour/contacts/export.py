@@ -80,6 +80,8 @@ def canonical_cells(
         cells["purchased_categories"] = ";".join(purchase.data.get("categories", ()))
     activity = [e.at for e in by_kind[EvidenceKind.ACTIVITY] if e.at]
     cells["last_activity_at"] = _when(max(activity, default=None))
+    memberships = [e.at for e in by_kind[EvidenceKind.MEMBERSHIP] if e.at]
+    cells["member_since"] = _when(min(memberships, default=None))
     opt_out = latest(by_kind[EvidenceKind.OPT_OUT] + by_kind[EvidenceKind.COMPLAINT])
     if opt_out is not None:
         cells.update(

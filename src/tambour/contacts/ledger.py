@@ -30,6 +30,7 @@ class EvidenceKind(StrEnum):
     OPT_OUT = "opt_out"
     COMPLAINT = "complaint"
     ERASURE = "erasure"
+    MEMBERSHIP = "membership"  # a member of, or in regular contact with, the organisation
 
 
 # One compact, key-sorted JSON text per value: what is stored and what is fingerprinted.
@@ -179,6 +180,8 @@ def evidence_of(row: CanonicalRow) -> list[Evidence]:
         )
     if row.last_activity_at is not None:
         events.append(Evidence(EvidenceKind.ACTIVITY, row.last_activity_at))
+    if row.member_since is not None:
+        events.append(Evidence(EvidenceKind.MEMBERSHIP, row.member_since))
     if row.opted_out or row.opt_out_source is not None:
         source = row.opt_out_source or OptOutSource.MANUAL
         kind = (
@@ -208,12 +211,14 @@ def facts_of(
     *,
     first_seen_at: datetime | None = None,
     suppression: OptOut | None = None,
+    transaction_reference: str | None = None,
 ) -> ContactFacts:
     """Fold a contact's evidence, in recording order, into the facts the decision needs.
 
     Called for every contact of a campaign's audience: kept lean (no list for absent kinds)."""
     by_kind: dict[EvidenceKind, list[Evidence]] = {}
     withdrawals: list[Evidence] = []
+    lifted: set[int] | None = None  # undated opt-outs a later START lifted (ids of events)
     for event in events:
         event_kind = event.kind
         found = by_kind.get(event_kind)
@@ -227,8 +232,15 @@ def facts_of(
         if event_kind is EvidenceKind.CONSENT_WITHDRAWN:
             if event.at is not None or EvidenceKind.CONSENT_GIVEN in by_kind:
                 withdrawals.append(event)
-        elif event_kind is EvidenceKind.CONSENT_GIVEN and withdrawals:
-            withdrawals = [w for w in withdrawals if w.at is not None]
+        elif event_kind is EvidenceKind.CONSENT_GIVEN:
+            if withdrawals:
+                withdrawals = [w for w in withdrawals if w.at is not None]
+            # An opt-out of unknown date is later than any consent, except a START the person
+            # sent after it was recorded (a START is dated when received: its order is known).
+            if lifted is not None and event.data.get("method") == _START_METHOD:
+                lifted.update(id(e) for e in by_kind.get(EvidenceKind.OPT_OUT, ()) if e.at is None)
+        elif event_kind is EvidenceKind.OPT_OUT and event.at is None and lifted is None:
+            lifted = set()
     none: list[Evidence] = []
     consents = [_consent(e) for e in by_kind.get(EvidenceKind.CONSENT_GIVEN, none)]
     consents += [Consent(given=False, at=e.at) for e in withdrawals]
@@ -245,6 +257,8 @@ def facts_of(
         )
     purchases = by_kind.get(EvidenceKind.PURCHASE, none)
     opposed = by_kind.get(EvidenceKind.OPT_OUT, none) + by_kind.get(EvidenceKind.COMPLAINT, none)
+    if lifted:
+        opposed = [e for e in opposed if id(e) not in lifted]
     opt_outs = (
         tuple(
             OptOut(OptOutSource(e.data.get("source", OptOutSource.MANUAL.value)), e.at)
@@ -269,10 +283,13 @@ def facts_of(
         last_activity_at=_most_recent(by_kind.get(EvidenceKind.ACTIVITY, none)),
         first_seen_at=first_seen_at,
         suppression=suppression,
+        membership_at=_earliest(by_kind.get(EvidenceKind.MEMBERSHIP, none)),
+        transaction_reference=transaction_reference,
     )
 
 
 _NOT_COLLECTED = Collection()
+_START_METHOD = "sms_keyword"  # the consent a START reply records
 
 
 def _consent(event: Evidence) -> Consent:
@@ -303,8 +320,18 @@ def _most_recent(events: list[Evidence]) -> datetime | None:
     return max((e.at for e in events if e.at is not None), default=None)
 
 
-def facts_of_row(row: CanonicalRow, first_seen_at: datetime | None = None) -> ContactFacts:
+def facts_of_row(
+    row: CanonicalRow,
+    first_seen_at: datetime | None = None,
+    *,
+    transaction_reference: str | None = None,
+) -> ContactFacts:
     """The facts one canonical row states, as the ledger would derive them after importing it."""
     return facts_of(
-        row.phone, row.kind, profile_of(row), evidence_of(row), first_seen_at=first_seen_at
+        row.phone,
+        row.kind,
+        profile_of(row),
+        evidence_of(row),
+        first_seen_at=first_seen_at,
+        transaction_reference=transaction_reference,
     )

@@ -6,12 +6,18 @@ with the file. `sniff` tells the encoding, delimiter and what each column means;
 yields every record after the header with its physical line number, as a canonical row or as
 rejects (a row is rejected whole, one `Reject` per problem); `RejectsWriter` writes the rejects
 file the advertiser opens in Excel to fix them.
+
+A cell holding a control character (NUL and the other C0 controls but tab, line feed and carriage
+return, DEL, the C1 controls, the Unicode line and paragraph separators) rejects its row: it is
+invisible in a spreadsheet, and PostgreSQL cannot store a NUL. A cell the rejects file or an
+export wrote as `'=...` (`outfiles.spreadsheet_cell`) is read back without that quote.
 """
 
 import codecs
 import csv
 import itertools
 import re
+import stat
 import tomllib
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,6 +29,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Final, Self
 
 from tambour.contacts.row import CANONICAL_COLUMNS, CanonicalRow, parse_row
+from tambour.outfiles import create_fresh, create_private, spreadsheet_row, unquote_cell
 from tambour.rules.template import field_key
 from tambour.sms.phone import parse_phone
 
@@ -34,6 +41,7 @@ __all__ = [
     "FileFormat",
     "Reject",
     "RejectsWriter",
+    "control_character",
     "default_rejects_path",
     "load_mapping",
     "read_contacts",
@@ -85,6 +93,14 @@ _WORD: Final = re.compile(r"\w")
 _PUNCTUATION: Final = re.compile(r"[\W_]+")
 _REPR: Final = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _COLUMN_COUNT: Final = re.compile(r"\d+ fields?, the header has \d+")
+# Characters no cell may hold (tab, line feed and carriage return may: a quoted cell can hold
+# line breaks), and a quoted formula (`'=`, see `unquote_cell`): a record holding either goes
+# through `_clean_record`. (Two searches, each behind a cheaper test: one costs 3 us a row.)
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_QUOTED_FORMULA: Final = re.compile(r"'[=+\-@\t\r]")
+_CONTROL_REASON: Final = "holds the control character"
+_CONTROL_NAMES: Final = {0: " (NUL)", 0x7F: " (DEL)", 0x2028: " (line separator)",
+                         0x2029: " (paragraph separator)"}  # fmt: skip
 
 
 class ContactFileError(Exception):
@@ -107,6 +123,35 @@ class Reject:
     field: str  # canonical field name, or "" for a row-level problem
     reason: str  # what is wrong, in words
     cells: tuple[str, ...]  # the raw cells as read
+
+
+def regular_file(path: Path, what: str = "file") -> None:
+    """Refuse what is not a regular file: a folder, a device (`/dev/zero` never ends), a pipe
+    (opening it waits for a writer)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        raise ContactFileError(f"{path}: cannot open the {what}: {error.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a folder" if stat.S_ISDIR(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a pipe" if stat.S_ISFIFO(mode)
+            else "not a regular file"
+        )  # fmt: skip
+        raise ContactFileError(f"{path}: this is {kind}, not a {what}: give the path of a file")
+
+
+def control_character(value: str) -> str | None:
+    """Why `value` cannot be imported (the first control character in it, and where), or None."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    code = ord(found.group())
+    return (
+        f"{_CONTROL_REASON} U+{code:04X}{_CONTROL_NAMES.get(code, '')} at character "
+        f"{found.start() + 1}, invisible in a spreadsheet: remove it"
+    )
 
 
 # -- encoding -----------------------------------------------------------------------------------
@@ -132,6 +177,7 @@ def _detect_encoding(path: Path) -> str:
     UTF-8 at first (a BOM, or accents that decode) and then is not is refused, with the line:
     read as cp1252 its accented names would come out as "HÃ©lÃ¨ne".
     """
+    regular_file(path)
     try:
         f = path.open("rb")
     except OSError as error:
@@ -330,12 +376,20 @@ def sniff(path: Path, mapping: Mapping[str, str] | None = None) -> FileFormat:
                 header = _read_header(reader)
             except csv.Error as error:
                 raise ContactFileError(f"{path}: line {reader.line_num}: {error}") from None
+            header_line = reader.line_num
         except _LineTooLongError:
             raise ContactFileError(
                 f"{path}: the first line is longer than {_MAX_LINE} characters: not a CSV file"
             ) from None
     if header is None:
         raise ContactFileError(f"{path}: the file is empty")
+    for index, name in enumerate(header):
+        problem = control_character(name)
+        if problem:
+            raise ContactFileError(
+                f"{path}: line {header_line}: the header's column {index + 1} ({name!r}) {problem}"
+            )
+    header = [unquote_cell(name) for name in header]
     columns = _columns(path, header, mapping)
     return FileFormat(encoding, delimiter, tuple(header), columns)
 
@@ -408,6 +462,23 @@ def _unreadable(path: Path, error: csv.Error, start: int, end: int, recent: dequ
     return (start, None, [Reject(start, "", _csv_reason(error, start, end), raw)])
 
 
+def _clean_record(line: int, cells: list[str], columns: Sequence[str | None]) -> list[Reject]:
+    """A record holding a control character or a quoted formula: its quoted formulas unquoted
+    (in place), and one `Reject` per imported cell holding a control character (a column the
+    import ignores is not looked at)."""
+    problems: list[tuple[str, str]] = []
+    for index, cell in enumerate(cells):
+        problem = control_character(cell)
+        if problem is not None:
+            column = columns[index]
+            if column is not None:
+                problems.append((column, problem))
+        elif cell[:1] == "'":
+            cells[index] = unquote_cell(cell)
+    raw = tuple(cells)
+    return [Reject(line, column, problem, raw) for column, problem in problems]
+
+
 def read_batches(
     path: Path, fmt: FileFormat, size: int, share: tuple[int, int] = (0, 1)
 ) -> Iterator[list[Record]]:
@@ -416,6 +487,7 @@ def read_batches(
     processes can each take a share of one file, and no record is cut in two)."""
     mine, every = share
     width = len(fmt.header)
+    control, quoted, join = _CONTROL.search, _QUOTED_FORMULA.search, "".join
     recent: deque[str] = deque(maxlen=_RECENT)
     with _open(path, fmt.encoding) as f:
         reader = csv.reader(_lines(f, recent), delimiter=fmt.delimiter, strict=True)
@@ -456,6 +528,12 @@ def read_batches(
                             reason = f"{count}, the header has {width}"
                             batch.append((start, None, [Reject(start, "", reason, tuple(cells))]))
                         continue
+                    text = join(cells)
+                    if (not text.isprintable() and control(text)) or ("'" in text and quoted(text)):
+                        controls = _clean_record(start, cells, fmt.columns)
+                        if controls:
+                            batch.append((start, None, controls))
+                            continue
                     batch.append((start, cells, []))
                 if batch:
                     yield batch
@@ -523,6 +601,7 @@ def read_contacts(
 def load_mapping(path: Path) -> dict[str, str]:
     """A TOML mapping: `[columns]` with `"header as written" = "canonical_name"` lines, an empty
     name ignoring the column. Canonical names are returned as such, "" for ignored columns."""
+    regular_file(path, "mapping file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as error:
@@ -571,6 +650,8 @@ def _category(field: str, reason: str) -> str:
         return f"row: {category}"
     if reason.startswith(_INVALID_PHONE):
         category = "invalid number"
+    elif reason.startswith(_CONTROL_REASON):
+        category = "control character"
     elif field == "phone" and reason.endswith("missing"):
         category = "missing"
     else:
@@ -581,18 +662,25 @@ def _category(field: str, reason: str) -> str:
 
 class RejectsWriter:
     """Writes the rejects file: `line`, `field`, `reason`, then the input's columns with the raw
-    cells; UTF-8 with a BOM (Excel reads it right) and the input's delimiter. The file is created
-    at the first reject, so a clean import leaves none; a rejects file left by an earlier run of
-    the same import is removed at the start, so what is there always speaks of the last run.
-    Call `write` once per rejected row."""
+    cells; UTF-8 with a BOM (Excel reads it right) and the input's delimiter, no cell a
+    spreadsheet would run as a formula (`outfiles.spreadsheet_cell`).
 
-    def __init__(self, path: Path, fmt: FileFormat) -> None:
-        path.unlink(missing_ok=True)
-        self.path = path
+    The file is created with the writer, readable by its owner only, and never over another
+    file: at `path` (FileExistsError when something is there), or with `fresh` at the first free
+    name of `path`, `name-2.ext`, `name-3.ext`... (`self.path` says which). It is removed at
+    `close` when no row was rejected, so a clean import leaves none. Call `write` once per
+    rejected row."""
+
+    def __init__(self, path: Path, fmt: FileFormat, *, fresh: bool = False) -> None:
+        file: IO[str]
+        if fresh:
+            self.path, file = create_fresh(path, "utf-8-sig")
+        else:
+            self.path, file = path, create_private(path, "utf-8-sig")
+        self._file: IO[str] | None = file
         self.fmt = fmt
         self.count = 0  # rows rejected
         self.by_reason: Counter[str] = Counter()  # field errors by _category
-        self._file: IO[str] | None = None
         self._writer: Writer | None = None
 
     def __enter__(self) -> Self:
@@ -612,16 +700,22 @@ class RejectsWriter:
             return
         writer = self._writer
         if writer is None:
-            self._file = self.path.open("w", encoding="utf-8-sig", newline="")
+            if self._file is None:
+                raise ValueError("the rejects file is closed")
             writer = self._writer = csv.writer(self._file, delimiter=self.fmt.delimiter)
-            writer.writerow(("line", "field", "reason", *self.fmt.header))
+            writer.writerow(spreadsheet_row(("line", "field", "reason", *self.fmt.header)))
         self.count += 1
         for reject in rejects:
-            writer.writerow((reject.line, reject.field, reject.reason, *reject.cells))
+            writer.writerow(
+                spreadsheet_row((reject.line, reject.field, reject.reason, *reject.cells))
+            )
             self.by_reason[_category(reject.field, reject.reason)] += 1
 
     def close(self) -> None:
+        """Close the file; remove it when no row was rejected (it is empty, and ours)."""
         if self._file is not None:
             self._file.close()
             self._file = None
             self._writer = None
+            if not self.count:
+                self.path.unlink(missing_ok=True)

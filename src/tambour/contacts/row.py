@@ -23,7 +23,7 @@ CANONICAL_COLUMNS = (
     "consent_wording", "consent_source", "consent_proof", "collected_at", "collected_by",
     "informed_at_collection", "objection_offered_at_collection", "third_party_information_proof",
     "account_created_at", "last_purchase_at", "purchased_categories", "opted_out",
-    "opted_out_at", "opt_out_source", "last_activity_at",
+    "opted_out_at", "opt_out_source", "last_activity_at", "member_since",
 )  # fmt: skip
 
 _KINDS = {
@@ -82,6 +82,7 @@ class CanonicalRow:
     opted_out_at: datetime | None = None
     opt_out_source: OptOutSource | None = None
     last_activity_at: datetime | None = None
+    member_since: datetime | None = None  # a member of (or in regular contact with) the body
     extra: Mapping[str, str] = field(default_factory=dict)  # personalization fields
 
 
@@ -170,6 +171,7 @@ COLUMN_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "opted_out_at": ("opted_out_at", parse_datetime),
     "opt_out_source": ("opt_out_source", _opt_out_source),
     "last_activity_at": ("last_activity_at", parse_datetime),
+    "member_since": ("member_since", parse_datetime),
 }
 assert set(COLUMN_PARSERS) | {"phone"} == set(CANONICAL_COLUMNS)
 # Columns kept as written, stripped (no parser can refuse them).

@@ -9,6 +9,7 @@ TAMBOUR_HTTP_CALLBACK_TOKEN, when set, win over the file's `password`, `token` a
 
 import difflib
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -109,7 +110,9 @@ class _Table:
             hint = f": write it there or set {env[1]}" if env is not None else ""
             value = self._get(key, default, hint)
         if not isinstance(value, str):
-            raise ConfigError(f"{self.where} {key}: expected a string, got {value!r}")
+            # A secret (those the environment may give) is never quoted back.
+            got = type(value).__name__ if env is not None else repr(value)
+            raise ConfigError(f"{self.where} {key}: expected a string, got {got}")
         if max_length is not None and len(value) > max_length:
             raise ConfigError(
                 f"{self.where} {key}: at most {max_length} characters in SMPP, got {len(value)}"
@@ -183,6 +186,13 @@ def _http(table: _Table, env: Mapping[str, str]) -> HttpTransportConfig:
     url = table.text("url")
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{table.where} url: expected http:// or https://, got {url!r}")
+    callback_port = table.optional_integer("callback_port", 0, 65535)
+    callback_token = table.optional_text("callback_token", env=(env, HTTP_CALLBACK_TOKEN_ENV))
+    if callback_port is not None and not callback_token:
+        raise ConfigError(
+            f"{table.where} callback_token: required with callback_port (or set "
+            f"{HTTP_CALLBACK_TOKEN_ENV}): without it anyone could post receipts and STOPs"
+        )
     return HttpTransportConfig(
         HttpSettings(
             url=url,
@@ -191,10 +201,8 @@ def _http(table: _Table, env: Mapping[str, str]) -> HttpTransportConfig:
             window=table.integer("window", 16, 1, 1000),
             callback_url=table.optional_text("callback_url"),
             callback_host=table.text("callback_host", "127.0.0.1"),
-            callback_port=table.optional_integer("callback_port", 0, 65535),
-            callback_token=table.optional_text(
-                "callback_token", env=(env, HTTP_CALLBACK_TOKEN_ENV)
-            ),
+            callback_port=callback_port,
+            callback_token=callback_token,
         )
     )
 
@@ -249,12 +257,18 @@ def _worker(raw: object, name: str) -> WorkerConfig:
 def read_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     env = os.environ if env is None else env
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a folder; a device or a pipe never ends
+            raise ConfigError(f"{path}: not a file")
         with path.open("rb") as source:
             document = tomllib.load(source)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (a TOML file)") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read it: {error.strerror}") from None
     config = parse_config(document, env, str(path))
     return Config(config.transport, path, config.worker)
 

@@ -30,10 +30,12 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 
 from tambour.dispatch.inbound import Inbound, InboundHandler, InboundRejectedError
 from tambour.dispatch.journal import Journal, Notes, Pending, merge_notes
 from tambour.dispatch.receipts import Receipt, message_key
+from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.base import (
     OutboundMessage,
     SubmitResult,
@@ -57,6 +59,10 @@ T = TypeVar("T")
 AUDIT_EVERY = 1.0  # seconds between a worker's audit entries of what it sent
 LEASE_SAFETY = 5.0  # seconds before a lease runs out when messages stop leaving
 STOP_GIVE_UP = 30.0  # seconds a stopping worker keeps trying to record its results
+# Times a reply is refused by the database alone, for a reason other than the database being
+# away or busy, before it is refused to the carrier for good (ESME_RX_P_APPN): a reply that
+# can never be recorded must not come back for ever, each time costing a failed flush.
+MAX_REPLY_FAILURES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,38 @@ class WorkerSettings:
     max_attempts: int = 8  # then a temporarily refused message fails
     confirm_stop: bool = False  # send a confirmation to a STOP
     keep_early_receipts: timedelta = timedelta(days=7)
+
+
+def _reply_key(reply: Reply) -> tuple[object, ...]:
+    """A reply as the carrier delivers it again: the same addresses, text and part."""
+    return (reply.sender_address, reply.short_number, reply.text, reply.concatenation)
+
+
+def _transient(error: BaseException) -> bool:
+    """A database away, busy or in a conflict: writing again later may succeed."""
+    return isinstance(error, OperationalError | InterfaceError) or bool(
+        getattr(error, "connection_invalidated", False)
+    )
+
+
+def _described(error: BaseException) -> str:
+    """An error named safely (for a log, or the carrier): a database error's text quotes the
+    statement and its parameters (phone numbers, reply texts), so only classes and a code."""
+    if not isinstance(error, StatementError):
+        return type(error).__name__
+    original = error.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", None)
+    name = type(original).__name__ if original is not None else type(error).__name__
+    return f"{type(error).__name__} ({name}{f', {code}' if code else ''})"
+
+
+def _log_failure(message: str, error: BaseException) -> None:
+    """Log a failed write without the numbers and texts it carried: a database error by its
+    class and code only; any other error (a bug) with its traceback."""
+    if isinstance(error, StatementError):
+        log.error("%s: %s", message, _described(error))
+    else:
+        log.error("%s", message, exc_info=error)
 
 
 def worker_name() -> str:
@@ -149,6 +187,8 @@ class Worker:
         )
         self._audit_notes: Notes = {}
         self._next_audit = 0.0
+        # Replies the database refused alone, by content: how many times (see _reply_failed).
+        self._reply_failures: dict[tuple[object, ...], int] = {}
 
     # --- running ------------------------------------------------------------------------
 
@@ -349,6 +389,7 @@ class Worker:
         return send_now(
             now, locality, prospection=plan.prospection, send_by=message.send_by,
             margin=self.settings.window_margin, policy=plan.policy,
+            retain_until=message.retain_until,
         )  # fmt: skip
 
     def _may_leave(self, message: Claimed) -> bool:
@@ -357,8 +398,10 @@ class Worker:
         safety = min(LEASE_SAFETY, self.settings.lease.total_seconds() / 3)
         if time.monotonic() > self._claimed_until - safety:
             return False  # the lease may run out and the message be rescued as unknown
-        if (message.advertiser_id, message.e164) in self._stopped:
-            return False  # a STOP this worker just recorded
+        if (message.advertiser_id, message.e164) in self._stopped and (
+            self._plans[message.campaign_id].prospection
+        ):
+            return False  # a STOP this worker just recorded (a transactional message goes)
         return isinstance(self._verdict(message, self.clock()), Go)
 
     async def _submit(self, message: Claimed) -> None:
@@ -492,8 +535,8 @@ class Worker:
                     self._next_audit = time.monotonic() + AUDIT_EVERY
                 try:
                     await self._flush_in_thread(pending)
-                except Exception:
-                    log.exception("a flush failed; writing its parts one by one")
+                except Exception as error:
+                    _log_failure("a flush failed; writing its parts one by one", error)
                     if not await self._flush_apart(pending):
                         if stopping and time.monotonic() - self._stopped_at > STOP_GIVE_UP:
                             log.error(
@@ -537,7 +580,7 @@ class Worker:
         try:
             await self._flush_in_thread(results)
         except Exception as error:
-            log.exception("the database refuses the submit results; trying again")
+            _log_failure("the database refuses the submit results; trying again", error)
             for _, ack in pending.inbound:  # the carrier delivers them again
                 if not ack.done():
                     ack.set_exception(error)
@@ -550,14 +593,38 @@ class Worker:
                 await self._flush_in_thread(Pending(inbound=[(item, ack)]))
             except Exception as error:
                 if isinstance(item, Receipt):  # it can never be recorded: the carrier drops it
-                    log.exception("a receipt could not be recorded; refused for good")
-                    ack.set_exception(InboundRejectedError(str(error)[:200]))
-                else:  # a reply (a STOP) is never dropped: the carrier delivers it again
-                    log.exception("a reply could not be recorded; the carrier will retry")
+                    _log_failure("a receipt could not be recorded; refused for good", error)
+                    ack.set_exception(InboundRejectedError(_described(error)))
+                elif self._reply_failed(item, error):
+                    _log_failure(
+                        f"a reply could not be recorded {MAX_REPLY_FAILURES} times; refused "
+                        "for good",
+                        error,
+                    )
+                    ack.set_exception(InboundRejectedError(_described(error)))
+                else:  # a reply (a STOP) is not dropped at once: the carrier delivers it again
+                    _log_failure("a reply could not be recorded; the carrier will retry", error)
                     ack.set_exception(error)
                 continue
+            if not isinstance(item, Receipt):
+                self._reply_failures.pop(_reply_key(item), None)
             if not ack.done():
                 ack.set_result(None)
+        return True
+
+    def _reply_failed(self, reply: Reply, error: Exception) -> bool:
+        """Count a failure to record `reply` alone; True when it is to be refused for good: it
+        failed MAX_REPLY_FAILURES times with an error that is not the database being away or
+        busy (which the carrier's retries outlast, however long)."""
+        if _transient(error):
+            return False
+        if len(self._reply_failures) > 10_000:  # bounded: deliveries differ, or a bug
+            self._reply_failures.clear()
+        key = _reply_key(reply)
+        self._reply_failures[key] = failures = self._reply_failures.get(key, 0) + 1
+        if failures < MAX_REPLY_FAILURES:
+            return False
+        del self._reply_failures[key]
         return True
 
     def _requeue_results(self, pending: Pending) -> None:

@@ -7,12 +7,14 @@ professional contact), ties going to the basis listed first in rules.md. A conta
 at all gets `no_legal_basis`.
 """
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import NamedTuple
 
 from tambour.rules.codes import Basis, Channel, ContactKind, Nature, Reason
 from tambour.rules.facts import AdvertiserFacts, CampaignFacts, Collection, Consent, ContactFacts
+from tambour.rules.fold import fold
 
 # Which consent channel covers which campaign channel: `sms` consent covers SMS and MMS.
 _COVERS: dict[Channel, frozenset[str]] = {
@@ -28,31 +30,68 @@ class _Attempt(NamedTuple):  # a named tuple: made several times for every conta
     progress: int  # conditions passed before the failure
 
 
+# What a consent "for our partners" says instead of naming whom it was given to (folded words).
+_PARTNER_WORDS = re.compile(
+    r"(?<!\w)(partenaires?|partners?|tiers|third part(?:y|ies)|affilies|"
+    r"societes du groupe|entreprises du groupe|annonceurs)(?!\w)"
+)
+
+
 def consent_flaw(
-    consent: Consent, channel: Channel, advertiser: AdvertiserFacts, at: datetime
+    consent: Consent,
+    channel: Channel,
+    advertiser: AdvertiserFacts,
+    at: datetime,
+    *,
+    third_party: bool = False,
 ) -> tuple[Reason | None, int]:
-    """The first flaw of a given consent and how many conditions it passed (None: valid)."""
+    """The first flaw of a given consent and how many conditions it passed (None: valid).
+
+    `third_party`: the number came from someone other than the advertiser, so the consent
+    was collected by them: it counts only when it names this advertiser or one of its brands.
+    """
     if consent.at is None or consent.at > at:
         return Reason.NO_LEGAL_BASIS, 0  # undated or not yet given: not prior consent
-    # The conditions in order; a failure reports its reason and its rank (1 to 4).
+    # The conditions in order; a failure reports its reason and its rank (1 to 5).
     if consent.prechecked:
         return Reason.CONSENT_PRECHECKED_BOX, 1
     if consent.bundled_with_terms:
         return Reason.CONSENT_BUNDLED_WITH_TERMS, 2
-    if consent.advertiser is not None and not advertiser.is_named(consent.advertiser):
-        return Reason.CONSENT_OTHER_ADVERTISER, 3
+    addressee = addressee_flaw(consent.advertiser, advertiser, third_party=third_party)
+    if addressee is not None:
+        return addressee, 3
     if not consent.channels & _COVERS[channel]:
         return Reason.CONSENT_OTHER_CHANNEL, 4
-    return None, 5
+    if not (consent.method or "").strip() and not (consent.wording or "").strip():
+        return Reason.CONSENT_UNPROVEN, 5  # nothing that could be shown to the CNIL
+    return None, 6
+
+
+def addressee_flaw(
+    named: str | None, advertiser: AdvertiserFacts, *, third_party: bool
+) -> Reason | None:
+    """Whom the consent was given to: this advertiser (or one of its brands), else a reason.
+
+    An empty addressee means "this advertiser" only when the advertiser collected the number
+    itself; a consent given "to our partners" names nobody and counts for none of them."""
+    who = (named or "").strip()
+    if not who:
+        return Reason.CONSENT_PARTNER_UNNAMED if third_party else None
+    if advertiser.is_mentioned(who):
+        return None
+    if _PARTNER_WORDS.search(fold(who)):
+        return Reason.CONSENT_PARTNER_UNNAMED
+    return Reason.CONSENT_OTHER_ADVERTISER
 
 
 def valid_consents(
     contact: ContactFacts, channel: Channel, advertiser: AdvertiserFacts, at: datetime
 ) -> list[Consent]:
+    third_party = is_third_party(contact.collection, advertiser)
     return [
         c
         for c in contact.consents
-        if c.given and consent_flaw(c, channel, advertiser, at)[0] is None
+        if c.given and consent_flaw(c, channel, advertiser, at, third_party=third_party)[0] is None
     ]
 
 
@@ -60,10 +99,11 @@ def _consent(
     contact: ContactFacts, channel: Channel, advertiser: AdvertiserFacts, at: datetime
 ) -> _Attempt | None:
     best: _Attempt | None = None
+    third_party = is_third_party(contact.collection, advertiser)
     for consent in contact.consents:
         if not consent.given:
             continue
-        reason, progress = consent_flaw(consent, channel, advertiser, at)
+        reason, progress = consent_flaw(consent, channel, advertiser, at, third_party=third_party)
         if best is None or reason is None or progress > best.progress:
             best = _Attempt(Basis.CONSENT, reason, progress)
             if reason is None:
@@ -103,16 +143,20 @@ def _existing_customer(
         if contact.account_created_at is not None:
             return _Attempt(Basis.EXISTING_CUSTOMER, Reason.CUSTOMER_ACCOUNT_ONLY, 0)
         return None
+    if is_third_party(contact.collection, advertiser):
+        # A purchase in a third party's file was not made from this advertiser.
+        return _Attempt(Basis.EXISTING_CUSTOMER, Reason.CUSTOMER_NOT_OWN_SALE, 1)
     if not campaign.categories & contact.purchased_categories:
-        return _Attempt(Basis.EXISTING_CUSTOMER, Reason.CUSTOMER_PRODUCT_NOT_SIMILAR, 1)
+        return _Attempt(Basis.EXISTING_CUSTOMER, Reason.CUSTOMER_PRODUCT_NOT_SIMILAR, 2)
     reason, passed = collection_flaw(contact.collection, advertiser)
-    return _Attempt(Basis.EXISTING_CUSTOMER, reason, 2 + passed)
+    return _Attempt(Basis.EXISTING_CUSTOMER, reason, 3 + passed)
 
 
 def _non_commercial(
     contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts
 ) -> _Attempt | None:
-    if contact.kind is not ContactKind.PERSON or campaign.nature is not Nature.NON_COMMERCIAL:
+    """Persons and professionals alike: a charity's message asks no profession match."""
+    if campaign.nature is not Nature.NON_COMMERCIAL:
         return None
     reason, passed = collection_flaw(contact.collection, advertiser)
     return _Attempt(Basis.NON_COMMERCIAL, reason, 1 + passed)
@@ -121,14 +165,26 @@ def _non_commercial(
 def _b2b(
     contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts
 ) -> _Attempt | None:
-    if contact.kind is not ContactKind.PROFESSIONAL:
-        return None
+    if contact.kind is not ContactKind.PROFESSIONAL or campaign.nature is not Nature.COMMERCIAL:
+        return None  # non_commercial has its own basis; political needs consent or membership
+    if campaign.channel is Channel.FAX:
+        return None  # the CNIL requires prior consent for fax, professionals included
     reason, passed = collection_flaw(contact.collection, advertiser)
     if reason is not None:
         return _Attempt(Basis.B2B_LEGITIMATE_INTEREST, reason, 1 + passed)
     if not campaign.professions & contact.profession_tags:
         return _Attempt(Basis.B2B_LEGITIMATE_INTEREST, Reason.B2B_NOT_RELEVANT_TO_PROFESSION, 3)
     return _Attempt(Basis.B2B_LEGITIMATE_INTEREST, None, 4)
+
+
+def _political(contact: ContactFacts, campaign: CampaignFacts, at: datetime) -> _Attempt | None:
+    """Political communication without consent: only to members and people in regular contact
+    with the organisation, as the ledger shows."""
+    if campaign.nature is not Nature.POLITICAL:
+        return None
+    if contact.membership_at is not None and contact.membership_at <= at:
+        return _Attempt(Basis.POLITICAL_MEMBERSHIP, None, 1)
+    return _Attempt(Basis.POLITICAL_MEMBERSHIP, Reason.POLITICAL_NO_CONSENT, 0)
 
 
 def _in_order(
@@ -139,6 +195,7 @@ def _in_order(
     yield _existing_customer(contact, campaign, advertiser, at)
     yield _non_commercial(contact, campaign, advertiser)
     yield _b2b(contact, campaign, advertiser)
+    yield _political(contact, campaign, at)
 
 
 def legal_basis(
@@ -173,6 +230,7 @@ def basis_attempts(
         Basis.EXISTING_CUSTOMER: _existing_customer(contact, campaign, advertiser, at),
         Basis.NON_COMMERCIAL: _non_commercial(contact, campaign, advertiser),
         Basis.B2B_LEGITIMATE_INTEREST: _b2b(contact, campaign, advertiser),
+        Basis.POLITICAL_MEMBERSHIP: _political(contact, campaign, at),
     }
     return [
         (basis, _NOT_APPLICABLE if attempt is None else attempt.reason)

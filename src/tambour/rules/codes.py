@@ -14,6 +14,7 @@ class Basis(StrEnum):
     EXISTING_CUSTOMER = "existing_customer"
     NON_COMMERCIAL = "non_commercial"
     B2B_LEGITIMATE_INTEREST = "b2b_legitimate_interest"
+    POLITICAL_MEMBERSHIP = "political_membership"  # a member, or in regular contact
 
 
 class Reason(StrEnum):
@@ -28,13 +29,18 @@ class Reason(StrEnum):
     CONSENT_BUNDLED_WITH_TERMS = "consent_bundled_with_terms"
     CONSENT_OTHER_ADVERTISER = "consent_other_advertiser"
     CONSENT_OTHER_CHANNEL = "consent_other_channel"
+    CONSENT_PARTNER_UNNAMED = "consent_partner_unnamed"
+    CONSENT_UNPROVEN = "consent_unproven"
     CUSTOMER_ACCOUNT_ONLY = "customer_account_only"
     CUSTOMER_PRODUCT_NOT_SIMILAR = "customer_product_not_similar"
+    CUSTOMER_NOT_OWN_SALE = "customer_not_own_sale"
     NOT_INFORMED_AT_COLLECTION = "not_informed_at_collection"
     NO_OBJECTION_MEANS_AT_COLLECTION = "no_objection_means_at_collection"
     THIRD_PARTY_NOT_INFORMED = "third_party_not_informed"
     B2B_NOT_RELEVANT_TO_PROFESSION = "b2b_not_relevant_to_profession"
+    POLITICAL_NO_CONSENT = "political_no_consent"
     NO_LEGAL_BASIS = "no_legal_basis"
+    NO_TRANSACTION_REFERENCE = "no_transaction_reference"
     RETENTION_EXPIRED = "retention_expired"
     WINDOW_EXPIRED = "window_expired"
 
@@ -56,11 +62,17 @@ class Block(StrEnum):
     EMPTY_MESSAGE = "empty_message"
     UNRESOLVED_PLACEHOLDER = "unresolved_placeholder"
     MMS_TOO_LARGE = "mms_too_large"
+    PROMOTIONAL_CONTENT = "promotional_content"
+    TOO_MANY_PARTS = "too_many_parts"
+    NOTHING_TO_SEND = "nothing_to_send"
+    NON_COMMERCIAL_UNRECORDED = "non_commercial_unrecorded"
+    NO_TRANSACTION_FIELD = "no_transaction_field"
 
 
 class Nature(StrEnum):
     COMMERCIAL = "commercial"
     NON_COMMERCIAL = "non_commercial"
+    POLITICAL = "political"
     TRANSACTIONAL = "transactional"
 
 

@@ -5,8 +5,9 @@ import re
 from dataclasses import dataclass
 
 from tambour.rules.codes import Block, Channel, Nature
-from tambour.rules.facts import AdvertiserFacts
+from tambour.rules.facts import AdvertiserFacts, word_in
 from tambour.rules.fold import fold
+from tambour.rules.promotion import promotion_verdict
 from tambour.rules.template import Template, parse_template
 
 # Words operators refuse as sender IDs: they name no brand and are used by phishing.
@@ -54,8 +55,10 @@ MMS_MAX_BYTES = 300 * 1024  # what French operators accept in one MMS
 STOP_MENTION_FORMAT = "STOP au {number}"
 
 _SENDER_CHARS = re.compile(r"[A-Za-z0-9]+")
-_STOP_WORD = re.compile(r"\bstop\b")
-_STOP_NUMBER = re.compile(r"\bstop\b[^0-9\n]{0,20}?(\d(?:[ .]?\d){2,9})")
+# STOP as a word of its own: not inside "non-stop" or "stop-motion", which mention no opt-out.
+_STOP_WORD = re.compile(r"(?<![\w-])stop(?![\w-])")
+_STOP_NUMBER = re.compile(r"(?<![\w-])stop(?![\w-])[^0-9\n]{0,20}?(\d(?:[ .]?\d){2,9})")
+MAX_PARTS = 10  # an SMS of more parts is blocked (operators bill and deliver them poorly)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +89,7 @@ def names_advertiser(sender: str, text: str, advertiser: AdvertiserFacts) -> boo
     if sender.upper() in {s.upper() for s in advertiser.senders} and not sender.isdigit():
         return True
     folded = fold(text)
-    return any(_word_in(name, folded) for name in advertiser.names_in_text())
-
-
-def _word_in(needle: str, haystack: str) -> bool:
-    return bool(needle) and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", haystack) is not None
+    return any(word_in(name, folded) for name in advertiser.names_in_text())
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +98,11 @@ class StopMention:
 
     suffix: str  # appended to every message ("" when the text has its own mention)
     problem: str | None
+
+
+def mentions_stop(text: str) -> bool:
+    """Whether a text holds a STOP mention (STOP as a word, case and accents folded)."""
+    return _STOP_WORD.search(fold(text)) is not None
 
 
 def stop_mention(text: str, nature: Nature, sender: str, stop_number: str | None) -> StopMention:
@@ -135,6 +139,11 @@ class ContentCheck:
     stop_suffix: str
     blocks: tuple[Finding, ...]
 
+    @property
+    def literal(self) -> str:
+        """The text as written, placeholders left out."""
+        return "".join(p for p in self.template.parts if isinstance(p, str))
+
     def final_text(self, rendered: str) -> str:
         """The exact message for one contact: the rendered text and the STOP mention."""
         return rendered + self.stop_suffix if self.stop_suffix else rendered
@@ -148,14 +157,16 @@ def check_content(
     channel: Channel,
     advertiser: AdvertiserFacts,
     media_bytes: int = 0,
+    transaction_field: str | None = None,
 ) -> ContentCheck:
-    """All campaign-level checks of rules.md section 5 for one campaign's message."""
+    """All campaign-level checks of rules.md section 5 for one campaign's message, and the
+    checks of its declared nature (section 1): the nature is checked, not taken on trust."""
     template = parse_template(text)
-    blocks: list[Finding] = []
+    literal = "".join(p for p in template.parts if isinstance(p, str))
+    blocks = nature_findings(literal, nature, advertiser, transaction_field)
     problem = sender_id_problem(sender, advertiser)
     if problem:
         blocks.append(Finding(Block.INVALID_SENDER_ID, problem))
-    literal = "".join(p for p in template.parts if isinstance(p, str))
     if not literal.strip() and not template.placeholders:
         blocks.append(Finding(Block.EMPTY_MESSAGE, "the message has no text"))
     if not names_advertiser(sender, literal, advertiser):
@@ -182,6 +193,52 @@ def check_content(
             )
         )
     return ContentCheck(template, mention.suffix, tuple(blocks))
+
+
+def nature_findings(
+    text: str, nature: Nature, advertiser: AdvertiserFacts, transaction_field: str | None
+) -> list[Finding]:
+    """The blocks of a declared nature that the text or the advertiser contradicts."""
+    found: list[Finding] = []
+    if nature is not Nature.COMMERCIAL:
+        verdict = promotion_verdict(text)
+        if verdict.promotional:
+            found.append(
+                Finding(
+                    Block.PROMOTIONAL_CONTENT,
+                    f"the text promotes ({', '.join(verdict.signals)}): a {nature.value} message "
+                    "may not; declare the campaign commercial or remove the promotion",
+                )
+            )
+    if nature is Nature.NON_COMMERCIAL and not advertiser.non_commercial_id:
+        found.append(
+            Finding(
+                Block.NON_COMMERCIAL_UNRECORDED,
+                f"{advertiser.name!r} is not recorded as a non-commercial body (association, "
+                "foundation, public body) with its RNA or SIREN: the operator records it, or "
+                "the campaign is commercial",
+            )
+        )
+    if nature is Nature.TRANSACTIONAL and not (transaction_field or "").strip():
+        found.append(
+            Finding(
+                Block.NO_TRANSACTION_FIELD,
+                "a transactional message answers one transaction of its recipient: name the "
+                "contact field that carries it (order, appointment or delivery reference)",
+            )
+        )
+    return found
+
+
+def parts_finding(over: int, max_parts: int = MAX_PARTS) -> Finding | None:
+    """The block of messages longer than `max_parts` parts, `over` of them."""
+    if not over:
+        return None
+    return Finding(
+        Block.TOO_MANY_PARTS,
+        f"the message takes more than {max_parts} parts for {over:,} recipient(s): shorten "
+        "the text (or the personalized values)",
+    )
 
 
 _SHORT_NUMBER = re.compile(r"[3-8]\d{4}")

@@ -10,12 +10,12 @@ from datetime import datetime
 from functools import lru_cache
 
 from tambour.rules import calendar
-from tambour.rules.basis import legal_basis
+from tambour.rules.basis import legal_basis, valid_consents
 from tambour.rules.calendar import WindowPolicy
 from tambour.rules.codes import Basis, Channel, Deferral, Reason
 from tambour.rules.facts import AdvertiserFacts, CampaignFacts, ContactFacts
-from tambour.rules.opposition import opposition
-from tambour.rules.retention import retention_lapsed
+from tambour.rules.opposition import complained, opposition
+from tambour.rules.retention import retained_until
 from tambour.rules.territory import Locality, locate
 from tambour.sms.phone import PhoneInfo
 
@@ -30,6 +30,7 @@ class Decision:
     send_at: datetime | None = None  # earliest allowed instant (UTC) for this recipient
     deferral: Deferral | None = None  # why send_at is later than the campaign's start
     locality: Locality | None = None
+    retain_until: datetime | None = None  # when the data lapses: no send after it (step 5)
 
     @property
     def decision(self) -> str:
@@ -91,8 +92,13 @@ def decide(
         return _exclude(Reason.INVALID_NUMBER)
     start = max(now, campaign.start)
 
-    # 2. Transactional: not prospection, no opposition, basis or window check.
+    # 2. Transactional: not prospection. Marketing opt-outs, the legal bases and the window do
+    # not apply; a 33700 complaint does, and each message answers one transaction of its own.
     if not campaign.is_prospection:
+        if complained(contact):
+            return _exclude(Reason.COMPLAINT_33700, locality)
+        if not (contact.transaction_reference or "").strip():
+            return _exclude(Reason.NO_TRANSACTION_REFERENCE, locality)
         return Decision(send=True, basis=Basis.TRANSACTIONAL, send_at=start, locality=locality)
 
     # 3. Opposition.
@@ -105,8 +111,10 @@ def decide(
     if isinstance(basis, Reason):
         return _exclude(basis, locality)
 
-    # 5. Retention.
-    if retention_lapsed(contact, basis, start):
+    # 5. Retention: from the latest action of the person, valid consents only.
+    consents = valid_consents(contact, campaign.channel, advertiser, start)
+    retain_until = retained_until(contact, basis, consents)
+    if retain_until is not None and start >= retain_until:
         return _exclude(Reason.RETENTION_EXPIRED, locality)
 
     # 6. Sending window, in the recipient's own time zones and territory.
@@ -116,7 +124,16 @@ def decide(
     send_at, deferral = window
     if campaign.send_by is not None and send_at >= campaign.send_by:
         return _exclude(Reason.WINDOW_EXPIRED, locality)
-    return Decision(send=True, basis=basis, send_at=send_at, deferral=deferral, locality=locality)
+    if retain_until is not None and send_at >= retain_until:
+        return _exclude(Reason.RETENTION_EXPIRED, locality)
+    return Decision(
+        send=True,
+        basis=basis,
+        send_at=send_at,
+        deferral=deferral,
+        locality=locality,
+        retain_until=retain_until,
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -4,6 +4,7 @@ They are derived from the evidence ledger (or from one row of a canonical file);
 reads a database or a clock: whoever builds the facts passes them, and the instant, in.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -64,6 +65,11 @@ class ContactFacts:
     last_activity_at: datetime | None = None
     first_seen_at: datetime | None = None  # first time the ledger recorded this contact
     suppression: OptOut | None = None  # the advertiser's suppression list holds the number
+    # A member of (or in regular contact with) the political organisation, since when.
+    membership_at: datetime | None = None
+    # A transactional campaign's transaction for this recipient (its order, appointment or
+    # delivery reference), read from the contact field the campaign names.
+    transaction_reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,7 @@ class AdvertiserFacts:
     senders: tuple[str, ...] = ()
     stop_number: str | None = None
     categories: frozenset[str] = frozenset()  # folded
+    non_commercial_id: str | None = None  # RNA or SIREN recorded by the operator
 
     def is_named(self, who: str) -> bool:
         """Whether `who` designates this advertiser: its name, slug or a sender ID, folded."""
@@ -82,6 +89,14 @@ class AdvertiserFacts:
         names = {fold(self.name), fold(self.slug), *(fold(s) for s in self.senders)}
         return key in names or _loose(key) in {_loose(n) for n in names}
 
+    def is_mentioned(self, who: str) -> bool:
+        """Whether `who` names this advertiser, or mentions it among others ('Maison Lumière
+        et ses partenaires'): one of its names or brands stands in it as words."""
+        if self.is_named(who):
+            return True
+        folded = fold(who)
+        return any(word_in(name, folded) for name in self.names_in_text())
+
     def names_in_text(self) -> tuple[str, ...]:
         """Folded names a message may use to name the advertiser: its name with and without
         the legal form ('Maison Lumière SAS' or 'Maison Lumière'), and its brand sender IDs."""
@@ -89,6 +104,10 @@ class AdvertiserFacts:
         bare = " ".join(_without_legal_form(name.split()))
         names = {name, bare, *(fold(s) for s in self.senders if not s.isdigit())}
         return tuple(sorted(n for n in names if n))
+
+
+def word_in(needle: str, haystack: str) -> bool:
+    return bool(needle) and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", haystack) is not None
 
 
 def _loose(text: str) -> str:
@@ -121,6 +140,7 @@ class CampaignFacts:
     professions: frozenset[str] = frozenset()  # folded target professions (B2B)
     send_by: datetime | None = None
     window: WindowPolicy = LEGAL_WINDOW
+    transaction_field: str | None = None  # transactional: the contact field of the transaction
 
     @property
     def is_prospection(self) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from tambour.rules.codes import Block
-from tambour.rules.content import ContentCheck, Finding
+from tambour.rules.content import MAX_PARTS, ContentCheck, Finding, parts_finding
 from tambour.rules.decision import Decision, decide
 from tambour.rules.facts import AdvertiserFacts, CampaignFacts, ContactFacts
 from tambour.sms.text import TextCount, count_text
@@ -61,6 +61,8 @@ class Planner:
         if not decision.send:
             return Planned(decision)
         template = self.content.template
+        if self._personalized:
+            values = template.usable(values)
         rendered = template.render(values)
         text = self.content.final_text(rendered)
         found = self._counts.get(text)
@@ -77,10 +79,29 @@ class Planner:
         return self.message(self.decide(contact, duplicate=duplicate), values)
 
 
-def plan_blocks(content: ContentCheck, missing: Mapping[str, int], empty: int) -> list[Finding]:
+def plan_blocks(
+    content: ContentCheck,
+    missing: Mapping[str, int],
+    empty: int,
+    *,
+    sends: int,
+    over_parts: int = 0,
+    max_parts: int = MAX_PARTS,
+) -> list[Finding]:
     """The campaign-level blocks of a plan: the content check's, then those the recipients
-    reveal (counts over the `send` rows: placeholders left without a value, empty messages)."""
+    reveal (counts over the `send` rows: placeholders left without a value, empty messages,
+    messages of more than `max_parts` parts), and a plan that would send nothing."""
     blocks = list(content.blocks)
+    if not sends:
+        blocks.append(
+            Finding(
+                Block.NOTHING_TO_SEND,
+                "no targeted contact may be sent this message: read the exclusion reasons",
+            )
+        )
+    too_long = parts_finding(over_parts, max_parts)
+    if too_long is not None:
+        blocks.append(too_long)
     for name, n in sorted(Counter(missing).items()):
         blocks.append(
             Finding(

@@ -1,10 +1,11 @@
 """rules.md section 3 step 5: prospect data kept 3 years from collection or the person's last
 action; a customer stays one for 3 years after the last purchase."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from tambour.rules.codes import Basis
-from tambour.rules.facts import ContactFacts
+from tambour.rules.facts import Consent, ContactFacts
 
 RETENTION_YEARS = 3
 
@@ -17,15 +18,21 @@ def add_years(when: datetime, years: int) -> datetime:
         return when.replace(year=when.year + years, day=28)
 
 
-def retention_reference(contact: ContactFacts, basis: Basis) -> datetime | None:
-    """The instant the retention period runs from, for the basis the contact is reached on."""
+def retention_reference(
+    contact: ContactFacts, basis: Basis, valid_consents: Iterable[Consent] = ()
+) -> datetime | None:
+    """The instant the retention period runs from, for the basis the contact is reached on.
+
+    Only a valid consent restarts the clock: a pre-ticked, bundled or misaddressed one, or one
+    for another channel, is no action of the person towards this advertiser."""
     if basis is Basis.EXISTING_CUSTOMER:
         return contact.last_purchase_at
     actions = [
         contact.collection.at,
         contact.last_activity_at,
         contact.last_purchase_at,
-        *(c.at for c in contact.consents if c.given),
+        contact.membership_at,
+        *(c.at for c in valid_consents),
     ]
     known = [a for a in actions if a is not None]
     if known:
@@ -33,8 +40,18 @@ def retention_reference(contact: ContactFacts, basis: Basis) -> datetime | None:
     return contact.first_seen_at
 
 
-def retention_lapsed(contact: ContactFacts, basis: Basis, at: datetime) -> bool:
+def retained_until(
+    contact: ContactFacts, basis: Basis, valid_consents: Iterable[Consent] = ()
+) -> datetime | None:
+    """When the contact's data lapses for prospection on `basis` (None: no limit known)."""
     if basis is Basis.TRANSACTIONAL:
-        return False
-    reference = retention_reference(contact, basis)
-    return reference is not None and at >= add_years(reference, RETENTION_YEARS)
+        return None
+    reference = retention_reference(contact, basis, valid_consents)
+    return None if reference is None else add_years(reference, RETENTION_YEARS)
+
+
+def retention_lapsed(
+    contact: ContactFacts, basis: Basis, at: datetime, valid_consents: Iterable[Consent] = ()
+) -> bool:
+    until = retained_until(contact, basis, valid_consents)
+    return until is not None and at >= until

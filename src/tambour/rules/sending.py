@@ -54,6 +54,13 @@ STOPPING_FACTS: Final[Mapping[str, Reason]] = {
 }
 
 
+def stops_message(reason: Reason, *, prospection: bool) -> bool:
+    """Whether a fact that stops prospection stops this message: a transactional message
+    answers the person's own transaction, which a marketing opt-out does not refuse; a 33700
+    spam report stops every message."""
+    return prospection or reason is Reason.COMPLAINT_33700
+
+
 def suppression_stop(source: str, since_plan: bool) -> Reason | None:
     """Why a suppression-list entry stops a planned message, if it does: a 33700 complaint
     always; any other opposition when it was recorded since the plan (one recorded before was
@@ -71,14 +78,20 @@ def send_now(
     send_by: datetime | None,
     margin: timedelta,
     policy: WindowPolicy = LEGAL_WINDOW,
+    retain_until: datetime | None = None,
 ) -> SendNow:
     """Go, Hold or Expire for a message to a recipient in `locality` at `now`.
 
     Transactional messages know no window, only the deadline. Prospection goes when `now` is
     inside the window with at least `margin` of it left; otherwise it is held until the next
     window opens (after this one closes, when too little is left), or expires when that is past
-    `send_by`.
+    `send_by`. A recipient whose data lapsed since the plan (the 3-year retention rule,
+    `retain_until`) is not messaged: `retention_expired`.
     """
+    if retain_until is not None and now >= retain_until:
+        return Expire(Reason.RETENTION_EXPIRED)
+    if retain_until is not None and (send_by is None or retain_until < send_by):
+        send_by = retain_until  # the carrier must not deliver after the data lapsed either
     if send_by is not None and now >= send_by:
         return Expire()
     if not prospection:

@@ -13,6 +13,34 @@ from functools import lru_cache
 from tambour.rules.fold import fold
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# What a personalized value may not bring into a message: a link (a phishing vector no one
+# reviewed) or a STOP mention (a second, perhaps wrong, opt-out instruction).
+_LINK = re.compile(
+    r"(?i)(?:[a-z][a-z0-9+.-]*://|www\.|(?<![\w@.-])[a-z0-9-]+(?:\.[a-z0-9-]+)*"
+    r"\.(?:fr|com|net|org|eu|io|ly|me|co|info|biz|shop|store|app|link|site|xyz|be|ch|de)(?![\w-]))"
+)
+_STOP = re.compile(r"(?<![\w-])stop(?![\w-])")
+
+
+def control_character(text: str, allowed: str = "") -> str | None:
+    """What is wrong with the first control character of `text` (NUL included), or None.
+    Characters of `allowed` (a line break in a message) pass."""
+    for match in _CONTROL.finditer(text):
+        if match.group() not in allowed:
+            return (
+                f"a control character (U+{ord(match.group()):04X}) at character {match.start() + 1}"
+            )
+    return None
+
+
+@lru_cache(maxsize=8192)
+def usable_value(value: str) -> bool:
+    """Whether a contact's value may stand in a message: no control character, no link and
+    no STOP mention (a value that could smuggle one is treated as absent: the placeholder's
+    default applies, or the campaign is blocked for that recipient's missing value)."""
+    return not (_CONTROL.search(value) or _LINK.search(value) or _STOP.search(fold(value)))
 
 
 @lru_cache(maxsize=4096)
@@ -45,6 +73,15 @@ class Template:
     @property
     def placeholders(self) -> tuple[Placeholder, ...]:
         return tuple(p for p in self.parts if isinstance(p, Placeholder))
+
+    def usable(self, values: Mapping[str, str]) -> dict[str, str]:
+        """The placeholders' values that may stand in a message (`usable_value`)."""
+        found: dict[str, str] = {}
+        for placeholder in self.placeholders:
+            value = values.get(placeholder.key)
+            if value and usable_value(value):
+                found[placeholder.key] = value
+        return found
 
     def missing(self, values: Mapping[str, str]) -> tuple[str, ...]:
         """Names of placeholders with no value (empty counts as none) and no default."""

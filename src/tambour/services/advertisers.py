@@ -1,23 +1,30 @@
-"""Advertisers (tenants): create, list, show. Sender IDs and the STOP number checked by the core."""
+"""Advertisers (tenants): create, update, list, show. Sender IDs and the STOP number checked by
+the core; a sender ID belongs to one advertiser on the whole platform."""
 
 import re
 import secrets
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy import update as update_
+from sqlalchemy.exc import IntegrityError
 
+from tambour import keys as process_keys
+from tambour.keys import Keys
 from tambour.rules.content import sender_id_problem, stop_number_problem
 from tambour.rules.facts import AdvertiserFacts
 from tambour.rules.fold import fold_set
-from tambour.services import audit
+from tambour.services import audit, installation
 from tambour.services.context import Context, NotFoundError, ServiceError
 from tambour.store.engine import reader
 from tambour.store.tables import advertisers, sender_ids
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+SUPPRESSION_PURPOSE = "suppression"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +35,9 @@ class Advertiser:
     senders: tuple[str, ...]
     stop_number: str | None
     categories: tuple[str, ...]
-    hash_key: bytes
+    hash_key: bytes = field(repr=False)  # of the suppression list: see suppression_key
     created_at: datetime
+    non_commercial_id: str | None = None  # RNA or SIREN: may send `non_commercial` campaigns
 
     @property
     def facts(self) -> AdvertiserFacts:
@@ -39,6 +47,7 @@ class Advertiser:
             senders=self.senders,
             stop_number=self.stop_number,
             categories=fold_set(self.categories),
+            non_commercial_id=self.non_commercial_id,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -48,6 +57,7 @@ class Advertiser:
             "senders": list(self.senders),
             "stop_number": self.stop_number,
             "categories": list(self.categories),
+            "non_commercial_id": self.non_commercial_id,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -60,6 +70,7 @@ def create(
     senders: list[str],
     stop_number: str,
     categories: list[str],
+    non_commercial_id: str | None = None,
 ) -> Advertiser:
     problems = []
     if not _SLUG.fullmatch(slug):
@@ -72,20 +83,23 @@ def create(
     facts = AdvertiserFacts(slug=slug, name=name, senders=tuple(senders), stop_number=stop_number)
     if not senders:
         problems.append("--sender: at least one brand sender ID is required")
-    for sender in senders:
-        problem = sender_id_problem(sender, facts)
-        if problem:
-            problems.append(f"--sender: {problem}")
+    problems.extend(_sender_problems(senders, facts))
     named = [("slug", slug), ("--name", name), *(("--categories", c) for c in categories)]
-    for option, text in named:
-        if audit.looks_like_phone(text):
-            problems.append(f"{option}: {text!r} holds a phone number")
+    problems.extend(_phone_problems(named))
+    registered = None
+    if non_commercial_id is not None:
+        registered, problem = parse_non_commercial_id(non_commercial_id)
+        if problem:
+            problems.append(f"--non-commercial-id: {problem}")
     if problems:
         raise ServiceError("; ".join(problems))
     now = ctx.now()
-    with ctx.engine.begin() as conn:
+    brand_senders = _brand_senders(senders)
+    with _unique_senders(), ctx.engine.begin() as conn:
+        installation.adopt_key(conn, ctx.keys)
         if conn.execute(select(advertisers.c.id).where(advertisers.c.slug == slug)).first():
             raise ServiceError(f"an advertiser {slug!r} exists already")
+        _refuse_taken(conn, brand_senders, owner=None)
         advertiser_id = conn.execute(
             insert(advertisers).returning(advertisers.c.id),
             {
@@ -94,24 +108,211 @@ def create(
                 "stop_number": stop_number,
                 "categories": categories,
                 "window": None,
-                "hash_key": secrets.token_bytes(32),
+                "non_commercial_id": registered,
                 "created_at": now,
             },
         ).scalar_one()
-        unique_senders = list(dict.fromkeys(s.upper() for s in senders))
+        # A random suppression key, stored only wrapped under the installation's key.
         conn.execute(
-            insert(sender_ids),
-            [{"advertiser_id": advertiser_id, "sender": s} for s in unique_senders],
+            update_(advertisers)
+            .where(advertisers.c.id == advertiser_id)
+            .values(hash_key=stored_key(ctx.keys, advertiser_id, secrets.token_bytes(32)))
         )
+        _insert_senders(conn, advertiser_id, brand_senders)
+        details: dict[str, Any] = {
+            "slug": slug,
+            "senders": brand_senders,
+            "categories": categories,
+        }
+        if registered is not None:
+            details["non_commercial_id"] = _audited_id(registered)
         audit.append(
             conn,
             actor=ctx.actor,
             action="advertiser.create",
             advertiser_id=advertiser_id,
-            details={"slug": slug, "senders": unique_senders, "categories": categories},
+            details=details,
             at=now,
         )
         return _load(conn, slug)
+
+
+def update(
+    ctx: Context,
+    slug: str,
+    *,
+    name: str | None = None,
+    non_commercial_id: str | None = None,
+    clear_non_commercial: bool = False,
+    add_senders: Sequence[str] = (),
+    categories: list[str] | None = None,
+) -> Advertiser:
+    """Change an advertiser's name, non-commercial registration, categories, or add sender
+    IDs (a sender ID is never taken away: past campaigns and plans name it). Audited with
+    what changed, from what."""
+    problems = []
+    if non_commercial_id is not None and clear_non_commercial:
+        problems.append("--non-commercial-id and --clear-non-commercial: choose one")
+    if (
+        name is None
+        and non_commercial_id is None
+        and not clear_non_commercial
+        and not add_senders
+        and categories is None
+    ):
+        problems.append("nothing to change: give a new name, ID, sender or categories")
+    if name is not None and not name.strip():
+        problems.append("--name: the legal name cannot be empty")
+    registered = None
+    if non_commercial_id is not None:
+        registered, problem = parse_non_commercial_id(non_commercial_id)
+        if problem:
+            problems.append(f"--non-commercial-id: {problem}")
+    named = [("--name", name or ""), *(("--categories", c) for c in categories or [])]
+    problems.extend(_phone_problems(named))
+    if problems:
+        raise ServiceError("; ".join(problems))
+    now = ctx.now()
+    with _unique_senders(), ctx.engine.begin() as conn:
+        installation.adopt_key(conn, ctx.keys)
+        before = _load(conn, slug)
+        facts = replace(before.facts, senders=(*before.facts.senders, *add_senders))
+        sender_problems = _sender_problems(list(add_senders), facts)
+        if sender_problems:
+            raise ServiceError("; ".join(sender_problems))
+        has = {s.upper() for s in before.senders}
+        new_senders = [s for s in _brand_senders(list(add_senders)) if s not in has]
+        _refuse_taken(conn, new_senders, owner=before.id)
+        values: dict[str, Any] = {}
+        changes: dict[str, Any] = {}
+        if name is not None and name.strip() != before.name:
+            values["name"] = name.strip()
+            changes["name"] = {"from": before.name, "to": name.strip()}
+        if categories is not None and list(categories) != list(before.categories):
+            values["categories"] = categories
+            changes["categories"] = {"from": list(before.categories), "to": categories}
+        wanted_id = None if clear_non_commercial else registered
+        if (registered is not None or clear_non_commercial) and (
+            wanted_id != before.non_commercial_id
+        ):
+            values["non_commercial_id"] = wanted_id
+            changes["non_commercial_id"] = {
+                "from": _audited_id(before.non_commercial_id),
+                "to": _audited_id(wanted_id),
+            }
+        if values:
+            conn.execute(update_(advertisers).where(advertisers.c.id == before.id).values(values))
+        if new_senders:
+            _insert_senders(conn, before.id, new_senders)
+            changes["senders_added"] = new_senders
+        if changes:
+            audit.append(
+                conn,
+                actor=ctx.actor,
+                action="advertiser.update",
+                advertiser_id=before.id,
+                details={"slug": slug, "changes": changes},
+                at=now,
+            )
+        return _load(conn, slug)
+
+
+_RNA = re.compile(r"W\d{9}")
+_SIREN = re.compile(r"\d{9}")
+
+
+def parse_non_commercial_id(value: str) -> tuple[str, str | None]:
+    """An association's RNA number (W and 9 digits, W751234567) or a SIREN (9 digits whose
+    Luhn sum checks), as stored (upper case, no spaces); with what is wrong, or None."""
+    given = re.sub(r"[\s.\u00a0\u202f]", "", value).upper()
+    if _RNA.fullmatch(given):
+        return given, None
+    if _SIREN.fullmatch(given):
+        if _luhn_valid(given):
+            return given, None
+        return given, f"{value!r}: not a valid SIREN (its check digit is wrong)"
+    return given, (
+        f"{value!r} is neither an RNA number (W followed by 9 digits, e.g. W751234567) "
+        "nor a SIREN (9 digits)"
+    )
+
+
+def _luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char) * (2 if position % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+def _audited_id(registered: str | None) -> str | None:
+    """How the audit log names the ID: a bare SIREN reads as a phone number there (nine
+    digits standing alone), and the log refuses phone numbers; `SIREN732829320` does not."""
+    if registered is None or registered.startswith("W"):
+        return registered
+    return f"SIREN{registered}"
+
+
+def _phone_problems(named: Iterable[tuple[str, str]]) -> list[str]:
+    return [
+        f"{option}: {text!r} holds a phone number"
+        for option, text in named
+        if audit.looks_like_phone(text)
+    ]
+
+
+def _sender_problems(senders: list[str], facts: AdvertiserFacts) -> list[str]:
+    return [
+        f"--sender: {problem}"
+        for problem in (sender_id_problem(sender, facts) for sender in senders)
+        if problem
+    ]
+
+
+def _brand_senders(senders: list[str]) -> list[str]:
+    """The sender IDs to record, upper-cased, once each. The numeric short number is not one:
+    it is the advertiser's `stop_number`, which advertisers may share (one STOP number for
+    several brands), and a campaign may use it as its sender anyway."""
+    return list(dict.fromkeys(s.upper() for s in senders if not s.isdigit()))
+
+
+def _refuse_taken(conn: Connection, senders: list[str], owner: int | None) -> None:
+    """Refuse sender IDs another advertiser has (a sender ID names one advertiser on the
+    whole platform, whatever its case). Which advertiser is not said: tenants are private."""
+    if not senders:
+        return
+    taken = select(sender_ids.c.sender_key).where(sender_ids.c.sender_key.in_(senders))
+    if owner is not None:
+        taken = taken.where(sender_ids.c.advertiser_id != owner)
+    found = sorted(conn.execute(taken).scalars())
+    if found:
+        raise ServiceError(
+            f"--sender: {', '.join(found)} is the sender ID of another advertiser already "
+            "(a sender ID belongs to one advertiser on the platform, whatever its case)"
+        )
+
+
+def _insert_senders(conn: Connection, advertiser_id: int, senders: list[str]) -> None:
+    if senders:
+        conn.execute(
+            insert(sender_ids),
+            [{"advertiser_id": advertiser_id, "sender": s, "sender_key": s} for s in senders],
+        )
+
+
+@contextmanager
+def _unique_senders() -> Iterator[None]:
+    """Two advertisers given one sender ID at the same instant (PostgreSQL, READ COMMITTED):
+    the checks of both passed, the unique index refuses the second."""
+    try:
+        yield
+    except IntegrityError as error:
+        if "sender_key" not in str(error.orig):
+            raise
+        raise ServiceError(
+            "--sender: one of these sender IDs was just given to another advertiser "
+            "(a sender ID belongs to one advertiser on the platform)"
+        ) from None
 
 
 def _load(conn: Connection, slug: str) -> Advertiser:
@@ -121,17 +322,44 @@ def _load(conn: Connection, slug: str) -> Advertiser:
     return _built([row], conn)[row.id]
 
 
+def suppression_key(keys: Keys, advertiser_id: int, stored: bytes | None) -> bytes:
+    """The key of an advertiser's suppression-list hashes, never in the database in clear:
+    the row stores it XOR-ed with HMAC-SHA256 of `advertiser:<id>` under the installation key
+    (tambour/keys.py), which is outside the database; without that key the stored value is no
+    key at all. The key itself is random (drawn at creation; for a database made before the
+    installation key, the one its hashes were made with, which erased numbers cannot be
+    hashed again from, wrapped by `tambour db upgrade`), so that a rotation of the installation
+    key (`tambour keys rotate`) wraps it again and the old installation key alone opens
+    nothing. A row without one (None) has the pad itself as its key."""
+    return keys.wrap(SUPPRESSION_PURPOSE, _label(advertiser_id), stored or bytes(32))
+
+
+def stored_key(keys: Keys, advertiser_id: int, key: bytes) -> bytes:
+    """What an advertiser row stores so that `suppression_key(keys, id, it)` is `key`."""
+    return keys.wrap(SUPPRESSION_PURPOSE, _label(advertiser_id), key)
+
+
+def _label(advertiser_id: int) -> bytes:
+    return b"advertiser:%d" % advertiser_id
+
+
 def _built(rows: Iterable[Any], conn: Connection) -> dict[int, Advertiser]:
-    """Advertisers from their rows, with their sender IDs (one query for all of them)."""
+    """Advertisers from their rows, with their sender IDs (one query for all of them), and
+    their suppression keys, under the process's key (tambour/keys.py), once it is checked to
+    be the database's: a worker left running across a key rotation stops here rather than
+    read every key wrong and miss opt-outs."""
     found = list(rows)
     senders: dict[int, list[str]] = {row.id: [] for row in found}
-    if senders:
-        for advertiser_id, sender in conn.execute(
-            select(sender_ids.c.advertiser_id, sender_ids.c.sender)
-            .where(sender_ids.c.advertiser_id.in_(list(senders)))
-            .order_by(sender_ids.c.id)
-        ):
-            senders[advertiser_id].append(sender)
+    if not senders:
+        return {}
+    keys = process_keys.current()
+    installation.check_key(conn, keys)
+    for advertiser_id, sender in conn.execute(
+        select(sender_ids.c.advertiser_id, sender_ids.c.sender)
+        .where(sender_ids.c.advertiser_id.in_(list(senders)))
+        .order_by(sender_ids.c.id)
+    ):
+        senders[advertiser_id].append(sender)
     return {
         row.id: Advertiser(
             id=row.id,
@@ -140,8 +368,9 @@ def _built(rows: Iterable[Any], conn: Connection) -> dict[int, Advertiser]:
             senders=tuple(senders[row.id]),
             stop_number=row.stop_number,
             categories=tuple(row.categories),
-            hash_key=row.hash_key,
+            hash_key=suppression_key(keys, row.id, row.hash_key),
             created_at=row.created_at,
+            non_commercial_id=row.non_commercial_id,
         )
         for row in found
     }

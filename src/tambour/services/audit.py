@@ -37,7 +37,7 @@ AUDIT_LOCK_KEY = 0x74616D6261756474
 
 _HASH_VERSION = "tambour-audit/1"  # first item of the hashed encoding; change it with the format
 _VERIFY_CHUNK = 1000  # rows fetched at a time by verify()
-_MAX_ACTOR, _MAX_ACTION = 100, 64  # the column sizes in store/tables.py
+MAX_ACTOR, _MAX_ACTION = 100, 64  # the column sizes in store/tables.py
 # A run of digits and notation characters, not inside a word or a hash (but `_` separates:
 # "relance_0612345678.csv").
 _PHONE_CANDIDATE = re.compile(
@@ -153,7 +153,9 @@ def _refuse_phones(value: Any, path: str) -> None:
             _refuse_phones(item, f"{path}[{index}]")
 
 
-def _lock(conn: Connection) -> None:
+def lock(conn: Connection) -> None:
+    """Serialise with every appender until the caller's transaction ends (a writer that reads
+    rows, then writes and audits them, takes it first)."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
         if getattr(conn.connection.dbapi_connection, "autocommit", False):
@@ -181,8 +183,8 @@ def append(
     `details`; TypeError when `details` is not JSON. On PostgreSQL, use READ COMMITTED (the
     default): under REPEATABLE READ a concurrent append makes this one fail on the primary key.
     """
-    if not actor or len(actor) > _MAX_ACTOR:
-        raise ValueError(f"actor must have 1 to {_MAX_ACTOR} characters")
+    if not actor or len(actor) > MAX_ACTOR:
+        raise ValueError(f"actor must have 1 to {MAX_ACTOR} characters")
     if not action or len(action) > _MAX_ACTION:
         raise ValueError(f"action must have 1 to {_MAX_ACTION} characters")
     if not isinstance(details, Mapping):
@@ -192,7 +194,7 @@ def append(
     _utc_iso(at)  # refuses a naive time before touching the database
     at = at.astimezone(UTC)
 
-    _lock(conn)
+    lock(conn)
     last = conn.execute(
         select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
     ).first()

@@ -8,7 +8,7 @@ again replaces it), `launched` (the plan is frozen and its sends are in the outb
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, literal, select, update
@@ -18,6 +18,7 @@ from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import ContentCheck, check_content
 from tambour.rules.facts import CampaignFacts
 from tambour.rules.fold import fold_set, split_list
+from tambour.rules.template import control_character
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context, NotFoundError, ServiceError
@@ -35,6 +36,7 @@ from tambour.store.tables import (
 from tambour.store.tables import advertisers as advertiser_rows
 
 PLANNABLE = ("draft", "planned")
+PLAN_FRESH_FOR = timedelta(hours=24)  # an older plan is planned again before launch
 SUPPORTED_CHANNELS = (Channel.SMS,)
 
 
@@ -60,6 +62,7 @@ class Campaign:
     plan_summary: dict[str, Any] | None
     launched_at: datetime | None
     cancelled_at: datetime | None
+    transaction_field: str | None = None  # transactional: the contact field of the transaction
 
     def facts(self, now: datetime, window: WindowPolicy = LEGAL_WINDOW) -> CampaignFacts:
         """The campaign as the core sees it when planned at `now`."""
@@ -71,6 +74,7 @@ class Campaign:
             professions=fold_set(self.professions),
             send_by=self.send_by,
             window=window,
+            transaction_field=self.transaction_field,
         )
 
     def content(self) -> ContentCheck:
@@ -80,6 +84,7 @@ class Campaign:
             nature=self.nature,
             channel=self.channel,
             advertiser=self.advertiser.facts,
+            transaction_field=self.transaction_field,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,6 +103,7 @@ class Campaign:
             "tags": list(self.tags),
             "start": iso(self.start_at),
             "send_by": iso(self.send_by),
+            "transaction_field": self.transaction_field,
             "status": self.status,
             "created_at": iso(self.created_at),
             "planned_at": iso(self.planned_at),
@@ -128,6 +134,7 @@ def _campaign(row: Any, advertiser: Advertiser) -> Campaign:
         plan_summary=row.plan_summary,
         launched_at=row.launched_at,
         cancelled_at=row.cancelled_at,
+        transaction_field=row.transaction_field,
     )
 
 
@@ -260,6 +267,7 @@ def create(
     tags: str = "",
     start: datetime | None = None,
     send_by: datetime | None = None,
+    transaction_field: str | None = None,
 ) -> tuple[Campaign, ContentCheck]:
     """Define a campaign; returns it with its content check (blocks a plan would report)."""
     now = ctx.now()
@@ -277,6 +285,17 @@ def create(
         problems.append(f"--channel: {parsed_channel.value} campaigns are not supported yet (sms)")
     if not text.strip():
         problems.append("--text: the message is empty")
+    control = control_character(text, allowed="\n\r")
+    if control is not None:
+        problems.append(f"--text: {control}")
+    field = (transaction_field or "").strip() or None
+    if field is not None and parsed_nature is not Nature.TRANSACTIONAL:
+        problems.append("--transaction-field: only a transactional campaign names a transaction")
+    elif field is None and parsed_nature is Nature.TRANSACTIONAL:
+        problems.append(
+            "--transaction-field: a transactional message answers one transaction of its "
+            "recipient: name the contact field that carries it (order, appointment, delivery)"
+        )
     for option, value in (("--start", start), ("--send-by", send_by)):
         if value is not None and value.tzinfo is None:
             raise ValueError(f"{option} must be timezone-aware")  # the CLI gives Paris time
@@ -314,6 +333,7 @@ def create(
                 **lists,
                 "start_at": start,
                 "send_by": send_by,
+                "transaction_field": field,
                 "status": "draft",
                 "created_at": now,
                 "created_by": ctx.actor,
@@ -327,7 +347,7 @@ def create(
             channel=parsed_channel.value, sender=chosen,
             text_sha256=hashlib.sha256(text.encode()).hexdigest(), **lists,
             start=start.isoformat() if start else None,
-            send_by=send_by.isoformat() if send_by else None,
+            send_by=send_by.isoformat() if send_by else None, transaction_field=field,
             blocks=[b.code.value for b in content.blocks],
         )  # fmt: skip
     return campaign, content
@@ -467,6 +487,7 @@ def launch(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any
             literal(0),
             stamp,
             stamp,
+            plan_rows.c.retain_until,
         ).where(
             plan_rows.c.campaign_id == campaign.id,
             plan_rows.c.generation == campaign.plan_generation,
@@ -478,7 +499,7 @@ def launch(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any
                 [
                     "advertiser_id", "campaign_id", "contact_id", "e164", "postal_code",
                     "sender", "text", "encoding", "parts", "send_at", "send_by", "state",
-                    "attempts", "created_at", "updated_at",
+                    "attempts", "created_at", "updated_at", "retain_until",
                 ],
                 source,
             )
@@ -516,6 +537,12 @@ def _launch_refusal(conn: Connection, campaign: Campaign, now: datetime) -> str 
         return f"{name!r} was cancelled: create a new campaign"
     if campaign.plan_generation is None or campaign.planned_at is None:
         return f"{name!r} has no plan yet: run `tambour campaign plan {name!r}` and read it first"
+    if now - campaign.planned_at > PLAN_FRESH_FOR:
+        return (
+            f"the plan of {name!r} was made at {campaign.planned_at.isoformat()}, more than "
+            f"{PLAN_FRESH_FOR.total_seconds() / 3600:.0f} hours ago: a plan is proof only while "
+            f"it is fresh; run `tambour campaign plan {name!r}` again, read it, then launch"
+        )
     blocks = (campaign.plan_summary or {}).get("blocks") or []
     if blocks:
         said = "; ".join(f"{b['code']}: {b['message']}" for b in blocks)

@@ -1,10 +1,11 @@
 """Reading contacts back: one contact with its evidence and standing, or the canonical export."""
 
 import csv
-from typing import Any, TextIO
+from typing import IO, Any
 
 from tambour.contacts.export import canonical_cells
 from tambour.contacts.row import CANONICAL_COLUMNS
+from tambour.outfiles import spreadsheet_row
 from tambour.rules.template import field_key
 from tambour.services import advertisers, audit, ledger_reads
 from tambour.services.context import Context, NotFoundError, ServiceError
@@ -44,10 +45,12 @@ def show(ctx: Context, *, slug: str, number: str) -> dict[str, Any]:
     }
 
 
-def export(ctx: Context, *, slug: str, out: TextIO) -> int:
+def export(ctx: Context, *, slug: str, out: IO[str]) -> int:
     """Write the advertiser's contacts as a canonical CSV; returns the number of rows.
 
     Two passes over the contacts, both streamed: the first finds the personalization columns.
+    No cell is a formula to a spreadsheet (`outfiles.spreadsheet_cell`; the importer reads
+    them back as they were).
     """
     count = 0
     with reader(ctx.engine) as conn:
@@ -59,8 +62,8 @@ def export(ctx: Context, *, slug: str, out: TextIO) -> int:
             for name in contact.profile.get("fields", {}):
                 spelling.setdefault(field_key(name), name)
         columns = [*CANONICAL_COLUMNS, *spelling.values()]
-        writer = csv.DictWriter(out, fieldnames=columns, restval="")
-        writer.writeheader()
+        writer = csv.writer(out)
+        writer.writerow(spreadsheet_row(columns))
         for contact in ledger_reads.stream(conn, advertiser):
             cells = canonical_cells(
                 contact.e164, contact.kind.value, contact.profile, contact.events,
@@ -70,7 +73,7 @@ def export(ctx: Context, *, slug: str, out: TextIO) -> int:
                 column = spelling[field_key(name)]
                 if column != name:
                     cells[column] = cells.pop(name)
-            writer.writerow(cells)
+            writer.writerow(spreadsheet_row(cells.get(column, "") for column in columns))
             count += 1
     with ctx.engine.begin() as conn:
         audit.append(

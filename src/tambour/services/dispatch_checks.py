@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from tambour.rules.calendar import WindowPolicy
 from tambour.rules.codes import Nature, Reason
-from tambour.rules.sending import STOPPING_FACTS, suppression_stop
+from tambour.rules.sending import STOPPING_FACTS, stops_message, suppression_stop
 from tambour.services import campaigns
 from tambour.services.advertisers import Advertiser
 from tambour.services.outbox import Claimed
@@ -66,7 +66,13 @@ def stopped_since_plan(
         for key, reason in _suppressed(conn, group, plans).items():
             if reason is Reason.COMPLAINT_33700 or key not in stopped:
                 stopped[key] = reason
-    return stopped
+    prospection = {m.id: plans[m.campaign_id].prospection for m in messages}
+    erased = {m.id for m in messages if m.stopped_by == "erasure"}  # no message at all then
+    return {
+        key: reason
+        for key, reason in stopped.items()
+        if key in erased or stops_message(reason, prospection=prospection[key])
+    }
 
 
 def _suppressed(

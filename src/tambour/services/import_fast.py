@@ -47,7 +47,7 @@ _PARSED = (
     "consent_channels", "consent_checkbox_prechecked", "consent_bundled_with_terms",
     "collected_at", "informed_at_collection", "objection_offered_at_collection",
     "account_created_at", "last_purchase_at", "purchased_categories", "opted_out",
-    "opted_out_at", "opt_out_source", "last_activity_at",
+    "opted_out_at", "opt_out_source", "last_activity_at", "member_since",
 )  # fmt: skip
 _TEXTS = (
     "external_id", "first_name", "last_name", "company", "consent_method", "consent_advertiser",
@@ -125,7 +125,9 @@ class RowPreparer:
         self.texts = itemgetter(*(where.get(c, absent) for c in _TEXTS))
         self.raw_values = itemgetter(*(where.get(c, absent) for c in _PARSED))
         self.parsers: list[Callable[[str], Any]] = [
-            self._stamp if column.endswith("_at") else COLUMN_PARSERS[column][1]
+            self._stamp
+            if COLUMN_PARSERS[column][1] is parse_datetime
+            else COLUMN_PARSERS[column][1]
             for column in _PARSED
         ]
         self.caches: list[dict[str, Any]] = [{"": None} for _ in _PARSED]
@@ -201,7 +203,7 @@ class RowPreparer:
             kind, profession_tags, postal_code, tags, consent, consent_at, channels, prechecked,
             bundled, collected_at, informed, objection_offered, account_created_at,
             last_purchase_at, purchased_categories, opted_out, opted_out_at, opt_out_source,
-            last_activity_at,
+            last_activity_at, member_since,
         ) = values  # fmt: skip
         (
             external_id, first_name, last_name, company, method, advertiser, wording, source,
@@ -280,6 +282,8 @@ class RowPreparer:
             events.append(_event("purchase", last_purchase_at, data_json))
         if last_activity_at is not None:
             events.append(_event("activity", last_activity_at))
+        if member_since is not None:
+            events.append(_event("membership", member_since))
         if opted_out or opt_out_source is not None:
             kind_value = "complaint" if opt_out_source is _COMPLAINT else "opt_out"
             source_value = opt_out_source.value if opt_out_source is not None else _MANUAL

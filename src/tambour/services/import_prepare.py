@@ -61,6 +61,7 @@ _DATE_COLUMN = {
     EvidenceKind.ACCOUNT_CREATED: "account_created_at",
     EvidenceKind.PURCHASE: "last_purchase_at",
     EvidenceKind.ACTIVITY: "last_activity_at",
+    EvidenceKind.MEMBERSHIP: "member_since",
     EvidenceKind.OPT_OUT: "opted_out_at",
     EvidenceKind.COMPLAINT: "opted_out_at",
 }

@@ -48,6 +48,8 @@ from tambour.services.import_prepare import (
     PreparedRow,
     prepare,
 )
+from tambour.services.ledger_writes import insert_evidence
+from tambour.services.seals import Written, with_rows
 from tambour.services.suppression import record_suppressions
 from tambour.store.bulk import (
     adapt_datetime,
@@ -58,10 +60,6 @@ from tambour.store.bulk import (
 )
 
 BATCH_ROWS = 5000
-EVIDENCE_COLUMNS = (
-    "advertiser_id", "contact_id", "kind", "occurred_at", "data", "fingerprint", "source",
-    "recorded_at", "recorded_by",
-)  # fmt: skip
 CONTACT_COLUMNS = (
     "id", "advertiser_id", "e164", "kind", "profile", "profile_hash", "created_at", "updated_at"
 )  # fmt: skip
@@ -255,10 +253,21 @@ def _write_batch(
             events.append((aid, cid, kind, at, data_json, fingerprint, source, stamp, actor))
             if opposition is not None:
                 opposed.append((e164, opposition[0], opposition[1] or now))
-    insert_rows(conn, "evidence", EVIDENCE_COLUMNS, events)
-    record_suppressions(conn, advertiser, opposed, now)
+    batch_rows = Written(
+        evidence=insert_evidence(conn, events),
+        suppressions=record_suppressions(conn, advertiser, opposed, now),
+    )
     summary.evidence_added += len(events)
     summary.suppressed += len(opposed)
+    if batch_rows:  # the batch's rows, listed in the audit log in its own transaction
+        audit.append(
+            conn,
+            actor=actor,
+            action="contacts.import.rows",
+            advertiser_id=advertiser.id,
+            details=with_rows({"source": source}, batch_rows),
+            at=now,
+        )
 
 
 # Batch look-ups with the whole list as one parameter (no statement of 5,000 placeholders).
@@ -454,13 +463,21 @@ def import_contacts(
         raise ServiceError(f"--rejects: {rejects_target} is the file being imported")
     if not rejects_target.parent.is_dir():
         raise ServiceError(f"--rejects: the folder {rejects_target.parent} does not exist")
+    try:  # never over another file: --rejects must be new, the default takes a free name
+        rejects = RejectsWriter(rejects_target, fmt, fresh=rejects_path is None)
+    except FileExistsError:
+        raise ServiceError(
+            f"--rejects: {rejects_target} exists already; name a new file (nothing was imported)"
+        ) from None
+    except OSError as error:
+        raise ServiceError(f"--rejects: cannot create {rejects_target}: {error.strerror}") from None
     source = f"import:{audit.without_phones(path.name)}"
     now = ctx.now()
     workers = default_workers(path) if workers is None else workers
     with (
+        rejects,
         _few_collections(),
         ctx.engine.connect() as conn,
-        RejectsWriter(rejects_target, fmt) as rejects,
     ):
         dry = conn.begin() if dry_run else None  # one transaction, rolled back at the end
 
@@ -492,7 +509,7 @@ def import_contacts(
         finally:
             summary.rejected = rejects.count
             summary.rejected_by_reason = Counter(rejects.by_reason)
-            summary.rejects_path = str(rejects_target) if rejects.count else None
+            summary.rejects_path = str(rejects.path) if rejects.count else None
             summary.seconds = time.perf_counter() - started
             if dry is not None:
                 dry.rollback()

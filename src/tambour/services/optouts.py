@@ -8,22 +8,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
 from tambour.contacts.ledger import Evidence, EvidenceKind
-from tambour.contacts.reader import canonical_column
+from tambour.contacts.reader import canonical_column, control_character, regular_file
 from tambour.contacts.values import parse_datetime
 from tambour.rules.codes import OptOutSource
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context, ServiceError
-from tambour.services.importer import EVIDENCE_COLUMNS
+from tambour.services.ledger_writes import insert_evidence
+from tambour.services.seals import Written, with_rows
 from tambour.services.suppression import phone_hash, record_suppressions
 from tambour.sms.phone import parse_phone
-from tambour.store.bulk import copy_time, insert_rows
+from tambour.store.bulk import copy_time
 from tambour.store.tables import contacts, evidence
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 
 def parse_source(value: str) -> OptOutSource:
@@ -42,10 +46,12 @@ def record_optouts(
     origin: str,
     actor: str,
     now: datetime,
+    written: Written | None = None,
 ) -> int:
     """Record (e164, source, at) opt-outs of one advertiser: evidence for the known contacts
     among `entries` (a fact already in the ledger is not written twice), suppression hashes for
-    all of them. Returns the number of evidence rows written."""
+    all of them. Returns the number of evidence rows written; the rows written are added to
+    `written`, which the caller's audit entry must list (`seals.with_rows`)."""
     numbers = [e164 for e164, _, _ in entries]
     known = dict(
         conn.execute(
@@ -85,8 +91,14 @@ def record_optouts(
             (advertiser.id, known[e164], kind.value, copy_time(dialect, at), event.data_json,
              event.fingerprint, origin, recorded_at, actor)
         )  # fmt: skip
-    insert_rows(conn, "evidence", EVIDENCE_COLUMNS, rows)
-    record_suppressions(conn, advertiser, [(e, s.value, at) for e, s, at in entries], now)
+    done = Written(
+        evidence=insert_evidence(conn, rows),
+        suppressions=record_suppressions(
+            conn, advertiser, [(e, s.value, at) for e, s, at in entries], now
+        ),
+    )
+    if written is not None:
+        written.add(done)
     return len(rows)
 
 
@@ -99,6 +111,7 @@ def add(
     now = ctx.now()
     with ctx.engine.begin() as conn:
         advertiser = advertisers.get(conn, slug)
+        written = Written()
         recorded = record_optouts(
             conn,
             advertiser,
@@ -106,6 +119,7 @@ def add(
             origin=f"optout:{source.value}",
             actor=ctx.actor,
             now=now,
+            written=written,
         )
         reference = phone_hash(advertiser, phone.e164).hex()[:16]
         audit.append(
@@ -113,11 +127,10 @@ def add(
             actor=ctx.actor,
             action="optout.add",
             advertiser_id=advertiser.id,
-            details={
-                "source": source.value,
-                "phone_hash": reference,
-                "known_contact": bool(recorded),
-            },
+            details=with_rows(
+                {"source": source.value, "phone_hash": reference, "known_contact": bool(recorded)},
+                written,
+            ),
             at=now,
         )
     return {"phone_hash": reference, "source": source.value, "known_contact": bool(recorded)}
@@ -155,19 +168,34 @@ def _encoding(path: Path) -> str:
     return "utf-8-sig"
 
 
+def _numbered(path: Path, reader: "Reader", after: int) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of the records of a reader started after line `after`; a record the csv
+    module cannot read (a cell over its size limit) stops the import, saying where."""
+    try:
+        for row in reader:
+            yield reader.line_num + after, row
+    except csv.Error as error:
+        raise ServiceError(f"{path}: line {reader.line_num + after}: {error}") from None
+
+
 def _entries(
     path: Path, default_source: OptOutSource, now: datetime, result: OptOutImport
 ) -> Iterator[tuple[str, OptOutSource, datetime]]:
+    regular_file(path)  # not a folder, a device (/dev/zero never ends) or a pipe
     with path.open(encoding=_encoding(path), newline="") as handle:
         first = handle.readline()
         delimiter = ";" if first.count(";") > first.count(",") else ","
-        cells = next(csv.reader([first], delimiter=delimiter), [])
+        cells = next(_numbered(path, csv.reader([first], delimiter=delimiter), 0), (1, []))[1]
         header = [canonical_column(h) or h.strip().casefold() for h in cells]
         rows: Iterator[tuple[int, list[str]]]
-        reader = csv.reader(handle, delimiter=delimiter)
-        numbered = ((reader.line_num + 1, row) for row in reader)
+        numbered = _numbered(path, csv.reader(handle, delimiter=delimiter), 1)
         if "phone" in header:
             rows = numbered
+            for index, name in enumerate(cells):
+                if problem := control_character(name):
+                    raise ServiceError(
+                        f"{path}: line 1: the header's column {index + 1} ({name!r}) {problem}"
+                    )
         else:  # a bare list of numbers: the first line is data
             header = ["phone"]
             rows = itertools.chain([(1, cells)], numbered)
@@ -175,6 +203,19 @@ def _entries(
             if not any(c.strip() for c in row):
                 continue
             record = dict(zip(header, row, strict=False))
+            # A control character (a NUL...) in the number: which number was meant is not
+            # sure. In a date or source: recorded now, with the list's source, as below.
+            controls = {k: why for k, v in record.items() if (why := control_character(v))}
+            if "phone" in controls:
+                reason = controls["phone"]
+                result.rejected.append({"line": line, "field": "phone", "reason": reason})
+                continue
+            for column in ("opted_out_at", "opt_out_source"):
+                if column in controls:
+                    result.warnings.append(
+                        {"line": line, "field": column, "reason": controls[column]}
+                    )
+                    record[column] = ""
             phone = parse_phone(record.get("phone", ""))
             if phone.e164 is None or not phone.valid:
                 result.rejected.append(
@@ -211,11 +252,11 @@ def import_file(
     with ctx.engine.begin() as conn:
         advertiser = advertisers.get(conn, slug)
         entries = _entries(path, source, now, result)
+        written = Written()
         while chunk := list(itertools.islice(entries, 5000)):
             result.evidence_added += record_optouts(
                 conn, advertiser, chunk, origin=f"optout-import:{audit.without_phones(path.name)}",
-                actor=ctx.actor,
-                now=now,
+                actor=ctx.actor, now=now, written=written,
             )  # fmt: skip
             result.accepted += len(chunk)
         if not result.accepted and not result.rejected:
@@ -225,10 +266,11 @@ def import_file(
             actor=ctx.actor,
             action="optout.import",
             advertiser_id=advertiser.id,
-            details={
-                "file": audit.without_phones(path.name), "accepted": result.accepted,
-                "rejected": len(result.rejected),
-            },
+            details=with_rows(
+                {"file": audit.without_phones(path.name), "accepted": result.accepted,
+                 "rejected": len(result.rejected)},
+                written,
+            ),
             at=now,
         )  # fmt: skip
     return result

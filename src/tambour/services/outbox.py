@@ -58,11 +58,13 @@ class Claimed(NamedTuple):
     attempts: int  # claims so far, this one included
     launched: bool  # its campaign is still launched (not cancelled since)
     stopped_by: str | None  # the kind of the first fact since its plan that stops it, if any
+    retain_until: datetime | None = None  # the recipient's data lapses then: no send after
 
 
 _CLAIMED = (
     "id, advertiser_id, campaign_id, contact_id, e164, postal_code, sender, text, send_by, attempts"
 )
+_AFTER = ", retain_until"  # read after the subqueries: Claimed's last field
 # Read with the claim, not in a statement of its own: whether the campaign is still launched.
 _LAUNCHED = (
     "(SELECT c.status = 'launched' FROM campaigns c"
@@ -87,7 +89,7 @@ _CLAIM = {
         "UPDATE outbox SET state = 'submitting', attempts = attempts + 1, lease_owner = ?,"
         " lease_until = ?, updated_at = ? WHERE id IN ("
         " SELECT id FROM outbox WHERE state = 'queued' AND send_at <= ? ORDER BY send_at LIMIT ?)"
-        f" RETURNING {_CLAIMED}, {_LAUNCHED}, {_STOPPED}"
+        f" RETURNING {_CLAIMED}, {_LAUNCHED}, {_STOPPED}{_AFTER}"
     ),
     "postgresql": (
         "WITH due AS (SELECT id FROM outbox WHERE state = 'queued' AND send_at <= %s"
@@ -95,7 +97,7 @@ _CLAIM = {
         " UPDATE outbox SET state = 'submitting', attempts = outbox.attempts + 1,"
         " lease_owner = %s, lease_until = %s, updated_at = %s FROM due WHERE outbox.id = due.id"
         f" RETURNING {', '.join('outbox.' + c.strip() for c in _CLAIMED.split(','))},"
-        f" {_LAUNCHED}, {_STOPPED}"
+        f" {_LAUNCHED}, {_STOPPED}, outbox.retain_until"
     ),
 }
 
@@ -133,6 +135,7 @@ def claim(
             r[9],
             bool(r[10]),
             r[11],
+            _instant(r[12]),
         )
         for r in cursor.fetchall()
     ]

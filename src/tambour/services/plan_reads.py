@@ -3,7 +3,7 @@ the rows in memory), the rows streamed in contact order, and a few rendered samp
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -80,6 +80,17 @@ def merge(total: Groups, more: Groups) -> None:
 
 def summary(conn: Connection, campaign_id: int, generation: int) -> dict[str, Any]:
     return summarize(groups(conn, campaign_id, generation))
+
+
+def send_days(grouped: Groups) -> list[date]:
+    """The local days the plan's messages first leave on, earliest first: each group's first
+    send time in its recipients' own zone (held sends leave on later days)."""
+    days = {
+        first.astimezone(ZoneInfo(key[5])).date() if key[5] else first.date()
+        for key, (_n, first) in grouped.items()
+        if key[0] == "send" and first is not None
+    }
+    return sorted(days)
 
 
 def summarize(grouped: Groups) -> dict[str, Any]:

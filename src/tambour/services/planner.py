@@ -34,14 +34,18 @@ from sqlalchemy import Connection, Engine, delete, select, text, update
 
 from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of, personalization
 from tambour.rules.codes import ContactKind, OptOutSource, Reason
+from tambour.rules.content import MAX_PARTS
+from tambour.rules.day_mentions import day_warnings
 from tambour.rules.decision import decide, later_duplicates
 from tambour.rules.facts import OptOut
 from tambour.rules.fold import fold_set
 from tambour.rules.planning import Planner, plan_blocks
+from tambour.rules.template import field_key
 from tambour.services import plan_reads
 from tambour.services.advertisers import Advertiser
 from tambour.services.campaigns import PLANNABLE, Campaign, record, resolve, window_policy
 from tambour.services.context import Context, ServiceError
+from tambour.services.seals import PLAN_SEALED, Sealer, Written, current_sealer
 from tambour.services.suppression import phone_hash
 from tambour.sms.phone import PhoneInfo, parse_phone
 from tambour.store.bulk import copy_time, insert_rows, refresh_statistics
@@ -55,8 +59,9 @@ _POLL_SECONDS = 0.5  # how often the coordinator checks that its workers are ali
 PLAN_COLUMNS = (
     "campaign_id", "generation", "contact_id", "advertiser_id", "e164", "decision", "basis",
     "reason", "deferral", "territory", "timezone", "postal_code", "send_at", "segments",
-    "encoding", "ucs2_chars", "text", "seen_profile", "seen_evidence",
+    "encoding", "ucs2_chars", "text", "seen_profile", "seen_evidence", "retain_until", "seal",
 )  # fmt: skip
+assert PLAN_COLUMNS[:-1] == PLAN_SEALED
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,9 @@ class PlanJob:
     generation: int
     tags: frozenset[str]  # folded; empty: every contact
     planner: Planner
+    transaction_key: str | None = None  # transactional: the field_key of the transaction field
+    max_parts: int = MAX_PARTS
+    sealer: Sealer = field(default_factory=current_sealer)
 
 
 @dataclass
@@ -78,6 +86,8 @@ class ChunkStats:
     notation is not their E.164 (candidates for `duplicate`)."""
 
     rows: int = 0
+    sends: int = 0
+    over_parts: int = 0  # sends of more parts than the limit
     missing: Counter[str] = field(default_factory=Counter)
     empty: int = 0
     renotated: set[str] = field(default_factory=set)
@@ -85,6 +95,8 @@ class ChunkStats:
 
     def add(self, other: "ChunkStats") -> None:
         self.rows += other.rows
+        self.sends += other.sends
+        self.over_parts += other.over_parts
         self.missing.update(other.missing)
         self.empty += other.empty
         self.renotated |= other.renotated
@@ -231,15 +243,22 @@ def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any
     instants: dict[datetime, Any] = {}  # send times are few: converted once each
     events, latest, suppressed = chunk.events, chunk.latest, chunk.suppressed
     loads, kinds, none = json_loads, _CONTACT_KINDS, ()
+    reference_key = job.transaction_key
+    max_parts = job.max_parts
+    seal = job.sealer.plan_row
     for row, phone in zip(chunk.contacts, chunk.phones, strict=True):
         contact_id, e164, kind, stored_profile, created_at, profile_hash = row
         profile = loads(stored_profile)
         if tags and not tags & fold_set(profile.get("tags", none)):
             continue  # not targeted
         number = phone.e164 or e164
+        reference = None
+        if reference_key is not None:  # transactional: the recipient's own transaction
+            reference = personalization(profile).get(reference_key)
         facts = facts_of(
             phone, kinds[kind], profile, events.get(contact_id, none),
             first_seen_at=when(created_at), suppression=suppressed.get(number),
+            transaction_reference=reference,
         )  # fmt: skip
         decision = decide(facts, campaign, advertiser_facts, now)
         if number != e164:
@@ -249,12 +268,14 @@ def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any
         if locality is not None:
             territory, zone = locality.territory, locality.timezones[0]
         seen = latest.get(contact_id, 0)
+        made: tuple[Any, ...]
         if not decision.send:
-            append(
-                (*head, contact_id, advertiser, number, "exclude", None, decision.reason, None,
-                 territory, zone, profile.get("postal_code"), None, None, None, None, None,
-                 profile_hash, seen)
+            made = (
+                *head, contact_id, advertiser, number, "exclude", None, decision.reason, None,
+                territory, zone, profile.get("postal_code"), None, None, None, None, None,
+                profile_hash, seen, None,
             )  # fmt: skip
+            append((*made, seal(made)))
             continue
         planned = planner.message(decision, personalization(profile))
         count = planned.counted
@@ -263,15 +284,22 @@ def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any
             stats.missing.update(planned.missing)
         if planned.empty:
             stats.empty += 1
+        if count.segments > max_parts:
+            stats.over_parts += 1
         send_at = instants.get(decision.send_at)
         if send_at is None:
             send_at = instants[decision.send_at] = copy_time(dialect, decision.send_at)
-        append(
-            (*head, contact_id, advertiser, number, "send", decision.basis, None,
-             decision.deferral, territory, zone, profile.get("postal_code"), send_at,
-             count.segments, count.encoding, planned.forcing[:40] or None, planned.text,
-             profile_hash, seen)
+        retain_until = decision.retain_until
+        if retain_until is not None:
+            retain_until = copy_time(dialect, retain_until)
+        stats.sends += 1
+        made = (
+            *head, contact_id, advertiser, number, "send", decision.basis, None,
+            decision.deferral, territory, zone, profile.get("postal_code"), send_at,
+            count.segments, count.encoding, planned.forcing[:40] or None, planned.text,
+            profile_hash, seen, retain_until,
         )  # fmt: skip
+        append((*made, seal(made)))
     stats.rows += len(rows)
     return rows
 
@@ -477,10 +505,26 @@ def mark_duplicates(conn: Connection, job: PlanJob, numbers: set[str]) -> int:
             .values(
                 decision="exclude", basis=None, reason=Reason.DUPLICATE.value, deferral=None,
                 territory=None, timezone=None, send_at=None, segments=None, encoding=None,
-                ucs2_chars=None, text=None,
+                ucs2_chars=None, text=None, retain_until=None,
             )
         )  # fmt: skip
+        reseal(conn, job.sealer, mine & plan_rows.c.contact_id.in_(later))
     return len(later)
+
+
+def reseal(conn: Connection, sealer: Sealer, where: Any) -> None:
+    """Seal again the plan rows `where` selects, after Tambour itself changed them."""
+    columns = [plan_rows.c[name] for name in PLAN_SEALED]
+    for row in conn.execute(select(*columns).where(where)).all():
+        conn.execute(
+            update(plan_rows)
+            .where(
+                plan_rows.c.campaign_id == row.campaign_id,
+                plan_rows.c.generation == row.generation,
+                plan_rows.c.contact_id == row.contact_id,
+            )
+            .values(seal=sealer.plan_row(tuple(row)))
+        )
 
 
 def drop_generation(conn: Connection, campaign_id: int, generation: int, *, older: bool) -> None:
@@ -540,6 +584,9 @@ def plan(
         generation=generation,
         tags=fold_set(campaign.tags),
         planner=planner,
+        transaction_key=field_key(campaign.transaction_field)
+        if campaign.transaction_field
+        else None,
     )
     try:
         with reader(ctx.engine) as conn:
@@ -547,12 +594,16 @@ def plan(
         stats = run_chunks(ctx.engine, job, bounds, workers=workers, progress=progress)
         with ctx.engine.begin() as conn:
             duplicates = mark_duplicates(conn, job, stats.renotated)
-        blocks = plan_blocks(content, stats.missing, stats.empty)
+        grouped = stats.groups
         if duplicates:  # rows changed after their chunk was counted: count them all again
             with reader(ctx.engine) as conn:
-                figures = plan_reads.summary(conn, campaign.id, generation)
-        else:
-            figures = plan_reads.summarize(stats.groups)
+                grouped = plan_reads.groups(conn, campaign.id, generation)
+        figures = plan_reads.summarize(grouped)
+        # Not blocks: a text that names a day other than the one it leaves on.
+        figures["warnings"] = day_warnings(content.literal, plan_reads.send_days(grouped))
+        blocks = plan_blocks(
+            content, stats.missing, stats.empty, sends=figures["send"], over_parts=stats.over_parts
+        )
         figures["blocks"] = [{"code": b.code.value, "message": b.message} for b in blocks]
         figures["seconds"] = elapsed(started)
         with ctx.engine.begin() as conn:
@@ -580,6 +631,7 @@ def plan(
                 by_basis=figures["by_basis"], by_reason=figures["by_reason"],
                 parts=figures["parts"], duplicates=duplicates,
                 blocks=[b.code.value for b in blocks],
+                rows=Written(plans=[(campaign.id, generation, stats.rows)]).as_details(),
             )  # fmt: skip
     except BaseException:
         with ctx.engine.begin() as conn:  # the previous plan, if any, stays current

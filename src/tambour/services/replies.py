@@ -1,6 +1,8 @@
 """Replies from people (rules.md section 6): a STOP opts the number out, a START is a new consent
-(`sms_keyword`), anything else is only audited. Called by the inbound worker with the replies of
-a few milliseconds, inside its own transaction: a handful of queries a batch, not a reply.
+(`sms_keyword`), and every reply, whatever it says, is kept in `replies` for the advertiser to
+read (`tambour replies list`, services/reply_inbox.py), never thrown away. Called by the inbound
+worker with the replies of a few milliseconds, inside its own transaction: a handful of queries
+a batch, not a reply.
 
 Which advertisers a reply concerns (its *routing*):
 
@@ -15,7 +17,16 @@ Which advertisers a reply concerns (its *routing*):
   or a short number that is nobody's STOP number: no consent is recorded (audited as such).
   Only a known contact gets the consent; it does not lift a 33700 complaint (the decision code
   never lets a consent override one).
-- Other replies are audited under the advertisers a STOP would reach, with nothing else done.
+- Other replies go to the advertisers a STOP would reach, with nothing else done.
+
+Kept (`replies` rows): one row per advertiser a reply was routed to as above, with its text,
+the number (the address as the carrier gave it when it is not a phone number), the short
+number, its meaning (stop, start, other) and status: `opted_out` for a STOP applied to that
+advertiser, `new` otherwise; one row without an advertiser when none could be told (a START
+whose advertiser is uncertain, a short number nobody owns and nobody messaged the person, a
+sender that is no phone number), for the operator. A reply that the carrier delivered again
+(the same text from the same number to the same short number within DUPLICATE_WINDOW) is not
+kept twice.
 
 Duplicates (carriers redeliver) change nothing: a STOP from a number already opted out (a
 known contact's latest opposition is later than its latest consent; an unknown number already
@@ -23,32 +34,35 @@ on the suppression list) adds no evidence and asks for no second confirmation; a
 consent when a keyword consent later than every opposition stands. Within one batch the last
 word counts: a START followed by a STOP from the same number records only the STOP.
 
-The audit log gets one entry per advertiser and kind of reply, with counts, the short numbers
-and the phone hash prefixes (the advertiser's own keyed hash), never a number or a text.
+The audit log gets one entry per advertiser and kind of reply, with counts, the short numbers,
+the phone hash prefixes (the advertiser's own keyed hash) and the ids of the `replies` rows
+kept, never a number or a text; nor do the logs.
 """
 
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Final
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, or_, select
 
 from tambour.contacts.ledger import Evidence, EvidenceKind
-from tambour.dispatch.replies import Reply
+from tambour.dispatch.replies import MAX_ADDRESS, Reply
 from tambour.dispatch.transports.base import OutboundMessage
 from tambour.rules.codes import OptOutSource
 from tambour.rules.replies import ReplyKind, Routing, confirmation_text, short_digits
 from tambour.services import advertisers as advertisers_service
 from tambour.services import audit
 from tambour.services.advertisers import Advertiser
-from tambour.services.importer import EVIDENCE_COLUMNS
+from tambour.services.ledger_writes import insert_evidence
 from tambour.services.optouts import record_optouts
+from tambour.services.seals import Written, with_rows
 from tambour.services.suppression import entries as suppression_entries
 from tambour.services.suppression import phone_hash, record_suppressions
-from tambour.store.bulk import copy_time, insert_rows
+from tambour.store.bulk import copy_time
 from tambour.store.tables import (
     advertisers,
     campaigns,
@@ -56,6 +70,7 @@ from tambour.store.tables import (
     evidence,
     outbox,
 )
+from tambour.store.tables import replies as replies_table
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +79,15 @@ logger = logging.getLogger(__name__)
 MESSAGED_STATES: Final = ("submitting", "submitted", "delivered", "failed", "expired", "unknown")
 CONFIRMATION_REFERENCE: Final = "stop-confirmation"
 KEYWORD_CONSENT_METHOD: Final = "sms_keyword"
+DUPLICATE_WINDOW: Final = timedelta(minutes=10)  # a reply again within it: the carrier's retry
+
+
+class ReplyStatus(StrEnum):
+    """Where a kept reply stands for its advertiser."""
+
+    NEW = "new"
+    READ = "read"
+    OPTED_OUT = "opted_out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +97,7 @@ class ReplyEffect:
     reply: Reply
     advertiser_ids: tuple[int, ...]  # the advertisers it was applied to (empty: none found)
     confirmation: OutboundMessage | None  # a confirmation to send, or None
+    kept: tuple[int, ...] = ()  # the ids of its `replies` rows (empty: kept already)
 
 
 # --- the batch ------------------------------------------------------------------------------
@@ -86,6 +111,8 @@ class _Tally:
     short_numbers: set[str] = field(default_factory=set)
     phone_hashes: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    kept: list[int] = field(default_factory=list)  # ids of the `replies` rows written
+    written: Written = field(default_factory=Written)  # evidence and suppression rows
 
     def details(self) -> dict[str, Any]:
         details: dict[str, Any] = {
@@ -95,7 +122,9 @@ class _Tally:
         }
         if self.phone_hashes:
             details["phone_hashes"] = sorted(self.phone_hashes)
-        return details
+        if self.kept:
+            details["reply_ids"] = audit.id_ranges(self.kept)
+        return with_rows(details, self.written)
 
 
 @dataclass
@@ -137,12 +166,13 @@ def record_replies(
     confirm: bool = False,
 ) -> list[ReplyEffect]:
     """Record a batch of replies in the caller's transaction (see the module docstring): STOPs
-    opt out at once, STARTs are new consents, everything is audited. Returns one effect per
-    reply, in order, with the STOP confirmations to send when `confirm`."""
+    opt out at once, STARTs are new consents, every reply is kept and audited. Returns one
+    effect per reply, in order, with the STOP confirmations to send when `confirm`."""
     batch = _route(conn, [r for r in replies if r.sender is not None])
     targets = [_dispatch(batch, position, reply) for position, reply in enumerate(replies)]
     fresh = {a: _record_stops(conn, batch, a, now, actor) for a in batch.stops}
     applied = {a: _record_starts(conn, batch, a, now, actor) for a in batch.starts}
+    kept = _keep(conn, batch, replies, targets, now, actor)
     _audit(conn, batch, actor, now)
     effects = []
     for position, (reply, routed) in enumerate(zip(replies, targets, strict=True)):
@@ -152,7 +182,7 @@ def record_replies(
         confirmation = None
         if confirm and reply.kind is ReplyKind.STOP and any(position in fresh[a] for a in done):
             confirmation = _confirmation(batch, reply, done)
-        effects.append(ReplyEffect(reply, done, confirmation))
+        effects.append(ReplyEffect(reply, done, confirmation, tuple(kept[position])))
     return effects
 
 
@@ -365,6 +395,7 @@ def _record_stops(
         if contact_id is not None and standings.get(contact_id, _NOTHING).opted_out():
             already.add(number)
     fresh = [n for n in numbers if n not in already]
+    tally = batch.tally(advertiser_id, ReplyKind.STOP)
     added = 0
     if fresh:
         added = record_optouts(
@@ -374,12 +405,12 @@ def _record_stops(
             origin=_origin(r for _, r in batch.stops[advertiser_id]),
             actor=actor,
             now=now,
+            written=tally.written,
         )
     # A number opted out by its ledger alone gets its suppression entry too (a no-op if held).
-    record_suppressions(
+    tally.written.suppressions += record_suppressions(
         conn, advertiser, [(n, OptOutSource.SMS_STOP.value, now) for n in already], now
     )
-    tally = batch.tally(advertiser_id, ReplyKind.STOP)
     tally.counts["evidence_added"] += added
     tally.counts["already_opted_out"] += len(numbers) - len(fresh)
     return {first[n] for n in fresh}
@@ -420,9 +451,108 @@ def _record_starts(
             (advertiser_id, contact_id, event.kind.value, copy_time(dialect, now), event.data_json,
              event.fingerprint, _origin([reply]), copy_time(dialect, now), actor)
         )  # fmt: skip
-    insert_rows(conn, "evidence", EVIDENCE_COLUMNS, rows)
+    tally.written.evidence += insert_evidence(conn, rows)
     tally.counts["consents_added"] += len(rows)
     return {position for position, _ in last.values()}
+
+
+class _Row(NamedTuple):
+    """A `replies` row to write: who it is for and what the reply said."""
+
+    advertiser_id: int | None
+    e164: str  # the E.164, or the address as the carrier gave it when it is not a number
+    to_number: str
+    text: str
+    meaning: str
+    status: str
+
+    @property
+    def key(self) -> tuple[int | None, str, str, str]:
+        """What a reply delivered again has the same."""
+        return (self.advertiser_id, self.e164, self.to_number, self.text)
+
+
+def _rows(reply: Reply, routed: tuple[int, ...]) -> list[_Row]:
+    """The rows of one reply: one per advertiser it was routed to, else one without any."""
+    number = (reply.sender or reply.sender_address.strip())[:MAX_ADDRESS]
+    to_number = reply.short_number.strip()[:MAX_ADDRESS]
+    text = reply.text.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold a NUL
+    rows = []
+    for advertiser_id in routed or (None,):
+        opted_out = reply.kind is ReplyKind.STOP and advertiser_id is not None
+        status = ReplyStatus.OPTED_OUT if opted_out else ReplyStatus.NEW
+        rows.append(_Row(advertiser_id, number, to_number, text, reply.kind.value, status.value))
+    return rows
+
+
+def _keep(
+    conn: Connection,
+    batch: _Batch,
+    replies: Sequence[Reply],
+    targets: Sequence[tuple[int, ...]],
+    now: datetime,
+    actor: str,
+) -> list[list[int]]:
+    """Keep every reply in `replies` (see the module docstring); returns the ids of each
+    reply's rows. A STOP's rows are handled already: by `actor`, now."""
+    planned = [
+        (position, row)
+        for position, (reply, routed) in enumerate(zip(replies, targets, strict=True))
+        for row in _rows(reply, routed)
+    ]
+    seen = _recently_kept(conn, [row for _, row in planned], now - DUPLICATE_WINDOW)
+    fresh: list[tuple[int, _Row]] = []
+    for position, row in planned:
+        if row.key not in seen:
+            seen.add(row.key)
+            fresh.append((position, row))
+    kept: list[list[int]] = [[] for _ in replies]
+    if not fresh:
+        return kept
+    values = []
+    for _, row in fresh:
+        handled = row.status == ReplyStatus.OPTED_OUT
+        values.append(
+            {
+                **row._asdict(),
+                "received_at": now,
+                "handled_at": now if handled else None,
+                "handled_by": actor[:100] if handled else None,
+            }
+        )
+    ids = conn.execute(
+        insert(replies_table).returning(replies_table.c.id, sort_by_parameter_order=True), values
+    ).scalars()
+    for (position, row), reply_id in zip(fresh, ids, strict=True):
+        kept[position].append(reply_id)
+        batch.tally(row.advertiser_id, replies[position].kind).kept.append(reply_id)
+    return kept
+
+
+def _recently_kept(
+    conn: Connection, rows: Sequence[_Row], since: datetime
+) -> set[tuple[int | None, str, str, str]]:
+    """The keys of the rows like `rows` kept since `since`, read through the (advertiser_id,
+    received_at) index."""
+    if not rows:
+        return set()
+    advertiser_ids = sorted({r.advertiser_id for r in rows if r.advertiser_id is not None})
+    found = conn.execute(
+        select(
+            replies_table.c.advertiser_id,
+            replies_table.c.e164,
+            replies_table.c.to_number,
+            replies_table.c.text,
+        ).where(
+            or_(
+                replies_table.c.advertiser_id.in_(advertiser_ids),
+                replies_table.c.advertiser_id.is_(None),
+            ),
+            replies_table.c.received_at >= since,
+            replies_table.c.e164.in_(sorted({r.e164 for r in rows})),
+        )
+    )
+    return {(a, e164, to, text) for a, e164, to, text in found}
 
 
 def keyword_consent(short_number: str, at: datetime) -> Evidence:

@@ -9,8 +9,17 @@ from typing import NamedTuple
 from sqlalchemy import Connection
 
 from tambour.rules.codes import OptOutSource
+from tambour.services import audit
 from tambour.services.advertisers import Advertiser
-from tambour.store.bulk import adapt_datetime, driver_cursor, in_values, mark, read_instant
+from tambour.services.seals import current_sealer
+from tambour.store.bulk import (
+    adapt_datetime,
+    driver_cursor,
+    in_values,
+    mark,
+    read_instant,
+    reserve_ids,
+)
 
 
 def phone_hash(advertiser: Advertiser, e164: str) -> bytes:
@@ -51,43 +60,75 @@ def record_suppressions(
     advertiser: Advertiser,
     entries: list[tuple[str, str, datetime]],
     now: datetime,
-) -> None:
-    """Add (e164, source, at) to the suppression list. A number already there keeps one entry:
-    a 33700 report turns it into a complaint (which no later consent lifts, and nothing
-    changes after); otherwise a later opt-out moves it to its own date and source, since the
-    latest opposition is the one a later consent must outweigh (STOP, START, STOP again)."""
+) -> list[int]:
+    """Add (e164, source, at) to the suppression list; returns the ids of the entries added
+    (for the audit entry of the action). A number already there keeps one entry: a 33700
+    report turns it into a complaint (which no later consent lifts, and nothing changes
+    after); otherwise a later opt-out moves it to its own date and source, since the latest
+    opposition is the one a later consent must outweigh (STOP, START, STOP again). Every row
+    written is sealed (services/seals.py)."""
     if not entries:
-        return
+        return []
     complaint = OptOutSource.COMPLAINT_33700.value
-    merged: dict[str, tuple[str, datetime]] = {}  # one row a number: one statement may not
-    for e164, source, at in entries:  # touch a row twice; a complaint wins, then the latest
-        seen = merged.get(e164)
-        if (
-            seen is None
-            or (source == complaint) > (seen[0] == complaint)
-            or ((source == complaint) == (seen[0] == complaint) and at > seen[1])
-        ):
-            merged[e164] = (source, at)
-    recorded_at = adapt_datetime(conn, now)
-    rows = [
-        (advertiser.id, phone_hash(advertiser, e164), source, adapt_datetime(conn, at), recorded_at)
-        for e164, (source, at) in merged.items()
-    ]
+    merged: dict[bytes, tuple[str, datetime]] = {}  # one row a number; a complaint wins,
+    for e164, source, at in entries:  # then the latest
+        key = phone_hash(advertiser, e164)
+        seen = merged.get(key)
+        if seen is None or _outweighs(source, at, seen[0], seen[1]):
+            merged[key] = (source, at)
+    audit.lock(conn)  # writers of the list one at a time: what is read below stays true
+    in_sql, params = in_values(conn, list(merged))
     cursor = driver_cursor(conn)
-    cursor.executemany(_UPSERT[conn.dialect.name], rows)
+    cursor.execute(
+        f"SELECT phone_hash, id, source, suppressed_at FROM suppressions"
+        f" WHERE advertiser_id = {mark(conn)} AND phone_hash {in_sql}",
+        [advertiser.id, *params],
+    )
+    stored = {bytes(key): (rid, source, read_instant(at)) for key, rid, source, at in cursor}
+    fresh: list[tuple[bytes, str, datetime]] = []
+    changed: list[tuple[int, bytes, str, datetime]] = []
+    for key, (source, at) in merged.items():
+        found = stored.get(key)
+        if found is None:
+            fresh.append((key, source, at))
+        elif found[1] != complaint and _outweighs(source, at, found[1], found[2]):
+            changed.append((found[0], key, source, at))
+    seal = current_sealer().suppression
+    recorded_at = adapt_datetime(conn, now)
+    ids = reserve_ids(conn, "suppressions", len(fresh))
+    added = []
+    for rid, (key, source, at) in zip(ids, fresh, strict=True):
+        row = (rid, advertiser.id, key, source, adapt_datetime(conn, at), recorded_at)
+        added.append((*row, seal(row)))
+    if added:
+        cursor.executemany(_INSERT[conn.dialect.name], added)
+    if changed:
+        rewritten = []
+        for rid, key, source, at in changed:
+            row = (rid, advertiser.id, key, source, adapt_datetime(conn, at), recorded_at)
+            rewritten.append((source, row[4], recorded_at, seal(row), rid))
+        cursor.executemany(_UPDATE[conn.dialect.name], rewritten)
+    return ids
 
 
-# Insert, or turn the number's entry into a complaint. Plain SQL to the driver: through
-# SQLAlchemy's executemany, an import's batch spent more time building parameters than writing.
-_UPSERT_SQL = (
-    "INSERT INTO suppressions (advertiser_id, phone_hash, source, suppressed_at, recorded_at) "
-    "VALUES ({marks}) ON CONFLICT (advertiser_id, phone_hash) DO UPDATE "
-    "SET source = excluded.source, suppressed_at = excluded.suppressed_at, "
-    "recorded_at = excluded.recorded_at "
-    "WHERE suppressions.source <> '{complaint}' AND (excluded.source = '{complaint}' "
-    "OR excluded.suppressed_at > suppressions.suppressed_at)"
-)
-_UPSERT = {
-    dialect: _UPSERT_SQL.format(marks=", ".join([mark] * 5), complaint=OptOutSource.COMPLAINT_33700)
+def _outweighs(source: str, at: datetime, old_source: str, old_at: datetime) -> bool:
+    """Whether an opposition (source, at) replaces the entry (old_source, old_at): a complaint
+    replaces any other, else the later one wins."""
+    complaint = OptOutSource.COMPLAINT_33700.value
+    if (source == complaint) != (old_source == complaint):
+        return source == complaint
+    return at > old_at
+
+
+# Plain SQL to the driver: through SQLAlchemy's executemany, an import's batch spent more time
+# building parameters than writing.
+_INSERT = {
+    dialect: "INSERT INTO suppressions (id, advertiser_id, phone_hash, source, suppressed_at, "
+    f"recorded_at, seal) VALUES ({', '.join([mark] * 7)})"
+    for dialect, mark in (("postgresql", "%s"), ("sqlite", "?"))
+}
+_UPDATE = {
+    dialect: f"UPDATE suppressions SET source = {mark}, suppressed_at = {mark}, "
+    f"recorded_at = {mark}, seal = {mark} WHERE id = {mark}"
     for dialect, mark in (("postgresql", "%s"), ("sqlite", "?"))
 }

@@ -1,5 +1,6 @@
 """The database engine: SQLite in WAL mode by default, PostgreSQL through psycopg."""
 
+import os
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -32,11 +33,26 @@ def reader(engine: Engine) -> Connection:
     return engine.execution_options(sqlite_begin="DEFERRED").connect()
 
 
+def _private_file(database: str | None, *, uri: bool) -> None:
+    """Create a SQLite database file readable by its owner only (0600), before SQLite does
+    with the umask's mode (often 0644: the ledger readable by every user of the machine).
+    SQLite gives its -wal and -shm files the mode of the database file. An existing file is
+    left as it is; an in-memory database or a URI filename is SQLite's to open."""
+    if not database or database == ":memory:" or uri or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:  # it exists (left as it is), or cannot be made: SQLite will say why
+        return
+    os.close(fd)
+
+
 def make_engine(url: str, *, pooled: bool = True) -> Engine:
     """An engine for `url`. One-shot commands pass `pooled=False`: no idle connection lingers."""
     parsed = make_url(url)
     pool = {} if pooled else {"poolclass": NullPool}
     if parsed.get_backend_name() == "sqlite":
+        _private_file(parsed.database, uri="uri" in parsed.query)
         engine = create_engine(url, connect_args={"isolation_level": None}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

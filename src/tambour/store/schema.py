@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from tambour.keys import Keys
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Alembic is imported only to migrate or to explain a mismatch: it costs every command a fifth
 # of a second to load, and a command on a current schema needs none of it.
@@ -23,12 +25,16 @@ class SchemaMismatchError(RuntimeError):
     """The database's schema is not the one this version of Tambour knows."""
 
 
-def alembic_config(engine: Engine) -> "Config":
+def alembic_config(engine: Engine, keys: "Keys | None" = None) -> "Config":
+    """The migrations' configuration; `keys`, the installation's secret key, for the steps
+    that need it (0007 keeps legacy suppression keys under it), else the process's."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
+    if keys is not None:
+        config.attributes["keys"] = keys
     return config
 
 
@@ -61,13 +67,35 @@ def current_revision(engine: Engine) -> str | None:
             return None
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
+def upgrade(engine: Engine, keys: "Keys | None" = None) -> tuple[str | None, str]:
     """Migrate to the newest schema; returns (before, after) revisions."""
     from alembic import command
 
     before = current_revision(engine)
-    command.upgrade(alembic_config(engine), "head")
+    config = alembic_config(engine, keys)
+    command.upgrade(config, "head")
+    if config.attributes.get("compact"):
+        compact(engine)
     return before, head_revision()
+
+
+def compact(engine: Engine) -> None:
+    """Rewrite the database so that values a migration replaced (legacy keys) do not linger
+    in its free pages: SQLite VACUUM, then the write-ahead log emptied; PostgreSQL VACUUM FULL
+    of the advertisers, the one table concerned (dead row versions are left by UPDATE)."""
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        if engine.dialect.name == "sqlite":
+            raw.execute("VACUUM")
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            raw.commit()
+            raw.autocommit = True
+            try:
+                raw.execute("VACUUM FULL advertisers")
+            finally:
+                raw.autocommit = False
 
 
 def ensure_current(engine: Engine) -> None:

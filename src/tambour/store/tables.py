@@ -69,7 +69,10 @@ advertisers = Table(
     Column("stop_number", String(16)),
     Column("categories", JSON, nullable=False),  # list of names as given
     Column("window", JSON),  # the advertiser's narrowed window policy, None = the legal one
-    Column("hash_key", LargeBinary(32), nullable=False),  # keys the suppression-list hashes
+    # The advertiser's suppression key, wrapped under the installation key, which is outside
+    # the database (tambour/keys.py, services/advertisers.suppression_key): no key without it.
+    Column("hash_key", LargeBinary(32)),
+    Column("non_commercial_id", String(20)),  # RNA or SIREN of a non-commercial body
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -79,7 +82,9 @@ sender_ids = Table(
     Column("id", Id, primary_key=True),
     Column("advertiser_id", Id, ForeignKey("advertisers.id"), nullable=False),
     Column("sender", String(16), nullable=False),
+    Column("sender_key", String(16), nullable=False),  # upper-cased: one owner on the platform
     UniqueConstraint("advertiser_id", "sender"),
+    UniqueConstraint("sender_key"),
 )
 
 contacts = Table(
@@ -112,6 +117,7 @@ evidence = Table(
     Column("source", String(200), nullable=False),  # import file, command, API call
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("recorded_by", String(100), nullable=False),
+    Column("seal", LargeBinary(16)),  # keyed digest of the row (services/seals.py)
     UniqueConstraint("contact_id", "fingerprint"),
 )
 # A contact's evidence is found through uq_evidence_contact_id_fingerprint (contact_id first);
@@ -126,6 +132,7 @@ suppressions = Table(
     Column("source", String(24), nullable=False),
     Column("suppressed_at", UtcDateTime(), nullable=False),
     Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("seal", LargeBinary(16)),  # keyed digest of the row (services/seals.py)
     UniqueConstraint("advertiser_id", "phone_hash"),
 )
 
@@ -172,6 +179,8 @@ campaigns = Table(
     Column("plan_summary", JSON),  # counts and the campaign-level blocks of the current plan
     Column("launched_at", UtcDateTime()),
     Column("cancelled_at", UtcDateTime()),
+    # A transactional campaign: the contact field that carries each recipient's transaction.
+    Column("transaction_field", String(64)),
     UniqueConstraint("advertiser_id", "name"),
 )
 
@@ -199,6 +208,8 @@ plan_rows = Table(
     # whose recipients changed since (a new fact, another profile, an erasure).
     Column("seen_profile", LargeBinary(16), nullable=False),
     Column("seen_evidence", Id, nullable=False),  # the largest evidence id, 0 for none
+    Column("retain_until", UtcDateTime()),  # when the recipient's data lapses (3-year rule)
+    Column("seal", LargeBinary(16)),  # keyed digest of the row (services/seals.py)
 )
 
 OUTBOX_STATES = (
@@ -235,6 +246,7 @@ outbox = Table(
     Column("valid_until", UtcDateTime()),
     Column("submitted_at", UtcDateTime()),
     Column("done_at", UtcDateTime()),
+    Column("retain_until", UtcDateTime()),  # from the plan row: checked again before sending
     UniqueConstraint("campaign_id", "contact_id"),  # one message a contact: never twice
     Index("ix_outbox_campaign_id_state", "campaign_id", "state"),
     # Workers claim due messages, and rescue expired leases, through these partial indexes.
@@ -287,4 +299,30 @@ early_receipts = Table(
     Column("error_code", Integer),
     Column("received_at", UtcDateTime(), nullable=False),
     Index("ix_early_receipts_carrier_key", "carrier_key"),
+)
+
+# Every inbound message (issue 12 point 5): STOPs and STARTs are acted on, every other reply is
+# kept here for the advertiser to read and act on, never thrown away.
+replies = Table(
+    "replies",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id),  # None: no advertiser could be told from the short number
+    Column("e164", String(16), nullable=False),  # who wrote
+    Column("to_number", String(16), nullable=False),  # the short number written to
+    Column("text", Text, nullable=False),
+    Column("meaning", String(16), nullable=False),  # stop, start, other
+    Column("status", String(16), nullable=False),  # new, read, opted_out
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("handled_at", UtcDateTime()),
+    Column("handled_by", String(100)),
+    Index("ix_replies_advertiser_id_received_at", "advertiser_id", "received_at"),
+)
+
+# Facts about this installation, such as the id of the key kept outside the database.
+installation = Table(
+    "installation",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )

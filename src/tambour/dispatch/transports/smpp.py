@@ -1,6 +1,9 @@
 """The SMPP transport: a message becomes its submit_sm parts (our splitter, GSM 03.38 or UCS-2,
 UDH-concatenated), submitted in order on one bound transceiver session with registered_delivery
-on every part; deliver_sm come back as receipts or replies."""
+on every part; deliver_sm come back as receipts or replies. One that can never be read (a
+receipt without its id, a reply without a source address, with a header or a data_coding that
+cannot be read: dispatch/replies.py) is refused for good, ESME_RX_P_APPN, and logged without
+its number or text; the SMSC does not deliver it again."""
 
 import logging
 import random
@@ -8,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from tambour.dispatch.inbound import InboundHandler, InboundRejectedError
 from tambour.dispatch.receipts import ReceiptError, is_receipt, parse_receipt
-from tambour.dispatch.replies import parse_reply
+from tambour.dispatch.replies import ReplyError, parse_reply
 from tambour.dispatch.smpp.addresses import AddressError, recipient_address, sender_address
 from tambour.dispatch.smpp.client import (
     Accepted,
@@ -162,6 +165,11 @@ class SmppTransport:
                     log.warning("unreadable receipt, refused for good: %s", error)
                     raise InboundRejectedError(str(error)) from None
                 return on_inbound(inbound)
-            return on_inbound(parse_reply(pdu))
+            try:
+                reply = parse_reply(pdu)
+            except ReplyError as error:  # names what is wrong, never the number or the text
+                log.warning("unreadable reply, refused for good: %s", error)
+                raise InboundRejectedError(str(error)) from None
+            return on_inbound(reply)
 
         return handle

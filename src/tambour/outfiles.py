@@ -1,0 +1,74 @@
+"""Files Tambour writes for people (rejects, exports, plan CSV): readable by their owner only,
+never written over another file, and without a cell a spreadsheet would run as a formula.
+
+A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is a formula to Excel and
+LibreOffice (OWASP, "CSV injection"): `=HYPERLINK(...)` in a first name would run when the
+marketer opens the export. `spreadsheet_cell` writes it after a single quote, which the
+spreadsheet shows as text; an E.164 number (`+33612345678`) is left as is. The contact reader
+takes that quote away again (`unquote_cell`), so an export imports back unchanged.
+"""
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Final
+
+__all__ = [
+    "OWNER_ONLY",
+    "create_fresh",
+    "create_private",
+    "spreadsheet_cell",
+    "spreadsheet_row",
+    "unquote_cell",
+]
+
+OWNER_ONLY: Final = 0o600
+_FORMULA_START: Final = frozenset("=+-@\t\r")
+# A value `spreadsheet_cell` quotes: a formula start, after any number of quotes (so that a
+# value which itself starts with quotes comes back from `unquote_cell` as it was).
+_QUOTED: Final = re.compile(r"'*[=+\-@\t\r]")
+_E164: Final = re.compile(r"\+[1-9]\d{1,14}")
+_FRESH_TRIES: Final = 1000
+
+
+def spreadsheet_cell(value: str) -> str:
+    """`value` as a CSV cell no spreadsheet runs: a formula start gets a leading `'`."""
+    if value and _QUOTED.match(value) and not _E164.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def unquote_cell(value: str) -> str:
+    """The value `spreadsheet_cell` was given: its leading `'` removed, if it added one."""
+    if value[:1] == "'" and _QUOTED.match(value, 1):
+        return value[1:]
+    return value
+
+
+def spreadsheet_row(cells: Iterable[object]) -> list[object]:
+    """A row for `csv.writer`, its text cells through `spreadsheet_cell` (numbers as they are)."""
+    return [spreadsheet_cell(c) if isinstance(c, str) else c for c in cells]
+
+
+def create_private(path: Path, encoding: str = "utf-8") -> IO[str]:
+    """A new text file for writing, readable by its owner only (created so, never chmod-ed
+    after). Raises FileExistsError when anything is there already: no file is written over."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, OWNER_ONLY)
+    try:
+        return os.fdopen(fd, "w", encoding=encoding, newline="")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def create_fresh(path: Path, encoding: str = "utf-8") -> tuple[Path, IO[str]]:
+    """Like `create_private`, at `path` or, when something is there, at the first free one of
+    `name-2.ext`, `name-3.ext`...; returns the path taken with the open file."""
+    candidate = path
+    for n in range(2, _FRESH_TRIES + 2):
+        try:
+            return candidate, create_private(candidate, encoding)
+        except FileExistsError:
+            candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    raise FileExistsError(f"{path} and {_FRESH_TRIES} numbered files beside it exist already")

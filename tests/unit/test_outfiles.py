@@ -1,0 +1,90 @@
+"""Files written for people: owner-only, never over another file, no spreadsheet formula."""
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tambour.outfiles import (
+    create_fresh,
+    create_private,
+    spreadsheet_cell,
+    spreadsheet_row,
+    unquote_cell,
+)
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that lets group and others read: the mode must come from the code, not it."""
+    saved = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(saved)
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ('=HYPERLINK("http://x","clic")', '\'=HYPERLINK("http://x","clic")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-20% sur tout", "'-20% sur tout"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("+33 6 12 34 56 78", "'+33 6 12 34 56 78"),  # not E.164: a formula to Excel
+        ("'=1+1", "''=1+1"),  # comes back from unquote_cell as it was
+        ("+33612345678", "+33612345678"),  # E.164 stays as is
+        ("+590690123456", "+590690123456"),
+        ("Léa", "Léa"),
+        ("l'=x", "l'=x"),
+        ("'Léa'", "'Léa'"),
+        ("", ""),
+        ("2027-03-26T10:00:00+01:00", "2027-03-26T10:00:00+01:00"),
+    ],
+)
+def test_a_formula_start_is_written_after_a_quote(value: str, written: str) -> None:
+    assert spreadsheet_cell(value) == written
+    assert unquote_cell(written) == value
+
+
+def test_spreadsheet_row_leaves_numbers_and_empty_cells() -> None:
+    assert spreadsheet_row([3, None, "=1", "ok"]) == [3, None, "'=1", "ok"]
+
+
+def test_a_private_file_is_created_readable_by_its_owner_only(
+    tmp_path: Path, open_umask: None
+) -> None:
+    target = tmp_path / "out.csv"
+    with create_private(target, "utf-8-sig") as handle:
+        handle.write("é\n")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.read_bytes() == b"\xef\xbb\xbf\xc3\xa9\n"
+
+
+def test_a_private_file_never_replaces_anything(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("keep me")
+    with pytest.raises(FileExistsError):
+        create_private(target)
+    assert target.read_text() == "keep me"
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / "elsewhere.csv")  # dangling: creating would write there
+    with pytest.raises(FileExistsError):
+        create_private(link)
+    assert not (tmp_path / "elsewhere.csv").exists()
+
+
+def test_a_fresh_file_takes_the_first_free_name(tmp_path: Path, open_umask: None) -> None:
+    first = tmp_path / "c.rejects.csv"
+    first.write_text("earlier run")
+    (tmp_path / "c.rejects-2.csv").write_text("run before")
+    path, handle = create_fresh(first)
+    handle.close()
+    assert path == tmp_path / "c.rejects-3.csv"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first.read_text() == "earlier run"
+    assert (tmp_path / "c.rejects-2.csv").read_text() == "run before"
