@@ -202,6 +202,14 @@ def test_a_database_made_before_keeps_its_opt_outs_and_loses_its_keys(
     assert_no_key_in_the_database(engine, [ERASED])
     if db_url.startswith("sqlite"):
         assert LEGACY_KEY not in sqlite_bytes(db_url)  # nor in a free page or the log
+    # The rows of before are sealed by the upgrade and listed by its audit entry.
+    verified = cli("audit", "verify", "--json").json()
+    assert verified["ok"] and verified["rows"]["suppressions"] == 1
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE suppressions SET source = 'manual'"))
+    assert cli("audit", "verify", ok=False).code == 1
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE suppressions SET source = 'data_request'"))
 
     # The erased number comes back in a file: still suppressed, under its legacy hash.
     import_consenting(cli, tmp_path, ERASED)
