@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, insert, select, text, update
+from sqlalchemy import Engine, delete, func, insert, select, text, update
 
-from tambour.store.tables import evidence, plan_rows, suppressions
+from tambour.store.tables import campaigns, evidence, plan_rows, suppressions
 from tests.integration.cli import Cli
 from tests.integration.test_contacts import write_csv
 
@@ -332,3 +332,85 @@ def test_an_actor_name_that_cannot_be_recorded_is_refused_in_one_line(cli: Cli) 
     refused = cli("advertiser", "list", ok=False)
     assert refused.code == 2 and "TAMBOUR_ACTOR" in refused.err
     assert "Traceback" not in refused.err + refused.out
+
+
+def test_an_older_version_of_a_suppression_entry_written_back_is_named(
+    sealed: Cli, engine: Engine
+) -> None:
+    """A STOP then a 33700 report rewrite one entry; the STOP's copy, validly sealed, written
+    back with SQL would silently lift the complaint."""
+    with engine.connect() as conn:
+        before = conn.execute(select(suppressions)).mappings().one()
+    sealed("optout", "add", "0612345601", "--advertiser", "maison-lumiere",
+           "--source", "complaint_33700")  # fmt: skip
+    assert sealed("audit", "verify").code == 0
+    with engine.begin() as conn:
+        conn.execute(
+            update(suppressions).where(suppressions.c.id == before["id"]).values(
+                source=before["source"], suppressed_at=before["suppressed_at"],
+                recorded_at=before["recorded_at"], seal=before["seal"],
+            )
+        )  # fmt: skip
+    named = {(c["table"], c["key"], c["problem"]) for c in verify_fails(sealed)["rows_changed"]}
+    assert ("suppressions", str(before["id"]), "edited") in named
+
+
+def test_a_plan_whose_rows_are_not_the_ones_the_log_lists_is_named(
+    sealed: Cli, engine: Engine
+) -> None:
+    """A plan row replaced by another version that carries a valid seal (as an earlier version
+    of the row would: forged here with the test's key) still breaks the plan's digest; and a
+    campaign pointed at a plan the log never made current is named."""
+    from tambour.keys import Keys
+    from tambour.services.seals import PLAN_SEALED, Sealer
+    from tests.conftest import TEST_SECRET_KEY
+
+    sealer = Sealer.of(Keys(bytes.fromhex(TEST_SECRET_KEY)))
+    columns = [plan_rows.c[name] for name in PLAN_SEALED]
+    with engine.begin() as conn:
+        row = conn.execute(select(*columns).where(plan_rows.c.decision == "exclude")).one()
+        other = dict(row._mapping) | {"decision": "send", "reason": None, "basis": "consent"}
+        forged = sealer.plan_row(tuple(other[name] for name in PLAN_SEALED))
+        conn.execute(
+            update(plan_rows)
+            .where(plan_rows.c.contact_id == row.contact_id)
+            .values(decision="send", reason=None, basis="consent", seal=forged)
+        )
+    changed = verify_fails(sealed)["rows_changed"]
+    assert any(c["table"] == "plan_rows" and c["problem"] == "edited" for c in changed)
+    with engine.begin() as conn:
+        conn.execute(update(campaigns).values(plan_generation=7))
+    changed = verify_fails(sealed)["rows_changed"]
+    assert any(c["table"] == "campaigns" and c["problem"] == "edited" for c in changed)
+
+
+def test_rows_of_a_plan_being_made_are_no_tampering(sealed: Cli, engine: Engine) -> None:
+    """Chunks are written, sealed, before the entry that makes their plan current: a verify
+    meanwhile (here: sealed rows of a generation the log never made current, as the planner
+    writes them with the test's key) counts them and names nothing."""
+    from tambour.keys import Keys
+    from tambour.services.seals import PLAN_SEALED, Sealer
+    from tests.conftest import TEST_SECRET_KEY
+
+    sealer = Sealer.of(Keys(bytes.fromhex(TEST_SECRET_KEY)))
+    columns = [plan_rows.c[name] for name in PLAN_SEALED]
+    with engine.begin() as conn:
+        for row in conn.execute(select(*columns)).all():
+            pending = dict(row._mapping) | {"generation": 99}
+            seal = sealer.plan_row(tuple(pending[name] for name in PLAN_SEALED))
+            conn.execute(insert(plan_rows).values(**pending, seal=seal))
+    result = sealed("audit", "verify", "--json").json()
+    assert result["ok"] and result["rows"]["plan_rows_unlisted"] == 2
+
+
+def test_an_id_is_never_handed_out_twice_so_a_removal_stays_named(
+    sealed: Cli, engine: Engine
+) -> None:
+    with engine.begin() as conn:
+        last = conn.execute(select(func.max(evidence.c.id))).scalar_one()
+        conn.execute(delete(evidence).where(evidence.c.id == last))
+    sealed("optout", "add", "0612345602", "--advertiser", "maison-lumiere", "--source", "link")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.max(evidence.c.id))).scalar_one() > last
+    named = {(c["table"], c["key"], c["problem"]) for c in verify_fails(sealed)["rows_changed"]}
+    assert named == {("evidence", str(last), "removed")}

@@ -10,7 +10,7 @@ from tambour.cli.output import fail, print_json, within
 from tambour.services import audit
 from tambour.services.ledger_proof import check_rows
 from tambour.services.seals import Sealer
-from tambour.store.engine import reader
+from tambour.store.engine import reader, snapshot
 
 app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 MAX_COUNT = 10**12  # entries: more than any log holds, less than the databases' integers
@@ -49,7 +49,7 @@ def verify(
     """Recompute the chain, and check every evidence, suppression and plan row against its
     seal and the entries that wrote it; exit 1 naming what was changed outside Tambour."""
     ctx = open_context()
-    with refusals(), reader(ctx.engine) as conn:
+    with refusals(), snapshot(ctx.engine) as conn:  # the log and the rows at one moment
         result = audit.verify(conn, expect_head=expect_head, expect_count=expect_count)
         rows = check_rows(conn, Sealer.of(ctx.keys))
     ok = result.ok and rows.ok
@@ -69,8 +69,16 @@ def verify(
         else:
             typer.echo(f"AUDIT LOG TAMPERED: {result.problem}", err=True)
         if rows.ok:
-            read = ", ".join(f"{n} {table}" for table, n in rows.rows.items())
+            pending = rows.rows.get("plan_rows_unlisted", 0)
+            read = ", ".join(
+                f"{n} {table}" for table, n in rows.rows.items() if table != "plan_rows_unlisted"
+            )
             typer.echo(f"ledger intact: every row sealed and listed by the log ({read})")
+            if pending:
+                typer.echo(
+                    f"  and {pending} plan row(s) of a plan being made, or interrupted, that no "
+                    "campaign uses"
+                )
         else:
             typer.echo(f"LEDGER TAMPERED: {rows.count} row(s) changed outside Tambour", err=True)
             for problem in rows.problems:

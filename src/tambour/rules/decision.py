@@ -112,7 +112,9 @@ def decide(
         return _exclude(basis, locality)
 
     # 5. Retention: from the latest action of the person, valid consents only.
-    consents = valid_consents(contact, campaign.channel, advertiser, start)
+    consents = (
+        valid_consents(contact, campaign.channel, advertiser, start) if contact.consents else ()
+    )
     retain_until = retained_until(contact, basis, consents)
     if retain_until is not None and start >= retain_until:
         return _exclude(Reason.RETENTION_EXPIRED, locality)

@@ -253,10 +253,8 @@ def _write_batch(
             events.append((aid, cid, kind, at, data_json, fingerprint, source, stamp, actor))
             if opposition is not None:
                 opposed.append((e164, opposition[0], opposition[1] or now))
-    batch_rows = Written(
-        evidence=insert_evidence(conn, events),
-        suppressions=record_suppressions(conn, advertiser, opposed, now),
-    )
+    batch_rows = Written(evidence=insert_evidence(conn, events))
+    batch_rows.add(record_suppressions(conn, advertiser, opposed, now))
     summary.evidence_added += len(events)
     summary.suppressed += len(opposed)
     if batch_rows:  # the batch's rows, listed in the audit log in its own transaction

@@ -15,12 +15,20 @@ import bisect
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from tambour.services.seals import PLAN_SEALED, Sealer, Written
+from tambour.services.seals import (
+    PLAN_SEALED,
+    SEAL_SPACE,
+    PlanWritten,
+    Sealer,
+    Written,
+    seal_number,
+)
 from tambour.store.bulk import driver_cursor
+from tambour.store.tables import campaigns
 
 MAX_NAMED = 50  # problems named in full; the rest are counted
 _FETCH = 5000
@@ -77,12 +85,22 @@ class _Runs:
         return None
 
 
+class _Plan(NamedTuple):
+    generation: int
+    rows: int
+    seal_sum: int | None  # None: an entry that gave no digest
+    seq: int
+    action: str
+
+
 @dataclass
 class _Coverage:
     evidence: _Runs = field(default_factory=_Runs)
     suppressions: _Runs = field(default_factory=_Runs)
-    # campaign id -> (generation, rows, seq, action), in chain order: the last is the live one
-    plans: dict[int, list[tuple[int, int, int, str]]] = field(default_factory=dict)
+    # suppression id -> (its latest seal, the entry that wrote it): an older copy written back
+    rewritten: dict[int, tuple[bytes, int, str]] = field(default_factory=dict)
+    # campaign id -> its plans, in chain order: the last is the one made current
+    plans: dict[int, list[_Plan]] = field(default_factory=dict)
 
 
 def _coverage(conn: Connection) -> _Coverage:
@@ -99,9 +117,12 @@ def _coverage(conn: Connection) -> _Coverage:
             for table, runs in (("evidence", found.evidence), ("suppressions", found.suppressions)):
                 for first, last in rows.get(table, ()):
                     runs.runs.append((int(first), int(last), seq, action))
-            for campaign_id, generation, count in rows.get("plans", ()):
+            for rid, seal in rows.get("suppressions_rewritten", ()):
+                found.rewritten[int(rid)] = (bytes.fromhex(seal), seq, action)
+            for campaign_id, generation, count, *digest in rows.get("plans", ()):
+                seal_sum = int(digest[0], 16) if digest else None
                 found.plans.setdefault(int(campaign_id), []).append(
-                    (int(generation), int(count), seq, action)
+                    _Plan(int(generation), int(count), seal_sum, seq, action)
                 )
     found.evidence.sort()
     found.suppressions.sort()
@@ -188,17 +209,35 @@ def _evidence(conn: Connection, sealer: Sealer) -> Iterator[tuple[int, bool, str
         yield row[0], ok, f"contact {row[2]}, {row[3]}"
 
 
-def _suppressions(conn: Connection, sealer: Sealer) -> Iterator[tuple[int, bool, str]]:
+def _suppressions(
+    conn: Connection, sealer: Sealer, check: LedgerCheck, coverage: _Coverage
+) -> Iterator[tuple[int, bool, str]]:
     seal = sealer.suppression
+    rewritten = coverage.rewritten
     for row in _stream(conn, _SUPPRESSIONS):
-        stored = row[6]
-        ok = stored is not None and bytes(stored) == seal(row[:6])
+        stored = None if row[6] is None else bytes(row[6])
+        ok = stored is not None and stored == seal(row[:6])
+        latest = rewritten.get(row[0])
+        if ok and latest is not None and stored != latest[0]:
+            check.add(
+                RowProblem(
+                    "suppressions", str(row[0]), "edited",
+                    f"an older version written back (advertiser {row[1]}, {row[3]}); audit "
+                    f"entry {latest[1]}, {latest[2]}, rewrote it",
+                )
+            )  # fmt: skip
         yield row[0], ok, f"advertiser {row[1]}, {row[3]}"
 
 
 def _plans(conn: Connection, sealer: Sealer, check: LedgerCheck, coverage: _Coverage) -> None:
+    """Each plan row against its seal; each campaign's current plan against the audit entry
+    that made it current: the same generation, every row, the same sum of seals (rows of an
+    earlier version written back have valid seals of their own). Rows of a generation no
+    entry lists are a plan being made, or one that was interrupted: proof of nothing, never
+    launched, so they are counted, not reported."""
     seal = sealer.plan_row
     counts: dict[tuple[int, int], int] = {}
+    sums: dict[tuple[int, int], int] = {}
     count = 0
     for row in _stream(conn, _PLAN_ROWS):
         count += 1
@@ -214,31 +253,50 @@ def _plans(conn: Connection, sealer: Sealer, check: LedgerCheck, coverage: _Cove
                     f"its seal does not match its content (decision {row[5]})",
                 )
             )
+        else:
+            sums[key] = sums.get(key, 0) + seal_number(bytes(stored))
     check.rows["plan_rows"] = count
-    listed = {
-        (campaign_id, generation): (rows, seq, action)
-        for campaign_id, plans in coverage.plans.items()
-        for generation, rows, seq, action in plans
-    }
-    for (campaign_id, generation), found in sorted(counts.items()):
-        if (campaign_id, generation) not in listed:
+    current = dict(
+        conn.execute(
+            select(campaigns.c.id, campaigns.c.plan_generation).where(
+                campaigns.c.plan_generation.is_not(None)
+            )
+        ).all()
+    )
+    listed = {(c, p.generation) for c, plans in coverage.plans.items() for p in plans}
+    check.rows["plan_rows_unlisted"] = sum(n for key, n in counts.items() if key not in listed)
+    for campaign_id in sorted(set(current) | set(coverage.plans)):
+        plans = coverage.plans.get(campaign_id)
+        made = plans[-1] if plans else None
+        where = f"campaign {campaign_id}"
+        if made is None or current.get(campaign_id) != made.generation:
+            said = "no plan" if made is None else f"generation {made.generation}"
             check.add(
                 RowProblem(
-                    "plan_rows", f"campaign {campaign_id} generation {generation}", "added",
-                    f"{found} row(s) of a plan no audit entry lists (added outside Tambour, or "
-                    "left by a plan that was interrupted)",
+                    "campaigns", where, "edited",
+                    f"its current plan is generation {current.get(campaign_id)}, the audit log "
+                    f"made {said} current",
                 )
             )  # fmt: skip
-    for campaign_id, plans in coverage.plans.items():
-        generation, rows, seq, action = plans[-1]  # the live plan: whole
-        found = counts.get((campaign_id, generation), 0)
-        if found != rows:
-            what = "removed" if found < rows else "added"
+            continue
+        key = (campaign_id, made.generation)
+        found = counts.get(key, 0)
+        where = f"{where} generation {made.generation}"
+        if found != made.rows:
+            what = "removed" if found < made.rows else "added"
             check.add(
                 RowProblem(
-                    "plan_rows", f"campaign {campaign_id} generation {generation}", what,
-                    f"{found} row(s), audit entry {seq} ({action}) says {rows}: "
-                    f"{abs(rows - found)} {what}",
+                    "plan_rows", where, what,
+                    f"{found} row(s), audit entry {made.seq} ({made.action}) says {made.rows}: "
+                    f"{abs(made.rows - found)} {what}",
+                )
+            )  # fmt: skip
+        elif made.seal_sum is not None and sums.get(key, 0) % SEAL_SPACE != made.seal_sum:
+            check.add(
+                RowProblem(
+                    "plan_rows", where, "edited",
+                    f"its rows are not the ones audit entry {made.seq} ({made.action}) lists: "
+                    "an earlier version of a row was written back",
                 )
             )  # fmt: skip
 
@@ -248,7 +306,9 @@ def check_rows(conn: Connection, sealer: Sealer) -> LedgerCheck:
     check = LedgerCheck()
     coverage = _coverage(conn)
     _walk_ids(check, "evidence", _evidence(conn, sealer), coverage.evidence)
-    _walk_ids(check, "suppressions", _suppressions(conn, sealer), coverage.suppressions)
+    _walk_ids(
+        check, "suppressions", _suppressions(conn, sealer, check, coverage), coverage.suppressions
+    )
     _plans(conn, sealer, check, coverage)
     return check
 
@@ -280,14 +340,17 @@ def seal_unsealed(conn: Connection, sealer: Sealer) -> Written:
     written.suppressions = [r[0] for r in rows]
     cursor.execute(_PLAN_ROWS.replace("FROM plan_rows", "FROM plan_rows WHERE seal IS NULL"))
     counts: dict[tuple[int, int], int] = {}
+    sums: dict[tuple[int, int], int] = {}
     updates = []
     for r in cursor.fetchall():
+        sealed = sealer.plan_row(r[:20])
         counts[(r[0], r[1])] = counts.get((r[0], r[1]), 0) + 1
-        updates.append((sealer.plan_row(r[:20]), r[0], r[1], r[2]))
+        sums[(r[0], r[1])] = (sums.get((r[0], r[1]), 0) + seal_number(sealed)) % SEAL_SPACE
+        updates.append((sealed, r[0], r[1], r[2]))
     cursor.executemany(
         f"UPDATE plan_rows SET seal = {mark} WHERE campaign_id = {mark} AND generation = {mark}"
         f" AND contact_id = {mark}",
         updates,
     )
-    written.plans = [(c, g, n) for (c, g), n in sorted(counts.items())]
+    written.plans = [PlanWritten(c, g, n, sums[(c, g)]) for (c, g), n in sorted(counts.items())]
     return written

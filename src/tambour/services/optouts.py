@@ -91,12 +91,8 @@ def record_optouts(
             (advertiser.id, known[e164], kind.value, copy_time(dialect, at), event.data_json,
              event.fingerprint, origin, recorded_at, actor)
         )  # fmt: skip
-    done = Written(
-        evidence=insert_evidence(conn, rows),
-        suppressions=record_suppressions(
-            conn, advertiser, [(e, s.value, at) for e, s, at in entries], now
-        ),
-    )
+    done = Written(evidence=insert_evidence(conn, rows))
+    done.add(record_suppressions(conn, advertiser, [(e, s.value, at) for e, s, at in entries], now))
     if written is not None:
         written.add(done)
     return len(rows)

@@ -45,7 +45,15 @@ from tambour.services import plan_reads
 from tambour.services.advertisers import Advertiser
 from tambour.services.campaigns import PLANNABLE, Campaign, record, resolve, window_policy
 from tambour.services.context import Context, ServiceError
-from tambour.services.seals import PLAN_SEALED, Sealer, Written, current_sealer
+from tambour.services.seals import (
+    PLAN_SEALED,
+    SEAL_SPACE,
+    PlanWritten,
+    Sealer,
+    Written,
+    current_sealer,
+    seal_number,
+)
 from tambour.services.suppression import phone_hash
 from tambour.sms.phone import PhoneInfo, parse_phone
 from tambour.store.bulk import copy_time, insert_rows, refresh_statistics
@@ -86,6 +94,7 @@ class ChunkStats:
     notation is not their E.164 (candidates for `duplicate`)."""
 
     rows: int = 0
+    seal_sum: int = 0  # of the rows' seals, modulo SEAL_SPACE: the plan's digest
     sends: int = 0
     over_parts: int = 0  # sends of more parts than the limit
     missing: Counter[str] = field(default_factory=Counter)
@@ -95,6 +104,7 @@ class ChunkStats:
 
     def add(self, other: "ChunkStats") -> None:
         self.rows += other.rows
+        self.seal_sum = (self.seal_sum + other.seal_sum) % SEAL_SPACE
         self.sends += other.sends
         self.over_parts += other.over_parts
         self.missing.update(other.missing)
@@ -246,6 +256,7 @@ def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any
     reference_key = job.transaction_key
     max_parts = job.max_parts
     seal = job.sealer.plan_row
+    digest = 0
     for row, phone in zip(chunk.contacts, chunk.phones, strict=True):
         contact_id, e164, kind, stored_profile, created_at, profile_hash = row
         profile = loads(stored_profile)
@@ -275,7 +286,9 @@ def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any
                 territory, zone, profile.get("postal_code"), None, None, None, None, None,
                 profile_hash, seen, None,
             )  # fmt: skip
-            append((*made, seal(made)))
+            sealed = seal(made)
+            digest += seal_number(sealed)
+            append((*made, sealed))
             continue
         planned = planner.message(decision, personalization(profile))
         count = planned.counted
@@ -291,7 +304,10 @@ def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any
             send_at = instants[decision.send_at] = copy_time(dialect, decision.send_at)
         retain_until = decision.retain_until
         if retain_until is not None:
-            retain_until = copy_time(dialect, retain_until)
+            lapses = instants.get(retain_until)
+            if lapses is None:
+                lapses = instants[retain_until] = copy_time(dialect, retain_until)
+            retain_until = lapses
         stats.sends += 1
         made = (
             *head, contact_id, advertiser, number, "send", decision.basis, None,
@@ -299,8 +315,11 @@ def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any
             count.segments, count.encoding, planned.forcing[:40] or None, planned.text,
             profile_hash, seen, retain_until,
         )  # fmt: skip
-        append((*made, seal(made)))
+        sealed = seal(made)
+        digest += seal_number(sealed)
+        append((*made, sealed))
     stats.rows += len(rows)
+    stats.seal_sum = (stats.seal_sum + digest) % SEAL_SPACE
     return rows
 
 
@@ -485,7 +504,7 @@ def run_chunks(
 # --- after the chunks -----------------------------------------------------------------------
 
 
-def mark_duplicates(conn: Connection, job: PlanJob, numbers: set[str]) -> int:
+def mark_duplicates(conn: Connection, job: PlanJob, numbers: set[str], stats: ChunkStats) -> int:
     """Rows of one E.164 after the first (by contact id) become `duplicate`, unless step 1
     already excluded them. Only numbers stored in another notation can meet another row."""
     if not numbers:
@@ -508,14 +527,19 @@ def mark_duplicates(conn: Connection, job: PlanJob, numbers: set[str]) -> int:
                 ucs2_chars=None, text=None, retain_until=None,
             )
         )  # fmt: skip
-        reseal(conn, job.sealer, mine & plan_rows.c.contact_id.in_(later))
+        stats.seal_sum = reseal(
+            conn, job.sealer, mine & plan_rows.c.contact_id.in_(later), stats.seal_sum
+        )
     return len(later)
 
 
-def reseal(conn: Connection, sealer: Sealer, where: Any) -> None:
-    """Seal again the plan rows `where` selects, after Tambour itself changed them."""
+def reseal(conn: Connection, sealer: Sealer, where: Any, seal_sum: int) -> int:
+    """Seal again the plan rows `where` selects, after Tambour itself changed them; returns
+    the plan's seal sum with their old seals replaced by the new."""
     columns = [plan_rows.c[name] for name in PLAN_SEALED]
-    for row in conn.execute(select(*columns).where(where)).all():
+    for row in conn.execute(select(*columns, plan_rows.c.seal).where(where)).all():
+        sealed = sealer.plan_row(tuple(row)[:-1])
+        seal_sum += seal_number(sealed) - seal_number(bytes(row.seal))
         conn.execute(
             update(plan_rows)
             .where(
@@ -523,8 +547,9 @@ def reseal(conn: Connection, sealer: Sealer, where: Any) -> None:
                 plan_rows.c.generation == row.generation,
                 plan_rows.c.contact_id == row.contact_id,
             )
-            .values(seal=sealer.plan_row(tuple(row)))
+            .values(seal=sealed)
         )
+    return seal_sum % SEAL_SPACE
 
 
 def drop_generation(conn: Connection, campaign_id: int, generation: int, *, older: bool) -> None:
@@ -593,7 +618,7 @@ def plan(
             bounds = chunk_bounds(conn, campaign.advertiser.id)
         stats = run_chunks(ctx.engine, job, bounds, workers=workers, progress=progress)
         with ctx.engine.begin() as conn:
-            duplicates = mark_duplicates(conn, job, stats.renotated)
+            duplicates = mark_duplicates(conn, job, stats.renotated, stats)
         grouped = stats.groups
         if duplicates:  # rows changed after their chunk was counted: count them all again
             with reader(ctx.engine) as conn:
@@ -631,7 +656,9 @@ def plan(
                 by_basis=figures["by_basis"], by_reason=figures["by_reason"],
                 parts=figures["parts"], duplicates=duplicates,
                 blocks=[b.code.value for b in blocks],
-                rows=Written(plans=[(campaign.id, generation, stats.rows)]).as_details(),
+                rows=Written(
+                    plans=[PlanWritten(campaign.id, generation, stats.rows, stats.seal_sum)]
+                ).as_details(),
             )  # fmt: skip
     except BaseException:
         with ctx.engine.begin() as conn:  # the previous plan, if any, stays current

@@ -408,8 +408,10 @@ def _record_stops(
             written=tally.written,
         )
     # A number opted out by its ledger alone gets its suppression entry too (a no-op if held).
-    tally.written.suppressions += record_suppressions(
-        conn, advertiser, [(n, OptOutSource.SMS_STOP.value, now) for n in already], now
+    tally.written.add(
+        record_suppressions(
+            conn, advertiser, [(n, OptOutSource.SMS_STOP.value, now) for n in already], now
+        )
     )
     tally.counts["evidence_added"] += added
     tally.counts["already_opted_out"] += len(numbers) - len(fresh)

@@ -7,13 +7,13 @@ audit log: every entry that wrote rows lists them (`Written`), so a row removed,
 without an entry, is named too (services/ledger_proof.py walks both).
 
 The encoding is one text per row: numbers and codes as written, instants as naive UTC text with
-microseconds (SQLite's stored form, whatever the database), bytes in hex, free text prefixed with
-its length, so that no two rows share an encoding. It must give the same text for the values a
-writer hands to the driver and for those read back: `instant` accepts both forms.
+microseconds (SQLite's stored form, whatever the database), bytes in hex, values joined by NUL
+(see `Sealer`). It must give the same text for the values a writer hands to the driver and for
+those read back: `instant` accepts both forms.
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +40,7 @@ PLAN_SEALED = (
 
 _instants: dict[Any, str] = {}
 _INSTANT_MEMO = 50_000
+_CANONICAL_LENGTH = 26  # '2026-12-01 09:00:00.000000'
 
 
 def instant(value: datetime | str | None) -> str:
@@ -47,6 +48,8 @@ def instant(value: datetime | str | None) -> str:
     from an aware or naive-UTC datetime or from SQLite's stored text; '' for none."""
     if value is None:
         return ""
+    if isinstance(value, str) and len(value) == _CANONICAL_LENGTH:
+        return value  # SQLite's stored form already
     found = _instants.get(value)
     if found is not None:
         return found
@@ -60,38 +63,47 @@ def instant(value: datetime | str | None) -> str:
     return text
 
 
-def _text(value: str | None) -> str:
-    """Free text, unambiguous: its length, a colon, itself ('-' for none)."""
-    return "-" if value is None else f"{len(value)}:{value}"
+_NONE = "\x01"  # a free-text column's None: no value Tambour writes holds this character
 
 
 @dataclass(frozen=True, slots=True)
 class Sealer:
-    """Seals rows under the installation's seal key."""
+    """Seals rows under the installation's seal key.
+
+    A row is encoded as its values joined by NUL: unambiguous for every row Tambour writes,
+    since none of their texts may hold a NUL (imports and texts refuse control characters,
+    and PostgreSQL cannot store one), so no other row shares its encoding."""
 
     key: bytes = field(repr=False)
+    _base: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Keyed once: a copy per row costs a quarter less than keying each hash anew.
+        object.__setattr__(self, "_base", hashlib.blake2b(key=self.key, digest_size=16))
 
     @classmethod
     def of(cls, keys: Keys) -> "Sealer":
         return cls(keys.derive(SEAL_PURPOSE))
 
     def _digest(self, text: str) -> bytes:
-        return hashlib.blake2b(text.encode(), key=self.key, digest_size=16).digest()
+        hashed = self._base.copy()
+        hashed.update(text.encode())
+        return hashed.digest()  # type: ignore[no-any-return]
 
     def evidence(self, row: Sequence[Any]) -> bytes:
         """The seal of an evidence row, its values in EVIDENCE_SEALED order; `data` as the
         stored JSON text."""
         rid, aid, cid, kind, at, data, fingerprint, source, recorded_at, by = row
         return self._digest(
-            f"e|{rid}|{aid}|{cid}|{kind}|{instant(at)}|{bytes(fingerprint).hex()}|"
-            f"{instant(recorded_at)}|{_text(source)}|{_text(by)}|{_text(data)}"
+            f"e\0{rid}\0{aid}\0{cid}\0{kind}\0{instant(at)}\0{fingerprint.hex()}\0"
+            f"{instant(recorded_at)}\0{source}\0{by}\0{data}"
         )
 
     def suppression(self, row: Sequence[Any]) -> bytes:
         """The seal of a suppression entry, its values in SUPPRESSION_SEALED order."""
         rid, aid, phone_hash, source, suppressed_at, recorded_at = row
         return self._digest(
-            f"s|{rid}|{aid}|{bytes(phone_hash).hex()}|{source}|{instant(suppressed_at)}|"
+            f"s\0{rid}\0{aid}\0{phone_hash.hex()}\0{source}\0{instant(suppressed_at)}\0"
             f"{instant(recorded_at)}"
         )
 
@@ -101,43 +113,67 @@ class Sealer:
         (cid, gen, contact, aid, e164, decision, basis, reason, deferral, territory, zone,
          postal, send_at, segments, encoding, ucs2, text, profile, seen, retain) = row  # fmt: skip
         return self._digest(
-            f"p|{cid}|{gen}|{contact}|{aid}|{e164}|{decision}|{basis}|{reason}|{deferral}|"
-            f"{territory}|{zone}|{instant(send_at)}|{segments}|{encoding}|{instant(retain)}|"
-            f"{bytes(profile).hex()}|{seen}|{_text(postal)}|{_text(ucs2)}|{_text(text)}"
+            f"p\0{cid}\0{gen}\0{contact}\0{aid}\0{e164}\0{decision}\0{basis}\0{reason}\0"
+            f"{deferral}\0{territory}\0{zone}\0{instant(send_at)}\0{segments}\0{encoding}\0"
+            f"{instant(retain)}\0{profile.hex()}\0{seen}\0{_NONE if postal is None else postal}"
+            f"\0{_NONE if ucs2 is None else ucs2}\0{_NONE if text is None else text}"
         )
+
+
+SEAL_SPACE = 1 << 128  # plan digests add seals up modulo this
+
+
+def seal_number(seal: bytes) -> int:
+    """A seal as a number, for a digest of many rows that does not depend on their order."""
+    return int.from_bytes(seal, "big")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWritten:
+    """A plan generation as its audit entry lists it: its rows and the sum of their seals."""
+
+    campaign_id: int
+    generation: int
+    rows: int
+    seal_sum: int  # modulo SEAL_SPACE
+
+    def as_list(self) -> list[Any]:
+        return [self.campaign_id, self.generation, self.rows, f"{self.seal_sum:032x}"]
 
 
 @dataclass
 class Written:
     """The rows one audited action wrote, as its audit entry lists them: evidence and
-    suppression ids, and plan generations (campaign, generation, rows)."""
+    suppression ids, suppression entries rewritten in place with their new seal (an older
+    copy written back keeps a valid seal of its own: the log says which is the latest), and
+    plan generations."""
 
     evidence: list[int] = field(default_factory=list)
     suppressions: list[int] = field(default_factory=list)
-    plans: list[tuple[int, int, int]] = field(default_factory=list)
+    rewritten: list[tuple[int, bytes]] = field(default_factory=list)  # suppression id, seal
+    plans: list[PlanWritten] = field(default_factory=list)
 
     def add(self, other: "Written") -> None:
         self.evidence += other.evidence
         self.suppressions += other.suppressions
+        self.rewritten += other.rewritten
         self.plans += other.plans
 
     def __bool__(self) -> bool:
-        return bool(self.evidence or self.suppressions or self.plans)
+        return bool(self.evidence or self.suppressions or self.rewritten or self.plans)
 
     def as_details(self) -> dict[str, Any]:
-        """What the audit entry says: id runs (compact), and plan generations."""
+        """What the audit entry says: id runs (compact), rewritten entries, plans."""
         said: dict[str, Any] = {}
         if self.evidence:
             said["evidence"] = id_ranges(self.evidence)
         if self.suppressions:
             said["suppressions"] = id_ranges(self.suppressions)
+        if self.rewritten:
+            said["suppressions_rewritten"] = [[rid, seal.hex()] for rid, seal in self.rewritten]
         if self.plans:
-            said["plans"] = [list(p) for p in self.plans]
+            said["plans"] = [p.as_list() for p in self.plans]
         return said
-
-
-def ranges_of(said: Iterable[Sequence[int]]) -> list[tuple[int, int]]:
-    return [(int(first), int(last)) for first, last in said]
 
 
 _sealers: dict[bytes, Sealer] = {}

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from tambour.rules.codes import OptOutSource
 from tambour.services import audit
 from tambour.services.advertisers import Advertiser
-from tambour.services.seals import current_sealer
+from tambour.services.seals import Written, current_sealer
 from tambour.store.bulk import (
     adapt_datetime,
     driver_cursor,
@@ -60,15 +60,16 @@ def record_suppressions(
     advertiser: Advertiser,
     entries: list[tuple[str, str, datetime]],
     now: datetime,
-) -> list[int]:
-    """Add (e164, source, at) to the suppression list; returns the ids of the entries added
-    (for the audit entry of the action). A number already there keeps one entry: a 33700
-    report turns it into a complaint (which no later consent lifts, and nothing changes
-    after); otherwise a later opt-out moves it to its own date and source, since the latest
-    opposition is the one a later consent must outweigh (STOP, START, STOP again). Every row
-    written is sealed (services/seals.py)."""
+) -> Written:
+    """Add (e164, source, at) to the suppression list; returns the rows written, for the audit
+    entry of the action (the ids added, and the entries rewritten with their new seal).
+
+    A number already there keeps one entry: a 33700 report turns it into a complaint (which no
+    later consent lifts, and nothing changes after); otherwise a later opt-out moves it to its
+    own date and source, since the latest opposition is the one a later consent must outweigh
+    (STOP, START, STOP again). Every row written is sealed (services/seals.py)."""
     if not entries:
-        return []
+        return Written()
     complaint = OptOutSource.COMPLAINT_33700.value
     merged: dict[bytes, tuple[str, datetime]] = {}  # one row a number; a complaint wins,
     for e164, source, at in entries:  # then the latest
@@ -102,13 +103,16 @@ def record_suppressions(
         added.append((*row, seal(row)))
     if added:
         cursor.executemany(_INSERT[conn.dialect.name], added)
+    written = Written(suppressions=ids)
     if changed:
         rewritten = []
         for rid, key, source, at in changed:
             row = (rid, advertiser.id, key, source, adapt_datetime(conn, at), recorded_at)
-            rewritten.append((source, row[4], recorded_at, seal(row), rid))
+            sealed = seal(row)
+            rewritten.append((source, row[4], recorded_at, sealed, rid))
+            written.rewritten.append((rid, sealed))
         cursor.executemany(_UPDATE[conn.dialect.name], rewritten)
-    return ids
+    return written
 
 
 def _outweighs(source: str, at: datetime, old_source: str, old_at: datetime) -> bool:

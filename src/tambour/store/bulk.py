@@ -119,11 +119,28 @@ def reserve_ids(conn: Connection, table: str, count: int) -> list[int]:
     if count == 0:
         return []
     if conn.dialect.name == "postgresql":
-        drawn = conn.execute(
-            text(f"SELECT nextval('{table}_id_seq') FROM generate_series(1, :n)"), {"n": count}
+        cursor = driver_cursor(conn)  # thousands of ids a batch: no SQLAlchemy row processing
+        cursor.execute(
+            f"SELECT nextval('{table}_id_seq') FROM generate_series(1, %s)", (count,), binary=True
         )
-        return [row[0] for row in drawn]
-    last = conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
+        return [row[0] for row in cursor.fetchall()]
+    # Never an id handed out before, even if its row was deleted since: the audit log lists
+    # rows by id, and a reused id would make a removed row look present.
+    name = f"last_id:{table}"
+    last = conn.execute(
+        text(
+            f"SELECT max(coalesce((SELECT max(id) FROM {table}), 0), "
+            "coalesce((SELECT CAST(value AS INTEGER) FROM installation WHERE name = :name), 0))"
+        ),
+        {"name": name},
+    ).scalar_one()
+    conn.execute(
+        text(
+            "INSERT INTO installation (name, value) VALUES (:name, :value) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+        ),
+        {"name": name, "value": str(last + count)},
+    )
     return list(range(last + 1, last + count + 1))
 
 

@@ -33,6 +33,18 @@ def reader(engine: Engine) -> Connection:
     return engine.execution_options(sqlite_begin="DEFERRED").connect()
 
 
+def snapshot(engine: Engine) -> Connection:
+    """A connection for reading only whose every statement sees one moment of the database
+    (what committed before its first statement): a check that reads several tables one after
+    the other must not see a write that committed in between. SQLite's read transaction is
+    one snapshot already; PostgreSQL's default (READ COMMITTED) takes one per statement."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        ).connect()
+    return reader(engine)
+
+
 def _private_file(database: str | None, *, uri: bool) -> None:
     """Create a SQLite database file readable by its owner only (0600), before SQLite does
     with the umask's mode (often 0644: the ledger readable by every user of the machine).
