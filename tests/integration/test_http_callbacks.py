@@ -123,11 +123,14 @@ def test_only_the_token_gets_in_and_bad_bodies_are_refused() -> None:
                 b"POST /callbacks HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + TOKEN.encode()
                 + b"\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{}   \r\n0\r\n\r\n"
             ),
+            "reply from nobody": post(json.dumps({**REPLY, "from": " "}).encode()),
+            "reply to no short number": post(json.dumps({**REPLY, "to": "3" * 40}).encode()),
         }  # fmt: skip
         answers = {name: status(http(port, raw)) for name, raw in refused.items()}
         assert answers == {
             "malformed": 400, "not an object": 400, "not UTF-8": 400, "nested": 400,
             "deeply nested": 400, "over 64 KiB": 413, "chunked": 411,
+            "reply from nobody": 400, "reply to no short number": 400,
         }  # fmt: skip
         assert len(received) == 1
         assert status(http(port, post(body))) == 200  # the listener is still whole

@@ -268,6 +268,7 @@ def facts_of(
         else ()
     )
     bought = [c for p in purchases for c in p.data.get("categories", ())] if purchases else ()
+    memberships = by_kind.get(EvidenceKind.MEMBERSHIP)
     return ContactFacts(
         phone=phone,
         kind=kind,
@@ -283,7 +284,7 @@ def facts_of(
         last_activity_at=_most_recent(by_kind.get(EvidenceKind.ACTIVITY, none)),
         first_seen_at=first_seen_at,
         suppression=suppression,
-        membership_at=_earliest(by_kind.get(EvidenceKind.MEMBERSHIP, none)),
+        membership_at=_earliest(memberships) if memberships else None,
         transaction_reference=transaction_reference,
     )
 

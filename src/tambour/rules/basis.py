@@ -57,12 +57,13 @@ def consent_flaw(
         return Reason.CONSENT_PRECHECKED_BOX, 1
     if consent.bundled_with_terms:
         return Reason.CONSENT_BUNDLED_WITH_TERMS, 2
-    addressee = addressee_flaw(consent.advertiser, advertiser, third_party=third_party)
-    if addressee is not None:
-        return addressee, 3
+    if consent.advertiser is not None or third_party:  # else: given to this advertiser
+        addressee = addressee_flaw(consent.advertiser, advertiser, third_party=third_party)
+        if addressee is not None:
+            return addressee, 3
     if not consent.channels & _COVERS[channel]:
         return Reason.CONSENT_OTHER_CHANNEL, 4
-    if not (consent.method or "").strip() and not (consent.wording or "").strip():
+    if not consent.method and not consent.wording:  # stored stripped (contacts/row.py)
         return Reason.CONSENT_UNPROVEN, 5  # nothing that could be shown to the CNIL
     return None, 6
 

@@ -29,17 +29,19 @@ def retention_reference(
     for another channel, is no action of the person towards this advertiser."""
     if basis is Basis.EXISTING_CUSTOMER:
         return contact.last_purchase_at
-    actions = [
+    latest = None  # asked for every send of a plan: no list built
+    for at in (
         contact.collection.at,
         contact.last_activity_at,
         contact.last_purchase_at,
         contact.membership_at,
-        *(c.at for c in valid_consents),
-    ]
-    known = [a for a in actions if a is not None]
-    if known:
-        return max(known)
-    return contact.first_seen_at
+    ):
+        if at is not None and (latest is None or at > latest):
+            latest = at
+    for consent in valid_consents:
+        if consent.at is not None and (latest is None or consent.at > latest):
+            latest = consent.at
+    return contact.first_seen_at if latest is None else latest
 
 
 def retained_until(

@@ -69,6 +69,7 @@ class Template:
     source: str
     parts: tuple[str | Placeholder, ...]
     errors: tuple[TemplateError, ...]
+    keys: tuple[str, ...] = ()  # the placeholders' keys, each once
 
     @property
     def placeholders(self) -> tuple[Placeholder, ...]:
@@ -77,10 +78,10 @@ class Template:
     def usable(self, values: Mapping[str, str]) -> dict[str, str]:
         """The placeholders' values that may stand in a message (`usable_value`)."""
         found: dict[str, str] = {}
-        for placeholder in self.placeholders:
-            value = values.get(placeholder.key)
+        for key in self.keys:
+            value = values.get(key)
             if value and usable_value(value):
-                found[placeholder.key] = value
+                found[key] = value
         return found
 
     def missing(self, values: Mapping[str, str]) -> tuple[str, ...]:
@@ -129,4 +130,5 @@ def parse_template(source: str) -> Template:
     literal.append(source[pos:])
     if "".join(literal):
         parts.append("".join(literal))
-    return Template(source, tuple(parts), tuple(errors))
+    keys = tuple(dict.fromkeys(p.key for p in parts if isinstance(p, Placeholder)))
+    return Template(source, tuple(parts), tuple(errors), keys)

@@ -20,8 +20,7 @@ from typing import Any, Final
 from tambour.dispatch.inbound import Inbound, InboundHandler, InboundRejectedError
 from tambour.dispatch.json_http import JsonHttpServer
 from tambour.dispatch.receipts import STAT_WORDS, MessageState, Receipt, parse_error_code
-from tambour.dispatch.replies import Reply
-from tambour.rules.replies import classify_reply
+from tambour.dispatch.replies import ReplyError, make_reply
 from tambour.sms.phone import parse_phone
 
 CALLBACK_PATH: Final = "/callbacks"
@@ -71,13 +70,15 @@ def parse_callback(payload: Mapping[str, Any]) -> Inbound:
         sender, text = _text(payload, "from"), payload.get("text")
         if not isinstance(text, str):
             raise CallbackError("'text' must be a string")
-        return Reply(
-            sender=parse_phone(sender).e164,
-            sender_address=sender,
-            short_number=_text(payload, "to"),
-            text=text,
-            kind=classify_reply(text),
-        )
+        try:  # the same checks and reading as a reply over SMPP
+            return make_reply(
+                sender=parse_phone(sender).e164,
+                sender_address=sender,
+                short_number=_text(payload, "to"),
+                text=text,
+            )
+        except ReplyError as error:  # a 4xx: the aggregator does not post it again
+            raise CallbackError(str(error)) from None
     raise CallbackError(f"'type' must be 'receipt' or 'reply', not {kind!r}")
 
 
