@@ -5,6 +5,7 @@ that cannot smuggle anything into a message, and the ledger rows covered by `aud
 The clock is fixed (TAMBOUR_NOW) so the plans do not depend on the day the tests run.
 """
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -414,3 +415,18 @@ def test_an_id_is_never_handed_out_twice_so_a_removal_stays_named(
         assert conn.execute(select(func.max(evidence.c.id))).scalar_one() > last
     named = {(c["table"], c["key"], c["problem"]) for c in verify_fails(sealed)["rows_changed"]}
     assert named == {("evidence", str(last), "removed")}
+
+
+def test_editing_the_fact_of_an_evidence_row_is_named(sealed: Cli, engine: Engine) -> None:
+    """The data and time of a fact are sealed through its fingerprint."""
+    with engine.begin() as conn:
+        consent_id = conn.execute(
+            select(evidence.c.id).where(evidence.c.kind == "consent_given").limit(1)
+        ).scalar_one()
+        conn.execute(
+            update(evidence)
+            .where(evidence.c.id == consent_id)
+            .values(occurred_at=datetime(2020, 1, 1, tzinfo=UTC))
+        )
+    named = {(c["table"], c["problem"], c["key"]) for c in verify_fails(sealed)["rows_changed"]}
+    assert named == {("evidence", "edited", str(consent_id))}

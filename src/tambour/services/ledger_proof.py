@@ -25,6 +25,7 @@ from tambour.services.seals import (
     PlanWritten,
     Sealer,
     Written,
+    fact_fingerprint,
     seal_number,
 )
 from tambour.store.bulk import driver_cursor
@@ -205,7 +206,11 @@ def _evidence(conn: Connection, sealer: Sealer) -> Iterator[tuple[int, bool, str
     seal = sealer.evidence
     for row in _stream(conn, _EVIDENCE[conn.dialect.name]):
         stored = row[10]
-        ok = stored is not None and bytes(stored) == seal(row[:10])
+        ok = (
+            stored is not None
+            and bytes(stored) == seal(row[:10])
+            and bytes(row[6]) == fact_fingerprint(row[3], row[4], row[5])
+        )
         yield row[0], ok, f"contact {row[2]}, {row[3]}"
 
 
