@@ -1,5 +1,6 @@
 """Shared test fixtures."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -18,3 +19,14 @@ def _installation_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     keys.install(None)
     yield
     keys.install(None)
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """A umask that lets group and others read: an owner-only file's mode must come from the
+    code that creates it, not from the umask."""
+    saved = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(saved)

@@ -11,7 +11,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,16 +31,6 @@ def cli(db_url: str) -> Cli:
     runner.env["TAMBOUR_NOW"] = NOW
     runner.advertiser()
     return runner
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """Group and others may read what is created: an owner-only file owes it to the code."""
-    saved = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(saved)
 
 
 def count(engine: Engine, table) -> int:  # type: ignore[no-untyped-def]

@@ -1,8 +1,6 @@
 """Files written for people: owner-only, never over another file, no spreadsheet formula."""
 
-import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,16 +12,6 @@ from tambour.outfiles import (
     spreadsheet_row,
     unquote_cell,
 )
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """A umask that lets group and others read: the mode must come from the code, not it."""
-    saved = os.umask(0o022)
-    try:
-        yield
-    finally:
-        os.umask(saved)
 
 
 @pytest.mark.parametrize(
