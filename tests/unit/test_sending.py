@@ -139,3 +139,4 @@ def test_a_marketing_opt_out_stops_prospection_only_a_complaint_stops_all() -> N
     assert stops_message(Reason.OPTED_OUT, prospection=True)
     assert not stops_message(Reason.OPTED_OUT, prospection=False)
     assert stops_message(Reason.COMPLAINT_33700, prospection=False)
+    assert stops_message(Reason.OPTED_OUT, prospection=False, erased=True)  # no data, no message

@@ -8,7 +8,7 @@ from tambour.rules.codes import Block, Channel, Nature
 from tambour.rules.facts import AdvertiserFacts, word_in
 from tambour.rules.fold import fold
 from tambour.rules.promotion import promotion_verdict
-from tambour.rules.template import Template, parse_template
+from tambour.rules.template import STOP_WORD, Template, parse_template
 
 # Words operators refuse as sender IDs: they name no brand and are used by phishing.
 GENERIC_SENDER_IDS = frozenset(
@@ -55,9 +55,7 @@ MMS_MAX_BYTES = 300 * 1024  # what French operators accept in one MMS
 STOP_MENTION_FORMAT = "STOP au {number}"
 
 _SENDER_CHARS = re.compile(r"[A-Za-z0-9]+")
-# STOP as a word of its own: not inside "non-stop" or "stop-motion", which mention no opt-out.
-_STOP_WORD = re.compile(r"(?<![\w-])stop(?![\w-])")
-_STOP_NUMBER = re.compile(r"(?<![\w-])stop(?![\w-])[^0-9\n]{0,20}?(\d(?:[ .]?\d){2,9})")
+_STOP_NUMBER = re.compile(STOP_WORD.pattern + r"[^0-9\n]{0,20}?(\d(?:[ .]?\d){2,9})")
 MAX_PARTS = 10  # an SMS of more parts is blocked (operators bill and deliver them poorly)
 
 
@@ -100,11 +98,6 @@ class StopMention:
     problem: str | None
 
 
-def mentions_stop(text: str) -> bool:
-    """Whether a text holds a STOP mention (STOP as a word, case and accents folded)."""
-    return _STOP_WORD.search(fold(text)) is not None
-
-
 def stop_mention(text: str, nature: Nature, sender: str, stop_number: str | None) -> StopMention:
     """Prospection carries `STOP au <short number>`, appended when the text has none."""
     if nature is Nature.TRANSACTIONAL:
@@ -119,7 +112,7 @@ def stop_mention(text: str, nature: Nature, sender: str, stop_number: str | None
         return StopMention(
             "", f"the STOP mention names {said}; the advertiser's STOP number is {expected}"
         )
-    if _STOP_WORD.search(folded):
+    if STOP_WORD.search(folded):
         if stop_number and sender == stop_number:
             return StopMention("", None)  # the person replies STOP to the sender itself
         return StopMention(

@@ -54,11 +54,11 @@ STOPPING_FACTS: Final[Mapping[str, Reason]] = {
 }
 
 
-def stops_message(reason: Reason, *, prospection: bool) -> bool:
+def stops_message(reason: Reason, *, prospection: bool, erased: bool = False) -> bool:
     """Whether a fact that stops prospection stops this message: a transactional message
     answers the person's own transaction, which a marketing opt-out does not refuse; a 33700
-    spam report stops every message."""
-    return prospection or reason is Reason.COMPLAINT_33700
+    spam report, or the person's erasure, stops every message."""
+    return prospection or erased or reason is Reason.COMPLAINT_33700
 
 
 def suppression_stop(source: str, since_plan: bool) -> Reason | None:

@@ -21,7 +21,8 @@ _LINK = re.compile(
     r"(?i)(?:[a-z][a-z0-9+.-]*://|www\.|(?<![\w@.-])[a-z0-9-]+(?:\.[a-z0-9-]+)*"
     r"\.(?:fr|com|net|org|eu|io|ly|me|co|info|biz|shop|store|app|link|site|xyz|be|ch|de)(?![\w-]))"
 )
-_STOP = re.compile(r"(?<![\w-])stop(?![\w-])")
+# STOP as a word of its own, in folded text: not inside "non-stop" or "stop-motion".
+STOP_WORD = re.compile(r"(?<![\w-])stop(?![\w-])")
 
 
 def control_character(text: str, allowed: str = "") -> str | None:
@@ -40,7 +41,7 @@ def usable_value(value: str) -> bool:
     """Whether a contact's value may stand in a message: no control character, no link and
     no STOP mention (a value that could smuggle one is treated as absent: the placeholder's
     default applies, or the campaign is blocked for that recipient's missing value)."""
-    return not (_CONTROL.search(value) or _LINK.search(value) or _STOP.search(fold(value)))
+    return not (_CONTROL.search(value) or _LINK.search(value) or STOP_WORD.search(fold(value)))
 
 
 @lru_cache(maxsize=4096)

@@ -67,11 +67,11 @@ def stopped_since_plan(
             if reason is Reason.COMPLAINT_33700 or key not in stopped:
                 stopped[key] = reason
     prospection = {m.id: plans[m.campaign_id].prospection for m in messages}
-    erased = {m.id for m in messages if m.stopped_by == "erasure"}  # no message at all then
+    erased = {m.id for m in messages if m.stopped_by == "erasure"}
     return {
         key: reason
         for key, reason in stopped.items()
-        if key in erased or stops_message(reason, prospection=prospection[key])
+        if stops_message(reason, prospection=prospection[key], erased=key in erased)
     }
 
 
