@@ -11,19 +11,25 @@ help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
 REFERENCE := tests/reference
+REFERENCE_STAMP := $(REFERENCE)/node_modules/.installed
 
-$(STAMP): pyproject.toml $(REFERENCE)/package-lock.json
+$(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@# Twilio's segment calculator, the independent reference the SMS tests compare with.
-	npm ci --prefix $(REFERENCE) --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
+
+# Twilio's segment calculator, the independent reference the SMS tests compare with: the tests
+# need Node.js and npm, the demo does not.
+$(REFERENCE_STAMP): $(REFERENCE)/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs Node.js and npm (the SMS reference tests)"; exit 1; }
+	npm ci --prefix $(REFERENCE) --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $(REFERENCE_STAMP)
 
 demo: $(STAMP) ## Set up and run the demo (SQLite in ./tambour-demo.db, no other service)
 	$(BIN)/tambour demo --database tambour-demo.db
 
-test: $(STAMP) ## Set up and run the whole test suite
+test: $(STAMP) $(REFERENCE_STAMP) ## Set up and run the whole test suite
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy (strict on the pure core)

@@ -90,3 +90,14 @@ def paris(text: str) -> datetime:
     from zoneinfo import ZoneInfo
 
     return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Europe/Paris")).astimezone(UTC)
+
+
+def record_only_config(directory: Path, kind: str = "record-only") -> Path:
+    """A configuration naming the record-only transport (it sends nothing), which writes what
+    it takes to `recorded.jsonl` beside it; `kind = "outbox"` is its former name."""
+    path = directory / f"{kind}.toml"
+    path.write_text(
+        f'[transport]\nkind = "{kind}"\npath = "{directory / "recorded.jsonl"}"\n',
+        encoding="utf-8",
+    )
+    return path

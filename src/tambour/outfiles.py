@@ -8,14 +8,22 @@ spreadsheet shows as text; an E.164 number (`+33612345678`) is left as is. The c
 takes that quote away again (`unquote_cell`), so an export imports back unchanged.
 """
 
+import csv
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Any, Final
+from zoneinfo import ZoneInfo
 
 __all__ = [
+    "EXCEL",
     "OWNER_ONLY",
+    "PLAIN",
+    "TableStyle",
+    "TableWriter",
     "create_fresh",
     "create_private",
     "spreadsheet_cell",
@@ -72,3 +80,67 @@ def create_fresh(path: Path, encoding: str = "utf-8") -> tuple[Path, IO[str]]:
         except FileExistsError:
             candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     raise FileExistsError(f"{path} and {_FRESH_TRIES} numbered files beside it exist already")
+
+
+_PARIS: Final = ZoneInfo("Europe/Paris")
+_EXCEL_TIME: Final = "%d/%m/%Y %H:%M:%S"
+
+
+@dataclass(frozen=True)
+class TableStyle:
+    """How a CSV for people is written: `PLAIN` (commas, UTF-8 with a BOM, ISO 8601 times with
+    their offset) or `EXCEL` (what French Excel opens in columns by a double click: semicolons,
+    UTF-8 with a BOM, times as `09/12/2026 10:00:00` in Paris time)."""
+
+    delimiter: str
+    encoding: str
+    excel: bool
+
+    def time(self, value: datetime | str | None) -> str:
+        """A time cell: ISO 8601 as given, or Paris local time for Excel. A string that is
+        not an ISO 8601 time with an offset is left as it is."""
+        if value is None or value == "":
+            return ""
+        if isinstance(value, str):
+            if not self.excel:
+                return value
+            try:
+                instant = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        else:
+            instant = value
+        if not self.excel:
+            return instant.isoformat()
+        if instant.tzinfo is not None:
+            instant = instant.astimezone(_PARIS)
+        return instant.strftime(_EXCEL_TIME)
+
+
+PLAIN: Final = TableStyle(delimiter=",", encoding="utf-8-sig", excel=False)
+EXCEL: Final = TableStyle(delimiter=";", encoding="utf-8-sig", excel=True)
+
+
+class TableWriter:
+    """Rows of a CSV for people in a `TableStyle`: no cell a spreadsheet would run
+    (`spreadsheet_cell`), the cells of `time_columns` (by header name) written by
+    `TableStyle.time`. Give it a file opened with `style.encoding` and `newline=""`."""
+
+    def __init__(
+        self,
+        handle: IO[str],
+        style: TableStyle,
+        header: Sequence[str],
+        time_columns: Iterable[str] = (),
+    ) -> None:
+        self._writer = csv.writer(handle, delimiter=style.delimiter)
+        self._style = style
+        wanted = frozenset(time_columns)
+        self._times = [i for i, name in enumerate(header) if name in wanted]
+        self._writer.writerow(spreadsheet_row(header))
+
+    def row(self, cells: Sequence[Any]) -> None:
+        values = list(cells)
+        for i in self._times:
+            values[i] = self._style.time(values[i])
+        self._writer.writerow(spreadsheet_row(values))

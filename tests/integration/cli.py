@@ -31,6 +31,15 @@ class Cli:
             assert result.code == 0, f"{args} exited {result.code}: {result.err or result.out}"
         return result
 
+    def blocked_or_not(self, *args: str) -> Any:
+        """`campaign create|plan|edit ... --json`: its payload, once checked that the command
+        exited 3 exactly when a block stands (0 otherwise)."""
+        result = self(*args, ok=False)
+        assert result.code in (0, 3), f"{args} exited {result.code}: {result.err or result.out}"
+        payload = result.json()
+        assert result.code == (3 if payload["blocks"] else 0), (result.code, payload["blocks"])
+        return payload
+
     def advertiser(self, slug: str = "maison-lumiere", *extra: str) -> None:
         # A sender ID belongs to one advertiser: another slug gets its own (COPIE for copie).
         sender = "MLUMIERE" if slug == "maison-lumiere" else slug.replace("-", "").upper()[:11]

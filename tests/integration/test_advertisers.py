@@ -45,8 +45,12 @@ def test_a_sender_id_belongs_to_one_advertiser(db_url: str, engine: Engine) -> N
     # Campaigns: one's own sender IDs or short number, never another's.
     assert campaign(cli, "lampadaire", "MLUMIERE", ok=False).code == 2
     assert campaign(cli, "lampadaire", "lampadaire").code == 0
-    assert campaign(cli, "lampadaire", "36111").code == 0
-    assert campaign(cli, "maison-lumiere", "36111").code == 0
+    # A short number names nobody: "Bonjour" from it is created, blocked (exit 3) until the
+    # text names the advertiser.
+    for slug in ("lampadaire", "maison-lumiere"):
+        numeric = campaign(cli, slug, "36111", ok=False)
+        assert numeric.code == 3 and "missing_advertiser_identity" in numeric.out
+    assert len(cli("campaign", "list", "--json").json()) == 3
 
 
 def test_the_non_commercial_registration(db_url: str) -> None:

@@ -54,13 +54,13 @@ def create(
         **opts,
     }  # fmt: skip
     args = [f"--{k.replace('_', '-')}={v}" for k, v in options.items()]
-    return cli(
+    return cli.blocked_or_not(
         "campaign", "create", "--advertiser", advertiser, "--name", name, *args, *extra, "--json"
-    ).json()
+    )
 
 
 def plan(cli: Cli, name: str, *extra: str) -> dict[str, Any]:
-    payload: dict[str, Any] = cli("campaign", "plan", name, "--json", *extra).json()
+    payload: dict[str, Any] = cli.blocked_or_not("campaign", "plan", name, "--json", *extra)
     return payload
 
 
@@ -358,8 +358,9 @@ def test_campaign_level_blocks(ledger: Cli, options: dict[str, str], blocks: lis
         ({"nature": "promo"}, "--nature: 'promo' is not one of commercial"),
         ({"channel": "mms"}, "--channel: mms campaigns are not supported yet"),
         ({"channel": "pigeon"}, "--channel: 'pigeon' is not one of sms"),
-        ({"start": "26/03/2027"}, "--start: '26/03/2027' is not an ISO 8601 instant"),
-        ({"send_by": "demain"}, "--send-by: 'demain' is not an ISO 8601 instant"),
+        ({"start": "32/03/2027"}, "--start: '32/03/2027' is not a date and time"),
+        ({"send_by": "demain"}, "--send-by: 'demain' is not a date and time"),
+        ({"start": "2027-03-26T10:00", "send_by": "26/03/2027 09:00"}, "is not after --start"),
         ({"send_by": "2027-03-25T10:00"}, "--send-by: 2027-03-25T10:00:00+01:00 is not after"),
         ({"send_by": "2027-03-01T10:00"}, "--send-by: 2027-03-01T10:00:00+01:00 is already past"),
         ({"text": "   "}, "--text: the message is empty"),

@@ -47,15 +47,13 @@ def imported(cli: Cli, tmp_path: Path, rows: list[dict[str, str]], name: str = "
 def create(cli: Cli, name: str, *, ok: bool = True, **opts: str) -> Any:
     options = {"nature": "commercial", "sender": "MLUMIERE", "start": START, **opts}
     args = [f"--{k.replace('_', '-')}={v}" for k, v in options.items()]
-    result = cli(
-        "campaign", "create", "--advertiser", "maison-lumiere", "--name", name, *args, "--json",
-        ok=ok,
-    )  # fmt: skip
-    return result.json() if ok else result
+    command = ("campaign", "create", "--advertiser", "maison-lumiere", "--name", name, *args,
+               "--json")  # fmt: skip
+    return cli.blocked_or_not(*command) if ok else cli(*command, ok=False)
 
 
 def planned(cli: Cli, name: str) -> dict[str, Any]:
-    payload: dict[str, Any] = cli("campaign", "plan", name, "--json").json()
+    payload: dict[str, Any] = cli.blocked_or_not("campaign", "plan", name, "--json")
     return payload
 
 
@@ -187,8 +185,10 @@ def test_a_plan_that_would_send_nothing_is_blocked(cli: Cli, tmp_path: Path) -> 
     create(cli, "Promo", text="-20% sur nos luminaires", categories="luminaires")
     payload = planned(cli, "Promo")
     assert "nothing_to_send" in block_codes(payload)
-    report = cli("campaign", "plan", "Promo").out
-    assert "No block" not in report and "nothing_to_send" in report
+    report = cli("campaign", "plan", "Promo", ok=False)
+    assert report.code == 3  # a script stops here
+    assert "No block" not in report.out and "nothing_to_send" in report.out
+    assert "to fix: no contact can be messaged" in report.out
 
 
 # --- point 9: values and texts that cannot smuggle anything -----------------------------------
@@ -290,7 +290,8 @@ def test_a_row_added_outside_tambour_is_named(sealed: Cli, engine: Engine) -> No
 def test_everything_tambour_writes_stays_intact(sealed: Cli) -> None:
     sealed("optout", "add", "0612345602", "--advertiser", "maison-lumiere",
            "--source", "complaint_33700")  # fmt: skip
-    sealed("campaign", "plan", "Promo")  # a new generation replaces the previous one
+    # A new generation replaces the previous one (nothing to send now: exit 3, still a plan).
+    assert sealed("campaign", "plan", "Promo", ok=False).code == 3
     result = sealed("audit", "verify", "--json").json()
     assert result["ok"] and result["row_problems"] == 0
 

@@ -25,6 +25,7 @@ from tambour.dispatch.worker import Worker, WorkerSettings
 from tambour.rules.replies import classify_reply
 from tambour.services.replies import record_replies
 from tambour.store.tables import audit_log, evidence, outbox, replies, suppressions
+from tests.dispatch_setup import record_only_config
 from tests.integration.cli import Cli
 from tests.integration.smpp_peers import eventually, running_smsc, session_settings
 from tests.integration.test_contacts import write_csv
@@ -162,7 +163,7 @@ def _plan(cli: Cli, name: str) -> dict[str, str]:
 
 
 def test_optout_suppresses_the_number_at_once_even_for_a_message_queued_before(
-    cli: Cli, engine: Engine, db_url: str
+    cli: Cli, engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
     """ "J'en veux plus" is no certain STOP; the advertiser reads it as one: the opposition is
     recorded (sms_stop, dated when the reply came), the number suppressed, and the message
@@ -194,7 +195,7 @@ def test_optout_suppresses_the_number_at_once_even_for_a_message_queued_before(
     # The next plan leaves the number out; the message launched before never leaves.
     assert _plan(cli, "Relance")[PERSON] == "opted_out"
     env = {**os.environ, **cli.env, "TAMBOUR_NOW": "2027-03-23T10:00:00+01:00"}
-    env.pop("TAMBOUR_CONFIG", None)  # the local outbox: nothing leaves the machine
+    env["TAMBOUR_CONFIG"] = str(record_only_config(tmp_path))  # nothing leaves the machine
     worked = subprocess.run(
         [sys.executable, "-m", "tambour", "worker", "--until-idle"],
         env=env, capture_output=True, text=True, timeout=120, check=False,

@@ -6,6 +6,7 @@ except in the crash test, where `tambour worker` is a process killed with SIGKIL
 """
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -24,8 +25,16 @@ from sqlalchemy import Engine, select, text
 from tambour.dispatch.smsc import Smsc
 from tambour.dispatch.transports.smpp import SmppTransport
 from tambour.dispatch.worker import Worker, WorkerReport, WorkerSettings
+from tambour.services import campaigns
 from tambour.store.tables import evidence, outbox, outbox_parts
-from tests.dispatch_setup import STOP_NUMBER, launched_campaign, mobile, paris
+from tests.dispatch_setup import (
+    STOP_NUMBER,
+    context,
+    launched_campaign,
+    mobile,
+    paris,
+    record_only_config,
+)
 from tests.integration.smpp_peers import (
     PASSWORD,
     SYSTEM_ID,
@@ -114,6 +123,10 @@ def test_messages_leave_once_and_receipts_close_them(engine: Engine, tmp_path: P
     with engine.connect() as conn:
         parts = conn.execute(select(outbox_parts.c.outcome)).scalars().all()
     assert len(parts) == 300 and set(parts) == {"delivered"}
+    # Issue 13: the last receipt ended the campaign, at its time.
+    status = campaigns.status(context(engine, TUESDAY_10), name="soldes")
+    assert status["status"] == "finished"
+    assert status["finished_at"] == max(r.done_at for r in rows(engine)).isoformat()
 
 
 def test_long_gsm7_and_ucs2_messages_reassemble_exactly(engine: Engine, tmp_path: Path) -> None:
@@ -395,10 +408,10 @@ def test_an_unrecordable_receipt_is_refused_and_the_rest_goes_on(
 
     recorded = outbox_service.record_receipts
 
-    def refusing(conn: Any, now: datetime, receipts: Any, recent: Any = None) -> int:
+    def refusing(conn: Any, now: datetime, receipts: Any, *more: Any) -> int:
         if any(r.message_id == "poison" for r in receipts):
             raise ValueError("the database refuses this receipt")
-        return recorded(conn, now, receipts, recent)
+        return recorded(conn, now, receipts, *more)
 
     monkeypatch.setattr(outbox_service, "record_receipts", refusing)
     launched_campaign(engine, tmp_path, [mobile(i) for i in range(50)], now=TUESDAY_10)
@@ -593,21 +606,42 @@ def test_sigterm_finishes_what_is_in_flight_and_gives_the_rest_back(
     assert states(engine) == Counter({"delivered": 3000})
 
 
-def test_without_configuration_the_worker_records_to_the_local_outbox(
+def test_without_configuration_the_worker_process_refuses_to_start(
     engine: Engine, db_url: str, tmp_path: Path
 ) -> None:
+    """Issue 13: no transport, no default that would look like sending (the record-only
+    transport must be named: tests/integration/test_worker_honest.py)."""
     launched_campaign(engine, tmp_path, [mobile(i) for i in range(5)], now=TUESDAY_10)
     env = {**os.environ, "TAMBOUR_DATABASE_URL": db_url, "TAMBOUR_NOW": TUESDAY_10.isoformat()}
     env.pop("TAMBOUR_CONFIG", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "tambour", "worker", "--until-idle", "--json"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("error: no transport is configured")
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+    assert states(engine) == Counter({"queued": 5})
+
+
+def test_the_record_only_transport_named_records_without_waiting_for_receipts(
+    engine: Engine, db_url: str, tmp_path: Path
+) -> None:
+    launched_campaign(engine, tmp_path, [mobile(i) for i in range(5)], now=TUESDAY_10)
+    env = {
+        **os.environ, "TAMBOUR_DATABASE_URL": db_url, "TAMBOUR_NOW": TUESDAY_10.isoformat(),
+        "TAMBOUR_CONFIG": str(record_only_config(tmp_path)),
+    }  # fmt: skip
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "tambour", "worker", "--until-idle", "--json"],
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert '"submitted": 5' in done.stdout
+    report = json.loads(done.stdout)
+    assert (report["recorded"], report["submitted"], report["next_due"]) == (5, 0, None)
     assert time.monotonic() - started < 20  # no receipt to wait for
-    assert states(engine) == Counter({"submitted": 5})  # nothing comes back from it
+    assert states(engine) == Counter({"recorded": 5})  # nothing comes back from it
 
 
 def test_a_transactional_message_goes_despite_a_marketing_stop_not_despite_a_complaint(

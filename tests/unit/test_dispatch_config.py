@@ -85,7 +85,7 @@ def test_secrets_from_the_environment_win(tmp_path: Path) -> None:
         (('host = "smsc.example"', "host = 1"), "host: expected a string"),
         (('host = "smsc.example"', ""), r"\[transport\] host is missing"),
         (('host = "smsc.example"', 'hots = "x"'), r"hots: unknown key \(did you mean 'host'\?\)"),
-        (('kind = "smpp"', 'kind = "smtp"'), "kind: expected 'smpp', 'http' or 'outbox'"),
+        (('kind = "smpp"', 'kind = "smtp"'), "kind: expected 'smpp', 'http' or 'record-only'"),
         (("[transport]", "[transports]"), r"unknown table \[transports\]"),
     ],
 )
@@ -129,10 +129,17 @@ callback_port = 8081
         read_config(write(tmp_path, text.replace("https://", "ftp://")), env={})
 
 
-def test_outbox_and_the_default(tmp_path: Path) -> None:
-    config = read_config(write(tmp_path, '[transport]\nkind = "outbox"\npath = "o.jsonl"'), env={})
-    assert config.transport == OutboxTransportConfig(Path("o.jsonl"))
+@pytest.mark.parametrize("kind", ["record-only", "outbox"])  # "outbox": its former name
+def test_record_only_is_named_and_there_is_no_default(tmp_path: Path, kind: str) -> None:
+    text = f'[transport]\nkind = "{kind}"\npath = "o.jsonl"'
+    config = read_config(write(tmp_path, text), env={})
+    assert config == Config(OutboxTransportConfig(Path("o.jsonl")), tmp_path / "tambour.toml")
     assert isinstance(make_transport(config.transport), OutboxTransport)
-    assert load_config(env={}) == Config(OutboxTransportConfig())
+    with pytest.raises(ConfigError, match=r"^no transport is configured, so nothing can be sent"):
+        load_config(env={})
+    with pytest.raises(ConfigError, match=r"no \[transport\] table, so nothing can be sent"):
+        read_config(write(tmp_path, "[worker]\nlease = 30\n"), env={})
+    with pytest.raises(ConfigError, match="kind: expected 'smpp', 'http' or 'record-only'"):
+        read_config(write(tmp_path, '[transport]\nkind = "console"'), env={})
     path = write(tmp_path, SMPP)
     assert isinstance(load_config(env={"TAMBOUR_CONFIG": str(path)}).transport, SmppTransportConfig)

@@ -15,7 +15,7 @@ from tambour.contacts.reader import FileFormat
 from tambour.contacts.row import CANONICAL_COLUMNS
 from tambour.contacts.values import parse_datetime
 from tambour.services.import_fast import RowPreparer
-from tambour.services.import_prepare import prepare
+from tambour.services.import_prepare import FACTS, prepare
 from tambour.store.bulk import copy_time
 from tests.contact_rows import CONTACT_COLUMNS, contact_row
 
@@ -160,3 +160,26 @@ def test_every_minute_around_the_changes_of_time_reads_as_the_reference(dialect:
                 stored = copy_time(dialect, at)
                 expected = (at.replace(tzinfo=None), repr(at.timestamp()), stored)
                 assert preparer._stamp(text) == expected, text
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_each_batch_counts_the_facts_a_legal_basis_rests_on(fast: bool) -> None:
+    fmt = _format(
+        ("phone", "consent", "consent_at", "consent_method", "consent_wording",
+         "last_purchase_at", "collected_at", "member_since", "kind", "ville")
+    )  # fmt: skip
+    records = [
+        (2, ["0612345601", "oui", "2026-01-01", "web_form", "", "", "", "", "", "Paris"], []),
+        (3, ["0612345602", "oui", "", "", "J'accepte", "2026-02-01", "", "", "", ""], []),
+        (4, ["0612345603", "oui", "", "", "", "", "2026-01-05", "", "pro", ""], []),
+        (5, ["0612345604", "non", "", "", "", "", "", "2025-01-01", "", ""], []),
+        (6, ["0612345605", "", "", "", "", "", "", "", "", "Lyon"], []),
+        (7, ["06123", "oui", "", "", "", "2026-02-01", "", "", "pro", ""], []),  # rejected
+    ]
+    batch = prepare(fmt, records, "sqlite", NOW, fast=fast)  # type: ignore[arg-type]
+    assert len(batch.rows) == 5
+    assert dict(zip(FACTS, batch.facts, strict=True)) == {
+        "consent": 3, "consent_undated": 2, "consent_unproven": 1, "purchase": 1,
+        "collection": 1, "membership": 1, "professional": 1,
+    }  # fmt: skip
+    assert prepare(fmt, records, "sqlite", NOW, fast=fast).facts == batch.facts  # not summed

@@ -76,3 +76,31 @@ def test_a_fresh_file_takes_the_first_free_name(tmp_path: Path, open_umask: None
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert first.read_text() == "earlier run"
     assert (tmp_path / "c.rejects-2.csv").read_text() == "run before"
+
+
+def test_excel_tables_use_semicolons_and_paris_time(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tambour.outfiles import EXCEL, PLAIN, TableWriter
+
+    for style, expected in (
+        (PLAIN, "name,sent_at,note\r\nLéa,2026-12-09T09:00:00+00:00,'=1+1\r\n"),
+        (EXCEL, "name;sent_at;note\r\nLéa;09/12/2026 10:00:00;'=1+1\r\n"),
+    ):
+        path = tmp_path / f"{style.delimiter == ';'}.csv"
+        with path.open("w", encoding=style.encoding, newline="") as handle:
+            table = TableWriter(handle, style, ["name", "sent_at", "note"], {"sent_at"})
+            table.row(["Léa", datetime(2026, 12, 9, 9, tzinfo=UTC), "=1+1"])
+        raw = path.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads UTF-8 right
+        assert raw[3:].decode() == expected
+
+
+def test_excel_time_converts_iso_strings_to_paris_and_leaves_other_text() -> None:
+    from tambour.outfiles import EXCEL, PLAIN
+
+    assert EXCEL.time("2026-07-14T06:30:00-04:00") == "14/07/2026 12:30:00"  # Martinique → Paris
+    assert EXCEL.time("2026-07-14T06:30:00+00:00") == "14/07/2026 08:30:00"  # summer time
+    assert EXCEL.time("pas une date") == "pas une date"
+    assert EXCEL.time(None) == "" and PLAIN.time("") == ""
+    assert PLAIN.time("2026-07-14T06:30:00-04:00") == "2026-07-14T06:30:00-04:00"

@@ -277,6 +277,28 @@ def test_mapping_given_in_code_is_checked_too(tmp_path: Path) -> None:
         sniff(path, {"Ville": "city"})
 
 
+def test_a_mapping_key_matching_no_column_names_it_and_the_file_columns(tmp_path: Path) -> None:
+    path = write(tmp_path, "Numéro de mobile;Opt-in SMS;;\n0612345678;oui;;\n")
+    mapping_path = write_mapping(tmp_path, '[columns]\n"Portable" = "phone"\n"Opt-in SMS" = ""\n')
+    with pytest.raises(ContactFileError) as error:
+        sniff(path, load_mapping(mapping_path), mapping_source=mapping_path)
+    assert str(error.value) == (
+        f"{mapping_path}: key 'Portable' matches no column of contacts.csv, whose columns are: "
+        "'Numéro de mobile', 'Opt-in SMS'"
+    )
+    with pytest.raises(ContactFileError, match=r"keys 'Ville', 'Optin' match no column"):
+        sniff(path, {"Ville": "", "Optin": "consent"})
+
+
+def test_two_mapping_keys_for_one_column_must_agree(tmp_path: Path) -> None:
+    path = write(tmp_path, "Portable;Opt-in SMS\n0612345678;oui\n")
+    with pytest.raises(ContactFileError, match="'Opt-in SMS' and 'optin sms' name one column"):
+        sniff(path, {"Opt-in SMS": "consent", "optin sms": ""})
+    assert sniff(path, {"Opt-in SMS": "consent", "OPT-IN SMS": "consent"}).columns == (
+        "phone", "consent",
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -634,11 +656,13 @@ def test_reading_300000_rows_keeps_memory_flat(
     assert peak < 5 * 2**20, f"peak {peak / 2**20:.1f} MiB"
 
 
-def test_a_number_in_scientific_notation_gets_a_hint(tmp_path: Path) -> None:
-    text = "phone;first_name\n6.12345678E+08;Zoé\n"
+@pytest.mark.parametrize("number", ["6.12345678E+08", "6,12346E+08", " 6,12E+8 "])
+def test_a_number_in_scientific_notation_gets_a_hint(tmp_path: Path, number: str) -> None:
+    text = f"phone;first_name\n{number};Zoé\n"  # French Excel writes a decimal comma
     [(line, row, rejects)] = read(write(tmp_path, text))
     assert (line, row) == (2, None)
-    assert rejects[0].field == "phone" and "format the column as text" in rejects[0].reason
+    assert [r.field for r in rejects] == ["phone"]
+    assert "format the column as text" in rejects[0].reason
 
 
 # -- what is not a file -------------------------------------------------------------------------

@@ -135,3 +135,25 @@ def test_two_numbers_in_one_cell_are_refused() -> None:
         assert row is None and [e.field for e in errors] == ["phone"]
         assert "more than one number" in errors[0].message
     assert parse_row({"phone": "+33 (0)6 12 34 56 78"})[0] is not None
+
+
+def test_an_opt_out_date_alone_is_an_opt_out() -> None:
+    """`Date de désinscription` filled, no yes/no beside it: the person opted out (before, the
+    date stated nothing and the opposition was lost)."""
+    row, _ = parse_row({"phone": "0612345678", "opted_out_at": "12/03/2026"})
+    assert row is not None and row.opted_out is True
+    [event] = facts_of_row(row).opt_outs
+    assert event.at == datetime(2026, 3, 11, 23, 0, tzinfo=UTC)
+    said_no, _ = parse_row(
+        {"phone": "0612345678", "opted_out": "non", "opted_out_at": "12/03/2026"}
+    )
+    assert said_no is not None and said_no.opted_out is False
+    assert facts_of_row(said_no).opt_outs == ()
+
+
+def test_a_french_scientific_notation_is_one_number_not_several() -> None:
+    row, errors = parse_row({"phone": "6,12346E+08"})
+    assert errors == [] and row is not None  # the importer says how to export it again
+    assert row.phone.e164 is None
+    _, errors = parse_row({"phone": "06 12 34 56 78, 07 81 22 33 44"})
+    assert [e.message for e in errors] == ["holds more than one number (one number a row)"]

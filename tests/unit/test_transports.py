@@ -97,7 +97,7 @@ def test_http_answers(code: int, body: bytes, status: SubmitStatus, ids: tuple[s
         assert result.error is not None and result.error.code == code
 
 
-def test_the_outbox_records_and_accepts(tmp_path: Path) -> None:
+def test_the_record_only_transport_records_and_says_it_sent_nothing(tmp_path: Path) -> None:
     path = tmp_path / "out" / "outbox.jsonl"
     transport = OutboxTransport(path)
     long_text = "Soldes ! " * 30
@@ -112,9 +112,9 @@ def test_the_outbox_records_and_accepts(tmp_path: Path) -> None:
         await transport.close()
         return [r.status for r in results]
 
-    assert asyncio.run(scenario()) == [
-        SubmitStatus.ACCEPTED,
-        SubmitStatus.ACCEPTED,
+    assert asyncio.run(scenario()) == [  # never ACCEPTED: no carrier took anything
+        SubmitStatus.RECORDED,
+        SubmitStatus.RECORDED,
         SubmitStatus.FAILED,
     ]
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

@@ -13,6 +13,7 @@ from tambour.cli import (
     keys_cmd,
     optout_cmd,
     phone_cmd,
+    proof_cmd,
     replies_cmd,
     sms_cmd,
     smsc_cmd,
@@ -38,6 +39,7 @@ app.add_typer(campaign_cmd.app, name="campaign")
 app.add_typer(smsc_cmd.app, name="smsc")
 app.command("demo")(demo_cmd.demo)
 app.command("worker")(worker_cmd.worker)
+app.command("proof")(proof_cmd.proof)
 
 
 @app.command()

@@ -1,18 +1,28 @@
 """`tambour campaign`: define, plan, launch, cancel and follow campaigns."""
 
-import csv
 import json
 import sys
+from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, NoReturn
 
 import typer
 
-from tambour.cli.campaign_report import print_report
+from tambour.cli.campaign_report import print_blocks, print_report
 from tambour.cli.context import open_context, refusals
-from tambour.cli.output import create_file, fail, parse_instant, print_json, progress
-from tambour.outfiles import spreadsheet_row
-from tambour.services import campaigns, plan_reads, planner, unknown_messages
+from tambour.cli.output import (
+    BLOCKED,
+    create_file,
+    fail,
+    parse_instant,
+    print_json,
+    progress,
+)
+from tambour.contacts.values import paris_time
+from tambour.outfiles import EXCEL, PLAIN, TableStyle, TableWriter
+from tambour.rules.content import ContentCheck
+from tambour.services import campaign_edit, campaigns, plan_reads, planner, unknown_messages
 from tambour.services.context import Context
 from tambour.store.engine import reader
 
@@ -54,10 +64,12 @@ def create(
     ] = "",
     start: Annotated[
         str | None,
-        typer.Option("--start", help="ISO 8601, Paris time without an offset (default: now)."),
+        typer.Option(
+            "--start", help="09/12/2026 10:00 or ISO 8601, Paris time (default: when planned)."
+        ),
     ] = None,
     send_by: Annotated[
-        str | None, typer.Option("--send-by", help="ISO 8601 deadline, Paris time by default.")
+        str | None, typer.Option("--send-by", help="The deadline, as --start.")
     ] = None,
     transaction_field: Annotated[
         str | None,
@@ -72,10 +84,8 @@ def create(
     """Define a campaign. Nothing is decided yet: `campaign plan` does it."""
     if text == "-":
         text = sys.stdin.read().removesuffix("\n")
-    for option, value in (("--name", name), ("--text", text), ("--categories", categories),
-                          ("--professions", professions), ("--tags", tags)):  # fmt: skip
-        if "\x00" in value:  # a file read from stdin: no database stores it, no phone shows it
-            fail(f"{option}: holds a NUL character (U+0000) at character {value.index(chr(0)) + 1}")
+    _refuse_nul(("--name", name), ("--text", text), ("--categories", categories),
+                ("--professions", professions), ("--tags", tags))  # fmt: skip
     starts = parse_instant(start, "--start") if start else None
     deadline = parse_instant(send_by, "--send-by") if send_by else None
     ctx = open_context()
@@ -85,27 +95,143 @@ def create(
             text=text, categories=categories, professions=professions, tags=tags,
             start=starts, send_by=deadline, transaction_field=transaction_field,
         )  # fmt: skip
+    _print_defined(campaign, content, f"created {campaign.name!r} for {advertiser}", as_json)
+
+
+def _refuse_nul(*options: tuple[str, str | None]) -> None:
+    """A NUL in a value (a file read from stdin): no database stores it, no phone shows it."""
+    for option, value in options:
+        if value is not None and "\x00" in value:
+            fail(f"{option}: holds a NUL character (U+0000) at character {value.index(chr(0)) + 1}")
+
+
+def _print_defined(
+    campaign: campaigns.Campaign, content: ContentCheck, said: str, as_json: bool
+) -> None:
+    """A campaign just created or edited, with the blocks its content has (exit 3 if any)."""
     blocks = [{"code": b.code.value, "message": b.message} for b in content.blocks]
     if as_json:
         print_json({"campaign": campaign.as_dict(), "blocks": blocks})
+    else:
+        typer.echo(f"{said} ({campaign.nature.value})")
+        if campaign.nature.value == "commercial" and not campaign.categories:
+            typer.echo(
+                "  no --categories: existing customers can be reached only with their consent"
+            )
+        if blocks:
+            print_blocks(campaign.name, blocks)
+        else:
+            typer.echo(f"next: tambour campaign plan {campaign.name!r}")
+    if blocks:
+        _blocked()
+
+
+def _blocked() -> NoReturn:
+    """A block stands: exit 3, so that a script stops here (the output said which)."""
+    raise typer.Exit(BLOCKED)
+
+
+@app.command("edit")
+def edit(
+    name: Name,
+    advertiser: Owner = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="The new message; - reads stdin.")
+    ] = None,
+    sender: Annotated[str | None, typer.Option("--sender", help="Another sender ID.")] = None,
+    nature: Annotated[
+        str | None,
+        typer.Option("--nature", help="commercial, non_commercial, political or transactional."),
+    ] = None,
+    categories: Annotated[
+        str | None, typer.Option("--categories", help="'a;b' product categories ('' for none).")
+    ] = None,
+    professions: Annotated[
+        str | None, typer.Option("--professions", help="'x;y' professions aimed at (B2B).")
+    ] = None,
+    tags: Annotated[
+        str | None, typer.Option("--tags", help="'t;u' contacts with any of these tags.")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start", help="09/12/2026 10:00 or ISO 8601, Paris time; 'now': as soon as planned."
+        ),
+    ] = None,
+    send_by: Annotated[
+        str | None,
+        typer.Option("--send-by", help="The deadline, as --start; 'none': no deadline."),
+    ] = None,
+    transaction_field: Annotated[
+        str | None,
+        typer.Option(
+            "--transaction-field", help="Transactional: the contact field of the transaction."
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Change a draft or planned campaign (its plan is dropped: plan again, then launch).
+    Exit 3 when the new text or definition has a block."""
+    if text == "-":
+        text = sys.stdin.read().removesuffix("\n")
+    _refuse_nul(("--text", text), ("--categories", categories),
+                ("--professions", professions), ("--tags", tags))  # fmt: skip
+    changes = campaign_edit.Changes(
+        nature=campaign_edit.KEEP if nature is None else nature,
+        sender=campaign_edit.KEEP if sender is None else sender,
+        text=campaign_edit.KEEP if text is None else text,
+        categories=campaign_edit.KEEP if categories is None else categories,
+        professions=campaign_edit.KEEP if professions is None else professions,
+        tags=campaign_edit.KEEP if tags is None else tags,
+        start_at=_instant_change(start, "--start", "now"),
+        send_by=_instant_change(send_by, "--send-by", "none"),
+        transaction_field=campaign_edit.KEEP if transaction_field is None else transaction_field,
+    )
+    ctx = open_context()
+    with refusals():
+        done = campaign_edit.edit(ctx, name=name, slug=advertiser, changes=changes)
+    said = f"edited {done.campaign.name!r}: {', '.join(done.changed)} changed"
+    if done.plan_dropped:
+        said += "; its plan was dropped"
+    _print_defined(done.campaign, done.content, said, as_json)
+
+
+def _instant_change(
+    value: str | None, option: str, clear: str
+) -> datetime | campaign_edit.Keep | None:
+    if value is None:
+        return campaign_edit.KEEP
+    if value.strip().casefold() == clear:
+        return None
+    return parse_instant(value, option)
+
+
+@app.command("delete")
+def delete(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> None:
+    """Delete a draft or planned campaign and its plan; the audit log keeps that it existed
+    and was deleted, and its name can be used again."""
+    ctx = open_context()
+    with refusals():
+        done = campaign_edit.delete_campaign(ctx, name=name, slug=advertiser)
+    if as_json:
+        print_json(asdict(done))
         return
-    typer.echo(f"created {campaign.name!r} for {advertiser} ({campaign.nature.value})")
-    if campaign.nature.value == "commercial" and not campaign.categories:
-        typer.echo("  no --categories: existing customers can be reached only with their consent")
-    for block in blocks:
-        typer.echo(f"  will block: {block['code']}: {block['message']}")
-    typer.echo(f"next: tambour campaign plan {campaign.name!r}")
+    typer.echo(
+        f"deleted {done.name!r} of {done.advertiser} ({done.was}"
+        + (f", {done.plan_rows:,} plan row(s) removed)" if done.plan_rows else ")")
+    )
 
 
-def _write_csv(ctx: Context, campaign: campaigns.Campaign, handle: IO[str]) -> None:
+def _write_csv(
+    ctx: Context, campaign: campaigns.Campaign, handle: IO[str], style: TableStyle
+) -> None:
     """Every row of the plan; no cell a spreadsheet would run (`outfiles.spreadsheet_cell`)."""
     assert campaign.plan_generation is not None
     fields = list(plan_reads.ROW_FIELDS)
     with reader(ctx.engine) as conn:
-        writer = csv.writer(handle)
-        writer.writerow(spreadsheet_row(fields))
+        table = TableWriter(handle, style, fields, ("send_at",))
         for row in plan_reads.rows(conn, campaign.id, campaign.plan_generation):
-            writer.writerow(spreadsheet_row(row.get(field, "") for field in fields))
+            table.row([row.get(field, "") for field in fields])
 
 
 def _stream_json(ctx: Context, campaign: campaigns.Campaign, summary: dict[str, Any]) -> None:
@@ -139,6 +265,14 @@ def plan(
     csv_path: Annotated[
         Path | None, typer.Option("--csv", help="Also write every row to this CSV file.")
     ] = None,
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel",
+            help="With --csv: as French Excel opens it (semicolons, send times as "
+            "dd/mm/yyyy hh:mm:ss in Paris time).",
+        ),
+    ] = False,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -151,6 +285,8 @@ def plan(
 ) -> None:
     """Decide every targeted contact, store the plan (replacing the previous one) and print
     the report, or the whole plan as JSON."""
+    if excel and csv_path is None:
+        fail("--excel: it is the form of the --csv file; name one with --csv")
     ctx = open_context()
     # Created (new, owner-only) before planning: a path that is taken is refused at once.
     table = create_file(csv_path, "--csv") if csv_path is not None else None
@@ -161,7 +297,7 @@ def plan(
             )
         if table is not None:
             with refusals(), table:
-                _write_csv(ctx, campaign, table)
+                _write_csv(ctx, campaign, table, EXCEL if excel else PLAIN)
     except BaseException:  # no empty or half-written file left behind
         if table is not None and csv_path is not None:
             table.close()
@@ -169,17 +305,21 @@ def plan(
         raise
     assert campaign.plan_generation is not None and campaign.plan_summary is not None
     summary = campaign.plan_summary
+    blocks = summary.get("blocks", [])
     with refusals():
         if as_json:
             _stream_json(ctx, campaign, summary)
-            return
-        with reader(ctx.engine) as conn:
-            samples = plan_reads.samples(
-                conn, campaign.id, campaign.plan_generation, plan_reads.most_parts(summary)
-            )
-    print_report(campaign, summary, summary.get("blocks", []), samples)
-    if csv_path is not None:
-        typer.echo(f"every row, with its decision and text: {csv_path}")
+        else:
+            with reader(ctx.engine) as conn:
+                samples = plan_reads.samples(
+                    conn, campaign.id, campaign.plan_generation, plan_reads.most_parts(summary)
+                )
+    if not as_json:
+        print_report(campaign, summary, blocks, samples)
+        if csv_path is not None:
+            typer.echo(f"every row, with its decision and text: {csv_path}")
+    if blocks:
+        _blocked()
 
 
 @app.command("launch")
@@ -252,7 +392,16 @@ def _counts(found: dict[str, Any]) -> str:
         else "not planned"
     )
     messages = ", ".join(f"{state} {n:,}" for state, n in found["messages"].items() if n)
+    if found["messages"].get("recorded"):
+        messages += " (recorded: not sent, record-only transport)"
     return f"{planned}; messages: {messages or 'none'}"
+
+
+def _status_said(found: dict[str, Any]) -> str:
+    """The status, with when a finished campaign ended, in Paris time."""
+    if found["status"] == "finished" and found.get("finished_at"):
+        return f"finished {paris_time(found['finished_at'])} (Paris)"
+    return str(found["status"])
 
 
 @app.command("status")
@@ -264,7 +413,7 @@ def status(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> Non
     if as_json:
         print_json(found)
         return
-    typer.echo(f"{found['name']!r} of {found['advertiser']}: {found['status']}")
+    typer.echo(f"{found['name']!r} of {found['advertiser']}: {_status_said(found)}")
     typer.echo(f"  {_counts(found)}")
     for state, reasons in found["reasons"].items():
         said = ", ".join(f"{why}: {n:,}" for why, n in sorted(reasons.items()))
@@ -289,5 +438,10 @@ def list_cmd(advertiser: Owner = None, as_json: AsJson = False) -> None:
     for campaign in found:
         typer.echo(
             f"{campaign['advertiser']}: {campaign['name']!r} ({campaign['nature']}, "
-            f"{campaign['status']}); {_counts(campaign)}"
+            f"{_status_said(campaign)}); {_counts(campaign)}"
         )
+
+
+from tambour.cli import campaign_export_cmd  # noqa: E402
+
+app.command("export")(campaign_export_cmd.export)

@@ -1,6 +1,7 @@
 """The plan report a marketer reads before launching: what will be sent, to whom, when, at what
 cost, what is excluded and why, and what blocks the campaign."""
 
+import shlex
 from typing import Any
 
 import typer
@@ -113,11 +114,45 @@ def print_report(
     for warning in summary.get("warnings", ()):
         typer.echo(f"WARNING: {warning}")
     if blocks:
-        typer.echo("BLOCKED: nothing can be sent until this changes")
-        for block in blocks:
-            typer.echo(f"  {block['code']}: {block['message']}")
+        print_blocks(campaign.name, blocks)
     elif campaign.status == "planned":
         typer.echo(
             f"No block. `tambour campaign launch {campaign.name!r}` queues {summary['send']:,} "
             "message(s)."
         )
+
+
+# What to change for each block: the `campaign edit` option, or the step outside the campaign.
+_REMEDIES = {
+    "invalid_sender_id": "choose another sender: tambour campaign edit {name} --sender ID",
+    "missing_advertiser_identity": "name the advertiser in the text: "
+    "tambour campaign edit {name} --text '...'",
+    "missing_stop_mention": "end the text with the opt-out mention (STOP au 36111, or the "
+    "advertiser's): tambour campaign edit {name} --text '...'",
+    "empty_message": "write the message: tambour campaign edit {name} --text '...'",
+    "unresolved_placeholder": "use a field every contact has, or give a default "
+    "({{field|default}}): tambour campaign edit {name} --text '...'",
+    "mms_too_large": "make the MMS smaller: tambour campaign edit {name} --text '...'",
+    "promotional_content": "a promotion is commercial: tambour campaign edit {name} "
+    "--nature commercial, or take the promotion out of the text with --text",
+    "too_many_parts": "shorten the text: tambour campaign edit {name} --text '...'",
+    "nothing_to_send": "no contact can be messaged: widen the targeting (tambour campaign edit "
+    "{name} --tags/--categories/--professions) or import the consents, then plan again",
+    "non_commercial_unrecorded": "record the advertiser's RNA or SIREN (tambour advertiser "
+    "update SLUG --non-commercial-id ID), or tambour campaign edit {name} --nature commercial",
+    "no_transaction_field": "name the contact field of each transaction: tambour campaign edit "
+    "{name} --transaction-field FIELD",
+}
+
+
+def block_remedy(code: str, name: str) -> str:
+    """What to change so that the block `code` no longer stands (for campaign `name`)."""
+    remedy = _REMEDIES.get(code, "change the campaign (tambour campaign edit {name}), then plan")
+    return remedy.format(name=shlex.quote(name))
+
+
+def print_blocks(name: str, blocks: list[dict[str, str]]) -> None:
+    typer.echo("BLOCKED: nothing can be sent until this changes")
+    for block in blocks:
+        typer.echo(f"  {block['code']}: {block['message']}")
+        typer.echo(f"    to fix: {block_remedy(block['code'], name)}")

@@ -1,6 +1,7 @@
 """`tambour demo`: the sample file through the sample campaigns, decision by decision."""
 
 import stat
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -184,6 +185,11 @@ def _print_dispatch(done: DispatchDemo) -> None:
     opted_out = status["reasons"].get("cancelled", {}).get("opted_out", 0)
     typer.echo(f"   opted out since the plan: {opted_out} (a STOP reply; its message was not sent)")
     typer.echo(f"   the SMSC received {done.smsc_messages} message(s) (the STOP confirmation too)")
+    if status.get("finished_at"):
+        ended = local_iso(datetime.fromisoformat(status["finished_at"]), "Europe/Paris")[:16]
+        typer.echo(f"   the campaign is {status['status']}: its last message settled {ended} Paris")
+    else:
+        typer.echo(f"   the campaign is {status['status']}: messages are still to settle")
 
 
 def demo(

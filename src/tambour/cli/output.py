@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from tambour.contacts.values import PARIS, parse_datetime
 from tambour.outfiles import create_private
 
 BAD_INPUT = 2
+BLOCKED = 3  # a campaign defined or planned with a block standing: scripts stop there
 # The years an instant given on the command line may fall in: the sending calendar, time zones
 # and the database all work there (year 1 or 9999 overflow as soon as a zone or a day is added).
 FIRST_YEAR, LAST_YEAR = 1900, 2199
@@ -43,16 +45,21 @@ def print_json(payload: object) -> None:
 
 
 def parse_instant(value: str, option: str) -> datetime:
-    """An ISO 8601 instant; without an offset it is Europe/Paris local time."""
+    """An instant in any form a contacts file accepts: ISO 8601 (2026-12-09T10:00:00+01:00)
+    or French (09/12/2026 10:00, day first); without an offset it is Paris time."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = parse_datetime(value)
     except ValueError:
-        fail(f"{option}: {value!r} is not an ISO 8601 instant (e.g. 2026-12-01T10:00:00+01:00)")
-    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        parsed = None
+    if parsed is None:
+        fail(
+            f"{option}: {value!r} is not a date and time (09/12/2026 10:00 or "
+            "2026-12-09T10:00, Paris time unless an offset is given)"
+        )
+    local = parsed.astimezone(PARIS)
+    if not FIRST_YEAR <= local.year <= LAST_YEAR:
         fail(f"{option}: {value!r} is not between the years {FIRST_YEAR} and {LAST_YEAR}")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo("Europe/Paris"))
-    return parsed
+    return local
 
 
 def create_file(path: Path, option: str) -> IO[str]:

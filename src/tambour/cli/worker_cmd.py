@@ -1,24 +1,34 @@
 """`tambour worker`: send the launched campaigns' messages through the configured transport
 (TAMBOUR_CONFIG), and record receipts and replies, until interrupted or, with --until-idle,
-until nothing is due and the last receipts are in."""
+until nothing is due and the last receipts are in; then say when the next message is due.
+
+Without a configured transport it refuses to start (exit 2) and says how to configure one:
+nothing may look sent that was not. The record-only transport, named as such, stores what it
+takes as `recorded` and the report says they were not sent."""
 
 import asyncio
 import contextlib
 import logging
 import signal
 import sys
-from datetime import timedelta
-from typing import Annotated
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Final
+from zoneinfo import ZoneInfo
 
 import typer
 
 from tambour.cli.context import open_context, refusals, running_clock
 from tambour.cli.output import fail, print_json
+from tambour.contacts.values import paris_time
 from tambour.dispatch.config import Config, ConfigError, OutboxTransportConfig, load_config
 from tambour.dispatch.smpp.client import SmppError
 from tambour.dispatch.transports.factory import make_transport
 from tambour.dispatch.worker import Worker, WorkerReport, WorkerSettings
+from tambour.services import outbox
 from tambour.store.engine import make_engine
+
+PARIS: Final = ZoneInfo("Europe/Paris")
 
 
 def settings_of(config: Config) -> WorkerSettings:
@@ -58,22 +68,35 @@ def worker(
         config = load_config()
     except ConfigError as error:
         fail(str(error))
+    record_only = isinstance(config.transport, OutboxTransportConfig)
     ctx = open_context()
     # Pooled: the worker's database thread keeps one connection for all its transactions.
     engine = make_engine(ctx.engine.url.render_as_string(hide_password=False))
+    clock = running_clock()
     runner = Worker(
         engine,
         lambda on_inbound: make_transport(config.transport, on_inbound),
         settings=settings_of(config),
-        clock=running_clock(),
+        clock=clock,
         actor=f"worker:{ctx.actor}",
     )
-    with refusals():
-        try:
-            report = asyncio.run(_run(runner, until_idle))
-        except (OSError, TimeoutError, SmppError) as error:
-            fail(f"the transport cannot start: {error or type(error).__name__}")
-    _print(report, as_json)
+    if record_only:
+        typer.echo(
+            "note: the record-only transport sends nothing: the messages it takes are stored "
+            "as `recorded`, not sent",
+            err=True,
+        )
+    try:
+        with refusals():
+            try:
+                report = asyncio.run(_run(runner, until_idle))
+            except (OSError, TimeoutError, SmppError) as error:
+                fail(f"the transport cannot start: {error or type(error).__name__}")
+            with engine.connect() as conn:
+                next_due = outbox.next_queued(conn)
+    finally:
+        engine.dispose()
+    _print(report, as_json, record_only=record_only, next_due=next_due, now=clock)
 
 
 async def _run(runner: Worker, until_idle: bool) -> WorkerReport:
@@ -84,14 +107,51 @@ async def _run(runner: Worker, until_idle: bool) -> WorkerReport:
     return await runner.run(until_idle=until_idle)
 
 
-def _print(report: WorkerReport, as_json: bool) -> None:
+def _print(
+    report: WorkerReport,
+    as_json: bool,
+    *,
+    record_only: bool,
+    next_due: datetime | None,
+    now: Callable[[], datetime],
+) -> None:
     if as_json:
-        print_json(report.as_dict())
+        payload: dict[str, Any] = report.as_dict()
+        payload["next_due"] = next_due.astimezone(PARIS).isoformat() if next_due else None
+        print_json(payload)
         return
+    sent = (
+        f"{report.recorded:,} recorded (not sent: record-only transport)"
+        if record_only
+        else f"{report.submitted:,} submitted"
+        + (f", {report.recorded:,} recorded (not sent)" if report.recorded else "")
+    )
     typer.echo(
-        f"worker stopped after {report.seconds:g} s: {report.submitted:,} submitted, "
+        f"worker stopped after {report.seconds:g} s: {sent}, "
         f"{report.failed:,} failed, {report.unknown:,} unknown, {report.held:,} held for later, "
         f"{report.cancelled:,} cancelled, {report.expired:,} expired; "
         f"{report.receipts:,} receipts, {report.replies:,} replies"
         + (f"; {report.rescued:,} rescued from a stopped worker" if report.rescued else "")
     )
+    typer.echo(_next(next_due, now(), idle=not (report.submitted or report.recorded)))
+
+
+def _next(due: datetime | None, now: datetime, *, idle: bool) -> str:
+    """When the next queued message is due, in Paris time and from now."""
+    said = "nothing due now; " if idle else ""
+    if due is None:
+        return "nothing due now: nothing is queued" if idle else "nothing left queued"
+    return f"{said}next message due {paris_time(due)} ({_from_now(due - now)})"
+
+
+def _from_now(delta: timedelta) -> str:
+    """`in 14 h 3 min`, `in 2 d 0 h 5 min`, `due now`."""
+    seconds = delta.total_seconds()
+    if seconds <= 0:
+        return "due now"
+    if seconds < 60:
+        return "in less than a minute"
+    days, minutes = divmod(round(seconds / 60), 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = ([f"{days} d"] if days else []) + ([f"{hours} h"] if days or hours else [])
+    return "in " + " ".join([*parts, f"{minutes} min"])

@@ -15,6 +15,13 @@ from tambour.contacts.values import PARIS
 from tambour.rules.codes import OptOutSource
 from tambour.rules.facts import OptOut
 
+# The columns holding an instant (ISO 8601 in Paris time here; a spreadsheet form may write
+# them otherwise: outfiles.TableStyle.time).
+TIME_COLUMNS = (
+    "consent_at", "collected_at", "account_created_at", "last_purchase_at", "opted_out_at",
+    "last_activity_at", "member_since",
+)  # fmt: skip
+
 
 def _when(at: datetime | None) -> str:
     return at.astimezone(PARIS).isoformat() if at else ""

@@ -16,6 +16,7 @@ export wrote as `'=...` (`outfiles.spreadsheet_cell`) is read back without that 
 import codecs
 import csv
 import itertools
+import json
 import re
 import stat
 import tomllib
@@ -28,8 +29,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Final, Self
 
-from tambour.contacts.row import CANONICAL_COLUMNS, CanonicalRow, parse_row
-from tambour.outfiles import create_fresh, create_private, spreadsheet_row, unquote_cell
+from tambour.contacts.headers import header_key, lookup
+from tambour.contacts.row import CANONICAL_COLUMNS, SCIENTIFIC, CanonicalRow, parse_row
+from tambour.outfiles import (
+    EXCEL,
+    create_fresh,
+    create_private,
+    spreadsheet_row,
+    unquote_cell,
+)
 from tambour.rules.template import field_key
 from tambour.sms.phone import parse_phone
 
@@ -43,6 +51,7 @@ __all__ = [
     "RejectsWriter",
     "control_character",
     "default_rejects_path",
+    "invalid_phone_reason",
     "load_mapping",
     "read_contacts",
     "sniff",
@@ -53,35 +62,20 @@ _MAX_LINE: Final = 1 << 20  # characters in one physical line: more is not a con
 _RECENT: Final = 8  # physical lines kept to show an unreadable record in the rejects file
 _DELIMITERS: Final = (";", "\t", ",")  # on a tie the first wins: French exports use `;`
 _CANONICAL: Final = frozenset(CANONICAL_COLUMNS)
+_CANONICAL_KEYS: Final = frozenset(map(header_key, CANONICAL_COLUMNS))
 _INVALID_PHONE: Final = "not a valid phone number"
-# A number a spreadsheet stored as a number and wrote back in scientific notation.
-_SCIENTIFIC = re.compile(r"\s*\d(?:[.,]\d+)?[eE]\+?\d+\s*")
 
 
-def _invalid_phone(raw: str) -> str:
-    if _SCIENTIFIC.fullmatch(raw):
+def invalid_phone_reason(raw: str) -> str:
+    """Why a cell is no phone number, with a hint when a spreadsheet wrote it as a number in
+    scientific notation (`6.12346E+08`, or `6,12346E+08` with a French decimal comma)."""
+    if SCIENTIFIC.fullmatch(raw):
         return (
             f"{_INVALID_PHONE}: {raw.strip()!r} is how a spreadsheet writes a number it stored "
             "as a number; format the column as text and export again"
         )
     return _INVALID_PHONE
 
-
-# Headers of French (and a few English) exports, by folded key (see `_header_key`).
-_SYNONYMS: Final = {
-    **dict.fromkeys(
-        (
-            "telephone", "tel", "mobile", "portable", "numero", "gsm", "telephone_portable",
-            "telephone_mobile", "tel_portable", "tel_mobile", "numero_de_telephone",
-            "numero_de_portable", "numero_mobile", "phone_number", "mobile_phone",
-        ),
-        "phone",
-    ),
-    "prenom": "first_name", "firstname": "first_name",
-    "nom": "last_name", "nom_de_famille": "last_name", "lastname": "last_name",
-    **dict.fromkeys(("societe", "entreprise", "raison_sociale"), "company"),
-    **dict.fromkeys(("code_postal", "cp"), "postal_code"),
-}  # fmt: skip
 
 _MAGIC: Final = (
     (b"\xff\xfe", "a UTF-16 text file (Excel 'Unicode text'): save it as 'CSV UTF-8'"),
@@ -293,14 +287,6 @@ def _header_key(name: str) -> str:
     return _PUNCTUATION.sub("_", field_key(name)).strip("_")
 
 
-def canonical_column(header: str) -> str | None:
-    """The canonical name a header stands for (`Téléphone` -> `phone`), None for other headers."""
-    key = _header_key(header)
-    if key in _CANONICAL:
-        return key
-    return _SYNONYMS.get(key)
-
-
 def _canonical_target(target: str) -> str | None:
     """A mapping target as a canonical name, "" to ignore the column; None if unknown."""
     if not target.strip():
@@ -317,54 +303,99 @@ def _unknown_targets(mapping: Mapping[str, str]) -> list[str]:
     ]
 
 
-def _columns(
-    path: Path, header: Sequence[str], mapping: Mapping[str, str] | None
-) -> tuple[str | None, ...]:
+def _toml(text: str) -> str:
+    """A header as a TOML string (JSON's escapes are TOML's), for a mapping line to copy."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(repr(name) for name in names)
+
+
+def _mapped(
+    path: Path, header: Sequence[str], mapping: Mapping[str, str], source: Path | None
+) -> dict[str, str]:
+    """The mapping by header key, checked against the file: each of its keys must name one of
+    the file's columns (else the mapping was written for another file, or has a typo)."""
+    unknown = _unknown_targets(mapping)
+    if unknown:
+        raise ContactFileError(
+            f"{path}: the mapping names columns that do not exist: {', '.join(unknown)} "
+            f"(canonical columns: {', '.join(CANONICAL_COLUMNS)})"
+        )
+    where = f"{source}: " if source is not None else f"{path}: the mapping's "
     mapped: dict[str, str] = {}
-    if mapping:
-        unknown = _unknown_targets(mapping)
-        if unknown:
+    written: dict[str, str] = {}  # key -> the mapping's key as written
+    for name, target in mapping.items():
+        key = header_key(name)
+        column = _canonical_target(target) or ""
+        if key in mapped and mapped[key] != column:
             raise ContactFileError(
-                f"{path}: the mapping names columns that do not exist: {', '.join(unknown)} "
-                f"(canonical columns: {', '.join(CANONICAL_COLUMNS)})"
+                f"{where}keys {written[key]!r} and {name!r} name one column of the file but map "
+                f"it to {mapped[key] or 'nothing'} and {column or 'nothing'}: keep one"
             )
-        for name, target in mapping.items():
-            mapped[_header_key(name)] = _canonical_target(target) or ""
+        mapped[key], written[key] = column, name
+    keys = {header_key(name) for name in header}
+    missing = [name for name in mapping if header_key(name) not in keys]
+    if missing:
+        s = "s" if len(missing) > 1 else ""
+        raise ContactFileError(
+            f"{where}key{s} {_listed(missing)} match{'' if s else 'es'} no column of "
+            f"{path.name}, whose columns are: {_listed([h for h in header if h.strip()])}"
+        )
+    return mapped
+
+
+def _columns(
+    path: Path,
+    header: Sequence[str],
+    mapping: Mapping[str, str] | None,
+    source: Path | None = None,
+) -> tuple[str | None, ...]:
+    """The canonical column of each header: the mapping's, else the one the header stands for
+    (`headers.lookup`), else the header itself, a personalization field. A column the mapping
+    gives to a header is not also guessed for another: with `"Portable" = "phone"`, a
+    `Téléphone` column stays a personalization field (one named `phone` is an error)."""
+    mapped = _mapped(path, header, mapping, source) if mapping else {}
+    claimed = {column for column in mapped.values() if column}
     columns: list[str | None] = []
     seen: dict[str, str] = {}  # key -> header as written
     for name in header:
-        key = _header_key(name)
+        key = header_key(name)
         column: str | None
         if key in mapped:
             column = mapped[key] or None
         elif not key:
             column = None  # empty header: trailing columns of a spreadsheet export
-        elif key in _CANONICAL:
-            column = key
-        elif key in _SYNONYMS:
-            column = _SYNONYMS[key]
         else:
-            column = name.strip()  # a personalization field
+            column = lookup(name)
+            if column is None or (column in claimed and key not in _CANONICAL_KEYS):
+                column = name.strip()  # a personalization field
         if column is not None:
             seen_key = column if column in _CANONICAL else _header_key(column)
             if seen_key in seen:
                 raise ContactFileError(
                     f"{path}: columns {seen[seen_key]!r} and {name!r} are both {seen_key}: "
-                    "keep one, or ignore the other in a mapping file"
+                    "keep one, or say which in a mapping file ([columns] with a line "
+                    f'{_toml(name)} = "" to ignore one, or {_toml(name)} = "other_column")'
                 )
             seen[seen_key] = name
         columns.append(column)
     if "phone" not in columns:
-        found = ", ".join(repr(name) for name in header)
         raise ContactFileError(
-            f"{path}: no phone column; the header has {found}. Name the column 'phone' "
-            "(or téléphone, mobile, portable...) or map it in a mapping file"
+            f"{path}: no phone column; the header has {_listed(header)}. Name the column "
+            "'phone' (or téléphone, mobile, portable, numéro de mobile...) or map it in a "
+            'mapping file ([columns] with a line "Your column" = "phone")'
         )
     return tuple(columns)
 
 
-def sniff(path: Path, mapping: Mapping[str, str] | None = None) -> FileFormat:
-    """Encoding, delimiter, header and the canonical name of each column of a contact file."""
+def sniff(
+    path: Path, mapping: Mapping[str, str] | None = None, *, mapping_source: Path | None = None
+) -> FileFormat:
+    """Encoding, delimiter, header and the canonical name of each column of a contact file.
+
+    `mapping_source`, the mapping file the mapping was read from, is named in its errors."""
     encoding = _detect_encoding(path)
     recent: deque[str] = deque(maxlen=_RECENT)
     with _open(path, encoding) as f:
@@ -390,7 +421,7 @@ def sniff(path: Path, mapping: Mapping[str, str] | None = None) -> FileFormat:
                 f"{path}: line {header_line}: the header's column {index + 1} ({name!r}) {problem}"
             )
     header = [unquote_cell(name) for name in header]
-    columns = _columns(path, header, mapping)
+    columns = _columns(path, header, mapping, mapping_source)
     return FileFormat(encoding, delimiter, tuple(header), columns)
 
 
@@ -569,10 +600,10 @@ def check_record(
         if phone.strip() and all(e.field != "phone" for e in errors):
             info = parse_phone(phone.strip())
             if info.e164 is None or not info.valid:
-                rejects.insert(0, Reject(line, "phone", _invalid_phone(phone), tuple(cells)))
+                rejects.insert(0, Reject(line, "phone", invalid_phone_reason(phone), tuple(cells)))
         return None, rejects
     if row.phone.e164 is None or not row.phone.valid:
-        return None, [Reject(line, "phone", _invalid_phone(row.phone_raw), tuple(cells))]
+        return None, [Reject(line, "phone", invalid_phone_reason(row.phone_raw), tuple(cells))]
     return row, []
 
 
@@ -665,13 +696,17 @@ class RejectsWriter:
     cells; UTF-8 with a BOM (Excel reads it right) and the input's delimiter, no cell a
     spreadsheet would run as a formula (`outfiles.spreadsheet_cell`).
 
+    With `excel`, the delimiter is French Excel's `;` whatever the input's.
+
     The file is created with the writer, readable by its owner only, and never over another
     file: at `path` (FileExistsError when something is there), or with `fresh` at the first free
     name of `path`, `name-2.ext`, `name-3.ext`... (`self.path` says which). It is removed at
     `close` when no row was rejected, so a clean import leaves none. Call `write` once per
     rejected row."""
 
-    def __init__(self, path: Path, fmt: FileFormat, *, fresh: bool = False) -> None:
+    def __init__(
+        self, path: Path, fmt: FileFormat, *, fresh: bool = False, excel: bool = False
+    ) -> None:
         file: IO[str]
         if fresh:
             self.path, file = create_fresh(path, "utf-8-sig")
@@ -679,6 +714,8 @@ class RejectsWriter:
             self.path, file = path, create_private(path, "utf-8-sig")
         self._file: IO[str] | None = file
         self.fmt = fmt
+        # French Excel opens a file in columns by a double click when they are `;`-separated.
+        self.delimiter = EXCEL.delimiter if excel else fmt.delimiter
         self.count = 0  # rows rejected
         self.by_reason: Counter[str] = Counter()  # field errors by _category
         self._writer: Writer | None = None
@@ -702,7 +739,7 @@ class RejectsWriter:
         if writer is None:
             if self._file is None:
                 raise ValueError("the rejects file is closed")
-            writer = self._writer = csv.writer(self._file, delimiter=self.fmt.delimiter)
+            writer = self._writer = csv.writer(self._file, delimiter=self.delimiter)
             writer.writerow(spreadsheet_row(("line", "field", "reason", *self.fmt.header)))
         self.count += 1
         for reject in rejects:

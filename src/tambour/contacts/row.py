@@ -87,6 +87,10 @@ class CanonicalRow:
 
 
 SEVERAL_NUMBERS = re.compile(r"[;,/|&]|\d\s+(?:et|ou|and|or)\s+\+?\d", re.IGNORECASE)
+# A number a spreadsheet stored as a number and wrote back in scientific notation, with a
+# decimal point or (French Excel) a decimal comma: `6.12346E+08`, `6,12346E+08`. One number,
+# lost: the importer says how to export it again.
+SCIENTIFIC = re.compile(r"\s*\d(?:[.,]\d+)?[eE]\+?\d+\s*")
 
 
 def _text(value: str) -> str | None:
@@ -183,7 +187,8 @@ def parse_row(
 ) -> tuple[CanonicalRow | None, list[FieldError]]:
     """Parse one row keyed by canonical column names (unknown names become `extra`).
 
-    Returns the row, or None with every field error when any field is invalid.
+    Returns the row, or None with every field error when any field is invalid. An opt-out
+    date with an empty `opted_out` is an opt-out (`opted_out: no` with a date is none).
     """
     values: dict[str, Any] = {}
     extra: dict[str, str] = {}
@@ -211,13 +216,17 @@ def parse_row(
             values[attribute] = value
     if not phone_raw:
         errors.append(FieldError("phone", "", "the phone number is missing"))
-    elif SEVERAL_NUMBERS.search(phone_raw):
+    elif SEVERAL_NUMBERS.search(phone_raw) and not SCIENTIFIC.fullmatch(phone_raw):
         errors.append(
             FieldError("phone", phone_raw, "holds more than one number (one number a row)")
         )
     if errors:
         return None, errors
     values["kind_stated"] = "kind" in values
+    if "opted_out_at" in values and "opted_out" not in values:
+        # A date of opt-out (`Date de désinscription`) with no yes/no beside it says the person
+        # opted out: without this it would state nothing, and the opposition would be lost.
+        values["opted_out"] = True
     return CanonicalRow(
         phone_raw, parse_phone(phone_raw, default_region), extra=extra, **values
     ), []

@@ -57,3 +57,17 @@ def parse_datetime(value: str) -> datetime | None:
         return parsed.astimezone(UTC)
     except OverflowError:  # 0001-01-01 in Paris is before the first instant Python knows
         raise ValueError(f"{text!r} is out of the range of dates") from None
+
+
+def paris_time(instant: datetime | str | None, *, seconds: bool = False) -> str:
+    """An instant as a French reader writes it, in Paris time (`27/03/2027 13:00`, with
+    `seconds` `27/03/2027 13:00:05`): what `parse_datetime` reads back. An ISO 8601 string is
+    read first (without an offset: UTC, as the database stores it); '' for none."""
+    if instant is None or instant == "":
+        return ""
+    if isinstance(instant, str):
+        instant = datetime.fromisoformat(instant)
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    local = instant.astimezone(PARIS)
+    return f"{local:%d/%m/%Y %H:%M:%S}" if seconds else f"{local:%d/%m/%Y %H:%M}"

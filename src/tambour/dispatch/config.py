@@ -4,7 +4,10 @@ into typed, frozen settings; every error names the file, the table and the key.
 
 Secrets may stay out of the file: TAMBOUR_SMPP_PASSWORD, TAMBOUR_HTTP_TOKEN and
 TAMBOUR_HTTP_CALLBACK_TOKEN, when set, win over the file's `password`, `token` and
-`callback_token`. Without TAMBOUR_CONFIG the transport is the local outbox: nothing leaves.
+`callback_token`. Without TAMBOUR_CONFIG, or without a [transport] table, there is no
+transport and the worker refuses to start: nothing may look sent that was not. The local
+record-only transport (`kind = "record-only"`, formerly `"outbox"`, still read) sends nothing
+and must be named.
 """
 
 import difflib
@@ -44,7 +47,20 @@ class HttpTransportConfig:
 
 @dataclass(frozen=True, slots=True)
 class OutboxTransportConfig:
+    """The record-only transport (transports/outbox.py): sends nothing, records each message."""
+
     path: Path | None = None  # where to record the messages as JSON lines; None: memory only
+
+
+RECORD_ONLY: Final = "record-only"
+RECORD_ONLY_KINDS: Final = (RECORD_ONLY, "outbox")  # "outbox": its name before issue 13
+_EXAMPLE: Final = (
+    f'set {CONFIG_ENV} to a TOML file with a [transport] table, such as [transport] kind = "smpp", '
+    'host = "smsc.example.net", port = 2775, system_id = "...", password = "..." (a carrier or '
+    'an SMSC), or [transport] kind = "http", url = "https://aggregator.example/v1/messages" (an '
+    f'aggregator); kind = "{RECORD_ONLY}" records the messages without sending any '
+    "(tambour.example.toml documents every key)"
+)
 
 
 TransportConfig = SmppTransportConfig | HttpTransportConfig | OutboxTransportConfig
@@ -219,7 +235,9 @@ def parse_config(
     unknown = sorted(set(document) - {"transport", "worker"})
     if unknown:
         raise ConfigError(f"{name}: unknown table [{unknown[0]}] (known: [transport], [worker])")
-    raw = document.get("transport", {"kind": "outbox"})
+    if "transport" not in document:
+        raise ConfigError(f"{name}: no [transport] table, so nothing can be sent: {_EXAMPLE}")
+    raw = document["transport"]
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{name}: transport must be a table, [transport]")
     table = _Table(f"{name}: [transport]", raw)
@@ -229,10 +247,12 @@ def parse_config(
         transport = _smpp(table, env)
     elif kind == "http":
         transport = _http(table, env)
-    elif kind == "outbox":
+    elif kind in RECORD_ONLY_KINDS:
         transport = _outbox(table)
     else:
-        raise ConfigError(f"{table.where} kind: expected 'smpp', 'http' or 'outbox', got {kind!r}")
+        raise ConfigError(
+            f"{table.where} kind: expected 'smpp', 'http' or '{RECORD_ONLY}', got {kind!r}"
+        )
     table.finish()
     return Config(transport, worker=_worker(document.get("worker", {}), name))
 
@@ -274,9 +294,10 @@ def read_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:
-    """The configuration TAMBOUR_CONFIG names; the local outbox when it names none."""
+    """The configuration TAMBOUR_CONFIG names. Raises ConfigError when it names none: without
+    a transport nothing can be sent, and nothing is to look sent."""
     env = os.environ if env is None else env
     name = env.get(CONFIG_ENV)
     if not name:
-        return Config(OutboxTransportConfig())
+        raise ConfigError(f"no transport is configured, so nothing can be sent: {_EXAMPLE}")
     return read_config(Path(name), env)

@@ -1,5 +1,7 @@
 """What a worker writes down, in one transaction a flush (worker.py decides when): the submit
 results, receipts and replies that came meanwhile, and the audit entries naming what it sent.
+In the same transaction, the campaigns whose messages it settled are looked at once each: one
+with nothing left queued, in flight or unknown is over (services/outbox.end_campaigns).
 
 It also keeps what makes those writes cheap: the parts it committed lately (their receipts need
 no look-up), when receipts that came before their part may be waiting, and when PostgreSQL's
@@ -25,6 +27,7 @@ from tambour.services import audit, outbox
 from tambour.services.outbox import Claimed, Finished, Held, Submitted
 from tambour.services.replies import record_replies
 from tambour.store.bulk import refresh_statistics
+from tambour.store.tables import FINAL_STATES
 
 RECENT_PARTS = 100_000  # parts remembered for their receipts (about 20 MB)
 SWEEP_EVERY = 0.25  # seconds between looks for receipts another worker stored early
@@ -32,6 +35,7 @@ EARLY_WATCH = 10.0  # seconds recorded parts look for early receipts after one w
 FIRST_ANALYZE = 5_000  # parts written before the first refresh of statistics; then doubling
 
 Notes = dict[tuple[int, int], dict[str, list[int]]]  # (advertiser, campaign): what: ids
+_FINAL = frozenset(FINAL_STATES)
 
 
 @dataclass
@@ -44,6 +48,9 @@ class Pending:
     # receipts and replies, each with the future that acknowledges it to the carrier
     inbound: list[tuple[Inbound, "asyncio.Future[None]"]] = field(default_factory=list)
     audit: Notes = field(default_factory=dict)
+    # Campaigns a message of which reached a final state (recorded, failed, cancelled...):
+    # each may be over once this is written.
+    settling: set[int] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.submitted) + len(self.finished) + len(self.held) + len(self.inbound)
@@ -63,6 +70,8 @@ class Pending:
     def note(self, message: Claimed, what: str) -> None:
         key = (message.advertiser_id, message.campaign_id)
         self.audit.setdefault(key, {}).setdefault(what, []).append(message.id)
+        if what in _FINAL:
+            self.settling.add(message.campaign_id)
 
 
 def merge_notes(into: Notes, notes: Notes) -> None:
@@ -99,7 +108,10 @@ class Journal:
         """Write `pending` within the caller's transaction."""
         now = self.clock()
         early = time.monotonic() < self._early_until
-        outbox.record_submitted(conn, self.worker, now, pending.submitted, early=early)
+        touched: dict[int, int] = {}  # messages receipts settled: outbox id -> campaign id
+        outbox.record_submitted(
+            conn, self.worker, now, pending.submitted, early=early, touched=touched
+        )
         self._parts_written += sum(len(s.carrier_keys) for s in pending.submitted)
         if self._parts_written >= self._analyze_at:
             # outbox_parts grows by a campaign's size within minutes, and outbox's states move,
@@ -110,14 +122,17 @@ class Journal:
             refresh_statistics(conn, "outbox_parts", "outbox")
             self._analyze_at *= 2
         if time.monotonic() >= self._next_sweep:
-            outbox.sweep_early_receipts(conn, now)
+            outbox.sweep_early_receipts(conn, now, touched)
             self._next_sweep = time.monotonic() + SWEEP_EVERY
         outbox.finish(conn, self.worker, now, pending.finished)
         outbox.hold(conn, self.worker, now, pending.held)
         receipts = pending.receipts
-        if receipts and outbox.record_receipts(conn, now, receipts, self.recent_parts):
+        if receipts and outbox.record_receipts(conn, now, receipts, self.recent_parts, touched):
             # Some came before their part: look for them when parts are recorded, a while.
             self._early_until = time.monotonic() + EARLY_WATCH
+        # Before any audit entry: a campaign's row, then the audit log's lock, in the order
+        # `campaign cancel` takes them (the other order could deadlock on PostgreSQL).
+        self._end_campaigns(conn, now, pending, touched)
         confirmations: list[OutboundMessage] = []
         stopped: list[tuple[int, str]] = []
         replies = pending.replies
@@ -144,6 +159,30 @@ class Journal:
             )
         return Written(len(receipts), len(replies), confirmations, stopped)
 
+    def _end_campaigns(
+        self, conn: Connection, now: datetime, pending: Pending, touched: dict[int, int]
+    ) -> None:
+        """Look once at each campaign a message of which this flush settled: over when none
+        is left queued, in flight or unknown. A campaign this flush has a message `submitted`
+        in (its receipt still to come) is not, and costs no look: under load, most flushes.
+        (When two workers on PostgreSQL settle a campaign's last two messages at once, neither
+        sees the other's: an idle worker's look at every campaign catches it, worker.py.)"""
+        candidates = set(pending.settling)
+        candidates.update(touched.values())
+        candidates.discard(0)
+        missing = [outbox_id for outbox_id, campaign_id in touched.items() if not campaign_id]
+        if missing:  # settled by receipts for parts this worker does not remember
+            campaign_of = {s.id: s.campaign_id for s in pending.submitted}
+            candidates.update(campaign_of[i] for i in missing if campaign_of.get(i))
+            candidates |= outbox.campaigns_of(conn, [i for i in missing if not campaign_of.get(i)])
+        for message in pending.submitted:  # usually the first says enough
+            if not candidates:
+                return
+            if message.id not in touched:
+                candidates.discard(message.campaign_id)
+        if candidates:
+            outbox.end_campaigns(conn, now, self.actor, candidates)
+
     def remember_parts(self, submitted: Sequence[Submitted]) -> None:
         """The parts just committed, by key: their receipts need no look-up (the oldest are
         forgotten past RECENT_PARTS; a receipt for one is then looked up)."""
@@ -151,7 +190,7 @@ class Journal:
         for message in submitted:
             of_parts = len(message.carrier_keys)
             for number, key in enumerate(message.carrier_keys, 1):
-                recent[key] = outbox.Part(message.id, number, of_parts)
+                recent[key] = outbox.Part(message.id, number, of_parts, message.campaign_id)
         if len(recent) > RECENT_PARTS:
             for key in list(itertools.islice(recent, len(recent) - RECENT_PARTS // 2)):
                 del recent[key]

@@ -13,6 +13,10 @@ marked `submitting` and committed right before they leave, and claims more only 
 than two windows' worth are unsettled (submitted but not yet written back). A worker killed at
 any point leaves at most three windows of `submitting` messages, which the rescuer turns into
 `unknown` once their lease runs out: never submitted twice, never lost.
+
+A message the record-only transport takes is `recorded`, never `submitted`: nothing left. A
+launched campaign is marked over (`finished_at`) by the flush that settles its last message
+(journal.py), or, when that escaped it, by an idle worker's look at every campaign not over.
 """
 
 import asyncio
@@ -59,6 +63,7 @@ T = TypeVar("T")
 AUDIT_EVERY = 1.0  # seconds between a worker's audit entries of what it sent
 LEASE_SAFETY = 5.0  # seconds before a lease runs out when messages stop leaving
 STOP_GIVE_UP = 30.0  # seconds a stopping worker keeps trying to record its results
+END_LOOK_EVERY = 5.0  # seconds between an idle worker's looks for campaigns over
 # Times a reply is refused by the database alone, for a reason other than the database being
 # away or busy, before it is refused to the carrier for good (ESME_RX_P_APPN): a reply that
 # can never be recorded must not come back for ever, each time costing a failed flush.
@@ -121,6 +126,7 @@ class WorkerReport:
     """What one run of a worker did."""
 
     submitted: int = 0
+    recorded: int = 0  # by the record-only transport: not sent
     failed: int = 0
     unknown: int = 0
     held: int = 0
@@ -187,6 +193,7 @@ class Worker:
         )
         self._audit_notes: Notes = {}
         self._next_audit = 0.0
+        self._next_end_look = 0.0  # monotonic: when idle, look for campaigns over from then
         # Replies the database refused alone, by content: how many times (see _reply_failed).
         self._reply_failures: dict[tuple[object, ...], int] = {}
 
@@ -304,7 +311,15 @@ class Worker:
         worker left submitting past its lease are rescued first."""
         now = self.clock()
         self.report.rescued += outbox.rescue(conn, now)
-        outbox.sweep_early_receipts(conn, now)
+        touched: dict[int, int] = {}
+        outbox.sweep_early_receipts(conn, now, touched)
+        if time.monotonic() >= self._next_end_look:
+            # What the flushes cannot see: two workers settling one campaign's last messages
+            # at once (PostgreSQL: neither sees the other's), a database made before.
+            outbox.end_campaigns(conn, now, self.actor)
+            self._next_end_look = time.monotonic() + END_LOOK_EVERY
+        elif touched:
+            outbox.end_campaigns(conn, now, self.actor, outbox.campaigns_of(conn, list(touched)))
         due = outbox.next_due(conn)
         if due is None:
             return None
@@ -475,11 +490,14 @@ class Worker:
         detail = error.detail[:200] if error else None
         match result.status:
             case SubmitStatus.ACCEPTED:
-                self._pending.submitted.append(
-                    Submitted(message.id, message.advertiser_id, keys, valid_until, at)
+                submitted = Submitted(
+                    message.id, message.advertiser_id, keys, valid_until, at, message.campaign_id
                 )
+                self._pending.submitted.append(submitted)
                 self._pending.note(message, "submitted")
                 self.report.submitted += 1
+            case SubmitStatus.RECORDED:  # written down by the record-only transport, not sent
+                self._finish(message, "recorded")
             case SubmitStatus.FAILED:
                 self._finish(message, "failed", None, code, detail, keys)
             case SubmitStatus.IN_DOUBT:
@@ -576,7 +594,9 @@ class Worker:
         so that one the database refuses (a field out of range, say) neither holds the results
         back nor the others. Returns False when even the results cannot be written (the
         database is away): they are kept for the next flush."""
-        results = Pending(pending.submitted, pending.finished, pending.held, [], pending.audit)
+        results = Pending(
+            pending.submitted, pending.finished, pending.held, [], pending.audit, pending.settling
+        )
         try:
             await self._flush_in_thread(results)
         except Exception as error:
@@ -633,6 +653,7 @@ class Worker:
         self._pending.submitted[:0] = pending.submitted
         self._pending.finished[:0] = pending.finished
         self._pending.held[:0] = pending.held
+        self._pending.settling |= pending.settling
         merge_notes(self._audit_notes, pending.audit)
 
     def _send_confirmation(self, message: OutboundMessage) -> None:

@@ -3,10 +3,11 @@
 A campaign belongs to one advertiser and is named uniquely within it; every query filters on
 the advertiser. Statuses: `draft` (no plan yet), `planned` (a current plan exists; planning
 again replaces it), `launched` (the plan is frozen and its sends are in the outbox),
-`cancelled` (queued messages were withdrawn; nothing more can happen).
+`cancelled` (queued messages were withdrawn; nothing more can happen). A launched campaign
+is shown `finished` once none of its messages is queued, in flight or unknown (`finished_at`,
+set by the worker: services/outbox.end_campaigns); stored, it stays `launched`, its plan frozen.
 """
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -17,12 +18,13 @@ from tambour.rules.calendar import LEGAL_WINDOW, WindowPolicy
 from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import ContentCheck, check_content
 from tambour.rules.facts import CampaignFacts
-from tambour.rules.fold import fold_set, split_list
-from tambour.rules.template import control_character
+from tambour.rules.fold import fold_set
 from tambour.services import advertisers, audit
+from tambour.services import campaign_definition as definition
 from tambour.services.advertisers import Advertiser
+from tambour.services.campaign_definition import Definition
 from tambour.services.context import Context, NotFoundError, ServiceError
-from tambour.store.bulk import refresh_statistics
+from tambour.store.bulk import refresh_statistics, reserve_ids
 from tambour.store.engine import reader
 from tambour.store.tables import (
     OUTBOX_STATES,
@@ -37,7 +39,6 @@ from tambour.store.tables import advertisers as advertiser_rows
 
 PLANNABLE = ("draft", "planned")
 PLAN_FRESH_FOR = timedelta(hours=24)  # an older plan is planned again before launch
-SUPPORTED_CHANNELS = (Channel.SMS,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,9 @@ class Campaign:
     launched_at: datetime | None
     cancelled_at: datetime | None
     transaction_field: str | None = None  # transactional: the contact field of the transaction
+    # A launched campaign with nothing left queued, in flight or unknown: when its last message
+    # reached its final state (services/outbox.end_campaigns). Shown as status `finished`.
+    finished_at: datetime | None = None
 
     def facts(self, now: datetime, window: WindowPolicy = LEGAL_WINDOW) -> CampaignFacts:
         """The campaign as the core sees it when planned at `now`."""
@@ -135,6 +139,7 @@ def _campaign(row: Any, advertiser: Advertiser) -> Campaign:
         launched_at=row.launched_at,
         cancelled_at=row.cancelled_at,
         transaction_field=row.transaction_field,
+        finished_at=row.finished_at,
     )
 
 
@@ -231,15 +236,9 @@ def record(
     )
 
 
-def _choice(value: str, kinds: type[Nature] | type[Channel], option: str) -> Any:
-    try:
-        return kinds(value.strip().casefold())
-    except ValueError:
-        choices = ", ".join(k.value for k in kinds)
-        raise ServiceError(f"{option}: {value!r} is not one of {choices}") from None
-
-
-def _sender(value: str, advertiser: Advertiser) -> str:
+def sender_id(value: str, advertiser: Advertiser) -> str:
+    """`value` as one of the advertiser's sender IDs (as it was registered), or its short
+    number; refused otherwise."""
     wanted = value.strip()
     for sender in advertiser.senders:
         if sender.upper() == wanted.upper():
@@ -251,6 +250,15 @@ def _sender(value: str, advertiser: Advertiser) -> str:
         f"--sender: {value!r} is not a sender ID of {advertiser.slug} ({known}, or its short "
         f"number {advertiser.stop_number})"
     )
+
+
+def definition_of(campaign: Campaign) -> Definition:
+    return Definition(
+        nature=campaign.nature, channel=campaign.channel, sender=campaign.sender,
+        text=campaign.text, categories=campaign.categories, professions=campaign.professions,
+        tags=campaign.tags, start_at=campaign.start_at, send_by=campaign.send_by,
+        transaction_field=campaign.transaction_field,
+    )  # fmt: skip
 
 
 def create(
@@ -272,46 +280,19 @@ def create(
     """Define a campaign; returns it with its content check (blocks a plan would report)."""
     now = ctx.now()
     name = name.strip()
-    problems: list[str] = []
-    if not name:
-        problems.append("--name: a campaign needs a name")
-    elif len(name) > 200:
-        problems.append("--name: at most 200 characters")
-    elif audit.looks_like_phone(name):
-        problems.append(f"--name: {name!r} holds a phone number")
-    parsed_nature = _choice(nature, Nature, "--nature")
-    parsed_channel = _choice(channel, Channel, "--channel")
-    if parsed_channel not in SUPPORTED_CHANNELS:
-        problems.append(f"--channel: {parsed_channel.value} campaigns are not supported yet (sms)")
-    if not text.strip():
-        problems.append("--text: the message is empty")
-    control = control_character(text, allowed="\n\r")
-    if control is not None:
-        problems.append(f"--text: {control}")
-    field = (transaction_field or "").strip() or None
-    if field is not None and parsed_nature is not Nature.TRANSACTIONAL:
-        problems.append("--transaction-field: only a transactional campaign names a transaction")
-    elif field is None and parsed_nature is Nature.TRANSACTIONAL:
-        problems.append(
-            "--transaction-field: a transactional message answers one transaction of its "
-            "recipient: name the contact field that carries it (order, appointment, delivery)"
-        )
-    for option, value in (("--start", start), ("--send-by", send_by)):
-        if value is not None and value.tzinfo is None:
-            raise ValueError(f"{option} must be timezone-aware")  # the CLI gives Paris time
-    if send_by is not None:
-        if send_by <= now:
-            problems.append(f"--send-by: {send_by.isoformat()} is already past")
-        elif start is not None and send_by <= start:
-            problems.append(f"--send-by: {send_by.isoformat()} is not after --start")
-    lists = {
-        "categories": list(split_list(categories)),
-        "professions": list(split_list(professions)),
-        "tags": list(split_list(tags)),
-    }
+    problems = [p for p in (definition.name_problem(name),) if p]
+    parsed_nature = definition.choice(nature, Nature, "--nature")
+    parsed_channel = definition.choice(channel, Channel, "--channel")
     with ctx.engine.begin() as conn:
         advertiser = _advertiser(conn, slug)
-        chosen = _sender(sender, advertiser)
+        wanted = Definition(
+            nature=parsed_nature, channel=parsed_channel, sender=sender_id(sender, advertiser),
+            text=text, categories=definition.listed(categories),
+            professions=definition.listed(professions), tags=definition.listed(tags),
+            start_at=start, send_by=send_by,
+            transaction_field=definition.transaction_field(transaction_field),
+        )  # fmt: skip
+        problems += definition.problems(wanted, now)
         if problems:
             raise ServiceError("; ".join(problems))
         exists = conn.execute(
@@ -324,16 +305,11 @@ def create(
         conn.execute(
             insert(campaigns),
             {
+                # Never an id a deleted campaign had: the audit log names campaigns by id.
+                "id": reserve_ids(conn, "campaigns", 1)[0],
                 "advertiser_id": advertiser.id,
                 "name": name,
-                "nature": parsed_nature.value,
-                "channel": parsed_channel.value,
-                "sender": chosen,
-                "text": text,
-                **lists,
-                "start_at": start,
-                "send_by": send_by,
-                "transaction_field": field,
+                **wanted.stored(),
                 "status": "draft",
                 "created_at": now,
                 "created_by": ctx.actor,
@@ -343,11 +319,7 @@ def create(
         campaign = resolve(conn, name, slug)
         content = campaign.content()
         record(
-            conn, ctx, campaign, "create", now, nature=parsed_nature.value,
-            channel=parsed_channel.value, sender=chosen,
-            text_sha256=hashlib.sha256(text.encode()).hexdigest(), **lists,
-            start=start.isoformat() if start else None,
-            send_by=send_by.isoformat() if send_by else None, transaction_field=field,
+            conn, ctx, campaign, "create", now, **definition.audit_details(wanted),
             blocks=[b.code.value for b in content.blocks],
         )  # fmt: skip
     return campaign, content
@@ -379,8 +351,12 @@ _PLAN_FIGURES = ("targeted", "send", "exclude", "by_reason", "parts", "blocks", 
 
 def _overview(campaign: Campaign) -> dict[str, Any]:
     summary = campaign.plan_summary or {}
+    ended = campaign.status == "launched" and campaign.finished_at is not None
     return {
         **campaign.as_dict(),
+        # Still `launched` in the database (its plan frozen); over: nothing left to send.
+        "status": "finished" if ended else campaign.status,
+        "finished_at": campaign.finished_at.isoformat() if campaign.finished_at else None,
         "plan": (
             {key: summary.get(key) for key in _PLAN_FIGURES}
             if campaign.plan_generation is not None
@@ -566,6 +542,11 @@ def cancel(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any
         campaign = resolve(conn, name, slug, lock=True)
         if campaign.status == "cancelled":
             raise ServiceError(f"{campaign.name!r} is cancelled already")
+        if campaign.finished_at is not None:
+            raise ServiceError(
+                f"{campaign.name!r} finished at {campaign.finished_at.isoformat()}: every message "
+                "has reached its fate, nothing is left to cancel"
+            )
         withdrawn = conn.execute(
             update(outbox)
             .where(

@@ -1,11 +1,10 @@
 """Reading contacts back: one contact with its evidence and standing, or the canonical export."""
 
-import csv
 from typing import IO, Any
 
-from tambour.contacts.export import canonical_cells
+from tambour.contacts.export import TIME_COLUMNS, canonical_cells
 from tambour.contacts.row import CANONICAL_COLUMNS
-from tambour.outfiles import spreadsheet_row
+from tambour.outfiles import PLAIN, TableStyle, TableWriter
 from tambour.rules.template import field_key
 from tambour.services import advertisers, audit, ledger_reads
 from tambour.services.context import Context, NotFoundError, ServiceError
@@ -45,12 +44,13 @@ def show(ctx: Context, *, slug: str, number: str) -> dict[str, Any]:
     }
 
 
-def export(ctx: Context, *, slug: str, out: IO[str]) -> int:
+def export(ctx: Context, *, slug: str, out: IO[str], style: TableStyle = PLAIN) -> int:
     """Write the advertiser's contacts as a canonical CSV; returns the number of rows.
 
     Two passes over the contacts, both streamed: the first finds the personalization columns.
     No cell is a formula to a spreadsheet (`outfiles.spreadsheet_cell`; the importer reads
-    them back as they were).
+    them back as they were). `style`: `outfiles.EXCEL` for French Excel (semicolons, Paris
+    times as dd/mm/yyyy hh:mm:ss, which the importer reads as well).
     """
     count = 0
     with reader(ctx.engine) as conn:
@@ -62,8 +62,7 @@ def export(ctx: Context, *, slug: str, out: IO[str]) -> int:
             for name in contact.profile.get("fields", {}):
                 spelling.setdefault(field_key(name), name)
         columns = [*CANONICAL_COLUMNS, *spelling.values()]
-        writer = csv.writer(out)
-        writer.writerow(spreadsheet_row(columns))
+        table = TableWriter(out, style, columns, TIME_COLUMNS)
         for contact in ledger_reads.stream(conn, advertiser):
             cells = canonical_cells(
                 contact.e164, contact.kind.value, contact.profile, contact.events,
@@ -73,7 +72,7 @@ def export(ctx: Context, *, slug: str, out: IO[str]) -> int:
                 column = spelling[field_key(name)]
                 if column != name:
                     cells[column] = cells.pop(name)
-            writer.writerow(spreadsheet_row(cells.get(column, "") for column in columns))
+            table.row([cells.get(column, "") for column in columns])
             count += 1
     with ctx.engine.begin() as conn:
         audit.append(

@@ -56,10 +56,20 @@ _TEXTS = (
 )  # fmt: skip
 assert set(_PARSED) | set(_TEXTS) | {"phone"} == set(CANONICAL_COLUMNS)
 assert set(_TEXTS) == TEXT_COLUMNS
+# What the import counts of the rows it accepts, to tell the user when a file grounds no legal
+# basis (`PreparedBatch.facts`): rows stating a consent given, one without a date, one with
+# neither method nor wording (`consent_unproven`), a purchase, a collection, a membership, a
+# professional contact.
+FACTS = (
+    "consent", "consent_undated", "consent_unproven", "purchase", "collection", "membership",
+    "professional",
+)  # fmt: skip
+CONSENT, UNDATED, UNPROVEN, PURCHASE, COLLECTION, MEMBERSHIP, PROFESSIONAL = range(len(FACTS))
 _MISS = object()  # a cell value not parsed yet
 _MISSES = (_MISS,) * len(_PARSED)
 _POSITIONS = range(len(_PARSED))
 _PERSON = ContactKind.PERSON.value
+_PROFESSIONAL = ContactKind.PROFESSIONAL
 _COMPLAINT = OptOutSource.COMPLAINT_33700
 _MANUAL = OptOutSource.MANUAL.value
 _str = encode_basestring  # the function canonical_json quotes strings with (ensure_ascii off)
@@ -131,6 +141,7 @@ class RowPreparer:
             for column in _PARSED
         ]
         self.caches: list[dict[str, Any]] = [{"": None} for _ in _PARSED]
+        self.tally = [0] * len(FACTS)  # of the rows accepted since the caller last reset it
         extras = sorted((c, i) for c, i in where.items() if c and c not in COLUMN_PARSERS)
         extras = [(c, i) for c, i in extras if c != "phone"]
         # JSON key order, each name quoted once
@@ -239,8 +250,16 @@ class RowPreparer:
         stated = kind.value if kind is not None else None
         digest = profile_hash(stated or _PERSON, profile_json)
 
+        tally = self.tally
+        if kind is _PROFESSIONAL:
+            tally[PROFESSIONAL] += 1
         events: list[PreparedEvent] = []
         if consent is True:
+            tally[CONSENT] += 1
+            if consent_at is None:
+                tally[UNDATED] += 1
+            if not method and not wording:
+                tally[UNPROVEN] += 1
             parts = []
             if advertiser:
                 parts.append('"advertiser":' + _str(advertiser))
@@ -270,10 +289,12 @@ class RowPreparer:
         if third_party_proof:
             parts.append('"third_party_proof":' + _str(third_party_proof))
         if parts or collected_at is not None:
+            tally[COLLECTION] += 1
             events.append(_event("collected", collected_at, "{" + ",".join(parts) + "}"))
         if account_created_at is not None:
             events.append(_event("account_created", account_created_at))
         if last_purchase_at is not None or purchased_categories:
+            tally[PURCHASE] += 1
             data_json = (
                 '{"categories":' + _list(purchased_categories) + "}"
                 if purchased_categories
@@ -283,8 +304,9 @@ class RowPreparer:
         if last_activity_at is not None:
             events.append(_event("activity", last_activity_at))
         if member_since is not None:
+            tally[MEMBERSHIP] += 1
             events.append(_event("membership", member_since))
-        if opted_out or opt_out_source is not None:
+        if opted_out or opt_out_source is not None or (opted_out is None and opted_out_at):
             kind_value = "complaint" if opt_out_source is _COMPLAINT else "opt_out"
             source_value = opt_out_source.value if opt_out_source is not None else _MANUAL
             stamp = opted_out_at

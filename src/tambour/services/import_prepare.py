@@ -16,13 +16,26 @@ from tambour.contacts.ledger import (
     profile_of,
 )
 from tambour.contacts.reader import FileFormat, Record, RecordShape, Reject, check_record
-from tambour.services.import_fast import PreparedEvent, RowPreparer
+from tambour.rules.codes import ContactKind
+from tambour.services.import_fast import (
+    COLLECTION,
+    CONSENT,
+    FACTS,
+    MEMBERSHIP,
+    PROFESSIONAL,
+    PURCHASE,
+    UNDATED,
+    UNPROVEN,
+    PreparedEvent,
+    RowPreparer,
+)
 from tambour.store.bulk import copy_time
 
 OPPOSITION_KINDS = frozenset({EvidenceKind.OPT_OUT, EvidenceKind.COMPLAINT})
 __all__ = [
     "E164",
     "EVENTS",
+    "FACTS",
     "KIND",
     "PROFILE_HASH",
     "PROFILE_JSON",
@@ -47,6 +60,7 @@ class PreparedBatch(NamedTuple):
     records: int  # records read, blank rows included
     rows: list[PreparedRow]
     rejects: list[list[Reject]]  # one list per rejected record, in file order
+    facts: tuple[int, ...]  # accepted rows stating each of `import_fast.FACTS`
 
 
 _shapes: dict[FileFormat, RecordShape] = {}
@@ -64,6 +78,13 @@ _DATE_COLUMN = {
     EvidenceKind.MEMBERSHIP: "member_since",
     EvidenceKind.OPT_OUT: "opted_out_at",
     EvidenceKind.COMPLAINT: "opted_out_at",
+}
+# The facts `PreparedBatch.facts` counts, by the kind of evidence that states them.
+_COUNTED = {
+    EvidenceKind.CONSENT_GIVEN: CONSENT,
+    EvidenceKind.PURCHASE: PURCHASE,
+    EvidenceKind.COLLECTED: COLLECTION,
+    EvidenceKind.MEMBERSHIP: MEMBERSHIP,
 }
 FUTURE_TOLERANCE = timedelta(days=1)  # clocks and time zones of the systems files come from
 
@@ -98,6 +119,9 @@ def prepare(
     preparer = _fast_preparer(fmt, dialect, latest) if fast else None
     rows: list[PreparedRow] = []
     rejects: list[list[Reject]] = []
+    tally = [0] * len(FACTS)
+    if preparer is not None:
+        preparer.tally = [0] * len(FACTS)
     for line, cells, unreadable in records:
         if cells is None:
             rejects.append(unreadable)
@@ -121,8 +145,16 @@ def prepare(
             )
             continue
         profile_json = canonical_json(profile_of(row))
+        if row.kind_stated and row.kind is ContactKind.PROFESSIONAL:
+            tally[PROFESSIONAL] += 1
         events = []
         for event in facts:
+            counted = _COUNTED.get(event.kind)
+            if counted is not None:
+                tally[counted] += 1
+                if counted == CONSENT:
+                    tally[UNDATED] += event.at is None
+                    tally[UNPROVEN] += not (row.consent_method or row.consent_wording)
             opposition = None
             if event.kind in OPPOSITION_KINDS:
                 opposition = (str(event.data["source"]), event.at)
@@ -135,4 +167,6 @@ def prepare(
             (row.phone.e164, row.kind.value if row.kind_stated else None, profile_json,
              profile_hash(row.kind.value, profile_json), tuple(events))
         )  # fmt: skip
-    return PreparedBatch(len(records), rows, rejects)
+    if preparer is not None:
+        tally = [a + b for a, b in zip(tally, preparer.tally, strict=True)]
+    return PreparedBatch(len(records), rows, rejects, tuple(tally))

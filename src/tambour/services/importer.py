@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tambour.contacts.headers import suggest
 from tambour.contacts.ledger import canonical_json, merge_profiles, profile_hash
 from tambour.contacts.reader import (
     ContactFileError,
@@ -34,6 +35,7 @@ from tambour.contacts.reader import (
     read_batches,
     sniff,
 )
+from tambour.contacts.row import CANONICAL_COLUMNS
 from tambour.rules.codes import ContactKind
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
@@ -41,6 +43,7 @@ from tambour.services.context import Context, ServiceError
 from tambour.services.import_prepare import (
     E164,
     EVENTS,
+    FACTS,
     KIND,
     PROFILE_JSON,
     PreparedBatch,
@@ -83,6 +86,15 @@ class ImportSummary:
     rejects_path: str | None = None
     interrupted: str | None = None  # the error that stopped the import half-way
     seconds: float = 0.0
+    columns: dict[str, str] = field(default_factory=dict)  # canonical column -> its header
+    fields: list[str] = field(default_factory=list)  # headers kept as personalization fields
+    facts: Counter[str] = field(default_factory=Counter)  # accepted rows stating each of FACTS
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # see `import_warnings`
+
+    @property
+    def accepted(self) -> int:
+        """Rows that became contacts (or updated one): all but the rejected ones."""
+        return self.created + self.updated + self.unchanged + self.duplicates
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -101,12 +113,20 @@ class ImportSummary:
             "rejects_file": self.rejects_path,
             "interrupted": self.interrupted,
             "seconds": round(self.seconds, 3),
+            "columns": dict(self.columns),
+            "fields": list(self.fields),
+            "facts": {name: self.facts[name] for name in FACTS},
+            "warnings": list(self.warnings),
         }
 
 
 def _audited(summary: ImportSummary) -> dict[str, Any]:
-    """The summary as the audit log keeps it: no timing, no phone number in a file name."""
-    details = {k: v for k, v in summary.as_dict().items() if k != "seconds"}
+    """The summary as the audit log keeps it: no timing, no phone number in a file name, no
+    header of the file (a file without a header row has its first contact there)."""
+    details = {
+        k: v for k, v in summary.as_dict().items() if k not in ("seconds", "columns", "fields")
+    }
+    details["warnings"] = [warning["code"] for warning in summary.warnings]
     details["file"] = audit.without_phones(summary.file)
     if summary.rejects_path:
         details["rejects_file"] = audit.without_phones(summary.rejects_path)
@@ -428,6 +448,116 @@ def _next_from(queue: "multiprocessing.Queue[Any]", reader: Any, path: Path) -> 
                 ) from None
 
 
+# -- what the user is told about the file as a whole ---------------------------------------------
+
+CANONICAL = frozenset(CANONICAL_COLUMNS)
+# The columns a legal basis rests on (rules.md section 4), to say what to map.
+BASIS_COLUMNS = (
+    "consent", "consent_at", "consent_method", "consent_wording", "last_purchase_at",
+    "purchased_categories", "collected_at", "informed_at_collection",
+    "objection_offered_at_collection", "kind", "profession_tags", "member_since",
+)  # fmt: skip
+_GROUNDS = ("consent", "purchase", "collection", "membership", "professional")
+# Columns that state nothing without a consent column beside them (`evidence_of`).
+_CONSENT_DETAILS = tuple(c for c in CANONICAL_COLUMNS if c.startswith("consent_"))
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(repr(name) for name in names)
+
+
+def _suggestions(fields: list[str], wanted: tuple[str, ...] | None = None) -> dict[str, str]:
+    """Personalization fields whose header suggests a canonical column (of `wanted`)."""
+    found = {}
+    for name in fields:
+        column = suggest(name)
+        if column is not None and (wanted is None or column in wanted):
+            found[name] = column
+    return found
+
+
+def import_warnings(summary: ImportSummary) -> list[dict[str, Any]]:
+    """What the file fails to say, in words and as data, each with a stable `code`:
+
+    - `no_legal_basis_fact`: contacts created, but no row states a fact a legal basis can
+      rest on (a consent given, a purchase, a collection, a membership, a professional);
+    - `consent_not_dated`: consents without a date, which ground no basis;
+    - `consent_unproven`: consents with neither method nor wording, which ground none either;
+    - `column_without_effect`: consent details (its date...) in a file with no consent column.
+
+    Each names the personalization fields (`fields`) and what they may be (`suggested_mapping`,
+    header -> canonical column) when the fix may be a mapping."""
+    warnings: list[dict[str, Any]] = []
+    columns, fields, facts = summary.columns, summary.fields, summary.facts
+    consents = facts["consent"]
+    details = [c for c in _CONSENT_DETAILS if c in columns]
+    if details and "consent" not in columns:
+        warnings.append({
+            "code": "column_without_effect",
+            "message": (
+                f"column(s) {_quoted([columns[c] for c in details])} (read as "
+                f"{', '.join(details)}) state nothing without a consent column saying yes or "
+                "no: nothing of them was recorded"
+            ),
+            "columns": {columns[c]: c for c in details},
+            "needs": "consent",
+            "fields": list(fields),
+            "suggested_mapping": _suggestions(fields, ("consent",)),
+        })  # fmt: skip
+    # Only when it created contacts: a file that updates some (tags, names) may rely on the
+    # facts recorded before.
+    if summary.created and not any(facts[name] for name in _GROUNDS):
+        if "consent" in columns:
+            why = f"the consent column {columns['consent']!r} holds no yes"
+        else:
+            why = "the file has no consent column"
+        warnings.append({
+            "code": "no_legal_basis_fact",
+            "message": (
+                "no legal basis: no row states a fact a legal basis can rest on (a consent "
+                f"given, a purchase, a collection, a membership, a professional contact; {why}): "
+                f"the {summary.created:,} contact(s) it created cannot receive a marketing SMS"
+            ),
+            "fields": list(fields),
+            "suggested_mapping": _suggestions(fields),
+            "basis_columns": [c for c in BASIS_COLUMNS if c not in columns],
+        })  # fmt: skip
+    undated = facts["consent_undated"]
+    if undated:
+        where = (
+            f"the column {columns['consent_at']!r} (consent_at) is empty on these rows"
+            if "consent_at" in columns
+            else "the file has no consent_at column"
+        )
+        warnings.append({
+            "code": "consent_not_dated",
+            "message": (
+                f"consent not dated: {undated:,} row(s) of the {consents:,} giving a consent "
+                f"have no date ({where}), and an undated consent is no legal basis"
+            ),
+            "rows": undated,
+            "consents": consents,
+            "date_column": columns.get("consent_at"),
+            "fields": list(fields),
+            "suggested_mapping": _suggestions(fields, ("consent_at",)),
+        })  # fmt: skip
+    unproven = facts["consent_unproven"]
+    if unproven:
+        warnings.append({
+            "code": "consent_unproven",
+            "message": (
+                f"consent without proof: {unproven:,} row(s) of the {consents:,} giving a "
+                "consent have neither method nor wording (consent_method, consent_wording), "
+                "and a consent with nothing to show is no legal basis (consent_unproven)"
+            ),
+            "rows": unproven,
+            "consents": consents,
+            "fields": list(fields),
+            "suggested_mapping": {},
+        })  # fmt: skip
+    return warnings
+
+
 ANALYZE_FROM = 10_000  # rows from which an import refreshes PostgreSQL's statistics
 
 
@@ -448,21 +578,28 @@ def import_contacts(
     rejects_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    excel: bool = False,
 ) -> ImportSummary:
-    """Import a contact file for one advertiser; returns what happened to every row."""
+    """Import a contact file for one advertiser; returns what happened to every row.
+    `excel`: the rejects file in French Excel's form (`;`-separated)."""
     started = time.perf_counter()
     mapping = load_mapping(mapping_path) if mapping_path else None
-    fmt = sniff(path, mapping)
+    fmt = sniff(path, mapping, mapping_source=mapping_path)
     summary = ImportSummary(
         file=path.name, dry_run=dry_run, encoding=fmt.encoding, delimiter=fmt.delimiter
     )
+    for header, column in zip(fmt.header, fmt.columns, strict=True):
+        if column in CANONICAL:
+            summary.columns[column] = header.strip()
+        elif column is not None:
+            summary.fields.append(column)
     rejects_target = rejects_path or default_rejects_path(path)
     if rejects_target.resolve() == path.resolve():
         raise ServiceError(f"--rejects: {rejects_target} is the file being imported")
     if not rejects_target.parent.is_dir():
         raise ServiceError(f"--rejects: the folder {rejects_target.parent} does not exist")
     try:  # never over another file: --rejects must be new, the default takes a free name
-        rejects = RejectsWriter(rejects_target, fmt, fresh=rejects_path is None)
+        rejects = RejectsWriter(rejects_target, fmt, fresh=rejects_path is None, excel=excel)
     except FileExistsError:
         raise ServiceError(
             f"--rejects: {rejects_target} exists already; name a new file (nothing was imported)"
@@ -499,6 +636,8 @@ def import_contacts(
                         actor=ctx.actor, now=now,
                     )  # fmt: skip
                 summary.rows += len(prepared.rows) + len(prepared.rejects)
+                for name, count in zip(FACTS, prepared.facts, strict=True):
+                    summary.facts[name] += count
                 if progress:
                     progress(prepared.records)
         except BaseException as error:
@@ -509,6 +648,8 @@ def import_contacts(
             summary.rejected_by_reason = Counter(rejects.by_reason)
             summary.rejects_path = str(rejects.path) if rejects.count else None
             summary.seconds = time.perf_counter() - started
+            if summary.interrupted is None:
+                summary.warnings = import_warnings(summary)
             if dry is not None:
                 dry.rollback()
             else:  # what was accepted is recorded, also when the import stopped half-way

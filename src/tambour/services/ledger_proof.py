@@ -86,8 +86,11 @@ class _Runs:
         return None
 
 
+NO_PLAN = 0  # a plan entry's generation when its action left the campaign without a plan
+
+
 class _Plan(NamedTuple):
-    generation: int
+    generation: int  # NO_PLAN: the plan was dropped (campaign edited or deleted)
     rows: int
     seal_sum: int | None  # None: an entry that gave no digest
     seq: int
@@ -124,6 +127,10 @@ def _coverage(conn: Connection) -> _Coverage:
                 seal_sum = int(digest[0], 16) if digest else None
                 found.plans.setdefault(int(campaign_id), []).append(
                     _Plan(int(generation), int(count), seal_sum, seq, action)
+                )
+            for campaign_id in rows.get("plans_dropped", ()):
+                found.plans.setdefault(int(campaign_id), []).append(
+                    _Plan(NO_PLAN, 0, None, seq, action)
                 )
     found.evidence.sort()
     found.suppressions.sort()
@@ -276,8 +283,9 @@ def _plans(conn: Connection, sealer: Sealer, check: LedgerCheck, coverage: _Cove
         plans = coverage.plans.get(campaign_id)
         made = plans[-1] if plans else None
         where = f"campaign {campaign_id}"
-        if made is None or current.get(campaign_id) != made.generation:
-            said = "no plan" if made is None else f"generation {made.generation}"
+        expected = None if made is None or made.generation == NO_PLAN else made.generation
+        if current.get(campaign_id) != expected:
+            said = "no plan" if expected is None else f"generation {expected}"
             check.add(
                 RowProblem(
                     "campaigns", where, "edited",
@@ -285,6 +293,8 @@ def _plans(conn: Connection, sealer: Sealer, check: LedgerCheck, coverage: _Cove
                     f"made {said} current",
                 )
             )  # fmt: skip
+            continue
+        if made is None or expected is None:
             continue
         key = (campaign_id, made.generation)
         found = counts.get(key, 0)

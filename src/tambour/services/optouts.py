@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
+from tambour.contacts.headers import lookup
 from tambour.contacts.ledger import Evidence, EvidenceKind
-from tambour.contacts.reader import canonical_column, control_character, regular_file
+from tambour.contacts.reader import control_character, invalid_phone_reason, regular_file
 from tambour.contacts.values import parse_datetime
 from tambour.rules.codes import OptOutSource
 from tambour.services import advertisers, audit
@@ -174,15 +175,33 @@ def _numbered(path: Path, reader: "Reader", after: int) -> Iterator[tuple[int, l
         raise ServiceError(f"{path}: line {reader.line_num + after}: {error}") from None
 
 
+_READ = ("phone", "opted_out_at", "opt_out_source")  # the columns an opposition list is read for
+
+
+def _check_header(path: Path, cells: list[str], header: list[str]) -> None:
+    """Two columns read as one (`Date` and `Date d'opposition`): which one holds it is not
+    sure, and the list must say."""
+    seen: dict[str, str] = {}
+    for name, column in zip(cells, header, strict=True):
+        if column in _READ:
+            if column in seen:
+                raise ServiceError(
+                    f"{path}: line 1: columns {seen[column]!r} and {name!r} are both "
+                    f"{column}: keep one of them"
+                )
+            seen[column] = name
+
+
 def _entries(
     path: Path, default_source: OptOutSource, now: datetime, result: OptOutImport
 ) -> Iterator[tuple[str, OptOutSource, datetime]]:
     regular_file(path)  # not a folder, a device (/dev/zero never ends) or a pipe
     with path.open(encoding=_encoding(path), newline="") as handle:
         first = handle.readline()
-        delimiter = ";" if first.count(";") > first.count(",") else ","
+        delimiter = max(";\t,", key=first.count) if any(d in first for d in ";\t,") else ","
         cells = next(_numbered(path, csv.reader([first], delimiter=delimiter), 0), (1, []))[1]
-        header = [canonical_column(h) or h.strip().casefold() for h in cells]
+        # Headers in the list's own words first: there `Date` is when the number was listed.
+        header = [lookup(h, opposition_list=True) or h.strip().casefold() for h in cells]
         rows: Iterator[tuple[int, list[str]]]
         numbered = _numbered(path, csv.reader(handle, delimiter=delimiter), 1)
         if "phone" in header:
@@ -192,6 +211,7 @@ def _entries(
                     raise ServiceError(
                         f"{path}: line 1: the header's column {index + 1} ({name!r}) {problem}"
                     )
+            _check_header(path, cells, header)
         else:  # a bare list of numbers: the first line is data
             header = ["phone"]
             rows = itertools.chain([(1, cells)], numbered)
@@ -214,9 +234,8 @@ def _entries(
                     record[column] = ""
             phone = parse_phone(record.get("phone", ""))
             if phone.e164 is None or not phone.valid:
-                result.rejected.append(
-                    {"line": line, "field": "phone", "reason": "not a valid phone number"}
-                )
+                reason = invalid_phone_reason(record.get("phone", ""))
+                result.rejected.append({"line": line, "field": "phone", "reason": reason})
                 continue
             # An opposition is never dropped for a bad date or source: it takes effect now,
             # with the list's source, and the line is reported.

@@ -11,8 +11,12 @@ A message's life:
                       plan, expired past the send-by)
        submitting --record_submitted--> submitted --receipts--> delivered | failed | expired
                   --finish--> failed (refused for good) | unknown (in doubt: never resubmitted)
+                              | recorded (the record-only transport wrote it down, sent nothing)
                   --hold--> queued again later (the window closed meanwhile, carrier busy)
                   --rescue (lease expired: its worker died mid-submit)--> unknown
+
+A launched campaign is over (`campaigns.finished_at`, end_campaigns) once none of its messages
+is queued, submitting, submitted or unknown (an unknown message waits for its operator).
 
 Every update of a claimed message is conditional on its worker (lease_owner). A worker that
 hung past its lease finds its messages `unknown`; what it learns afterwards (the carrier took
@@ -29,6 +33,7 @@ from sqlalchemy import Connection
 
 from tambour.dispatch.receipts import Outcome, Receipt, message_outcome
 from tambour.rules.sending import STOPPING_FACTS
+from tambour.services import audit
 from tambour.store.bulk import (
     adapt_datetime,
     copy_time,
@@ -171,7 +176,7 @@ def hold(conn: Connection, owner: str, now: datetime, held: Iterable[Held]) -> N
 @dataclass(frozen=True, slots=True)
 class Finished:
     id: int
-    state: str  # failed, expired, cancelled, unknown
+    state: str  # failed, expired, cancelled, unknown, recorded
     reason: str | None = None  # a rules.md code (opted_out, window_expired...)
     error_code: int | None = None  # the carrier's
     error: str | None = None  # words, never a number or a text
@@ -180,8 +185,8 @@ class Finished:
 
 
 def finish(conn: Connection, owner: str, now: datetime, finished: Sequence[Finished]) -> None:
-    """Messages whose fate is settled without a receipt: failed, expired, cancelled, unknown.
-    Parts the carrier took are kept (their receipts will still be recorded)."""
+    """Messages whose fate is settled without a receipt: failed, expired, cancelled, unknown,
+    recorded. Parts the carrier took are kept (their receipts will still be recorded)."""
     if not finished:
         return
     at = adapt_datetime(conn, now)
@@ -204,6 +209,7 @@ class Submitted:
     carrier_keys: tuple[str, ...]  # receipts.message_key of each part's id, in order
     valid_until: datetime | None
     submitted_at: datetime  # when it left (the instant its window was last checked)
+    campaign_id: int = 0  # remembered with its parts: a receipt tells which campaign may end
 
 
 def record_submitted(
@@ -213,10 +219,12 @@ def record_submitted(
     submitted: Sequence[Submitted],
     *,
     early: bool = True,
+    touched: dict[int, int] | None = None,
 ) -> None:
     """Messages the carrier took, every part: `submitted`, with their parts' carrier keys.
     Receipts that came before are applied now, when `early` says some may be waiting (the
-    caller knows when it stored some; sweep_early_receipts catches other workers')."""
+    caller knows when it stored some; sweep_early_receipts catches other workers'); the
+    messages they settle go into `touched` (see record_receipts)."""
     if not submitted:
         return
     at = adapt_datetime(conn, now)
@@ -226,7 +234,7 @@ def record_submitted(
             conn, [(s.id, s.advertiser_id, s.carrier_keys) for s in submitted], whole=True
         )
     if early:
-        _apply_early_receipts(conn, now, [k for s in submitted for k in s.carrier_keys])
+        _apply_early_receipts(conn, now, [k for s in submitted for k in s.carrier_keys], touched)
 
 
 def _mark_submitted(conn: Connection, owner: str, at: Any, submitted: Sequence[Submitted]) -> None:
@@ -334,6 +342,105 @@ def next_due(conn: Connection) -> datetime | None:
     return min(found) if found else None
 
 
+def next_queued(conn: Connection) -> datetime | None:
+    """When the next queued message falls due (the past: due now); None when none is queued."""
+    cursor = driver_cursor(conn)
+    cursor.execute("SELECT min(send_at) FROM outbox WHERE state = 'queued'")
+    return _instant(cursor.fetchone()[0])
+
+
+# --- campaigns that end ----------------------------------------------------------------------
+
+# A message in one of these may still change by itself (or waits for its operator: unknown);
+# store/tables.FINAL_STATES are the others.
+_OPEN_STATES = "'queued', 'submitting', 'submitted', 'unknown'"
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A launched campaign found over: none of its messages is left queued, in flight or
+    unknown."""
+
+    campaign_id: int
+    advertiser_id: int
+    finished_at: datetime  # when its last message reached its final state
+    messages: dict[str, int]  # by state
+
+
+def campaigns_of(conn: Connection, outbox_ids: Sequence[int]) -> set[int]:
+    """The campaigns of these messages."""
+    if not outbox_ids:
+        return set()
+    in_sql, params = in_values(conn, sorted(outbox_ids))
+    cursor = driver_cursor(conn)
+    cursor.execute(f"SELECT DISTINCT campaign_id FROM outbox WHERE id {in_sql}", params)
+    return {row[0] for row in cursor.fetchall()}
+
+
+def end_campaigns(
+    conn: Connection, now: datetime, actor: str, campaign_ids: Iterable[int] | None = None
+) -> list[Ended]:
+    """Mark over (`finished_at`) the launched campaigns among `campaign_ids` (None: all those
+    not over yet) none of whose messages is queued, submitting, submitted or unknown, each
+    with an audit entry (`campaign.finish`). One indexed probe a campaign (outbox's
+    (campaign_id, state) index): cheap enough for every flush that settled some of its
+    messages. Their status stays `launched` (the plan frozen, a second launch refused)."""
+    cursor = driver_cursor(conn)
+    query = (
+        "SELECT c.id, c.advertiser_id, c.name FROM campaigns c"
+        " WHERE c.status = 'launched' AND c.finished_at IS NULL AND NOT EXISTS ("
+        " SELECT 1 FROM outbox o WHERE o.campaign_id = c.id AND o.advertiser_id = c.advertiser_id"
+        f" AND o.state IN ({_OPEN_STATES}))"
+    )
+    params: list[Any] = []
+    if campaign_ids is not None:
+        ids = sorted(set(campaign_ids))
+        if not ids:
+            return []
+        in_sql, params = in_values(conn, ids)
+        query += f" AND c.id {in_sql}"
+    cursor.execute(query, params)
+    found = cursor.fetchall()
+    q = mark(conn)
+    ended = []
+    for campaign_id, advertiser_id, name in found:
+        cursor.execute(
+            f"SELECT state, count(*), max(done_at) FROM outbox WHERE campaign_id = {q}"
+            f" AND advertiser_id = {q} GROUP BY state ORDER BY state",
+            [campaign_id, advertiser_id],
+        )
+        messages: dict[str, int] = {}
+        last: datetime | None = None
+        for state, count, done_at in cursor.fetchall():
+            messages[state] = count
+            at = _instant(done_at)
+            if at is not None and (last is None or at > last):
+                last = at
+        finished_at = min(last, now) if last is not None else now
+        cursor.execute(
+            f"UPDATE campaigns SET finished_at = {q} WHERE id = {q} AND advertiser_id = {q}"
+            " AND status = 'launched' AND finished_at IS NULL",
+            [adapt_datetime(conn, finished_at), campaign_id, advertiser_id],
+        )
+        if cursor.rowcount != 1:  # another worker marked it meanwhile (PostgreSQL)
+            continue
+        audit.append(
+            conn,
+            actor=actor,
+            action="campaign.finish",
+            advertiser_id=advertiser_id,
+            details={
+                "campaign": audit.without_phones(name),
+                "campaign_id": campaign_id,
+                "finished_at": finished_at.isoformat(),
+                "messages": messages,
+            },
+            at=now,
+        )
+        ended.append(Ended(campaign_id, advertiser_id, finished_at, messages))
+    return ended
+
+
 # --- receipts --------------------------------------------------------------------------------
 
 _FINAL = frozenset({Outcome.DELIVERED, Outcome.FAILED, Outcome.EXPIRED, Outcome.UNKNOWN})
@@ -349,6 +456,7 @@ class Part(NamedTuple):
     outbox_id: int
     part: int
     of_parts: int  # the message's parts; 0 when the carrier did not take them all
+    campaign_id: int = 0  # when known without a look-up (a part the worker remembers)
 
 
 def record_receipts(
@@ -356,6 +464,7 @@ def record_receipts(
     now: datetime,
     receipts: Sequence[Receipt],
     recent: Mapping[str, Part] | None = None,
+    touched: dict[int, int] | None = None,
 ) -> int:
     """Apply final receipts to their parts (a pending one, ENROUTE or ACCEPTD, changes
     nothing), and settle the messages whose parts are all known. A receipt for a part not
@@ -363,7 +472,9 @@ def record_receipts(
     receipts are waiting in early_receipts.
 
     `recent`: parts the caller recorded (committed) lately, by key; a receipt naming one by
-    its first id is applied without looking the part up (a worker's own receipts, mostly)."""
+    its first id is applied without looking the part up (a worker's own receipts, mostly).
+    `touched` gets the messages whose parts a receipt settled: outbox id -> campaign id (0 when
+    not known without a look-up), for the caller to tell which campaigns may be over."""
     final = [r for r in receipts if r.outcome in _FINAL]
     if not final:
         return 0
@@ -388,7 +499,7 @@ def record_receipts(
         updates.setdefault(
             (found.outbox_id, found.part), (found, receipt.outcome.value, receipt.error)
         )
-    _update_parts(conn, now, list(updates.values()))
+    _update_parts(conn, now, list(updates.values()), touched)
     _store_early(conn, now, early)
     return len(early)
 
@@ -430,12 +541,18 @@ def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[Part
 
 
 def _update_parts(
-    conn: Connection, now: datetime, updates: Sequence[tuple[Part, str, int | None]]
+    conn: Connection,
+    now: datetime,
+    updates: Sequence[tuple[Part, str, int | None]],
+    touched: dict[int, int] | None = None,
 ) -> None:
     """Record the parts' outcomes (each once: a redelivered receipt changes nothing) and
     settle their messages: a one-part message by its part's receipt, others once all their
     parts are known (receipts.message_outcome)."""
     at = adapt_datetime(conn, now)
+    if touched is not None:
+        for p, _, _ in updates:
+            touched[p.outbox_id] = p.campaign_id or touched.get(p.outbox_id, 0)
     single = []
     for p, outcome, error in updates:
         if p.of_parts == 1:
@@ -474,7 +591,9 @@ def _store_early(
     )
 
 
-def sweep_early_receipts(conn: Connection, now: datetime) -> None:
+def sweep_early_receipts(
+    conn: Connection, now: datetime, touched: dict[int, int] | None = None
+) -> None:
     """Apply early receipts whose part has been recorded since. On PostgreSQL a worker can
     record a part while another stores its receipt as early, neither seeing the other's
     uncommitted row: this catches what both missed."""
@@ -484,10 +603,15 @@ def sweep_early_receipts(conn: Connection, now: datetime) -> None:
         " JOIN outbox_parts p ON p.carrier_key = e.carrier_key"
     )
     keys = [row[0] for row in cursor.fetchall()]
-    _apply_early_receipts(conn, now, keys)
+    _apply_early_receipts(conn, now, keys, touched)
 
 
-def _apply_early_receipts(conn: Connection, now: datetime, keys: Sequence[str]) -> None:
+def _apply_early_receipts(
+    conn: Connection,
+    now: datetime,
+    keys: Sequence[str],
+    touched: dict[int, int] | None = None,
+) -> None:
     if not keys:
         return
     cursor = driver_cursor(conn)
@@ -509,7 +633,7 @@ def _apply_early_receipts(conn: Connection, now: datetime, keys: Sequence[str]) 
         used.add(group)
         part = parts[key][0]
         updates.setdefault((part.outbox_id, part.part), (part, outcome, error_code))
-    _update_parts(conn, now, list(updates.values()))
+    _update_parts(conn, now, list(updates.values()), touched)
     groups = sorted(used)
     if groups:
         in_sql, params = in_values(conn, groups)

@@ -632,9 +632,9 @@ def plan(
         figures["blocks"] = [{"code": b.code.value, "message": b.message} for b in blocks]
         figures["seconds"] = elapsed(started)
         with ctx.engine.begin() as conn:
-            current = (campaigns.c.plan_generation.is_(None)) | (
-                campaigns.c.plan_generation < generation
-            )
+            # The newest generation handed out: not one the campaign was edited (or planned
+            # again) after, so a plan is never made current on an older definition.
+            current = campaigns.c.generations == generation
             switched = conn.execute(
                 update(campaigns)
                 .where(campaigns.c.id == campaign.id, campaigns.c.status.in_(PLANNABLE), current)

@@ -157,22 +157,26 @@ class PlanWritten:
 class Written:
     """The rows one audited action wrote, as its audit entry lists them: evidence and
     suppression ids, suppression entries rewritten in place with their new seal (an older
-    copy written back keeps a valid seal of its own: the log says which is the latest), and
-    plan generations."""
+    copy written back keeps a valid seal of its own: the log says which is the latest), plan
+    generations, and the campaigns whose plan was dropped (edited or deleted: none current)."""
 
     evidence: list[int] = field(default_factory=list)
     suppressions: list[int] = field(default_factory=list)
     rewritten: list[tuple[int, bytes]] = field(default_factory=list)  # suppression id, seal
     plans: list[PlanWritten] = field(default_factory=list)
+    dropped: list[int] = field(default_factory=list)  # campaign ids left without a plan
 
     def add(self, other: "Written") -> None:
         self.evidence += other.evidence
         self.suppressions += other.suppressions
         self.rewritten += other.rewritten
         self.plans += other.plans
+        self.dropped += other.dropped
 
     def __bool__(self) -> bool:
-        return bool(self.evidence or self.suppressions or self.rewritten or self.plans)
+        return bool(
+            self.evidence or self.suppressions or self.rewritten or self.plans or self.dropped
+        )
 
     def as_details(self) -> dict[str, Any]:
         """What the audit entry says: id runs (compact), rewritten entries, plans."""
@@ -185,6 +189,8 @@ class Written:
             said["suppressions_rewritten"] = [[rid, seal.hex()] for rid, seal in self.rewritten]
         if self.plans:
             said["plans"] = [p.as_list() for p in self.plans]
+        if self.dropped:
+            said["plans_dropped"] = list(self.dropped)
         return said
 
 

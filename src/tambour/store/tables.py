@@ -181,6 +181,10 @@ campaigns = Table(
     Column("cancelled_at", UtcDateTime()),
     # A transactional campaign: the contact field that carries each recipient's transaction.
     Column("transaction_field", String(64)),
+    # A launched campaign is over when none of its messages is queued, in flight or unknown
+    # (migration 0008): when the last one reached its final state. Its status stays `launched`
+    # (the plan frozen, a second launch refused); it is shown as `finished`.
+    Column("finished_at", UtcDateTime()),
     UniqueConstraint("advertiser_id", "name"),
 )
 
@@ -212,9 +216,14 @@ plan_rows = Table(
     Column("seal", LargeBinary(16)),  # keyed digest of the row (services/seals.py)
 )
 
+# `recorded`: taken by the record-only transport, which sends nothing (migration 0008).
 OUTBOX_STATES = (
-    "queued", "submitting", "submitted", "delivered", "failed", "expired", "cancelled", "unknown"
+    "queued", "submitting", "submitted", "recorded", "delivered", "failed", "expired",
+    "cancelled", "unknown",
 )  # fmt: skip
+# States a message never leaves by itself: its campaign may be over. `unknown` is not one of
+# them: it waits for an operator's decision (requeue-unknown).
+FINAL_STATES = ("recorded", "delivered", "failed", "expired", "cancelled")
 
 outbox = Table(
     "outbox",

@@ -7,6 +7,8 @@ submit returns: the carrier's id of each part, or why not, kept apart by what ma
   `error` keeps the carrier's own code (SMPP command_status, HTTP status).
 - IN_DOUBT: a part may have been taken without our knowing (no answer came): never submit it
   again by itself, record it as unknown.
+- RECORDED: the record-only transport wrote it down and sent nothing: the message is
+  `recorded`, never `submitted` (no carrier has it, no receipt will come), and never sent again.
 
 Parts go one after the other and the first that is not accepted stops the message, so a
 permanent refusal does not leave the recipient with the end of a message and no start.
@@ -40,6 +42,7 @@ class SubmitStatus(StrEnum):
     RETRY = "retry"
     FAILED = "failed"
     IN_DOUBT = "in_doubt"
+    RECORDED = "recorded"
 
 
 @dataclass(frozen=True, slots=True)

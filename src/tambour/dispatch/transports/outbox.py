@@ -1,9 +1,10 @@
-"""The local `outbox` transport: sends nothing, records each message (in `recorded`, and as one
-JSON line in `path` when given) and accepts it with an id for each part, as our splitter cuts
-it. For a first run without a carrier, and for tests of what would have left.
-(Not to be confused with the outbox table the workers claim messages from.)
-
-No receipts ever come back: messages sent through it stay `submitted`.
+"""The local record-only transport (`kind = "record-only"`, formerly `"outbox"`): sends nothing,
+records each message (in `recorded`, and as one JSON line in `path` when given) with an id for
+each part, as our splitter cuts it, and answers RECORDED, never ACCEPTED: the worker stores
+such messages as `recorded`, a final state, never as `submitted`. For a first run without a
+carrier, and for tests of what would have left. It must be named in the configuration: a
+worker without a transport refuses to start. (Not to be confused with the outbox table the
+workers claim messages from.)
 """
 
 import asyncio
@@ -24,7 +25,7 @@ from tambour.sms.text import split_text
 
 
 class OutboxTransport:
-    kind = "outbox"
+    kind = "record-only"
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
@@ -66,8 +67,8 @@ class OutboxTransport:
             )
             async with self._lock:
                 await asyncio.to_thread(self._append, line)
-        parts = tuple(PartResult(SubmitStatus.ACCEPTED, i) for i in ids)
-        return SubmitResult(SubmitStatus.ACCEPTED, parts, len(parts))
+        parts = tuple(PartResult(SubmitStatus.RECORDED, i) for i in ids)
+        return SubmitResult(SubmitStatus.RECORDED, parts, len(parts))
 
     def _append(self, line: str) -> None:
         assert self.path is not None

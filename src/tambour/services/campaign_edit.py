@@ -1,0 +1,195 @@
+"""Fixing a campaign before it leaves: `edit` changes its definition (the current plan is
+dropped, since it decided on the old one), `delete` removes it and its plan (its name is free
+again). Both only while it is a draft or planned; both audited, the dropped plan rows listed.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, Final
+
+from sqlalchemy import Connection, delete, func, select, update
+
+from tambour.rules.codes import Nature
+from tambour.rules.content import ContentCheck
+from tambour.services import campaign_definition as definition
+from tambour.services.campaigns import (
+    PLANNABLE,
+    Campaign,
+    definition_of,
+    record,
+    resolve,
+    sender_id,
+)
+from tambour.services.context import Context, ServiceError
+from tambour.services.seals import Written, with_rows
+from tambour.store.tables import campaigns, plan_rows
+
+
+class Keep(Enum):
+    """An option not given: the campaign keeps what it has."""
+
+    KEEP = "keep"
+
+
+KEEP: Final = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What to change; `KEEP` (the default) leaves a part as it is. `start_at` or `send_by`
+    None clears it (as soon as possible, no deadline); `transaction_field` None clears it."""
+
+    nature: str | Keep = KEEP
+    sender: str | Keep = KEEP
+    text: str | Keep = KEEP
+    categories: str | Keep = KEEP
+    professions: str | Keep = KEEP
+    tags: str | Keep = KEEP
+    start_at: datetime | Keep | None = KEEP
+    send_by: datetime | Keep | None = KEEP
+    transaction_field: str | Keep | None = KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    campaign: Campaign
+    content: ContentCheck
+    changed: tuple[str, ...]  # the parts that changed, by name
+    plan_dropped: bool  # it had a plan, now gone: plan again
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    name: str
+    advertiser: str
+    was: str  # draft or planned
+    plan_rows: int  # rows of its plans removed
+
+
+def _not_editable(campaign: Campaign, doing: str) -> ServiceError:
+    if campaign.status == "launched":
+        return ServiceError(
+            f"{campaign.name!r} was launched: it cannot be {doing}; cancel it "
+            f"(`tambour campaign cancel {campaign.name!r}`) and create a new one"
+        )
+    return ServiceError(f"{campaign.name!r} is {campaign.status}: it cannot be {doing}")
+
+
+def _drop_plans(conn: Connection, campaign: Campaign) -> int:
+    """Delete every plan row of `campaign` (the current plan and any left by an interrupted
+    plan); bump its generation counter so that a plan being made meanwhile is discarded."""
+    removed = conn.execute(
+        select(func.count())
+        .select_from(plan_rows)
+        .where(
+            plan_rows.c.campaign_id == campaign.id,
+            plan_rows.c.advertiser_id == campaign.advertiser.id,
+        )
+    ).scalar_one()
+    conn.execute(
+        delete(plan_rows).where(
+            plan_rows.c.campaign_id == campaign.id,
+            plan_rows.c.advertiser_id == campaign.advertiser.id,
+        )
+    )
+    return int(removed)
+
+
+def _changed(old: definition.Definition, new: definition.Definition) -> tuple[str, ...]:
+    before, after = old.stored(), new.stored()
+    return tuple(name for name in after if after[name] != before[name])
+
+
+def edit(ctx: Context, *, name: str, slug: str | None = None, changes: Changes) -> Edited:
+    """Change a draft or planned campaign. The new definition is checked as at creation;
+    a plan made on the old one is dropped (plan again, then launch)."""
+    now = ctx.now()
+    with ctx.engine.begin() as conn:
+        campaign = resolve(conn, name, slug, lock=True)
+        if campaign.status not in PLANNABLE:
+            raise _not_editable(campaign, "edited")
+        old = definition_of(campaign)
+        given: dict[str, Any] = {}
+        if not isinstance(changes.nature, Keep):
+            given["nature"] = definition.choice(changes.nature, Nature, "--nature")
+        if not isinstance(changes.sender, Keep):
+            given["sender"] = sender_id(changes.sender, campaign.advertiser)
+        if not isinstance(changes.text, Keep):
+            given["text"] = changes.text
+        for part in ("categories", "professions", "tags"):
+            value = getattr(changes, part)
+            if not isinstance(value, Keep):
+                given[part] = definition.listed(value)
+        for part in ("start_at", "send_by"):
+            value = getattr(changes, part)
+            if not isinstance(value, Keep):
+                given[part] = value
+        if not isinstance(changes.transaction_field, Keep):
+            given["transaction_field"] = definition.transaction_field(changes.transaction_field)
+        if not given:
+            raise ServiceError(
+                "nothing to change: give the text, sender, targeting or schedule to change"
+            )
+        new = old.with_changes(**given)
+        problems = definition.problems(new, now)
+        if problems:
+            raise ServiceError("; ".join(problems))
+        changed = _changed(old, new)
+        if not changed:
+            raise ServiceError(f"{campaign.name!r} has this definition already: nothing changed")
+        dropped = campaign.plan_generation is not None
+        removed = _drop_plans(conn, campaign)
+        conn.execute(
+            update(campaigns)
+            .where(campaigns.c.id == campaign.id)
+            .values(
+                **new.stored(),
+                status="draft",
+                plan_generation=None,
+                planned_at=None,
+                plan_summary=None,
+                generations=campaigns.c.generations + 1,
+            )
+        )
+        edited = resolve(conn, campaign.name, campaign.advertiser.slug)
+        content = edited.content()
+        details = definition.audit_details(new)
+        record(
+            conn, ctx, edited, "edit", now, changed=list(changed),
+            **{k: details[k] for k in _audited(changed)},
+            plan_dropped=campaign.plan_generation, plan_rows_removed=removed,
+            blocks=[b.code.value for b in content.blocks],
+            **with_rows({}, Written(dropped=[campaign.id] if dropped else [])),
+        )  # fmt: skip
+    return Edited(edited, content, changed, dropped)
+
+
+def _audited(changed: tuple[str, ...]) -> list[str]:
+    """The audit details' names of the changed parts (the text by its digest)."""
+    names = {"text": "text_sha256", "start_at": "start"}
+    return [names.get(part, part) for part in changed]
+
+
+def delete_campaign(ctx: Context, *, name: str, slug: str | None = None) -> Deleted:
+    """Remove a draft or planned campaign and its plan; its name can be used again. Its
+    audit entries stay: the log says it existed, what it was, and that it was deleted."""
+    now = ctx.now()
+    with ctx.engine.begin() as conn:
+        campaign = resolve(conn, name, slug, lock=True)
+        if campaign.status not in PLANNABLE:
+            raise _not_editable(campaign, "deleted")
+        had_plan = campaign.plan_generation is not None
+        removed = _drop_plans(conn, campaign)
+        conn.execute(
+            delete(campaigns).where(
+                campaigns.c.id == campaign.id,
+                campaigns.c.advertiser_id == campaign.advertiser.id,
+            )
+        )
+        record(
+            conn, ctx, campaign, "delete", now, campaign_id=campaign.id, was=campaign.status,
+            plan_rows_removed=removed,
+            **with_rows({}, Written(dropped=[campaign.id] if had_plan else [])),
+        )  # fmt: skip
+    return Deleted(campaign.name, campaign.advertiser.slug, campaign.status, removed)
