@@ -104,3 +104,18 @@ def test_excel_time_converts_iso_strings_to_paris_and_leaves_other_text() -> Non
     assert EXCEL.time("pas une date") == "pas une date"
     assert EXCEL.time(None) == "" and PLAIN.time("") == ""
     assert PLAIN.time("2026-07-14T06:30:00-04:00") == "2026-07-14T06:30:00-04:00"
+
+
+def test_own_columns_skip_the_check_and_every_other_column_is_checked(tmp_path: Path) -> None:
+    from tambour.outfiles import PLAIN, TableWriter
+
+    path = tmp_path / "t.csv"
+    with path.open("w", encoding=PLAIN.encoding, newline="") as handle:
+        table = TableWriter(handle, PLAIN, ["code", "text", "n"], own_columns={"code"})
+        table.row(["-1", "=cmd()", -5])
+        table.row(["send", "+33612345678", 3])
+    # The own column as written (a code of ours), the text checked, numbers as they are.
+    assert (
+        path.read_bytes().decode("utf-8-sig")
+        == "code,text,n\r\n-1,'=cmd(),-5\r\nsend,+33612345678,3\r\n"
+    )

@@ -22,6 +22,8 @@ _SEND_AT, _SUBMITTED_AT, _VALID_UNTIL, _DELIVERED_AT, _DONE_AT = (
 )
 _REPEATED: Final = 10_000  # formatted send times and validities kept
 _IDS: Final = FIELDS.index("message_ids")
+# The columns of an export that hold only Tambour's own codes, numbers and formatted times.
+OWN_COLUMNS: Final = frozenset(FIELDS) - {"phone", "text", "error", "message_ids"}
 _JSON_BLOCK: Final = 1000  # lines written at a time
 
 
@@ -83,7 +85,9 @@ def _table(style: TableStyle) -> campaign_export.RowWriter:
     first."""
 
     def write(rows: Iterator[ExportRow], handle: IO[str]) -> int:
-        table = TableWriter(handle, style, FIELDS)  # instants formatted by _cells
+        # Instants formatted by _cells; only the text, the carrier's words and ids, and the
+        # number (E.164, from the plan) can hold what a spreadsheet would run.
+        table = TableWriter(handle, style, FIELDS, own_columns=OWN_COLUMNS)
         cells = _cells(style)
         count = 0
         for row in rows:
