@@ -73,7 +73,7 @@ def test_every_field_error_is_reported_with_its_field() -> None:
             "consent": "peut-être",
             "consent_at": "hier",
             "consent_channels": "sms;pigeon",
-            "opt_out_source": "spam",
+            "opt_out_source": "pigeon voyageur",
             "postal_code": "ABC",
         }
     )
@@ -157,3 +157,25 @@ def test_a_french_scientific_notation_is_one_number_not_several() -> None:
     assert row.phone.e164 is None
     _, errors = parse_row({"phone": "06 12 34 56 78, 07 81 22 33 44"})
     assert [e.message for e in errors] == ["holds more than one number (one number a row)"]
+
+
+@pytest.mark.parametrize(
+    ("written", "source"),
+    [
+        ("STOP", OptOutSource.SMS_STOP),
+        ("Réponse STOP", OptOutSource.SMS_STOP),
+        ("Lien de désinscription", OptOutSource.LINK),
+        ("33700", OptOutSource.COMPLAINT_33700),
+        ("Signalement spam", OptOutSource.COMPLAINT_33700),
+        ("Service client", OptOutSource.MANUAL),
+        ("Demande RGPD", OptOutSource.DATA_REQUEST),
+        ("SMS_STOP", OptOutSource.SMS_STOP),
+        ("complaint_33700", OptOutSource.COMPLAINT_33700),
+    ],
+)
+def test_an_opt_out_source_written_in_french_is_read(written: str, source: OptOutSource) -> None:
+    """A French file's source words: a row rejected for them would lose its opposition."""
+    row, errors = parse_row({"phone": "0612345678", "opted_out": "oui", "opt_out_source": written})
+    assert errors == [] and row is not None
+    (opt_out,) = facts_of_row(row).opt_outs
+    assert opt_out.source is source

@@ -13,7 +13,7 @@ from typing import Any
 
 from tambour.contacts.values import parse_bool, parse_datetime
 from tambour.rules.codes import ContactKind, OptOutSource
-from tambour.rules.fold import split_list
+from tambour.rules.fold import fold, split_list
 from tambour.sms.phone import PhoneInfo, parse_phone
 
 CANONICAL_COLUMNS = (
@@ -116,6 +116,45 @@ def _channels(value: str) -> tuple[str, ...] | None:
     return channels
 
 
+# What French files write for an opt-out's source (folded), besides the codes themselves: a
+# row whose source cannot be read is rejected whole, and its opposition with it.
+_OPT_OUT_SOURCE_WORDS: dict[str, OptOutSource] = {
+    "stop": OptOutSource.SMS_STOP,
+    "sms": OptOutSource.SMS_STOP,
+    "stop sms": OptOutSource.SMS_STOP,
+    "sms stop": OptOutSource.SMS_STOP,
+    "reponse stop": OptOutSource.SMS_STOP,
+    "mot cle stop": OptOutSource.SMS_STOP,
+    "desinscription sms": OptOutSource.SMS_STOP,
+    "lien": OptOutSource.LINK,
+    "lien de desinscription": OptOutSource.LINK,
+    "lien desinscription": OptOutSource.LINK,
+    "url": OptOutSource.LINK,
+    "page de desinscription": OptOutSource.LINK,
+    "unsubscribe link": OptOutSource.LINK,
+    "33700": OptOutSource.COMPLAINT_33700,
+    "spam": OptOutSource.COMPLAINT_33700,
+    "signalement": OptOutSource.COMPLAINT_33700,
+    "signalement 33700": OptOutSource.COMPLAINT_33700,
+    "signalement spam": OptOutSource.COMPLAINT_33700,
+    "plainte": OptOutSource.COMPLAINT_33700,
+    "manuel": OptOutSource.MANUAL,
+    "manuelle": OptOutSource.MANUAL,
+    "service client": OptOutSource.MANUAL,
+    "telephone": OptOutSource.MANUAL,
+    "courrier": OptOutSource.MANUAL,
+    "e-mail": OptOutSource.MANUAL,
+    "email": OptOutSource.MANUAL,
+    "boutique": OptOutSource.MANUAL,
+    "magasin": OptOutSource.MANUAL,
+    "rgpd": OptOutSource.DATA_REQUEST,
+    "demande rgpd": OptOutSource.DATA_REQUEST,
+    "droit d'opposition": OptOutSource.DATA_REQUEST,
+    "demande d'opposition": OptOutSource.DATA_REQUEST,
+    "cnil": OptOutSource.DATA_REQUEST,
+}
+
+
 def _opt_out_source(value: str) -> OptOutSource | None:
     key = value.strip().casefold()
     if not key:
@@ -123,8 +162,15 @@ def _opt_out_source(value: str) -> OptOutSource | None:
     try:
         return OptOutSource(key)
     except ValueError:
-        choices = ", ".join(s.value for s in OptOutSource)
-        raise ValueError(f"{value.strip()!r} is not an opt-out source ({choices})") from None
+        pass
+    found = _OPT_OUT_SOURCE_WORDS.get(fold(value).replace("_", " "))
+    if found is not None:
+        return found
+    choices = ", ".join(s.value for s in OptOutSource)
+    raise ValueError(
+        f"{value.strip()!r} is not an opt-out source ({choices}, or STOP, lien, 33700, manuel, "
+        "RGPD...)"
+    )
 
 
 def _postal_code(value: str) -> str | None:
