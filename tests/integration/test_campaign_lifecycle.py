@@ -171,7 +171,8 @@ def test_deleting_a_planned_campaign_frees_its_name_and_keeps_the_proof(
                        "plan_rows": planned["summary"]["targeted"]}  # fmt: skip
     assert ledger("campaign", "list", "--json").json() == []
     (entry,) = audited(engine, "campaign.delete")
-    assert entry["campaign"] == "Printemps" and entry["rows"] == {"plans_dropped": [old_id]}
+    assert entry["campaign"] == "Printemps" and entry["campaign_id"] == old_id
+    assert entry["rows"] == {"plans_dropped": [old_id]}
     verified(ledger)
     create(ledger, "Printemps", categories="luminaires")  # the name is free again
     with engine.connect() as conn:

@@ -1,7 +1,8 @@
 """The README's "first hour" recipe works as written on a fresh clone (issue 13 point 5): its
 block is run by bash, line for line, in an empty folder that holds what a clone holds. Only
 two things change: the venv's activation becomes the PATH of the interpreter running the tests,
-and the local SMSC's port 2775 a free one (tests never take a fixed port)."""
+and the local SMSC's port 2775 a free one, with the next one free for its admin port (tests
+never take a fixed port)."""
 
 import csv
 import os
@@ -23,16 +24,28 @@ def recipe() -> str:
     return found.group(1)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_port_pair() -> int:
+    """A free port whose next one is free too: `tambour smsc --port P` serves its admin HTTP
+    on P + 1."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port >= 65535:
+            continue
+        with socket.socket() as second:
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two free ports side by side")
 
 
 def test_the_first_hour_recipe_runs_as_written(tmp_path: Path) -> None:
     script = recipe()
     assert script.startswith(ACTIVATE) and script.count("2775") == 1
-    port = str(free_port())
+    port = str(free_port_pair())
     bindir = Path(sys.executable).parent
     script = script.replace(ACTIVATE, f'export PATH="{bindir}:$PATH"').replace("2775", port)
     # What a fresh clone holds, and nothing else: the sample file and the example config.

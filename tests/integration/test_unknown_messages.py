@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from tambour.services import audit, outbox
+from tambour.store.tables import campaigns
 from tambour.store.tables import outbox as outbox_rows
 from tests.dispatch_setup import launched_campaign, mobile, paris
 from tests.integration.cli import Cli
@@ -62,7 +63,10 @@ def test_requeue_unknown_queues_what_the_carrier_did_not_take(
         ).scalars()
         expected = audit.id_ranges(sorted(requeued))
     assert entry.actor == "ops:carla"
-    assert entry.details == {"campaign": "soldes", "requeued": expected, "kept_unknown": 1}
+    with engine.connect() as conn:
+        soldes = conn.execute(select(campaigns.c.id)).scalar_one()
+    assert entry.details == {"campaign": "soldes", "campaign_id": soldes, "requeued": expected,
+                             "kept_unknown": 1}  # fmt: skip
     later = datetime.now(UTC) + timedelta(seconds=1)  # due now: any worker claims them,
     with engine.begin() as conn:  # as any queued message, for a new attempt
         again = outbox.claim(conn, "w2", later, LEASE, 10)

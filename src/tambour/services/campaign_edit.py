@@ -188,7 +188,7 @@ def delete_campaign(ctx: Context, *, name: str, slug: str | None = None) -> Dele
             )
         )
         record(
-            conn, ctx, campaign, "delete", now, campaign_id=campaign.id, was=campaign.status,
+            conn, ctx, campaign, "delete", now, was=campaign.status,
             plan_rows_removed=removed,
             **with_rows({}, Written(dropped=[campaign.id] if had_plan else [])),
         )  # fmt: skip

@@ -225,13 +225,18 @@ def window_policy(conn: Connection, advertiser: Advertiser) -> WindowPolicy:
 def record(
     conn: Connection, ctx: Context, campaign: Campaign, action: str, at: datetime, **details: Any
 ) -> None:
-    """The audit entry of an action on `campaign` (its name with any phone number masked)."""
+    """The audit entry of an action on `campaign`: its name (any phone number masked) and its
+    id, which names it for good (a name is free again once its campaign is deleted)."""
     audit.append(
         conn,
         actor=ctx.actor,
         action=f"campaign.{action}",
         advertiser_id=campaign.advertiser.id,
-        details={"campaign": audit.without_phones(campaign.name), **details},
+        details={
+            "campaign": audit.without_phones(campaign.name),
+            "campaign_id": campaign.id,
+            **details,
+        },
         at=at,
     )
 

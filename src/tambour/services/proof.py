@@ -227,7 +227,12 @@ class _Wanted:
             said += [f"reply #{i}" for i in kept]
         if action in ("campaign.launch", "campaign.cancel"):
             campaign = details.get("campaign")
-            if isinstance(campaign, str) and campaign in self.named:
+            named_id = details.get("campaign_id")  # entries written before it: the name alone
+            if isinstance(campaign, str) and (
+                self.named.get(campaign) == named_id
+                if isinstance(named_id, int)
+                else campaign in self.named
+            ):
                 verb = "launch" if action == "campaign.launch" else "cancellation"
                 said.append(f"{verb} of {campaign!r}")
         return said
