@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final
-from zoneinfo import ZoneInfo
+
+from tambour.contacts.values import paris_time
 
 __all__ = [
     "EXCEL",
@@ -86,7 +87,6 @@ def create_fresh(path: Path, encoding: str = "utf-8") -> tuple[Path, IO[str]]:
     raise FileExistsError(f"{path} and {_FRESH_TRIES} numbered files beside it exist already")
 
 
-_PARIS: Final = ZoneInfo("Europe/Paris")
 _EXCEL_TIME: Final = "%d/%m/%Y %H:%M:%S"
 
 
@@ -116,9 +116,9 @@ class TableStyle:
             instant = value
         if not self.excel:
             return instant.isoformat()
-        if instant.tzinfo is not None:
-            instant = instant.astimezone(_PARIS)
-        return instant.strftime(_EXCEL_TIME)
+        if instant.tzinfo is None:  # a wall-clock time as given: nothing to convert
+            return instant.strftime(_EXCEL_TIME)
+        return paris_time(instant, seconds=True)  # what the importer reads back
 
 
 PLAIN: Final = TableStyle(delimiter=",", encoding="utf-8-sig", excel=False)

@@ -1,6 +1,7 @@
 """The command line of issue 2: JSON shapes, exit codes, and the demo covering every code."""
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +118,14 @@ def test_console_script_is_installed() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["units"] == 4
+
+
+def test_every_block_says_what_to_change() -> None:
+    """A new block code without its remedy would print a generic hint: each has its own."""
+    from tambour.cli.campaign_report import _REMEDIES, block_remedy
+    from tambour.rules.codes import Block
+
+    assert set(_REMEDIES) == set(Block)
+    name = "Soldes d'été"
+    for code in Block:  # each names the command to run, the campaign quoted for a shell
+        assert f"tambour campaign edit {shlex.quote(name)}" in block_remedy(code.value, name)

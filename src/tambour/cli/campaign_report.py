@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from tambour.rules.codes import Block
 from tambour.services.campaigns import Campaign
 from tambour.services.plan_reads import UNLOCATED, local_iso
 from tambour.sms.text import count_text
@@ -123,30 +124,31 @@ def print_report(
 
 
 # What to change for each block: the `campaign edit` option, or the step outside the campaign.
-_REMEDIES = {
-    "invalid_sender_id": "choose another sender: tambour campaign edit {name} --sender ID",
-    "missing_advertiser_identity": "name the advertiser in the text: "
+_REMEDIES: dict[str, str] = {
+    Block.INVALID_SENDER_ID: "choose another sender: tambour campaign edit {name} --sender ID",
+    Block.MISSING_ADVERTISER_IDENTITY: "name the advertiser in the text: "
     "tambour campaign edit {name} --text '...'",
-    "missing_stop_mention": "end the text with the opt-out mention (STOP au 36111, or the "
+    Block.MISSING_STOP_MENTION: "end the text with the opt-out mention (STOP au 36111, or the "
     "advertiser's): tambour campaign edit {name} --text '...'",
-    "empty_message": "write the message: tambour campaign edit {name} --text '...'",
-    "unresolved_placeholder": "use a field every contact has, or give a default "
+    Block.EMPTY_MESSAGE: "write the message: tambour campaign edit {name} --text '...'",
+    Block.UNRESOLVED_PLACEHOLDER: "use a field every contact has, or give a default "
     "({{field|default}}): tambour campaign edit {name} --text '...'",
-    "mms_too_large": "make the MMS smaller: tambour campaign edit {name} --text '...'",
-    "promotional_content": "a promotion is commercial: tambour campaign edit {name} "
+    Block.MMS_TOO_LARGE: "make the MMS smaller: tambour campaign edit {name} --text '...'",
+    Block.PROMOTIONAL_CONTENT: "a promotion is commercial: tambour campaign edit {name} "
     "--nature commercial, or take the promotion out of the text with --text",
-    "too_many_parts": "shorten the text: tambour campaign edit {name} --text '...'",
-    "nothing_to_send": "no contact can be messaged: widen the targeting (tambour campaign edit "
+    Block.TOO_MANY_PARTS: "shorten the text: tambour campaign edit {name} --text '...'",
+    Block.NOTHING_TO_SEND: "no contact can be messaged: widen the targeting (tambour campaign edit "
     "{name} --tags/--categories/--professions) or import the consents, then plan again",
-    "non_commercial_unrecorded": "record the advertiser's RNA or SIREN (tambour advertiser "
+    Block.NON_COMMERCIAL_UNRECORDED: "record the advertiser's RNA or SIREN (tambour advertiser "
     "update SLUG --non-commercial-id ID), or tambour campaign edit {name} --nature commercial",
-    "no_transaction_field": "name the contact field of each transaction: tambour campaign edit "
+    Block.NO_TRANSACTION_FIELD: "name the contact field of each transaction: tambour campaign edit "
     "{name} --transaction-field FIELD",
 }
 
 
 def block_remedy(code: str, name: str) -> str:
     """What to change so that the block `code` no longer stands (for campaign `name`)."""
+    # A plan stored by an older version may name a code this one no longer has.
     remedy = _REMEDIES.get(code, "change the campaign (tambour campaign edit {name}), then plan")
     return remedy.format(name=shlex.quote(name))
 

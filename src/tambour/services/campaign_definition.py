@@ -3,7 +3,7 @@ nature, channel, text, targeting, schedule and the transaction field of a transa
 """
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,9 +32,6 @@ class Definition:
     start_at: datetime | None  # None: as soon as possible
     send_by: datetime | None
     transaction_field: str | None
-
-    def with_changes(self, **changes: Any) -> "Definition":
-        return replace(self, **changes)
 
     def stored(self) -> dict[str, Any]:
         """The campaigns row's columns."""
@@ -120,16 +117,12 @@ def problems(definition: Definition, now: datetime) -> list[str]:
 
 
 def audit_details(definition: Definition) -> dict[str, Any]:
-    """The definition as an audit entry states it (the text by its digest)."""
-    return {
-        "nature": definition.nature.value,
-        "channel": definition.channel.value,
-        "sender": definition.sender,
-        "text_sha256": hashlib.sha256(definition.text.encode()).hexdigest(),
-        "categories": list(definition.categories),
-        "professions": list(definition.professions),
-        "tags": list(definition.tags),
-        "start": definition.start_at.isoformat() if definition.start_at else None,
-        "send_by": definition.send_by.isoformat() if definition.send_by else None,
-        "transaction_field": definition.transaction_field,
-    }
+    """The definition as an audit entry states it: its columns, the text by its digest and
+    the instants in ISO 8601."""
+    details = definition.stored()
+    text = details.pop("text")
+    details["text_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    for column, said in (("start_at", "start"), ("send_by", "send_by")):
+        value = details.pop(column)
+        details[said] = value.isoformat() if value else None
+    return details

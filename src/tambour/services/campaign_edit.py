@@ -3,12 +3,12 @@ dropped, since it decided on the old one), `delete` removes it and its plan (its
 again). Both only while it is a draft or planned; both audited, the dropped plan rows listed.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, update
 
 from tambour.rules.codes import Nature
 from tambour.rules.content import ContentCheck
@@ -79,21 +79,12 @@ def _not_editable(campaign: Campaign, doing: str) -> ServiceError:
 def _drop_plans(conn: Connection, campaign: Campaign) -> int:
     """Delete every plan row of `campaign` (the current plan and any left by an interrupted
     plan); bump its generation counter so that a plan being made meanwhile is discarded."""
-    removed = conn.execute(
-        select(func.count())
-        .select_from(plan_rows)
-        .where(
-            plan_rows.c.campaign_id == campaign.id,
-            plan_rows.c.advertiser_id == campaign.advertiser.id,
-        )
-    ).scalar_one()
-    conn.execute(
+    return conn.execute(
         delete(plan_rows).where(
             plan_rows.c.campaign_id == campaign.id,
             plan_rows.c.advertiser_id == campaign.advertiser.id,
         )
-    )
-    return int(removed)
+    ).rowcount
 
 
 def _changed(old: definition.Definition, new: definition.Definition) -> tuple[str, ...]:
@@ -131,7 +122,7 @@ def edit(ctx: Context, *, name: str, slug: str | None = None, changes: Changes) 
             raise ServiceError(
                 "nothing to change: give the text, sender, targeting or schedule to change"
             )
-        new = old.with_changes(**given)
+        new = replace(old, **given)
         problems = definition.problems(new, now)
         if problems:
             raise ServiceError("; ".join(problems))
