@@ -7,12 +7,19 @@ The campaign is built through the real services (tests/dispatch_setup.py: advert
 contacts imported, plan, launch; not timed). Then the real commands run in child processes: the
 SMSC (`tambour smsc --receipt-delay 0`: every part accepted at once, its receipt sent at once)
 and the worker (`tambour worker --until-idle --json`, timed, its memory sampled), on a clock
-starting on a Tuesday at 10:00 in Paris so that the sending window is open. Three runs: one
-worker on PostgreSQL, one on SQLite, two at once on PostgreSQL. The worker returns once the last
-receipt is in: its time covers sending and recording every receipt ([worker] receipt_wait is
-raised to 600 s so that it does not give up on receipts still coming; --receipt-wait -1 keeps
-the worker's default, 30 s). The SMSC's admin port also tells when every part was accepted
-(the sending alone) and when every receipt was acknowledged.
+starting on a Tuesday at 10:00 in Paris so that the sending window is open. Five runs: one
+worker on PostgreSQL, one on SQLite, two at once on PostgreSQL, one on PostgreSQL over TLS (the
+SMSC serving SMPP over TLS with a test certificate made for the run, tests/tls_certs.py; the
+worker verifying it against its CA, `tls = true`, `ca_file`), and one worker with no `tps`
+against `tambour smsc --tps 100` (3,000 messages, PostgreSQL; issue 14: it must learn the
+SMSC's rate with fewer than 1 % of its submits refused, printed as the SMSC counted them).
+During the one-worker runs on PostgreSQL and SQLite, STOPs come in through the SMSC every 0.1 s
+and the time each takes to be in force (its reply committed with its suppression entry, which
+the next claim reads) is printed as percentiles (issue 14: under 200 ms at p99). The
+worker returns once the last receipt is in: its time covers sending and recording every receipt
+([worker] receipt_wait is raised to 600 s so that it does not give up on receipts still coming;
+--receipt-wait -1 keeps the worker's default, 30 s). The SMSC's admin port also tells when
+every part was accepted (the sending alone) and when every receipt was acknowledged.
 
 Checked after each run (a failure exits 1; speed is only printed): every message `delivered`
 with its parts' receipts; the SMSC accepted exactly the outbox's parts, and received every
@@ -22,8 +29,9 @@ log's `dispatch.batch` entries name every message as submitted exactly once, acr
 PostgreSQL: throw-away databases on 127.0.0.1:5432, dropped afterwards. Before and after each
 run a machine check times one pure-Python loop per core: on a shared virtual machine the same
 code runs a quarter slower or faster from one minute to the next, and this tells which.
-Usage: python benches/bench_dispatch.py [--messages N] [--only postgresql|sqlite|two]
-       [--receipt-wait SECONDS]   (default: 50,000 messages, every run)
+Usage: python benches/bench_dispatch.py [--messages N] [--only postgresql|sqlite|two|tls|throttled]
+       [--receipt-wait SECONDS]   (default: 50,000 messages, every run; the throttled run
+       takes 3,000 unless --only throttled is given --messages)
 """
 
 import argparse
@@ -38,20 +46,26 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from tests.dispatch_setup import launched_campaign, mobile, paris
+from tests.dispatch_setup import STOP_NUMBER, launched_campaign, mobile, paris
+from tests.tls_certs import make_pki
 
 from measure import TAMBOUR, Measured, measured, throwaway_postgres
 from tambour.store.engine import make_engine
 
 WINDOW = 64
 TARGET = 3_000  # messages a second
+THROTTLED_TPS = 100  # the SMSC's rate in the throttled run
+THROTTLED_MESSAGES = 3_000  # half a minute at that rate
+REFUSED_TARGET = 0.01  # the share of submits the SMSC may refuse there
 MEMORY = 200  # MB
 # The worker's default gives up on receipts 30 s after the last submit; the bench waits for them
 # all, so that a message left `submitted` is a receipt lost, not one still on its way.
@@ -92,10 +106,11 @@ STOPPED = re.compile(r"SMSC stopped: ([\d,]+) parts accepted, .* ([\d,]+) messag
 class Smsc:
     """`tambour smsc` in a child process, from start to SIGTERM."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, options: Sequence[str] = ()) -> None:
         self.counts_path = tmp / f"smsc-{time.monotonic_ns()}.json"
+        self.stats: dict[str, int] = {}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", SMSC, "--port", "0", "--receipt-delay", "0"],
+            [sys.executable, "-c", SMSC, "--port", "0", "--receipt-delay", "0", *options],
             # The SMSC judges validity periods on the worker's clock (TAMBOUR_NOW, running).
             env={**os.environ, "BENCH_SMSC_COUNTS": str(self.counts_path), "TAMBOUR_NOW": NOW},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -117,7 +132,8 @@ class Smsc:
             raise SystemExit(f"the SMSC did not stop cleanly: {out!r} {err!r}")
         counts = json.loads(self.counts_path.read_text())
         parts, messages = (int(g.replace(",", "")) for g in found.groups())
-        print(f"  SMSC counters: {counts.pop('stats')}")
+        self.stats = counts.pop("stats")
+        print(f"  SMSC counters: {self.stats}")
         return parts, messages, {k: Counter(v) for k, v in counts.items()}
 
     def kill(self) -> None:
@@ -133,15 +149,116 @@ def _env(url: str, config: Path) -> dict[str, str]:
     }  # fmt: skip
 
 
-def _config(tmp: Path, port: int, receipt_wait: float | None) -> Path:
+def _config(tmp: Path, port: int, receipt_wait: float | None, transport: str = "") -> Path:
     path = tmp / f"tambour-{port}.toml"
     path.write_text(
         "[transport]\n"
         'kind = "smpp"\nhost = "127.0.0.1"\n'
         f'port = {port}\nsystem_id = "tambour"\npassword = "tambour"\nwindow = {WINDOW}\n'
+        + transport
         + ("" if receipt_wait is None else f"[worker]\nreceipt_wait = {receipt_wait}\n")
     )
     return path
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a run changes: options of `tambour smsc`, lines of [transport]; whether STOPs are
+    sent during the run and how long they take to be in force."""
+
+    smsc: Sequence[str] = ()
+    transport: str = ""
+    stops: bool = False
+
+
+STOP_EVERY = 0.1  # seconds between two STOPs of the probe
+STOP_TARGET = 0.2  # seconds: a STOP in force within this at the 99th percentile (issue 14)
+
+
+class StopProbe:
+    """STOPs sent through the SMSC while the workers send at full speed, one every STOP_EVERY
+    seconds, each from a number of its own (not a recipient of the campaign: the check of
+    every message delivered stays exact). Its latency: from the moment it is handed to the
+    SMSC until its reply row is committed, which is the moment the suppression entry written
+    in the same transaction stops the next claim of that number: polled every 2 ms on a
+    connection of its own. Starts once the first messages leave (the workers started)."""
+
+    def __init__(self, admin_port: int, engine: Engine) -> None:
+        self.url = f"http://127.0.0.1:{admin_port}/mo"
+        self.engine = engine
+        self.latencies: list[float] = []
+        self.missed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        time.sleep(1.5)  # the workers bound and sending
+        with self.engine.connect() as conn:
+            index = 0
+            while not self._stop.is_set():
+                index += 1
+                number = mobile(5_000_000 + index)
+                payload = json.dumps({"from": number, "to": STOP_NUMBER, "text": "STOP", "wait": 0})
+                request = urllib.request.Request(
+                    self.url, payload.encode(), {"Content-Type": "application/json"}
+                )
+                started = time.perf_counter()
+                with urllib.request.urlopen(request, timeout=10):
+                    pass
+                in_force = self._in_force(conn, number, started + 10)
+                if in_force:
+                    self.latencies.append(time.perf_counter() - started)
+                elif in_force is not None:
+                    self.missed += 1
+                self._stop.wait(STOP_EVERY)
+
+    def _in_force(self, conn: Connection, number: str, deadline: float) -> bool | None:
+        """Whether the STOP from `number` was in force by `deadline`; None when the workers
+        stopped meanwhile (the last STOP may come as they stop: not theirs to record)."""
+        query = text("SELECT count(*) FROM replies WHERE e164 = :number")
+        while time.perf_counter() < deadline:
+            if self._stop.is_set():
+                return None
+            found = conn.execute(query, {"number": number}).scalar_one()
+            conn.commit()  # a fresh snapshot at each look
+            if found:
+                return True
+            time.sleep(0.002)
+        return False
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(15)
+
+    def report(self) -> str:
+        if not self.latencies:
+            return f"STOPs under load: none measured ({self.missed} not in force within 10 s)"
+        ordered = sorted(self.latencies)
+
+        def at(share: float) -> float:
+            return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+        verdict = "within" if at(0.99) <= STOP_TARGET * 1000 and not self.missed else "ABOVE"
+        return (
+            f"STOPs under load: {len(ordered)} in force after p50 {at(0.5):.0f} ms, p95 "
+            f"{at(0.95):.0f} ms, p99 {at(0.99):.0f} ms, max {ordered[-1] * 1000:.0f} ms "
+            f"({verdict} the {STOP_TARGET * 1000:.0f} ms target at p99)"
+            + (f"; {self.missed} not in force within 10 s" if self.missed else "")
+        )
+
+
+def over_tls(tmp: Path) -> Setup:
+    """The SMSC serving SMPP over TLS with a test certificate for 127.0.0.1, the worker
+    verifying it against the test CA."""
+    pki = make_pki(tmp / "pki")
+    return Setup(
+        smsc=("--tls-cert", str(pki.server.cert), "--tls-key", str(pki.server.key)),
+        transport=f'tls = true\nca_file = "{pki.ca}"\n',
+    )
+
+
+THROTTLING = Setup(smsc=("--tps", str(THROTTLED_TPS)))  # and no tps for the worker
 
 
 class Timeline:
@@ -280,6 +397,17 @@ def _line(label: str, done: Measured, report: dict[str, int]) -> None:
     )
 
 
+def _refused_share(stats: dict[str, int]) -> None:
+    """The submits the SMSC refused as throttled, for each it accepted."""
+    throttled, accepted = stats["throttled"], stats["accepted"]
+    share = throttled / accepted if accepted else 0.0
+    verdict = "met" if share < REFUSED_TARGET else "NOT met"
+    print(
+        f"  refused submits: {throttled:,} throttled for {accepted:,} accepted = {share:.2%} "
+        f"(target < {REFUSED_TARGET:.0%}: {verdict})"
+    )
+
+
 def table_reads(engine: Engine) -> str:
     """How PostgreSQL read the outbox tables during the run (pg_stat_user_tables, written by
     the workers' sessions as they ended): a plan gone wrong shows as rows read by the million."""
@@ -310,21 +438,31 @@ def machine_speed() -> str:
     return f"machine check: a 3M-step loop on each core at once took {took[0]:.0f}-{took[1]:.0f} ms"
 
 
-def run(url: str, tmp: Path, messages: int, workers: int, receipt_wait: float | None) -> list[str]:
+def run(
+    url: str,
+    tmp: Path,
+    messages: int,
+    workers: int,
+    receipt_wait: float | None,
+    setup: Setup = Setup(),
+) -> list[str]:
     engine = _prepare(url, tmp, messages)
     speed_before = machine_speed()
     with engine.connect() as conn:
         parts = conn.execute(text("SELECT sum(parts) FROM outbox")).scalar_one()
-    smsc = Smsc(tmp)
+    smsc = Smsc(tmp, setup.smsc)
     try:
-        env = _env(url, _config(tmp, smsc.port, receipt_wait))
+        env = _env(url, _config(tmp, smsc.port, receipt_wait, setup.transport))
         command = ["worker", "--until-idle", "--json"]
         timeline = Timeline(smsc.admin_port, parts)
+        probe = StopProbe(smsc.admin_port, engine) if setup.stops else None
         started = time.perf_counter()
         with ThreadPoolExecutor(workers) as pool:
             runs = list(pool.map(lambda _: measured(command, env), range(workers)))
         wall = time.perf_counter() - started
         timeline.stop()
+        if probe is not None:
+            probe.stop()
         counts = smsc.stop()
     finally:
         smsc.kill()
@@ -346,6 +484,10 @@ def run(url: str, tmp: Path, messages: int, workers: int, receipt_wait: float | 
     reports = [json.loads(done.out) for done in runs]
     for index, (done, report) in enumerate(zip(runs, reports, strict=True), 1):
         _line(f"worker {index}" if workers > 1 else "worker", done, report)
+    if "--tps" in setup.smsc:
+        _refused_share(smsc.stats)
+    if probe is not None:
+        print(f"  {probe.report()}")
     if workers > 1:
         sent = sum(r["submitted"] for r in reports)
         print(
@@ -363,31 +505,46 @@ def run(url: str, tmp: Path, messages: int, workers: int, receipt_wait: float | 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=50_000)
-    parser.add_argument("--only", choices=("postgresql", "sqlite", "two"))
+    parser.add_argument("--messages", type=int)
+    parser.add_argument("--only", choices=("postgresql", "sqlite", "two", "tls", "throttled"))
     parser.add_argument(
         "--receipt-wait", type=float, default=RECEIPT_WAIT,
         help=f"[worker] receipt_wait, seconds (default {RECEIPT_WAIT:g}; -1: the worker's own)",
     )  # fmt: skip
     args = parser.parse_args()
     wait = None if args.receipt_wait < 0 else args.receipt_wait
+    messages = args.messages or 50_000
+    throttled = args.messages if args.messages and args.only == "throttled" else THROTTLED_MESSAGES
     load = os.getloadavg()
-    print(f"{args.messages:,} messages, window {WINDOW}; load average {load[0]:.2f} (1 min)")
+    count = throttled if args.only == "throttled" else messages
+    print(f"{count:,} messages, window {WINDOW}; load average {load[0]:.2f} (1 min)")
     problems: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "postgresql"):
             with throwaway_postgres() as url:
-                print("PostgreSQL, one worker")
-                problems += run(url, Path(tmp), args.messages, 1, wait)
+                print("PostgreSQL, one worker, STOPs sent meanwhile")
+                problems += run(url, Path(tmp), messages, 1, wait, Setup(stops=True))
         if args.only in (None, "sqlite"):
-            print("SQLite (WAL), one worker")
+            print("SQLite (WAL), one worker, STOPs sent meanwhile")
             problems += run(
-                f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp), args.messages, 1, wait
-            )
+                f"sqlite:///{Path(tmp) / 'bench.db'}", Path(tmp), messages, 1, wait,
+                Setup(stops=True),
+            )  # fmt: skip
         if args.only in (None, "two"):
             with throwaway_postgres() as url:
                 print("PostgreSQL, two workers at once on the same campaign")
-                problems += run(url, Path(tmp), args.messages, 2, wait)
+                problems += run(url, Path(tmp), messages, 2, wait)
+        if args.only in (None, "tls"):
+            with throwaway_postgres() as url:
+                print("PostgreSQL, one worker, SMPP over TLS")
+                problems += run(url, Path(tmp), messages, 1, wait, over_tls(Path(tmp)))
+        if args.only in (None, "throttled"):
+            with throwaway_postgres() as url:
+                print(
+                    f"PostgreSQL, one worker with no tps, the SMSC throttling above "
+                    f"{THROTTLED_TPS}/s: {throttled:,} messages"
+                )
+                problems += run(url, Path(tmp), throttled, 1, wait, THROTTLING)
     if problems:
         raise SystemExit("correctness: " + "; ".join(problems))
 

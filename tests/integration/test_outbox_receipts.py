@@ -58,7 +58,7 @@ def test_a_receipt_waits_for_its_part_and_never_takes_an_alias(
     assert left == []
 
 
-def test_parts_the_worker_remembers_need_no_look_up_and_settle_once(
+def test_a_message_of_two_parts_settles_once_all_its_parts_are_known(
     engine: Engine, tmp_path: Path
 ) -> None:
     x = mobile(1)
@@ -68,17 +68,49 @@ def test_parts_the_worker_remembers_need_no_look_up_and_settle_once(
             conn, "w1", NOW,
             [outbox.Submitted(claimed.id, claimed.advertiser_id, ("a1", "a2"), None, NOW)],
         )  # fmt: skip
-    recent = {"a1": outbox.Part(claimed.id, 1, 2), "a2": outbox.Part(claimed.id, 2, 2)}
     first = Receipt("A1", MessageState.DELIVERED, from_tlv=True)
     with engine.begin() as conn:
-        assert outbox.record_receipts(conn, NOW, [first, first], recent) == 0
+        assert outbox.record_receipts(conn, NOW, [first, first]) == 0
     assert _state(engine) == {x: "submitted"}  # one part of two
     second = Receipt("A2", MessageState.UNDELIVERABLE, error=1, from_tlv=True)
     late = Receipt("A2", MessageState.DELIVERED, from_tlv=True)  # contradicts, too late
     with engine.begin() as conn:
-        outbox.record_receipts(conn, NOW, [second], recent)
-        outbox.record_receipts(conn, NOW, [late], recent)
+        outbox.record_receipts(conn, NOW, [second])
+        outbox.record_receipts(conn, NOW, [late])
     assert _state(engine) == {x: "failed"}  # any part failed: the message failed, for good
+
+
+def test_a_reused_id_names_the_most_recent_part_at_its_carrier(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A carrier restarted and gives out its ids again: X's part "1" still waits for a
+    receipt that will never come when Y's part gets "1" too. Y's receipt is Y's, even though X
+    has the lower id and still waits; the same id at another carrier names neither."""
+    x, y, z = mobile(1), mobile(2), mobile(3)
+    claimed = _claimed(engine, tmp_path, [x, y, z])
+    later = NOW + timedelta(minutes=5)
+    with engine.begin() as conn:
+        outbox.record_submitted(
+            conn, "w1", NOW,
+            [outbox.Submitted(claimed[x].id, claimed[x].advertiser_id, ("1",), None, NOW),
+             outbox.Submitted(claimed[z].id, claimed[z].advertiser_id, ("7",), None, NOW,
+                              carrier="other")],
+        )  # fmt: skip
+    with engine.begin() as conn:
+        outbox.record_submitted(
+            conn, "w1", later,
+            [outbox.Submitted(claimed[y].id, claimed[y].advertiser_id, ("1",), None, later)],
+        )  # fmt: skip
+    with engine.begin() as conn:
+        delivered = Receipt("1", MessageState.DELIVERED, from_tlv=True)
+        assert outbox.record_receipts(conn, later, [delivered]) == 0
+        # "7" at the default carrier is nobody's: it waits, Z's part at "other" is untouched
+        assert outbox.record_receipts(conn, later, [Receipt("7", MessageState.DELIVERED)]) == 1
+    assert _state(engine) == {x: "submitted", y: "delivered", z: "submitted"}
+    with engine.begin() as conn:
+        theirs = Receipt("7", MessageState.UNDELIVERABLE, error=5, carrier="other")
+        assert outbox.record_receipts(conn, later, [theirs]) == 0
+    assert _state(engine) == {x: "submitted", y: "delivered", z: "failed"}
 
 
 def test_the_sweep_applies_a_receipt_stored_before_another_worker_recorded_its_part(
@@ -108,3 +140,24 @@ def test_the_sweep_applies_a_receipt_stored_before_another_worker_recorded_its_p
         left = conn.execute(select(early_receipts.c.carrier_key)).scalars().all()
     assert _state(engine) == {x: "delivered", y: "submitting"}
     assert left == ["ff"]  # the stranger waits (until forget_early_receipts drops it)
+
+
+def test_claims_whose_commit_went_unheard_go_back_to_the_queue(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A worker that lost its database during a claim does not know whether it committed; it
+    knows what it holds (and may send). What else it has `submitting` it never sent: queued
+    again, due at once, for any worker; another worker's claims are not touched."""
+    numbers = [mobile(i) for i in range(4)]
+    claimed = _claimed(engine, tmp_path, numbers[:3] + numbers[3:])
+    held = claimed[numbers[0]].id
+    with engine.begin() as conn:
+        conn.execute(
+            outbox_rows.update().where(outbox_rows.c.e164 == numbers[3]).values(lease_owner="w2")
+        )
+        assert outbox.release_unheld(conn, "w1", NOW, [held]) == 2
+    states = _state(engine)
+    assert [states[n] for n in numbers] == ["submitting", "queued", "queued", "submitting"]
+    with engine.begin() as conn:
+        again = outbox.claim(conn, "w3", NOW, LEASE, 10)
+    assert sorted(m.e164 for m in again) == numbers[1:3]

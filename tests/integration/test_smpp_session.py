@@ -52,6 +52,17 @@ def received_texts(smsc: Smsc) -> list[str]:
     return [m.text for m in smsc.messages]
 
 
+async def past_the_slow_start(session: SmppSession, smsc: Smsc) -> None:
+    """Submit enough for the slow start (one more in flight every 3 accepted) to reach any
+    window of up to 64, then forget them on the SMSC's side."""
+    warm_up = await asyncio.gather(*(session.submit(submit(-n)) for n in range(1, 200)))
+    assert all(isinstance(o, Accepted) for o in warm_up)
+    assert session._pacer.control.flight_limit > 64
+    smsc.parts.clear()
+    smsc.messages.clear()
+    smsc.stats.submits = smsc.stats.accepted = 0
+
+
 @pytest.mark.parametrize(
     ("system_id", "password", "status"),
     [
@@ -100,6 +111,7 @@ def test_the_window_bounds_what_is_in_flight_and_a_drop_resumes_without_duplicat
 
     async def scenario() -> None:
         async with running_smsc() as smsc, bound_session(smsc, window=8) as session:
+            await past_the_slow_start(session, smsc)
             smsc.mute()
             tasks = [asyncio.create_task(session.submit(submit(n))) for n in range(30)]
             await eventually(lambda: smsc.stats.submits == 8, what="8 submits in flight")
@@ -176,14 +188,24 @@ def test_the_client_tps_stays_under_the_carrier_limit() -> None:
 
 
 def test_a_throttled_part_gives_up_after_its_budget() -> None:
+    """An SMSC that keeps throttling (its queue stays full): the session slows down to its
+    floor, one submit a second, and a part whose next turn would come after its budget gives
+    up then, refused with the SMSC's status; nothing was taken."""
+
     async def scenario() -> None:
-        async with running_smsc(tps=1) as smsc:
-            async with bound_session(smsc, throttle_give_up=0.3, throttle_pause=0.05) as session:
-                first = await session.submit(submit(0))
-                second = await session.submit(submit(1))
-            assert isinstance(first, Accepted)
-            assert second == Refused(Status.ESME_RTHROTTLED)
-            assert smsc.stats.accepted == 1
+        async with running_smsc() as smsc:
+            async with bound_session(smsc, throttle_give_up=0.5) as session:
+                assert isinstance(await session.submit(submit(0)), Accepted)
+                smsc.refuse("+33612345678", Status.ESME_RMSGQFUL)
+                started = time.monotonic()
+                outcome = await session.submit(submit(1))
+                elapsed = time.monotonic() - started
+                assert outcome == Refused(Status.ESME_RMSGQFUL)
+                assert 0.45 <= elapsed < 1.0  # at its budget, not at its next turn (1 s)
+                assert (session.stats.throttled, session.stats.slowdowns) == (1, 1)
+                assert session.stats.rate == 1.0
+            assert smsc.stats.submits == 2
+            assert received_texts(smsc) == ["message 0"]
 
     run(scenario)
 

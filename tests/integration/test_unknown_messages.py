@@ -2,15 +2,18 @@
 carrier's records show were not taken; never those it took parts of, never without --yes,
 never for a cancelled campaign; audited."""
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from tambour.dispatch.receipts import MessageState, Receipt
 from tambour.services import audit, outbox
-from tambour.store.tables import campaigns
+from tambour.store.tables import campaigns, early_receipts
 from tambour.store.tables import outbox as outbox_rows
-from tests.dispatch_setup import launched_campaign, mobile, paris
+from tests.dispatch_setup import SENDER, launched_campaign, mobile, paris
 from tests.integration.cli import Cli
 
 NOW = paris("2026-12-01T10:00")
@@ -46,9 +49,30 @@ def test_requeue_unknown_queues_what_the_carrier_did_not_take(
 ) -> None:
     numbers = _unknown_campaign(engine, tmp_path)
     ledger = Cli(db_url, actor="ops:carla")
-    refused = ledger("campaign", "requeue-unknown", "soldes", ok=False)
-    assert refused.code == 2 and "--yes" in refused.err
+    # Without --yes: what to check with the carrier's support, as CSV; nothing changes.
+    listed = ledger("campaign", "requeue-unknown", "soldes")
+    assert "--yes" in listed.err and "4 unknown message(s)" in listed.err
+    table = list(csv.DictReader(io.StringIO(listed.out)))
+    assert [row["recipient"] for row in table] == numbers
+    assert {row["sender"] for row in table} == {SENDER}
+    assert [row["reason"] for row in table] == ["in_doubt"] + ["worker_lost"] * 3
+    assert [row["carrier_ids"] for row in table] == ["a1", "", "", ""]
+    # the dead worker's: searchable from their claim, in doubt since their rescue
+    assert {row["may_have_left_from"] for row in table[1:]} == {NOW.isoformat()}
+    assert {row["in_doubt_since"] for row in table[1:]} == {(NOW + 2 * LEASE).isoformat()}
     assert set(_states(engine).values()) == {"unknown"}  # nothing without the confirmation
+    as_json = ledger("campaign", "requeue-unknown", "soldes", "--json").json()
+    assert [m["message_id"] for m in as_json] == [int(row["message_id"]) for row in table]
+    assert ledger("campaign", "requeue-unknown", "soldes", "--csv", str(tmp_path / "x.csv"))
+    assert (tmp_path / "x.csv").read_text(encoding="utf-8-sig") == listed.out
+    assert (tmp_path / "x.csv").stat().st_mode & 0o077 == 0
+    with engine.connect() as conn:
+        (rescued,) = [e for e in audit.entries(conn) if e.action == "dispatch.rescued"]
+        dead = conn.execute(
+            select(outbox_rows.c.id).where(outbox_rows.c.e164.in_(numbers[1:]))
+        ).scalars()
+        assert rescued.details["unknown"] == audit.id_ranges(sorted(dead))
+        assert rescued.details["workers"] == ["w1"]
 
     done = ledger("campaign", "requeue-unknown", "soldes", "--yes", "--json").json()
     assert done == {"campaign": "soldes", "requeued": 3, "kept_unknown": 1}
@@ -80,3 +104,50 @@ def test_requeue_unknown_queues_what_the_carrier_did_not_take(
     refused = ledger("campaign", "requeue-unknown", "soldes", "--yes", ok=False)
     assert refused.code == 2 and "cancelled" in refused.err and "Traceback" not in refused.err
     assert list(_states(engine).values()).count("unknown") == 4
+
+
+def test_receipts_prove_taken_the_messages_in_doubt_they_name(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A dead worker left four messages submitting. The carrier receipted two of them (the
+    receipts matched no part: the worker died before writing what the carrier answered): those
+    two are proven taken, one delivered and one failed, and so never queued again. A receipt
+    from another sender proves nothing; nor does a receipt older than the message's claim."""
+    numbers = [mobile(i) for i in range(4)]
+    launched_campaign(engine, tmp_path, numbers, now=NOW)
+    later = NOW + timedelta(seconds=5)
+
+    def receipt(number: str, key: str, state: MessageState, sender: str = SENDER) -> Receipt:
+        return Receipt(key, state, from_tlv=True, recipient=number[1:], sender=sender)
+
+    with engine.begin() as conn:
+        outbox.claim(conn, "w1", NOW, LEASE, 10)
+    with engine.begin() as conn:
+        stored = outbox.record_receipts(
+            conn, later,
+            [receipt(numbers[0], "a1", MessageState.DELIVERED),
+             receipt(numbers[1], "a2", MessageState.UNDELIVERABLE),
+             receipt(numbers[2], "a3", MessageState.DELIVERED, sender="AUTRE")],
+        )  # fmt: skip
+        assert stored == 3  # no part has these ids: they wait
+        outbox.record_receipts(
+            conn, NOW - timedelta(hours=1), [receipt(numbers[3], "a4", MessageState.DELIVERED)]
+        )
+    with engine.begin() as conn:
+        assert outbox.rescue(conn, NOW + 2 * LEASE, "worker:test") == 4
+        assert outbox.prove_unknown(conn, NOW + 2 * LEASE, "worker:test", NOW) == 2
+    states = _states(engine)
+    assert [states[n] for n in numbers] == ["delivered", "failed", "unknown", "unknown"]
+    with engine.connect() as conn:
+        (proven,) = [e for e in audit.entries(conn) if e.action == "dispatch.proven"]
+        ids = dict(conn.execute(select(outbox_rows.c.e164, outbox_rows.c.id)).all())
+        keys = conn.execute(select(early_receipts.c.carrier_key)).scalars().all()
+    assert proven.details["delivered"] == [[ids[numbers[0]]] * 2]
+    assert proven.details["failed"] == [[ids[numbers[1]]] * 2]
+    assert sorted(keys) == ["a3", "a4"]  # used receipts are gone; the others wait
+    # Proven taken: never queued again by an operator.
+    done = Cli(str(engine.url.render_as_string(False)))(
+        "campaign", "requeue-unknown", "soldes", "--yes", "--json"
+    ).json()
+    assert done["requeued"] == 2
+    assert _states(engine)[numbers[0]] == "delivered"

@@ -26,7 +26,7 @@ from tambour.dispatch.smsc import Smsc
 from tambour.dispatch.transports.smpp import SmppTransport
 from tambour.dispatch.worker import Worker, WorkerReport, WorkerSettings
 from tambour.services import campaigns
-from tambour.store.tables import evidence, outbox, outbox_parts
+from tambour.store.tables import audit_log, evidence, outbox, outbox_parts
 from tests.dispatch_setup import (
     STOP_NUMBER,
     context,
@@ -564,9 +564,41 @@ def test_a_worker_killed_mid_campaign_loses_and_duplicates_nothing(
     assert final["unknown"] <= 3 * 64
     unknown = {r.e164 for r in rows(engine) if r.state == "unknown"}
     delivered = {r.e164 for r in rows(engine) if r.state == "delivered"}
-    assert delivered <= set(counts)
-    assert set(counts) <= delivered | unknown
+    # Issue 14: what the dead worker sent and could not write down, its receipts proved taken:
+    # delivered; unknown is only what never reached the carrier.
+    assert delivered == set(counts)
+    assert not unknown & set(counts)
     assert all(r.reason == "worker_lost" for r in rows(engine) if r.state == "unknown")
+    # The audit log names every message the carrier took as submitted (or proven taken) and
+    # every message the dead worker left in doubt, though it was killed mid-flush.
+    named = _audit_named(engine)
+    ids = {r.e164: r.id for r in rows(engine)}
+    assert {ids[n] for n in delivered} <= named["submitted"] | named["proven"]
+    assert {ids[n] for n in unknown} <= named["rescued"]
+    assert named["rescued"] >= named["proven"]
+
+
+def _audit_named(engine: Engine) -> dict[str, set[int]]:
+    """The outbox ids the audit log names: submitted (dispatch.batch), rescued as unknown
+    (dispatch.rescued), proven taken by their receipts (dispatch.proven)."""
+    named: dict[str, set[int]] = {"submitted": set(), "rescued": set(), "proven": set()}
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(audit_log.c.action, audit_log.c.details).where(
+                audit_log.c.action.in_(["dispatch.batch", "dispatch.rescued", "dispatch.proven"])
+            )
+        ).all()
+    for action, details in found:
+        data = json.loads(details)
+        ranges = {
+            "dispatch.batch": data.get("submitted", []),
+            "dispatch.rescued": data.get("unknown", []),
+            "dispatch.proven": data.get("delivered", []) + data.get("failed", []),
+        }[action]
+        key = {"dispatch.batch": "submitted", "dispatch.rescued": "rescued"}.get(action, "proven")
+        for first, last in ranges:
+            named[key].update(range(first, last + 1))
+    return named
 
 
 def test_the_worker_command_refuses_a_wrong_password(db_url: str, tmp_path: Path) -> None:
@@ -641,6 +673,19 @@ def test_the_record_only_transport_named_records_without_waiting_for_receipts(
     report = json.loads(done.stdout)
     assert (report["recorded"], report["submitted"], report["next_due"]) == (5, 0, None)
     assert time.monotonic() - started < 20  # no receipt to wait for
+    # Issue 14: structured log lines on stderr (JSON), from start to stop, no number in them.
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    events = [line["event"] for line in lines]
+    assert events[0] == "start" and events[-1] == "stop", events
+    assert lines[-1]["recorded"] == 5 and lines[-1]["level"] == "info"
+    assert "+336" not in done.stderr and "336" not in done.stderr.replace(
+        TUESDAY_10.isoformat(), ""
+    )
+    quiet = subprocess.run(
+        [sys.executable, "-m", "tambour", "worker", "--until-idle", "--log-level", "warning"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert quiet.returncode == 0 and "{" not in quiet.stderr, quiet.stderr
     assert states(engine) == Counter({"recorded": 5})  # nothing comes back from it
 
 

@@ -362,17 +362,28 @@ def requeue_unknown(
             help="Confirm that the carrier's records show these messages were not taken.",
         ),
     ] = False,
+    csv_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--csv",
+            help="Without --yes: write the list to this new CSV file (readable by you only) "
+            "instead of printing it.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Queue again the campaign's unknown messages, once the carrier's records show they did
-    not leave (a worker sends them, re-checking opt-outs and the window). Messages the carrier
-    took some parts of stay unknown. Never done by itself: a message sent twice is worse."""
-    if not yes:
-        fail(
-            "check with the carrier that these messages were not taken (its records of the "
-            "account's submits), then run again with --yes"
-        )
+    """Without --yes: list the campaign's unknown messages for the carrier's support to check
+    (CSV: message_id, recipient, sender, parts, carrier, carrier_ids, may_have_left_from,
+    in_doubt_since, reason, detail; times in UTC). With --yes, once the carrier's records show
+    they did not leave: queue them again (a worker sends them, re-checking opt-outs and the
+    window). Messages the carrier took some parts of stay unknown. Never done by itself: a
+    message sent twice is worse."""
     ctx = open_context()
+    if not yes:
+        _list_unknown(ctx, name, advertiser, csv_path, as_json)
+        return
+    if csv_path is not None:
+        fail("--csv: only without --yes (the list of messages to check)")
     with refusals():
         done = unknown_messages.requeue_unknown(ctx, name=name, slug=advertiser)
     if as_json:
@@ -381,6 +392,52 @@ def requeue_unknown(
     typer.echo(f"{done['campaign']!r}: {done['requeued']:,} unknown message(s) queued again")
     if done["kept_unknown"]:
         typer.echo(f"  {done['kept_unknown']:,} stay unknown: the carrier took some of their parts")
+
+
+UNKNOWN_FIELDS = (
+    "message_id", "recipient", "sender", "parts", "carrier", "carrier_ids",
+    "may_have_left_from", "in_doubt_since", "reason", "detail",
+)  # fmt: skip
+
+
+def _list_unknown(
+    ctx: Context, name: str, slug: str | None, csv_path: Path | None, as_json: bool
+) -> None:
+    with refusals():
+        listed = unknown_messages.to_check(ctx, name=name, slug=slug)
+    if as_json:
+        print_json([_unknown_json(message) for message in listed])
+        return
+    handle = create_file(csv_path, "--csv") if csv_path is not None else None
+    out = handle or sys.stdout
+    try:
+        table = TableWriter(out, PLAIN, UNKNOWN_FIELDS, ("may_have_left_from", "in_doubt_since"))
+        for m in listed:
+            table.row(
+                (m.message_id, m.recipient, m.sender, m.parts, m.carrier or "",
+                 " ".join(m.carrier_ids), m.may_have_left_from, m.in_doubt_since,
+                 m.reason or "", m.detail or "")
+            )  # fmt: skip
+    finally:
+        if handle is not None:
+            handle.close()
+    where = f" in {csv_path}" if csv_path is not None else ""
+    typer.echo(
+        f"{len(listed):,} unknown message(s) of {name!r}{where}: ask the carrier's support "
+        "whether it took them (recipient, sender, from the time given); for those it did "
+        "not, run again with --yes"
+        if listed
+        else f"{name!r} has no unknown message",
+        err=True,
+    )
+
+
+def _unknown_json(message: unknown_messages.UnknownMessage) -> dict[str, Any]:
+    found = asdict(message)
+    for key in ("may_have_left_from", "in_doubt_since"):
+        found[key] = found[key].isoformat() if found[key] else None
+    found["carrier_ids"] = list(message.carrier_ids)
+    return found
 
 
 def _counts(found: dict[str, Any]) -> str:
@@ -418,6 +475,11 @@ def status(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> Non
     for state, reasons in found["reasons"].items():
         said = ", ".join(f"{why}: {n:,}" for why, n in sorted(reasons.items()))
         typer.echo(f"  {state}: {said}")
+    carriers = found["carriers"]
+    if len(carriers) > 1 or any(carriers):  # several, or one named: say which took what
+        for carrier, states in carriers.items():
+            said = ", ".join(f"{state} {n:,}" for state, n in states.items())
+            typer.echo(f"  carrier {carrier or '(the one [transport])'}: {said}")
     if found["messages"].get("unknown"):
         typer.echo(
             "  unknown: handed to the carrier or not, nobody can tell (a worker stopped, or the "

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import math
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,10 +14,12 @@ from tambour.cli.context import running_clock
 from tambour.cli.output import fail, print_json
 from tambour.dispatch.smsc import Smsc, SmscSettings
 from tambour.dispatch.smsc_admin import SmscAdmin, inject_mo
+from tambour.dispatch.tls import TlsSetupError
 
 app = typer.Typer(help="A local SMSC (SMPP server) for the demo and the tests.")
 
 DEFAULT_PORT = 2775
+TLS_OPTIONS = {"cert": "--tls-cert", "key": "--tls-key", "client_ca": "--tls-client-ca"}
 
 
 @app.callback(invoke_without_command=True)
@@ -41,6 +44,21 @@ def serve(
     tps: Annotated[
         float, typer.Option(help="Submits a second per session before ESME_RTHROTTLED; 0: none.")
     ] = 0.0,
+    tps_burst: Annotated[
+        float,
+        typer.Option(help="Submits taken at once above --tps, in seconds' worth of it."),
+    ] = 0.1,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(help="Serve SMPP over TLS with this certificate (PEM; with --tls-key)."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="The private key of --tls-cert (PEM, not encrypted).")
+    ] = None,
+    tls_client_ca: Annotated[
+        Path | None,
+        typer.Option(help="Require ESMEs to show a certificate signed by this CA (PEM)."),
+    ] = None,
     receipt_tlvs: Annotated[
         bool,
         typer.Option(help="Send receipted_message_id and message_state TLVs with the text."),
@@ -52,11 +70,19 @@ def serve(
         return
     if not 0.0 <= failure_rate <= 1.0:
         fail(f"--failure-rate: {failure_rate} is not between 0 and 1")
-    for option, value in (("--receipt-delay", receipt_delay), ("--tps", tps)):
+    for option, value in (
+        ("--receipt-delay", receipt_delay),
+        ("--tps", tps),
+        ("--tps-burst", tps_burst),
+    ):
         if not math.isfinite(value) or value < 0:
             fail(f"{option}: {value} cannot be negative: a number, 0 or more")
     if not 0 <= port <= 65535 or (admin_port is not None and not 0 <= admin_port <= 65535):
         fail("a port is a number from 0 to 65535")
+    if (tls_cert is None) != (tls_key is None):
+        fail("--tls-cert and --tls-key go together (a certificate and its key)")
+    if tls_client_ca is not None and tls_cert is None:
+        fail("--tls-client-ca needs --tls-cert and --tls-key (TLS to require a certificate in)")
     settings = SmscSettings(
         host=host,
         port=port,
@@ -65,13 +91,19 @@ def serve(
         receipt_delay=receipt_delay,
         failure_rate=failure_rate,
         tps=tps,
+        tps_burst=tps_burst,
         receipt_tlvs=receipt_tlvs,
         seed=seed,
+        tls_cert=str(tls_cert) if tls_cert else None,
+        tls_key=str(tls_key) if tls_key else None,
+        tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
     )
     if admin_port is None:
         admin_port = port + 1 if port else 0
     try:
         asyncio.run(_serve(settings, admin_port))
+    except TlsSetupError as error:
+        fail(f"{TLS_OPTIONS[error.key]}: {error.problem}")
     except OSError as error:
         fail(f"cannot listen: {error}")
 
@@ -85,9 +117,10 @@ async def _serve(settings: SmscSettings, admin_port: int) -> None:
     except OSError:
         await smsc.close()
         raise
+    tls = ", TLS" + (" with client certificates" if settings.tls_client_ca else "")
     typer.echo(
-        f"SMSC listening on {settings.host}:{smsc.port} (system_id {settings.system_id}), "
-        f"admin on http://{settings.host}:{admin.port}",
+        f"SMSC listening on {settings.host}:{smsc.port} (system_id {settings.system_id}"
+        f"{tls if settings.tls_cert else ''}), admin on http://{settings.host}:{admin.port}",
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from tambour import logs
 from tambour.cli.context import open_context, refusals, running_clock
 from tambour.cli.output import fail, print_json
 from tambour.contacts.values import paris_time
@@ -29,6 +30,7 @@ from tambour.services import outbox
 from tambour.store.engine import make_engine
 
 PARIS: Final = ZoneInfo("Europe/Paris")
+log = logging.getLogger("tambour.dispatch.worker")
 
 
 def settings_of(config: Config) -> WorkerSettings:
@@ -54,10 +56,30 @@ def worker(
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level",
+            help=f"Log from this level on: {', '.join(logs.LEVELS)}.",
+            case_sensitive=False,
+        ),
+    ] = "info",
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            help="json: one JSON object a line on stderr (start, bind, reconnects, throttling, "
+            "database outages, stop), never a phone number or a text; text: plain lines.",
+        ),
+    ] = "json",
 ) -> None:
     """Send due messages, re-checking opt-outs and the sending window right before each, and
     record receipts and replies (STOP, START) as they come."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if log_level.lower() not in logs.LEVELS:
+        fail(f"--log-level: expected one of {', '.join(logs.LEVELS)}, got {log_level!r}")
+    if log_format not in ("json", "text"):
+        fail(f"--log-format: expected json or text, got {log_format!r}")
+    logs.configure(log_level.lower(), structured=log_format == "json")
     # The database threads wait on their sockets without the GIL; when an answer comes they
     # need it back from the busy SMPP loop, which Python hands over only every switch interval
     # (5 ms by default): five milliseconds a statement. 0.5 ms took PostgreSQL statements from
@@ -86,12 +108,23 @@ def worker(
             "as `recorded`, not sent",
             err=True,
         )
+    log.info(
+        "worker %s starting (%s transport)",
+        runner.name,
+        type(config.transport).__name__,
+        extra={"event": "start", "worker": runner.name, "until_idle": until_idle},
+    )
     try:
         with refusals():
             try:
                 report = asyncio.run(_run(runner, until_idle))
             except (OSError, TimeoutError, SmppError) as error:
                 fail(f"the transport cannot start: {error or type(error).__name__}")
+            log.info(
+                "worker %s stopped",
+                runner.name,
+                extra={"event": "stop", "worker": runner.name, **report.as_dict()},
+            )
             with engine.connect() as conn:
                 next_due = outbox.next_queued(conn)
     finally:
@@ -132,6 +165,7 @@ def _print(
         f"{report.cancelled:,} cancelled, {report.expired:,} expired; "
         f"{report.receipts:,} receipts, {report.replies:,} replies"
         + (f"; {report.rescued:,} rescued from a stopped worker" if report.rescued else "")
+        + (f"; {report.proven:,} in doubt proven taken by their receipts" if report.proven else "")
     )
     typer.echo(_next(next_due, now(), idle=not (report.submitted or report.recorded)))
 

@@ -8,19 +8,31 @@ TAMBOUR_HTTP_CALLBACK_TOKEN, when set, win over the file's `password`, `token` a
 transport and the worker refuses to start: nothing may look sent that was not. The local
 record-only transport (`kind = "record-only"`, formerly `"outbox"`, still read) sends nothing
 and must be named.
+
+Several carriers (issue 14): `[[carriers]]` tables instead of [transport], each with a `name`
+and the keys of its kind, plus `binds` (sessions to open to it), `account_tps` (the carrier's
+limit for the whole account, shared among the workers sending through it) and
+`failover_after` (seconds a message waits for a carrier that went down before the next takes
+it). Their secrets: TAMBOUR_CARRIER_<NAME>_PASSWORD, _TOKEN, _CALLBACK_TOKEN (the name upper
+case, `-` as `_`). `[[routes]]` say which carriers a message may go through, in order
+(dispatch/routing.py); without them, every carrier in the file's order.
 """
 
 import difflib
 import os
+import re
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from tambour.dispatch.routing import Route, SenderType
 from tambour.dispatch.smpp.client import SessionSettings
+from tambour.dispatch.tls import TlsSettings, TlsSetupError, client_context
 from tambour.dispatch.transports.http import HttpSettings
+from tambour.rules.territory import TERRITORIES
 
 CONFIG_ENV: Final = "TAMBOUR_CONFIG"
 SMPP_PASSWORD_ENV: Final = "TAMBOUR_SMPP_PASSWORD"
@@ -63,7 +75,32 @@ _EXAMPLE: Final = (
 )
 
 
-TransportConfig = SmppTransportConfig | HttpTransportConfig | OutboxTransportConfig
+@dataclass(frozen=True, slots=True)
+class CarrierConfig:
+    name: str
+    transport: SmppTransportConfig | HttpTransportConfig
+    binds: int = 1  # sessions to this carrier from each worker (SMPP)
+    account_tps: float = 0.0  # the carrier's limit for the account, shared by every worker
+
+    @property
+    def window(self) -> int:
+        match self.transport:
+            case SmppTransportConfig(session=session):
+                return session.window * self.binds
+            case HttpTransportConfig(http=http):
+                return http.window
+        return 64
+
+
+@dataclass(frozen=True, slots=True)
+class CarriersConfig:
+    """[[carriers]] and [[routes]]."""
+
+    carriers: tuple[CarrierConfig, ...]
+    routes: tuple[Route, ...] = ()
+
+
+TransportConfig = SmppTransportConfig | HttpTransportConfig | OutboxTransportConfig | CarriersConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +127,8 @@ class Config:
                 return session.window
             case HttpTransportConfig(http=http):
                 return http.window
+            case CarriersConfig(carriers=carriers):
+                return max(carrier.window for carrier in carriers)
         return 64
 
 
@@ -178,18 +217,49 @@ class _Table:
             raise ConfigError(f"{self.where} {key}: unknown key{hint}")
 
 
-def _smpp(table: _Table, env: Mapping[str, str]) -> SmppTransportConfig:
+def _smpp(
+    table: _Table,
+    env: Mapping[str, str],
+    password_env: str = SMPP_PASSWORD_ENV,
+    down_wait: float | None = None,
+) -> SmppTransportConfig:
+    # TLS: the SMSC's certificate is always verified (no switch to skip it); ca_file replaces
+    # the system's trust store, client_cert and client_key go together. The files are checked
+    # now, so that a wrong path stops here with its key named.
+    tls_on = table._get("tls", False)
+    if not isinstance(tls_on, bool):
+        raise ConfigError(f"{table.where} tls: expected true or false, got {tls_on!r}")
+    tls = TlsSettings(
+        ca_file=table.optional_text("ca_file"),
+        client_cert=table.optional_text("client_cert"),
+        client_key=table.optional_text("client_key"),
+        server_name=table.optional_text("tls_server_name"),
+    )
+    if not tls_on and tls != TlsSettings():
+        given = next(
+            k
+            for k in ("ca_file", "client_cert", "client_key", "tls_server_name")
+            if k in table.table
+        )
+        raise ConfigError(f"{table.where} {given}: only with tls = true")
+    if tls_on:
+        try:
+            client_context(tls)
+        except TlsSetupError as error:
+            raise ConfigError(f"{table.where} {error}") from None
     session = SessionSettings(
         host=table.text("host"),
         port=table.integer("port", _MISSING, 1, 65535),
         system_id=table.text("system_id", max_length=15),
-        password=table.text("password", max_length=8, env=(env, SMPP_PASSWORD_ENV)),
+        password=table.text("password", max_length=8, env=(env, password_env)),
         system_type=table.text("system_type", "", max_length=12),
         window=table.integer("window", 64, 1, 10_000),
         tps=table.number("tps", 0.0, 0.0, 1_000_000.0),
         enquire_link_interval=table.number("enquire_link_interval", 30.0, 1.0, 3600.0),
         response_timeout=table.number("response_timeout", 30.0, 0.5, 600.0),
         reconnect_max=table.number("reconnect_max", 30.0, 1.0, 3600.0),
+        tls=tls if tls_on else None,
+        down_wait=down_wait,
     )
     return SmppTransportConfig(
         session,
@@ -198,27 +268,43 @@ def _smpp(table: _Table, env: Mapping[str, str]) -> SmppTransportConfig:
     )
 
 
-def _http(table: _Table, env: Mapping[str, str]) -> HttpTransportConfig:
+def _http(
+    table: _Table,
+    env: Mapping[str, str],
+    token_env: str = HTTP_TOKEN_ENV,
+    callback_token_env: str = HTTP_CALLBACK_TOKEN_ENV,
+) -> HttpTransportConfig:
     url = table.text("url")
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{table.where} url: expected http:// or https://, got {url!r}")
+    # An https:// url: the aggregator's certificate is always verified, against ca_file when
+    # given (instead of the system's trust store).
+    ca_file = table.optional_text("ca_file")
+    if ca_file is not None:
+        if not url.startswith("https://"):
+            raise ConfigError(f"{table.where} ca_file: only with an https:// url")
+        try:
+            client_context(TlsSettings(ca_file=ca_file))
+        except TlsSetupError as error:
+            raise ConfigError(f"{table.where} {error}") from None
     callback_port = table.optional_integer("callback_port", 0, 65535)
-    callback_token = table.optional_text("callback_token", env=(env, HTTP_CALLBACK_TOKEN_ENV))
+    callback_token = table.optional_text("callback_token", env=(env, callback_token_env))
     if callback_port is not None and not callback_token:
         raise ConfigError(
             f"{table.where} callback_token: required with callback_port (or set "
-            f"{HTTP_CALLBACK_TOKEN_ENV}): without it anyone could post receipts and STOPs"
+            f"{callback_token_env}): without it anyone could post receipts and STOPs"
         )
     return HttpTransportConfig(
         HttpSettings(
             url=url,
-            token=table.optional_text("token", env=(env, HTTP_TOKEN_ENV)),
+            token=table.optional_text("token", env=(env, token_env)),
             timeout=table.number("timeout", 10.0, 0.1, 600.0),
             window=table.integer("window", 16, 1, 1000),
             callback_url=table.optional_text("callback_url"),
             callback_host=table.text("callback_host", "127.0.0.1"),
             callback_port=callback_port,
             callback_token=callback_token,
+            ca_file=ca_file,
         )
     )
 
@@ -232,9 +318,22 @@ def parse_config(
     document: Mapping[str, Any], env: Mapping[str, str], name: str = "the configuration"
 ) -> Config:
     """The settings of a parsed TOML document."""
-    unknown = sorted(set(document) - {"transport", "worker"})
+    unknown = sorted(set(document) - {"transport", "worker", "carriers", "routes"})
     if unknown:
-        raise ConfigError(f"{name}: unknown table [{unknown[0]}] (known: [transport], [worker])")
+        raise ConfigError(
+            f"{name}: unknown table [{unknown[0]}] (known: [transport] or [[carriers]] with "
+            "[[routes]], [worker])"
+        )
+    worker = _worker(document.get("worker", {}), name)
+    if "carriers" in document:
+        if "transport" in document:
+            raise ConfigError(
+                f"{name}: [transport] and [[carriers]]: one or the other ([[carriers]] with a "
+                "single carrier is a [transport] with a name)"
+            )
+        return Config(_carriers(document, env, name), worker=worker)
+    if "routes" in document:
+        raise ConfigError(f"{name}: [[routes]] need [[carriers]] to route between")
     if "transport" not in document:
         raise ConfigError(f"{name}: no [transport] table, so nothing can be sent: {_EXAMPLE}")
     raw = document["transport"]
@@ -254,7 +353,104 @@ def parse_config(
             f"{table.where} kind: expected 'smpp', 'http' or '{RECORD_ONLY}', got {kind!r}"
         )
     table.finish()
-    return Config(transport, worker=_worker(document.get("worker", {}), name))
+    return Config(transport, worker=worker)
+
+
+_CARRIER_NAME: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def _secret_env(carrier: str, what: str) -> str:
+    return f"TAMBOUR_CARRIER_{carrier.upper().replace('-', '_')}_{what}"
+
+
+def _carriers(document: Mapping[str, Any], env: Mapping[str, str], name: str) -> CarriersConfig:
+    raw = document["carriers"]
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{name}: carriers must be tables, [[carriers]], at least one")
+    several = len(raw) > 1
+    carriers: list[CarrierConfig] = []
+    for index, item in enumerate(raw, 1):
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{name}: [[carriers]] number {index} must be a table")
+        table = _Table(f"{name}: [[carriers]] number {index}", item)
+        carrier = table.text("name")
+        if not _CARRIER_NAME.fullmatch(carrier):
+            raise ConfigError(
+                f"{table.where} name: 1 to 40 lower-case letters, digits, - or _, starting "
+                f"with a letter or digit, got {carrier!r}"
+            )
+        if any(c.name == carrier for c in carriers):
+            raise ConfigError(f"{table.where} name: {carrier!r} names another carrier already")
+        table.where = f"{name}: [[carriers]] {carrier}"
+        kind = table.text("kind")
+        failover = table.number("failover_after", 5.0, 0.1, 3600.0)
+        transport: SmppTransportConfig | HttpTransportConfig
+        if kind == "smpp":
+            transport = _smpp(
+                table, env, _secret_env(carrier, "PASSWORD"), failover if several else None
+            )
+        elif kind == "http":
+            transport = _http(
+                table, env, _secret_env(carrier, "TOKEN"), _secret_env(carrier, "CALLBACK_TOKEN")
+            )
+        else:
+            raise ConfigError(f"{table.where} kind: expected 'smpp' or 'http', got {kind!r}")
+        binds = table.integer("binds", 1, 1, 64)
+        if binds > 1 and kind != "smpp":
+            raise ConfigError(f"{table.where} binds: only for an SMPP carrier")
+        account_tps = table.number("account_tps", 0.0, 0.0, 1_000_000.0)
+        table.finish()
+        carriers.append(CarrierConfig(carrier, transport, binds, account_tps))
+    names = [c.name for c in carriers]
+    routes = document.get("routes", [])
+    if not isinstance(routes, list):
+        raise ConfigError(f"{name}: routes must be tables, [[routes]]")
+    return CarriersConfig(
+        tuple(carriers), tuple(_route(r, i, names, name) for i, r in enumerate(routes, 1))
+    )
+
+
+def _names(table: _Table, key: str, allowed: Iterable[str] | None = None) -> list[str] | None:
+    """A list of strings, each among `allowed` when given; None when absent."""
+    value = table._get(key, None)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{table.where} {key}: expected a non-empty list of strings")
+    if allowed is not None:
+        known = list(allowed)
+        for item in value:
+            if item not in known:
+                close = difflib.get_close_matches(item, known, n=1)
+                hint = (
+                    f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+                )
+                raise ConfigError(f"{table.where} {key}: {item!r} is not one{hint}")
+    return list(value)
+
+
+def _route(raw: object, index: int, carriers: list[str], name: str) -> Route:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{name}: [[routes]] number {index} must be a table")
+    table = _Table(f"{name}: [[routes]] number {index}", raw)
+    chosen = _names(table, "carriers", carriers)
+    if chosen is None:
+        raise ConfigError(f"{table.where} carriers is missing: the carriers to use, in order")
+    territories = _names(table, "territories", [*TERRITORIES, "foreign"])
+    prefixes = _names(table, "prefixes")
+    for prefix in prefixes or ():
+        if not re.fullmatch(r"\+[0-9]{1,15}", prefix):
+            raise ConfigError(f"{table.where} prefixes: {prefix!r} is not +digits (E.164)")
+    senders = _names(table, "sender_types", [t.value for t in SenderType])
+    campaigns = _names(table, "campaigns")
+    table.finish()
+    return Route(
+        tuple(dict.fromkeys(chosen)),
+        frozenset(territories) if territories else None,
+        tuple(prefixes) if prefixes else None,
+        frozenset(SenderType(t) for t in senders) if senders else None,
+        frozenset(campaigns) if campaigns else None,
+    )
 
 
 def _worker(raw: object, name: str) -> WorkerConfig:

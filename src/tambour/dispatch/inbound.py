@@ -14,3 +14,8 @@ InboundHandler = Callable[[Inbound], Awaitable[None] | None]
 
 class InboundRejectedError(Exception):
     """Raised by a handler for inbound traffic that must not be delivered again."""
+
+
+class InboundDeferredError(Exception):
+    """Raised by a handler for inbound traffic it cannot record now (its database is away): the
+    carrier delivers it again later. Expected, so not an error to log each time."""

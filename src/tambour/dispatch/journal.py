@@ -3,14 +3,15 @@ results, receipts and replies that came meanwhile, and the audit entries naming 
 In the same transaction, the campaigns whose messages it settled are looked at once each: one
 with nothing left queued, in flight or unknown is over (services/outbox.end_campaigns).
 
-It also keeps what makes those writes cheap: the parts it committed lately (their receipts need
-no look-up), when receipts that came before their part may be waiting, and when PostgreSQL's
-statistics of the tables it fills need refreshing. Runs on the worker's flush thread; what the
-worker's loop must learn comes back as a `Written`, applied there once committed.
+It also keeps what makes those writes cheap: when receipts that came before their part may be
+waiting, and when PostgreSQL's statistics of the tables it fills need refreshing. (It does not
+remember parts to spare their receipts a look-up: carriers reuse ids, and only the database
+knows the most recent part with an id, whichever worker recorded it.) Runs on the worker's
+flush thread; what the worker's loop must learn comes back as a `Written`, applied there once
+committed.
 """
 
 import asyncio
-import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +25,11 @@ from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.base import OutboundMessage
 from tambour.rules.replies import ReplyKind
 from tambour.services import audit, outbox
-from tambour.services.outbox import Claimed, Finished, Held, Submitted
+from tambour.services.outbox import Claimed, Finished, Held, Late, Submitted
 from tambour.services.replies import record_replies
 from tambour.store.bulk import refresh_statistics
 from tambour.store.tables import FINAL_STATES
 
-RECENT_PARTS = 100_000  # parts remembered for their receipts (about 20 MB)
 SWEEP_EVERY = 0.25  # seconds between looks for receipts another worker stored early
 EARLY_WATCH = 10.0  # seconds recorded parts look for early receipts after one was stored
 FIRST_ANALYZE = 5_000  # parts written before the first refresh of statistics; then doubling
@@ -51,9 +51,14 @@ class Pending:
     # Campaigns a message of which reached a final state (recorded, failed, cancelled...):
     # each may be over once this is written.
     settling: set[int] = field(default_factory=set)
+    # Messages in doubt the carrier answered late (after their `unknown` is written)
+    late: list[Late] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.submitted) + len(self.finished) + len(self.held) + len(self.inbound)
+        return (
+            len(self.submitted) + len(self.finished) + len(self.held) + len(self.inbound)
+            + len(self.late)
+        )  # fmt: skip
 
     @property
     def results(self) -> int:
@@ -98,7 +103,6 @@ class Journal:
         self.actor = actor
         self.confirm_stop = confirm_stop
         self.clock = clock
-        self.recent_parts: dict[str, outbox.Part] = {}  # committed lately, by carrier key
         self._parts_written = 0
         self._analyze_at = FIRST_ANALYZE
         self._next_sweep = 0.0  # monotonic time of the next sweep of early receipts
@@ -126,38 +130,39 @@ class Journal:
             self._next_sweep = time.monotonic() + SWEEP_EVERY
         outbox.finish(conn, self.worker, now, pending.finished)
         outbox.hold(conn, self.worker, now, pending.held)
+        outbox.settle_late(conn, now, pending.late)
         receipts = pending.receipts
-        if receipts and outbox.record_receipts(conn, now, receipts, self.recent_parts, touched):
+        if receipts and outbox.record_receipts(conn, now, receipts, touched):
             # Some came before their part: look for them when parts are recorded, a while.
             self._early_until = time.monotonic() + EARLY_WATCH
         # Before any audit entry: a campaign's row, then the audit log's lock, in the order
         # `campaign cancel` takes them (the other order could deadlock on PostgreSQL).
         self._end_campaigns(conn, now, pending, touched)
+        replies = self.write_replies(conn, pending.replies, now)
+        for campaign, notes in pending.audit.items():
+            outbox.audit_dispatch(
+                conn, now, self.actor, "dispatch.batch", campaign, worker=self.worker,
+                **{what: audit.id_ranges(ids) for what, ids in sorted(notes.items())},
+            )  # fmt: skip
+        return Written(len(receipts), replies.replies, replies.confirmations, replies.stopped)
+
+    def write_replies(
+        self, conn: Connection, replies: Sequence[Reply], now: datetime | None = None
+    ) -> Written:
+        """Record `replies` within the caller's transaction: the worker does it in one of
+        their own, ahead of the receipts, so that a STOP is in force within a fraction of a
+        second whatever the load (touches no outbox row: see worker.py)."""
         confirmations: list[OutboundMessage] = []
         stopped: list[tuple[int, str]] = []
-        replies = pending.replies
         if replies:
             effects = record_replies(
-                conn, replies, now=now, actor=self.actor, confirm=self.confirm_stop
+                conn, replies, now=now or self.clock(), actor=self.actor, confirm=self.confirm_stop
             )
             confirmations = [e.confirmation for e in effects if e.confirmation is not None]
             for effect in effects:
                 if effect.reply.kind is ReplyKind.STOP and effect.reply.sender:
                     stopped += [(a, effect.reply.sender) for a in effect.advertiser_ids]
-        for (advertiser_id, campaign_id), notes in pending.audit.items():
-            audit.append(
-                conn,
-                actor=self.actor,
-                action="dispatch.batch",
-                advertiser_id=advertiser_id,
-                details={
-                    "campaign_id": campaign_id,
-                    "worker": self.worker,
-                    **{what: audit.id_ranges(ids) for what, ids in sorted(notes.items())},
-                },
-                at=now,
-            )
-        return Written(len(receipts), len(replies), confirmations, stopped)
+        return Written(0, len(replies), confirmations, stopped)
 
     def _end_campaigns(
         self, conn: Connection, now: datetime, pending: Pending, touched: dict[int, int]
@@ -170,11 +175,6 @@ class Journal:
         candidates = set(pending.settling)
         candidates.update(touched.values())
         candidates.discard(0)
-        missing = [outbox_id for outbox_id, campaign_id in touched.items() if not campaign_id]
-        if missing:  # settled by receipts for parts this worker does not remember
-            campaign_of = {s.id: s.campaign_id for s in pending.submitted}
-            candidates.update(campaign_of[i] for i in missing if campaign_of.get(i))
-            candidates |= outbox.campaigns_of(conn, [i for i in missing if not campaign_of.get(i)])
         for message in pending.submitted:  # usually the first says enough
             if not candidates:
                 return
@@ -182,15 +182,3 @@ class Journal:
                 candidates.discard(message.campaign_id)
         if candidates:
             outbox.end_campaigns(conn, now, self.actor, candidates)
-
-    def remember_parts(self, submitted: Sequence[Submitted]) -> None:
-        """The parts just committed, by key: their receipts need no look-up (the oldest are
-        forgotten past RECENT_PARTS; a receipt for one is then looked up)."""
-        recent = self.recent_parts
-        for message in submitted:
-            of_parts = len(message.carrier_keys)
-            for number, key in enumerate(message.carrier_keys, 1):
-                recent[key] = outbox.Part(message.id, number, of_parts, message.campaign_id)
-        if len(recent) > RECENT_PARTS:
-            for key in list(itertools.islice(recent, len(recent) - RECENT_PARTS // 2)):
-                del recent[key]

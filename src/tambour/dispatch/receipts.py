@@ -95,6 +95,12 @@ class Receipt:
     submitted: int | None = None  # `sub:`
     delivered: int | None = None  # `dlvrd:`
     from_tlv: bool = False  # message_id came from the receipted_message_id TLV
+    # Who the message went to (the receipt's source address, digits as the carrier wrote
+    # them) and from (its destination): a receipt for a message left `unknown` proves the
+    # carrier took it, when it names one such message. Never logged.
+    recipient: str | None = None
+    sender: str | None = None
+    carrier: str = ""  # the carrier it came from (its ids are its own): config's name
 
     @property
     def outcome(self) -> Outcome:
@@ -185,6 +191,8 @@ def parse_receipt(pdu: DeliverSm) -> Receipt:
         submitted=_count(fields.get("sub")),
         delivered=_count(fields.get("dlvrd")),
         from_tlv=tlv_id is not None,
+        recipient=pdu.source.address or None,
+        sender=pdu.destination.address or None,
     )
 
 

@@ -4,7 +4,9 @@ client (nothing is mocked between them but the carrier's radio network).
 - Binds: bind_transceiver, bind_transmitter or bind_receiver with the configured system_id and
   password (ESME_RINVSYSID / ESME_RINVPASWD otherwise, ESME_RALYBND when bound already,
   ESME_RINVBNDSTS for a submit before the bind).
-- submit_sm: acknowledged with a message id; above `tps` a second, ESME_RTHROTTLED. Parts of a
+- submit_sm: acknowledged with a message id; above `tps` a second, ESME_RTHROTTLED. Each
+  session has its own token bucket, `tps` a second with a burst of `tps_burst` seconds' worth
+  (0.1: 10 submits at 100 a second), as a carrier counts a bind's submits. Parts of a
   concatenated message (UDH or sar_* TLVs) are reassembled into `messages` for inspection; every
   part is kept in `parts`.
 - Receipts: for each part that asks for one (registered_delivery), a deliver_sm with esm_class
@@ -14,6 +16,8 @@ client (nothing is mocked between them but the carrier's radio network).
   A receipt or reply that is not acknowledged (a temporary error status, no answer, a lost
   connection) is delivered again, as carriers do: the client must take duplicates. One refused
   for good (ESME_RX_P_APPN, ESME_RX_R_APPN...) is dropped and counted.
+- TLS: with `tls_cert` and `tls_key` it serves SMPP over TLS only; with `tls_client_ca` too, an
+  ESME must show a certificate signed by that CA (its TLS handshake fails otherwise).
 - Replies: `inject_mo(source, short_number, text)` delivers an MO message into a bound session;
   `tambour smsc mo` does it through the admin port (tambour.dispatch.smsc_admin). `deliver(pdu)`
   delivers any deliver_sm (tests use it for malformed receipts).
@@ -30,13 +34,14 @@ import logging
 import random
 import re
 import secrets
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
 from tambour.dispatch.rate import TokenBucket
-from tambour.dispatch.receipts import RECEIPT, MessageState, format_receipt_text
+from tambour.dispatch.receipts import RECEIPT, MessageState, format_receipt_text, is_receipt
 from tambour.dispatch.smpp.addresses import (
     NPI_E164,
     NPI_UNKNOWN,
@@ -76,6 +81,7 @@ from tambour.dispatch.smpp.user_data import (
     encode_text,
     message_parts,
 )
+from tambour.dispatch.tls import TlsSetupError, server_context
 from tambour.services.context import utc_now
 from tambour.sms.phone import parse_phone
 
@@ -103,6 +109,12 @@ class SmscSettings:
     receipt_delay: float = 1.0
     failure_rate: float = 0.0  # share of parts whose receipt says UNDELIV
     tps: float = 0.0  # submits a second per session before ESME_RTHROTTLED; 0: no limit
+    tps_burst: float = 0.1  # seconds' worth of `tps` taken at once (at least one submit)
+    # SMPP over TLS: the server's certificate and key (PEM); with tls_client_ca, an ESME must
+    # show a certificate signed by it. None: plain TCP.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
     receipt_tlvs: bool = True  # receipted_message_id and message_state besides the text
     receipt_seconds: bool = False  # 12-digit dates in the receipt text
     receipt_decimal_ids: bool = False  # the text's id: in decimal (message ids are hex)
@@ -110,6 +122,10 @@ class SmscSettings:
     seed: int | None = None  # for the failures
     redeliver_after: float = 1.0
     response_timeout: float = 10.0
+    # Message ids are this prefix and a counter from 1. None: a random prefix, so that ids of
+    # two runs differ; a fixed one gives the same ids again after a restart, as some carriers
+    # do (receipts must then name the most recent part with an id).
+    id_prefix: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +175,7 @@ class _Delivery:
     system_id: str
     pdu: DeliverSm
     done: asyncio.Future[None] | None = None  # set when acknowledged (MO injections wait on it)
+    reply: bool = False  # a person's message (MO), not a receipt
 
 
 class _Session(SmppConnection):
@@ -167,8 +184,11 @@ class _Session(SmppConnection):
         self.smsc = smsc
         self.mode: BindMode | None = None
         self.system_id = ""
+        settings = smsc.settings
         self.bucket = (
-            TokenBucket(smsc.settings.tps, smsc.settings.tps) if smsc.settings.tps else None
+            TokenBucket(settings.tps, max(1.0, settings.tps * settings.tps_burst))
+            if settings.tps
+            else None
         )
         self.sequence = 0
         self.in_flight: dict[int, tuple[_Delivery, float]] = {}
@@ -228,28 +248,47 @@ class Smsc:
         self._server: asyncio.Server | None = None
         self._pump_task: asyncio.Task[None] | None = None
         self._sweep_task: asyncio.Task[None] | None = None
-        self._due: list[tuple[float, int, _Delivery]] = []  # heap by due time
+        # Deliveries waiting, heaps by due time: replies apart from receipts and ahead of them,
+        # as carriers' SMSCs queue MO traffic apart from delivery reports: a STOP does not
+        # wait behind a backlog of thousands of receipts.
+        self._due: list[tuple[float, int, _Delivery]] = []
+        self._due_replies: list[tuple[float, int, _Delivery]] = []
         self._order = itertools.count()
         self._waiter: asyncio.Future[None] | None = None
         self._random = random.Random(self.settings.seed)
-        self._id_prefix = secrets.token_hex(2)
+        prefix = self.settings.id_prefix
+        self._id_prefix = secrets.token_hex(2) if prefix is None else prefix
         self._ids = itertools.count(1)
         self._references = itertools.count(self._random.randrange(256))
         self._refusals: dict[str, int] = {}
         self._muted = False
+        # What was answered while muted: session, sequence, message id, status
+        self._held_answers: list[tuple[_Session, int, str, int]] = []
         self.port = self.settings.port
 
     # life cycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Listen. Raises OSError, or TlsSetupError for a TLS file that cannot be used (its
+        `key`: cert, key or client_ca)."""
+        settings = self.settings
+        tls = self._tls_context()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: _Session(self), self.settings.host, self.settings.port
+            lambda: _Session(self), settings.host, settings.port, ssl=tls
         )
         self.port = self._server.sockets[0].getsockname()[1]
         self._pump_task = asyncio.create_task(self._pump())
         self._sweep_task = asyncio.create_task(self._sweep())
-        log.info("SMSC listening on %s:%d", self.settings.host, self.port)
+        log.info("SMSC listening on %s:%d%s", settings.host, self.port, " (TLS)" if tls else "")
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        cert, key = self.settings.tls_cert, self.settings.tls_key
+        if cert is None and key is None:
+            return None
+        if cert is None or key is None:
+            raise TlsSetupError("key" if key is None else "cert", "required with the other")
+        return server_context(cert, key, self.settings.tls_client_ca)
 
     async def close(self) -> None:
         if self._server is not None:
@@ -274,6 +313,20 @@ class Smsc:
     def mute(self, muted: bool = True) -> None:
         """While muted, submits are taken (kept, receipted) but not answered."""
         self._muted = muted
+        if not muted:
+            self._held_answers.clear()
+
+    def answer_late(self) -> int:
+        """Unmute, and send now the answers held back while muted, on the sessions still
+        open: late, as a slow carrier's. Returns how many."""
+        self._muted = False
+        held, self._held_answers = self._held_answers, []
+        sent = 0
+        for session, sequence, message_id, status in held:
+            if session in self._connections:
+                session.send(SubmitSmResp(message_id), sequence, status)
+                sent += 1
+        return sent
 
     def drop_connections(self) -> None:
         """Kill the server side of every connection, as a network failure would."""
@@ -287,7 +340,8 @@ class Smsc:
     @property
     def pending_deliveries(self) -> int:
         """Receipts and replies not acknowledged yet (due, or sent and unanswered)."""
-        return len(self._due) + sum(len(s.in_flight) for s in self._sessions)
+        waiting = len(self._due) + len(self._due_replies)
+        return waiting + sum(len(s.in_flight) for s in self._sessions)
 
     def inject_mo(
         self, source: str, short_number: str, text: str, system_id: str | None = None
@@ -316,7 +370,8 @@ class Smsc:
         """Deliver any deliver_sm into a bound session of `system_id`; the future completes
         when the ESME acknowledges it (a temporary refusal makes it go again)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue(_Delivery(system_id or self.settings.system_id, pdu, done), 0.0)
+        reply = not is_receipt(pdu)
+        self._queue(_Delivery(system_id or self.settings.system_id, pdu, done, reply), 0.0)
         return done
 
     # binds and submits -----------------------------------------------------------------
@@ -343,7 +398,10 @@ class Smsc:
         self.stats.submits += 1
         status = self._refusal(session, submit)
         if status:
-            session.send(SubmitSmResp(), sequence, status)
+            if self._muted:
+                self._held_answers.append((session, sequence, "", status))
+            else:
+                session.send(SubmitSmResp(), sequence, status)
             return
         try:
             concatenation, payload = message_parts(submit)
@@ -355,6 +413,8 @@ class Smsc:
         self.stats.accepted += 1
         if not self._muted:
             session.send(SubmitSmResp(message_id), sequence)
+        else:
+            self._held_answers.append((session, sequence, message_id, 0))
         now = self.clock()
         part = ReceivedPart(
             message_id,
@@ -464,7 +524,8 @@ class Smsc:
 
     def _queue(self, delivery: _Delivery, delay: float) -> None:
         due = asyncio.get_running_loop().time() + delay
-        heapq.heappush(self._due, (due, next(self._order), delivery))
+        heap = self._due_replies if delivery.reply else self._due
+        heapq.heappush(heap, (due, next(self._order), delivery))
         self._wake()
 
     def _wake(self) -> None:
@@ -485,16 +546,23 @@ class Smsc:
                 best = session
         return best
 
+    def _ready(self, now: float) -> list[tuple[float, int, _Delivery]] | None:
+        """The heap whose first delivery is due, replies first."""
+        for heap in (self._due_replies, self._due):
+            if heap and heap[0][0] <= now:
+                return heap
+        return None
+
     async def _pump(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
-            while self._due and self._due[0][0] <= now:
-                delivery = self._due[0][2]
+            while (heap := self._ready(now)) is not None:
+                delivery = heap[0][2]
                 session = self._receiver(delivery.system_id)
                 if session is None:
                     break  # nobody to take it yet: a bind or an answer wakes the pump
-                heapq.heappop(self._due)
+                heapq.heappop(heap)
                 sequence = session.next_sequence()
                 try:
                     session.send(delivery.pdu, sequence)
@@ -507,8 +575,9 @@ class Smsc:
                 self.stats.deliveries_sent += 1
             self._waiter = loop.create_future()
             timer = None
-            if self._due and self._due[0][0] > now:
-                timer = loop.call_later(self._due[0][0] - now, self._wake)
+            later = [heap[0][0] for heap in (self._due_replies, self._due) if heap]
+            if later and min(later) > now:
+                timer = loop.call_later(min(later) - now, self._wake)
             await self._waiter
             if timer is not None:
                 timer.cancel()

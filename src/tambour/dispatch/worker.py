@@ -27,17 +27,23 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
+from sqlalchemy.exc import StatementError
 
-from tambour.dispatch.inbound import Inbound, InboundHandler, InboundRejectedError
-from tambour.dispatch.journal import Journal, Notes, Pending, merge_notes
+from tambour.dispatch.inbound import (
+    Inbound,
+    InboundDeferredError,
+    InboundHandler,
+    InboundRejectedError,
+)
+from tambour.dispatch.journal import Journal, Pending, Written, merge_notes
+from tambour.dispatch.outage import Outage, described, transient
 from tambour.dispatch.receipts import Receipt, message_key
 from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.base import (
@@ -49,18 +55,17 @@ from tambour.dispatch.transports.base import (
 from tambour.rules.codes import Reason
 from tambour.rules.sending import Expire, Go, Hold, SendNow, send_now
 from tambour.rules.territory import Locality, locate
-from tambour.services import outbox
+from tambour.services import outbox, workers
 from tambour.services.dispatch_checks import (
     CampaignDispatch,
     campaign_dispatch,
     stopped_since_plan,
 )
-from tambour.services.outbox import Claimed, Finished, Held, Submitted
+from tambour.services.outbox import Claimed, Finished, Held, Late, Submitted
 from tambour.sms.phone import parse_phone
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-AUDIT_EVERY = 1.0  # seconds between a worker's audit entries of what it sent
 LEASE_SAFETY = 5.0  # seconds before a lease runs out when messages stop leaving
 STOP_GIVE_UP = 30.0  # seconds a stopping worker keeps trying to record its results
 END_LOOK_EVERY = 5.0  # seconds between an idle worker's looks for campaigns over
@@ -89,29 +94,11 @@ def _reply_key(reply: Reply) -> tuple[object, ...]:
     return (reply.sender_address, reply.short_number, reply.text, reply.concatenation)
 
 
-def _transient(error: BaseException) -> bool:
-    """A database away, busy or in a conflict: writing again later may succeed."""
-    return isinstance(error, OperationalError | InterfaceError) or bool(
-        getattr(error, "connection_invalidated", False)
-    )
-
-
-def _described(error: BaseException) -> str:
-    """An error named safely (for a log, or the carrier): a database error's text quotes the
-    statement and its parameters (phone numbers, reply texts), so only classes and a code."""
-    if not isinstance(error, StatementError):
-        return type(error).__name__
-    original = error.orig
-    code = getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", None)
-    name = type(original).__name__ if original is not None else type(error).__name__
-    return f"{type(error).__name__} ({name}{f', {code}' if code else ''})"
-
-
 def _log_failure(message: str, error: BaseException) -> None:
     """Log a failed write without the numbers and texts it carried: a database error by its
     class and code only; any other error (a bug) with its traceback."""
     if isinstance(error, StatementError):
-        log.error("%s: %s", message, _described(error))
+        log.error("%s: %s", message, described(error))
     else:
         log.error("%s", message, exc_info=error)
 
@@ -135,6 +122,7 @@ class WorkerReport:
     receipts: int = 0
     replies: int = 0
     rescued: int = 0
+    proven: int = 0  # unknown messages their receipts proved taken
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -173,6 +161,12 @@ class Worker:
         # wait behind a flush of results and receipts (on PostgreSQL they run side by side).
         self._db = ThreadPoolExecutor(1, thread_name_prefix="tambour-claims")
         self._db_flush = ThreadPoolExecutor(1, thread_name_prefix="tambour-flush")
+        # And a third for replies, each recorded as it comes in a transaction of its own: a
+        # STOP never waits behind a flush of thousands of receipts (issue 14: in force within
+        # 200 ms under full load, benches/bench_dispatch.py).
+        self._db_replies = ThreadPoolExecutor(1, thread_name_prefix="tambour-replies")
+        self._replies: list[tuple[Reply, asyncio.Future[None]]] = []
+        self._wake_replies = asyncio.Event()
         self._connections = threading.local()
         self._pending = Pending()
         self._wake_flusher = asyncio.Event()
@@ -191,11 +185,24 @@ class Worker:
         self._journal = Journal(
             worker=self.name, actor=actor, confirm_stop=self.settings.confirm_stop, clock=clock
         )
-        self._audit_notes: Notes = {}
-        self._next_audit = 0.0
         self._next_end_look = 0.0  # monotonic: when idle, look for campaigns over from then
         # Replies the database refused alone, by content: how many times (see _reply_failed).
         self._reply_failures: dict[tuple[object, ...], int] = {}
+        # Receipts wait for the submits that were out when they came: one may be for a part
+        # the carrier just took, whose id is not written yet, and an older part with the same
+        # id (carriers reuse ids) must not get it. Messages that left and whose submit has not
+        # returned, by the order they left in (oldest first); each receipt's place in it.
+        self._out: dict[int, int] = {}  # leaving order -> message id
+        self._left = 0  # messages that left, ever
+        self._arrived: dict[asyncio.Future[None], int] = {}  # a receipt's ack -> self._left then
+        self._outage = Outage()
+        self._started_at = clock()
+        self._sharing: Mapping[str, int] = {}  # carrier: live workers sending through it
+        # Claimed messages whose results are not recorded yet: after a claim whose commit went
+        # unheard (the database went away), what this worker has `submitting` and does not hold
+        # was never sent, and goes back to the queue.
+        self._holding: set[int] = set()
+        self._claim_in_doubt = False
 
     # --- running ------------------------------------------------------------------------
 
@@ -208,6 +215,7 @@ class Worker:
         started = time.monotonic()
         await self._transport.start()
         flusher = asyncio.create_task(self._flusher())
+        reply_flusher = asyncio.create_task(self._reply_flusher())
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             await self._dispatch(until_idle)
@@ -222,7 +230,11 @@ class Worker:
             heartbeat.cancel()
             self._wake_flusher.set()
             await flusher
-            for executor in (self._db, self._db_flush):
+            self._wake_replies.set()
+            await reply_flusher
+            with contextlib.suppress(Exception):  # the others share its account's tps at once
+                await self._db_call(self._transaction, self._gone)
+            for executor in (self._db, self._db_flush, self._db_replies):
                 executor.submit(self._close_connection).result()
                 executor.shutdown()
             self.report.seconds = round(time.monotonic() - started, 3)
@@ -259,7 +271,11 @@ class Worker:
                 await self._room.wait()
             if self._stopping.is_set():
                 return
-            screened = await self._db_call(self._transaction, self._claim_and_screen)
+            release = sorted(self._holding) if self._claim_in_doubt else None
+            screened = await self._db_retrying("claim", self._claim_and_screen, release)
+            if screened is None:
+                return
+            self._claim_in_doubt = False
             for message, what in screened.notes:
                 self._pending.note(message, what)
             self._count(screened.finished)
@@ -270,6 +286,7 @@ class Worker:
             for message in go:
                 self._in_flight += 1
                 self._unsettled += 1
+                self._holding.add(message.id)
                 task = asyncio.create_task(self._submit(message))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -279,7 +296,9 @@ class Worker:
             if self._in_flight or len(self._pending):
                 await asyncio.sleep(self.settings.flush_interval)
                 continue
-            wait = await self._db_call(self._transaction, self._idle_wait)
+            wait = await self._db_retrying("idle look", self._idle_wait)
+            if self._stopping.is_set():
+                return
             horizon = self.settings.lease.total_seconds()
             if until_idle and (wait is None or wait > horizon):
                 # Nothing is due before a lease would run out (a stopped worker's messages are
@@ -287,13 +306,31 @@ class Worker:
                 # come for `receipt_wait` seconds.
                 if idle_since is None or self.report.receipts != receipts_seen:
                     idle_since, receipts_seen = time.monotonic(), self.report.receipts
-                awaited = await self._db_call(self._transaction, self._awaiting)
+                awaited = await self._db_retrying("receipts look", self._awaiting)
                 if not awaited or time.monotonic() - idle_since >= self.settings.receipt_wait:
                     return
                 wait = 0.1
             await self._sleep(
                 max(0.01, min(self.settings.poll if wait is None else wait, self.settings.poll))
             )
+
+    async def _db_retrying(self, step: str, work: Callable[..., T], *args: Any) -> T | None:
+        """`work(conn, *args)` in one transaction on the claims thread, tried again with a
+        growing wait while the database is away; None when the worker stops meanwhile."""
+        while True:
+            try:
+                result: T = await self._db_call(self._transaction, work, *args)
+            except Exception as error:
+                if not transient(error):
+                    raise
+                if step == "claim":
+                    self._claim_in_doubt = True
+                await self._sleep(self._outage.failed(error, step))
+                if self._stopping.is_set():
+                    return None
+                continue
+            self._outage.succeeded()
+            return result
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -310,7 +347,10 @@ class Worker:
         lease runs out); None when nothing is queued or being submitted. Messages a stopped
         worker left submitting past its lease are rescued first."""
         now = self.clock()
-        self.report.rescued += outbox.rescue(conn, now)
+        self.report.rescued += outbox.rescue(conn, now, self.actor)
+        self.report.proven += outbox.prove_unknown(
+            conn, now, self.actor, now - self.settings.keep_early_receipts
+        )
         touched: dict[int, int] = {}
         outbox.sweep_early_receipts(conn, now, touched)
         if time.monotonic() >= self._next_end_look:
@@ -346,12 +386,21 @@ class Worker:
         self._localities[key] = found
         return found
 
-    def _claim_and_screen(self, conn: Connection) -> _Screened:
+    def _claim_and_screen(self, conn: Connection, release: list[int] | None = None) -> _Screened:
         """Claim a window's worth and, right before it leaves, hold or finish what its
         campaign (cancelled), the recipient's opt-outs or the window forbid now (committed
         with the caller's transaction). Runs on the claims thread: what the loop must note
-        (audit, counts) is returned to it."""
+        (audit, counts) is returned to it. `release`: after a claim whose commit went unheard,
+        the messages this worker holds; the others it has `submitting` go back to the queue."""
         now = self.clock()
+        if release is not None:
+            released = outbox.release_unheld(conn, self.name, now, release)
+            if released:
+                log.warning(
+                    "%d message(s) claimed as the database went away, never sent: queued again",
+                    released,
+                    extra={"event": "claims_released", "messages": released},
+                )
         chunk = outbox.claim(conn, self.name, now, self.settings.lease, self.settings.chunk)
         if not chunk:
             return _Screened()
@@ -407,6 +456,10 @@ class Worker:
             retain_until=message.retain_until,
         )  # fmt: skip
 
+    def _territory(self, message: Claimed) -> str | None:
+        locality = self._locality(message)
+        return locality.territory if locality is not None else None
+
     def _may_leave(self, message: Claimed) -> bool:
         """Whether `message` may leave now: asked by the transport right before the PDU is
         written, after any wait (a full window, the TPS limit, throttling, a reconnection)."""
@@ -420,6 +473,7 @@ class Worker:
         return isinstance(self._verdict(message, self.clock()), Go)
 
     async def _submit(self, message: Claimed) -> None:
+        order: int | None = None  # in the leaving order, once it left
         try:
             now = self.clock()
             verdict = self._verdict(message, now)
@@ -429,9 +483,12 @@ class Worker:
             left_at: list[datetime] = []
 
             def may_leave() -> bool:
+                nonlocal order
                 allowed = self._may_leave(message)
                 if allowed:
                     left_at.append(self.clock())
+                    if order is None:
+                        order = self._leaving(message)
                 return allowed
 
             result = await self._transport.submit(
@@ -442,6 +499,8 @@ class Worker:
                     text=message.text,
                     valid_until=verdict.valid_until,
                     may_leave=may_leave,
+                    territory=self._territory(message),
+                    campaign=self._plans[message.campaign_id].name,
                 )
             )
             self._record(message, result, verdict.valid_until, left_at[-1] if left_at else now)
@@ -450,6 +509,8 @@ class Worker:
             self._finish(message, "unknown", "worker_error", error="the worker failed")
         finally:
             self._in_flight -= 1
+            if order is not None:
+                del self._out[order]
             self._wake_flusher.set()
 
     def _finish(
@@ -460,11 +521,17 @@ class Worker:
         code: int | None = None,
         error: str | None = None,
         keys: tuple[str, ...] = (),
+        left_at: datetime | None = None,
+        carrier: str | None = None,
     ) -> None:
-        """A message settled without a receipt: to write, to audit, to count."""
+        """A message settled without a receipt: to write, to audit, to count. `left_at`: when
+        a message in doubt may have left, from."""
         self._pending.finished.append(
-            Finished(message.id, state, reason, code, error, keys, message.advertiser_id)
-        )
+            Finished(
+                message.id, state, reason, code, error, keys, message.advertiser_id,
+                carrier, left_at,
+            )
+        )  # fmt: skip
         self._pending.note(message, state)
         setattr(self.report, state, getattr(self.report, state) + 1)
 
@@ -491,7 +558,13 @@ class Worker:
         match result.status:
             case SubmitStatus.ACCEPTED:
                 submitted = Submitted(
-                    message.id, message.advertiser_id, keys, valid_until, at, message.campaign_id
+                    message.id,
+                    message.advertiser_id,
+                    keys,
+                    valid_until,
+                    at,
+                    message.campaign_id,
+                    result.carrier,
                 )
                 self._pending.submitted.append(submitted)
                 self._pending.note(message, "submitted")
@@ -499,11 +572,46 @@ class Worker:
             case SubmitStatus.RECORDED:  # written down by the record-only transport, not sent
                 self._finish(message, "recorded")
             case SubmitStatus.FAILED:
-                self._finish(message, "failed", None, code, detail, keys)
+                self._finish(message, "failed", None, code, detail, keys, carrier=result.carrier)
             case SubmitStatus.IN_DOUBT:
-                self._finish(message, "unknown", "in_doubt", code, detail, keys)
+                self._finish(
+                    message, "unknown", "in_doubt", code, detail, keys, at, carrier=result.carrier
+                )
+                late = result.parts[-1].late if result.parts else None
+                if late is not None:  # the carrier's answer may still come: it ends the doubt
+                    self._spawn(self._await_late(message, keys, result, late))
             case SubmitStatus.RETRY:
                 self._retry(message, code, detail)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _await_late(
+        self,
+        message: Claimed,
+        keys: tuple[str, ...],
+        result: SubmitResult,
+        late: "asyncio.Future[str | None]",
+    ) -> None:
+        """The carrier's late answer to a part in doubt: taken (the message is submitted when
+        that was its last part to go) or refused (queued again when nothing of it left). No
+        answer before the connection goes or the wait ends: it stays unknown."""
+        try:
+            answer = await late
+        except asyncio.CancelledError:
+            return
+        if answer is None and not keys:
+            self._pending.late.append(Late(message.id, message.advertiser_id, result.carrier))
+            self._pending.note(message, "refused_late")
+        elif answer is not None and len(keys) + 1 == result.total_parts:
+            taken = (*keys, message_key(answer))
+            self._pending.late.append(
+                Late(message.id, message.advertiser_id, result.carrier, taken)
+            )
+            self._pending.note(message, "taken_late")
+        self._wake_flusher.set()
 
     def _retry(self, message: Claimed, code: int | None, detail: str | None) -> None:
         """Nothing of the message left (a temporary refusal, or it may not leave any more)."""
@@ -527,11 +635,44 @@ class Worker:
 
     # --- inbound ----------------------------------------------------------------------------
 
+    def _leaving(self, message: Claimed) -> int:
+        """Note that `message` leaves now; returns its place in the leaving order."""
+        self._left += 1
+        self._out[self._left] = message.id
+        return self._left
+
+    def _hold_back_receipts(self, pending: Pending) -> None:
+        """Move back to the next flush the receipts that came while a message that had left
+        before them was still being submitted: its part may be theirs, its id not written
+        yet. (When the submit returns, its result is in the same pending as the receipts, and
+        written first.)"""
+        if not pending.inbound:
+            return
+        oldest_out = next(iter(self._out), None)
+        kept: list[tuple[Inbound, asyncio.Future[None]]] = []
+        for item in pending.inbound:
+            arrived = self._arrived.get(item[1])
+            if arrived is not None and oldest_out is not None and oldest_out <= arrived:
+                self._pending.inbound.append(item)
+            else:
+                self._arrived.pop(item[1], None)
+                kept.append(item)
+        pending.inbound = kept
+
     def _inbound(self, inbound: Inbound) -> "asyncio.Future[None]":
-        """A receipt or reply: acknowledged once the flusher has committed it."""
+        """A receipt or reply: acknowledged once the flusher has committed it; while the
+        database is away, refused for now (the carrier delivers it again)."""
+        if self._outage.away:
+            raise InboundDeferredError()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.inbound.append((inbound, done))
-        self._wake_flusher.set()
+        if isinstance(inbound, Receipt):
+            if self._out:
+                self._arrived[done] = self._left
+            self._pending.inbound.append((inbound, done))
+            self._wake_flusher.set()
+        else:
+            self._replies.append((inbound, done))
+            self._wake_replies.set()
         return done
 
     # --- flushing -------------------------------------------------------------------------
@@ -542,36 +683,82 @@ class Worker:
                 await asyncio.wait_for(self._wake_flusher.wait(), self.settings.flush_interval)
             self._wake_flusher.clear()
             stopping = self._stopping.is_set() and not self._tasks
-            if len(self._pending) or (stopping and self._audit_notes):
+            if len(self._pending):
                 pending, self._pending = self._pending, Pending()
-                # The audit log gets one entry per campaign every AUDIT_EVERY seconds (an entry
-                # a flush cost as much as the rest of the flush); the outbox rows hold the rest.
-                merge_notes(self._audit_notes, pending.audit)
-                pending.audit = {}
-                if stopping or time.monotonic() >= self._next_audit:
-                    pending.audit, self._audit_notes = self._audit_notes, {}
-                    self._next_audit = time.monotonic() + AUDIT_EVERY
+                self._hold_back_receipts(pending)
+                # The audit entries naming what this flush records go with it, in its
+                # transaction: the audit log misses nothing a worker killed after it sent.
                 try:
                     await self._flush_in_thread(pending)
                 except Exception as error:
+                    if transient(error):  # the database is away: all of it waits
+                        for _, ack in pending.inbound:  # the carrier delivers them again
+                            if not ack.done():
+                                ack.set_exception(InboundDeferredError())
+                        self._requeue_results(pending)
+                        if stopping and time.monotonic() - self._stopped_at > STOP_GIVE_UP:
+                            self._give_up_results()
+                            return
+                        await asyncio.sleep(self._outage.failed(error, "recording results"))
+                        continue
                     _log_failure("a flush failed; writing its parts one by one", error)
                     if not await self._flush_apart(pending):
                         if stopping and time.monotonic() - self._stopped_at > STOP_GIVE_UP:
-                            log.error(
-                                "stopping without recording %d result(s): the database is "
-                                "away; their messages will be rescued as unknown",
-                                self._pending.results,
-                            )
+                            self._give_up_results()
                             return
                         await asyncio.sleep(1.0)
                     continue
+                self._outage.succeeded()
                 for _, ack in pending.inbound:
                     if not ack.done():
                         ack.set_result(None)
-                self._journal.remember_parts(pending.submitted)
                 self._settled(pending)
             if stopping and not len(self._pending):
                 return
+
+    def _give_up_results(self) -> None:
+        log.error(
+            "stopping without recording %d result(s): the database is away; their messages "
+            "will be rescued as unknown",
+            self._pending.results,
+            extra={"event": "results_abandoned", "messages": self._pending.results},
+        )
+
+    async def _reply_flusher(self) -> None:
+        """Record replies as they come, in transactions of their own on the replies thread.
+        While the database is away they are refused for now (the carrier delivers them again);
+        a batch the database refuses for another reason goes to the main flush, which writes
+        its replies one by one (and refuses for good one that can never be recorded)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_replies.wait(), self.settings.flush_interval)
+            self._wake_replies.clear()
+            if not self._replies:
+                if self._stopping.is_set() and not self._tasks:
+                    return
+                continue
+            batch, self._replies = self._replies, []
+            replies = [reply for reply, _ in batch]
+            try:
+                written = await loop.run_in_executor(
+                    self._db_replies, self._transaction, self._journal.write_replies, replies
+                )
+            except Exception as error:
+                if transient(error):
+                    for _, ack in batch:
+                        if not ack.done():
+                            ack.set_exception(InboundDeferredError())
+                    await asyncio.sleep(self._outage.failed(error, "recording replies"))
+                else:
+                    self._pending.inbound.extend(batch)
+                    self._wake_flusher.set()
+                continue
+            self._outage.succeeded()
+            self._apply(written)
+            for _, ack in batch:
+                if not ack.done():
+                    ack.set_result(None)
 
     async def _flush_in_thread(self, pending: Pending) -> None:
         """Write `pending` in one transaction on the flush thread; once it is committed, count
@@ -579,6 +766,10 @@ class Worker:
         written = await asyncio.get_running_loop().run_in_executor(
             self._db_flush, self._transaction, self._journal.write, pending
         )
+        self._apply(written)
+
+    def _apply(self, written: Written) -> None:
+        """What a committed write tells: counts, who replied STOP, confirmations to send."""
         self.report.receipts += written.receipts
         self.report.replies += written.replies
         self._stopped.update(written.stopped)
@@ -587,6 +778,9 @@ class Worker:
 
     def _settled(self, pending: Pending) -> None:
         self._unsettled -= pending.results
+        for done in (pending.submitted, pending.finished, pending.held):
+            for message in done:
+                self._holding.discard(message.id)
         self._room.set()
 
     async def _flush_apart(self, pending: Pending) -> bool:
@@ -595,8 +789,9 @@ class Worker:
         back nor the others. Returns False when even the results cannot be written (the
         database is away): they are kept for the next flush."""
         results = Pending(
-            pending.submitted, pending.finished, pending.held, [], pending.audit, pending.settling
-        )
+            pending.submitted, pending.finished, pending.held, [], pending.audit, pending.settling,
+            pending.late,
+        )  # fmt: skip
         try:
             await self._flush_in_thread(results)
         except Exception as error:
@@ -606,7 +801,6 @@ class Worker:
                     ack.set_exception(error)
             self._requeue_results(pending)
             return False
-        self._journal.remember_parts(results.submitted)
         self._settled(results)
         for item, ack in pending.inbound:
             try:
@@ -614,14 +808,14 @@ class Worker:
             except Exception as error:
                 if isinstance(item, Receipt):  # it can never be recorded: the carrier drops it
                     _log_failure("a receipt could not be recorded; refused for good", error)
-                    ack.set_exception(InboundRejectedError(_described(error)))
+                    ack.set_exception(InboundRejectedError(described(error)))
                 elif self._reply_failed(item, error):
                     _log_failure(
                         f"a reply could not be recorded {MAX_REPLY_FAILURES} times; refused "
                         "for good",
                         error,
                     )
-                    ack.set_exception(InboundRejectedError(_described(error)))
+                    ack.set_exception(InboundRejectedError(described(error)))
                 else:  # a reply (a STOP) is not dropped at once: the carrier delivers it again
                     _log_failure("a reply could not be recorded; the carrier will retry", error)
                     ack.set_exception(error)
@@ -636,7 +830,7 @@ class Worker:
         """Count a failure to record `reply` alone; True when it is to be refused for good: it
         failed MAX_REPLY_FAILURES times with an error that is not the database being away or
         busy (which the carrier's retries outlast, however long)."""
-        if _transient(error):
+        if transient(error):
             return False
         if len(self._reply_failures) > 10_000:  # bounded: deliveries differ, or a bug
             self._reply_failures.clear()
@@ -653,8 +847,9 @@ class Worker:
         self._pending.submitted[:0] = pending.submitted
         self._pending.finished[:0] = pending.finished
         self._pending.held[:0] = pending.held
+        self._pending.late[:0] = pending.late
         self._pending.settling |= pending.settling
-        merge_notes(self._audit_notes, pending.audit)
+        merge_notes(self._pending.audit, pending.audit)
 
     def _send_confirmation(self, message: OutboundMessage) -> None:
         async def send() -> None:
@@ -662,9 +857,7 @@ class Worker:
             if result.status is not SubmitStatus.ACCEPTED:
                 log.warning("a STOP confirmation was not sent: %s", result.status)
 
-        task = asyncio.create_task(send())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(send())
 
     # --- leases -------------------------------------------------------------------------
 
@@ -674,9 +867,16 @@ class Worker:
             started = time.monotonic()
             try:
                 rescued = await self._db_call(self._transaction, self._renew_and_rescue)
-            except Exception:  # the database is away: leases are not renewed, so _may_leave
-                log.exception("cannot renew the leases; messages stop leaving until it can")
+            except Exception as error:  # leases are not renewed, so _may_leave stops messages
+                if transient(error):
+                    self._outage.failed(error, "lease renewal")
+                else:
+                    log.exception("cannot renew the leases; messages stop leaving until it can")
             else:
+                self._outage.succeeded()
+                share = getattr(self._transport, "share_accounts", None)
+                if share is not None:  # an account's tps, among the workers sending through it
+                    share(self._sharing)
                 if self._in_flight:
                     self._claimed_until = started + self.settings.lease.total_seconds()
                 if rescued:
@@ -684,8 +884,18 @@ class Worker:
                     self.report.rescued += rescued
             await asyncio.sleep(every)
 
+    def _gone(self, conn: Connection) -> None:
+        workers.gone(conn, self.name)
+
     def _renew_and_rescue(self, conn: Connection) -> int:
         now = self.clock()
         outbox.renew(conn, self.name, now, self.settings.lease)
+        carriers = getattr(self._transport, "names", ("",))
+        workers.seen(conn, self.name, carriers, now, self._started_at)
+        self._sharing = workers.sharing(conn, carriers, now, self.settings.lease)
         outbox.forget_early_receipts(conn, now - self.settings.keep_early_receipts)
-        return outbox.rescue(conn, now)
+        rescued = outbox.rescue(conn, now, self.actor)
+        self.report.proven += outbox.prove_unknown(
+            conn, now, self.actor, now - self.settings.keep_early_receipts
+        )
+        return rescued

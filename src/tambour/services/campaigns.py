@@ -382,6 +382,22 @@ def _states(conn: Connection, campaign: Campaign) -> dict[str, int]:
     return counts
 
 
+def _by_carrier(conn: Connection, campaign: Campaign) -> dict[str, dict[str, int]]:
+    """The messages each carrier took (or was last given), by state: '' names the one carrier
+    of a `[transport]` configuration. Messages no carrier had are not counted."""
+    found: dict[str, dict[str, int]] = {}
+    for carrier, state, n in conn.execute(
+        select(outbox.c.carrier, outbox.c.state, func.count())
+        .where(outbox.c.advertiser_id == campaign.advertiser.id)
+        .where(outbox.c.campaign_id == campaign.id)
+        .where(outbox.c.carrier.is_not(None))
+        .group_by(outbox.c.carrier, outbox.c.state)
+        .order_by(outbox.c.carrier, outbox.c.state)
+    ):
+        found.setdefault(carrier, {})[state] = n
+    return found
+
+
 def _reasons(conn: Connection, campaign: Campaign) -> dict[str, dict[str, int]]:
     """Why messages are where they are, by state: held (queued with a deferral), cancelled
     (opted out since the plan...), expired, unknown (a worker lost), failed (the carrier's
@@ -409,6 +425,7 @@ def status(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any
             **_overview(campaign),
             "messages": _states(conn, campaign),
             "reasons": _reasons(conn, campaign),
+            "carriers": _by_carrier(conn, campaign),
         }
 
 

@@ -33,6 +33,7 @@ class CampaignDispatch:
     planned_at: datetime
     generation: int  # of the plan launched
     policy: WindowPolicy
+    name: str = ""  # routing rules may name campaigns (dispatch/routing.py)
 
     @property
     def prospection(self) -> bool:
@@ -50,6 +51,7 @@ def campaign_dispatch(conn: Connection, campaign_id: int, advertiser_id: int) ->
         campaign.planned_at,
         campaign.plan_generation,
         campaigns.window_policy(conn, campaign.advertiser),
+        campaign.name,
     )
 
 

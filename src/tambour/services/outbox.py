@@ -26,7 +26,7 @@ them, or refused them) still replaces the doubt, but it never holds one back for
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -182,6 +182,8 @@ class Finished:
     error: str | None = None  # words, never a number or a text
     carrier_keys: tuple[str, ...] = ()  # parts the carrier took before it went wrong
     advertiser_id: int = 0
+    carrier: str | None = None  # the carrier it was given to (None: none had it)
+    submitted_at: datetime | None = None  # unknown: when it may have left, from
 
 
 def finish(conn: Connection, owner: str, now: datetime, finished: Sequence[Finished]) -> None:
@@ -194,12 +196,27 @@ def finish(conn: Connection, owner: str, now: datetime, finished: Sequence[Finis
         conn,
         "outbox",
         ("id", "lease_owner"),
-        ("state", "reason", "error_code", "last_error"),
-        [(f.id, owner, f.state, f.reason, f.error_code, f.error) for f in finished],
+        ("state", "reason", "error_code", "last_error", "submitted_at", "carrier"),
+        [
+            (
+                f.id,
+                owner,
+                f.state,
+                f.reason,
+                f.error_code,
+                f.error,
+                adapt_datetime(conn, f.submitted_at),
+                f.carrier,
+            )
+            for f in finished
+        ],
         where="{t}.state IN ('queued', 'submitting', 'unknown')",
         same={"done_at": at, "updated_at": at, "lease_until": None},
     )
-    _insert_parts(conn, [(f.id, f.advertiser_id, f.carrier_keys) for f in finished], whole=False)
+    _insert_parts(
+        conn, [_Taken(f.id, f.advertiser_id, f.carrier or "", f.carrier_keys) for f in finished],
+        at, whole=False,
+    )  # fmt: skip  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +226,8 @@ class Submitted:
     carrier_keys: tuple[str, ...]  # receipts.message_key of each part's id, in order
     valid_until: datetime | None
     submitted_at: datetime  # when it left (the instant its window was last checked)
-    campaign_id: int = 0  # remembered with its parts: a receipt tells which campaign may end
+    campaign_id: int = 0
+    carrier: str = ""  # the carrier that took it: its ids are its own
 
 
 def record_submitted(
@@ -228,59 +246,169 @@ def record_submitted(
     if not submitted:
         return
     at = adapt_datetime(conn, now)
+    taken = [_Taken(s.id, s.advertiser_id, s.carrier, s.carrier_keys) for s in submitted]
     with pipeline(conn):  # two writes, one wait
         _mark_submitted(conn, owner, at, submitted)
-        _insert_parts(
-            conn, [(s.id, s.advertiser_id, s.carrier_keys) for s in submitted], whole=True
-        )
+        _insert_parts(conn, taken, at, whole=True)
     if early:
-        _apply_early_receipts(conn, now, [k for s in submitted for k in s.carrier_keys], touched)
+        for carrier, keys in _keys_by_carrier(taken).items():
+            _apply_early_receipts(conn, now, carrier, keys, touched)
 
 
 def _mark_submitted(conn: Connection, owner: str, at: Any, submitted: Sequence[Submitted]) -> None:
+    same: dict[str, Any] = {
+        "state": "submitted",
+        "updated_at": at,
+        "lease_until": None,  # no lease: it left
+        "reason": None,  # a rescue may have said `worker_lost`: it was not
+        "last_error": None,
+        "done_at": None,
+    }
+    carriers = {s.carrier for s in submitted}
+    by_row: tuple[str, ...] = ("valid_until", "submitted_at")
+    if len(carriers) == 1:  # usually: one parameter, not an array of the same text
+        same["carrier"] = carriers.pop()
+    else:
+        by_row += ("carrier",)
     update_rows(
         conn,
         "outbox",
         ("id", "lease_owner"),
-        ("valid_until", "submitted_at"),
+        by_row,
         [
             (
                 s.id,
                 owner,
                 adapt_datetime(conn, s.valid_until),
                 adapt_datetime(conn, s.submitted_at),
+                *(() if "carrier" in same else (s.carrier,)),
             )
             for s in submitted
         ],
         where="{t}.state IN ('submitting', 'unknown')",
-        same={
-            "state": "submitted",
-            "updated_at": at,
-            "lease_until": None,  # no lease: it left
-            "reason": None,  # a rescue may have said `worker_lost`: it was not
-            "last_error": None,
-            "done_at": None,
-        },
+        same=same,
     )
 
 
-def _insert_parts(
-    conn: Connection, messages: Sequence[tuple[int, int, tuple[str, ...]]], *, whole: bool
-) -> None:
-    """The parts the carrier took, under their keys. `of_parts` is the message's count when
-    it took them all (`whole`), 0 when only some (a failed or doubtful message, which receipts
-    record but never settle)."""
-    rows = [
-        (outbox_id, number, len(keys) if whole else 0, advertiser_id, key)
-        for outbox_id, advertiser_id, keys in messages
-        for number, key in enumerate(keys, 1)
-    ]
-    insert_few(
+class _Taken(NamedTuple):
+    """The parts of one message a carrier took, under their keys, in order."""
+
+    outbox_id: int
+    advertiser_id: int
+    carrier: str
+    keys: tuple[str, ...]
+
+
+def _keys_by_carrier(taken: Iterable[_Taken]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for message in taken:
+        if message.keys:
+            found.setdefault(message.carrier, []).extend(message.keys)
+    return found
+
+
+def _insert_parts(conn: Connection, messages: Sequence[_Taken], at: Any, *, whole: bool) -> None:
+    """The parts the carrier took, under their keys, recorded `at` (adapt_datetime: the time
+    that tells the most recent part under a key). `of_parts` is the message's count when it
+    took them all (`whole`), 0 when only some (a failed or doubtful message, which receipts
+    record but never settle). A part already there is kept: a write retried after a commit
+    whose outcome was lost (the database went away during it) finds it."""
+    by_carrier: dict[str, list[tuple[Any, ...]]] = {}
+    for m in messages:
+        rows = by_carrier.setdefault(m.carrier, [])
+        rows.extend(
+            (m.outbox_id, number, len(m.keys) if whole else 0, m.advertiser_id, key)
+            for number, key in enumerate(m.keys, 1)
+        )
+    for carrier, rows in by_carrier.items():
+        insert_few(
+            conn,
+            "outbox_parts",
+            ("outbox_id", "part", "of_parts", "advertiser_id", "carrier_key"),
+            rows,
+            skip_existing=True,
+            same={"carrier": carrier, "submitted_at": at},
+        )
+
+
+def release_unheld(conn: Connection, owner: str, now: datetime, holding: Sequence[int]) -> int:
+    """Give back to the queue the messages `owner` has `submitting` but does not hold: claimed
+    by a transaction whose commit it never heard of (the database went away during it). Its
+    worker knows it never sent them, so they are due again at once, not left to be rescued as
+    unknown. Returns how many."""
+    q = mark(conn)
+    at = adapt_datetime(conn, now)
+    query = (
+        f"UPDATE outbox SET state = 'queued', lease_owner = NULL, lease_until = NULL,"
+        f" updated_at = {q} WHERE state = 'submitting' AND lease_owner = {q}"
+    )
+    params: list[Any] = [at, owner]
+    if holding:
+        if conn.dialect.name == "sqlite":
+            query += f" AND id NOT IN ({', '.join('?' * len(holding))})"
+            params += list(holding)
+        else:
+            query += " AND id <> ALL(%s)"
+            params.append(list(holding))
+    cursor = driver_cursor(conn)
+    cursor.execute(query, params)
+    return int(cursor.rowcount or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Late:
+    """A message in doubt (no answer came in time to a part) that the carrier answered after
+    all: taken (`carrier_keys`: every part's, the late one last) or refused (nothing of it
+    left: due again)."""
+
+    id: int
+    advertiser_id: int
+    carrier: str
+    carrier_keys: tuple[str, ...] = ()  # empty: refused
+
+
+def settle_late(conn: Connection, now: datetime, late: Sequence[Late]) -> None:
+    """A late answer ends the doubt: a message the carrier took whole is `submitted` (its
+    receipts then settle it; those that came already are applied), one it refused with no
+    part taken is queued again, due now (it never left). Only messages still `unknown`: an
+    operator's decision, or receipts, may have settled them meanwhile."""
+    if not late:
+        return
+    at = adapt_datetime(conn, now)
+    cursor = driver_cursor(conn)
+    q = mark(conn)
+    taken = [m for m in late if m.carrier_keys]
+    for message in taken:
+        cursor.execute(
+            f"UPDATE outbox_parts SET of_parts = {q} WHERE outbox_id = {q}",
+            [len(message.carrier_keys), message.id],
+        )
+        cursor.execute(
+            f"UPDATE outbox SET state = 'submitted', reason = NULL, error_code = NULL,"
+            f" last_error = NULL, done_at = NULL, carrier = {q}, updated_at = {q}"
+            f" WHERE id = {q} AND state = 'unknown'",
+            [message.carrier, at, message.id],
+        )
+    _insert_parts(
         conn,
-        "outbox_parts",
-        ("outbox_id", "part", "of_parts", "advertiser_id", "carrier_key"),
-        rows,
+        [_Taken(m.id, m.advertiser_id, m.carrier, m.carrier_keys) for m in taken],
+        at,
+        whole=True,
     )
+    for carrier, keys in _keys_by_carrier(
+        _Taken(m.id, m.advertiser_id, m.carrier, m.carrier_keys) for m in taken
+    ).items():
+        _apply_early_receipts(conn, now, carrier, keys)
+    for message in late:
+        if message.carrier_keys:
+            continue
+        cursor.execute(
+            f"UPDATE outbox SET state = 'queued', send_at = {q}, reason = NULL, done_at = NULL,"
+            " last_error = 'refused by the carrier after its answer was late: it did not"
+            f" leave', updated_at = {q} WHERE id = {q} AND state = 'unknown'"
+            " AND NOT EXISTS (SELECT 1 FROM outbox_parts p WHERE p.outbox_id = outbox.id)",
+            [at, at, message.id],
+        )
 
 
 def renew(conn: Connection, owner: str, now: datetime, lease: timedelta) -> None:
@@ -292,19 +420,53 @@ def renew(conn: Connection, owner: str, now: datetime, lease: timedelta) -> None
     )
 
 
-def rescue(conn: Connection, now: datetime) -> int:
+def audit_dispatch(
+    conn: Connection,
+    now: datetime,
+    actor: str,
+    action: str,
+    campaign: tuple[int, int],
+    **details: Any,
+) -> None:
+    """An audit entry about messages of one campaign (`campaign`: advertiser id, campaign id)."""
+    advertiser_id, campaign_id = campaign
+    audit.append(
+        conn,
+        actor=actor,
+        action=action,
+        advertiser_id=advertiser_id,
+        details={"campaign_id": campaign_id, **details},
+        at=now,
+    )
+
+
+def rescue(conn: Connection, now: datetime, actor: str = "worker") -> int:
     """Messages left `submitting` by a worker whose lease expired (it died, or hung past it):
-    `unknown`, since it may have sent them. Never submitted again by themselves."""
+    `unknown`, since it may have sent them. Never submitted again by themselves. Since when
+    they may have left (their claim) is kept as `submitted_at`, for the carrier's support to
+    search from. Audited: one `dispatch.rescued` entry per campaign, naming them."""
     q = mark(conn)
     cursor = driver_cursor(conn)
     cursor.execute(
         "UPDATE outbox SET state = 'unknown', reason = 'worker_lost', lease_until = NULL,"
         " last_error = 'the worker submitting it stopped: it may or may not have left',"
-        f" done_at = {q}, updated_at = {q}"
-        f" WHERE state = 'submitting' AND lease_until < {q} RETURNING id",
+        f" submitted_at = coalesce(submitted_at, updated_at), done_at = {q}, updated_at = {q}"
+        f" WHERE state = 'submitting' AND lease_until < {q}"
+        " RETURNING id, advertiser_id, campaign_id, lease_owner",
         [adapt_datetime(conn, now)] * 3,
     )
-    return len(cursor.fetchall())
+    rescued: dict[tuple[int, int], list[int]] = {}
+    owners: dict[tuple[int, int], set[str]] = {}
+    for outbox_id, advertiser_id, campaign_id, owner in cursor.fetchall():
+        rescued.setdefault((advertiser_id, campaign_id), []).append(outbox_id)
+        owners.setdefault((advertiser_id, campaign_id), set()).add(owner or "")
+    for (advertiser_id, campaign_id), ids in sorted(rescued.items()):
+        audit_dispatch(
+            conn, now, actor, "dispatch.rescued", (advertiser_id, campaign_id),
+            unknown=audit.id_ranges(sorted(ids)), reason="worker_lost",
+            workers=sorted(owners[(advertiser_id, campaign_id)]),
+        )  # fmt: skip
+    return sum(len(ids) for ids in rescued.values())
 
 
 def forget_early_receipts(conn: Connection, before: datetime) -> int:
@@ -456,88 +618,98 @@ class Part(NamedTuple):
     outbox_id: int
     part: int
     of_parts: int  # the message's parts; 0 when the carrier did not take them all
-    campaign_id: int = 0  # when known without a look-up (a part the worker remembers)
+    campaign_id: int = 0
+
+
+class _Found(NamedTuple):
+    """The most recent part recorded under a key at a carrier, and whether it is waiting for
+    its receipt."""
+
+    part: Part
+    waiting: bool
 
 
 def record_receipts(
     conn: Connection,
     now: datetime,
     receipts: Sequence[Receipt],
-    recent: Mapping[str, Part] | None = None,
     touched: dict[int, int] | None = None,
 ) -> int:
     """Apply final receipts to their parts (a pending one, ENROUTE or ACCEPTD, changes
-    nothing), and settle the messages whose parts are all known. A receipt for a part not
-    recorded yet waits in early_receipts. Receiving one twice changes nothing. Returns how many
-    receipts are waiting in early_receipts.
+    nothing), and settle the messages whose parts are all known. A receipt names the most
+    recent part recorded under its id at its carrier: carriers reuse ids (after a restart, or
+    when their counter wraps), and a part the worker remembers may be an older one. A receipt
+    for a part not recorded yet waits in early_receipts. Receiving one twice changes nothing.
+    Returns how many receipts are waiting in early_receipts.
 
-    `recent`: parts the caller recorded (committed) lately, by key; a receipt naming one by
-    its first id is applied without looking the part up (a worker's own receipts, mostly).
-    `touched` gets the messages whose parts a receipt settled: outbox id -> campaign id (0 when
-    not known without a look-up), for the caller to tell which campaigns may be over."""
+    `touched` gets the messages whose parts a receipt settled: outbox id -> campaign id, for
+    the caller to tell which campaigns may be over."""
     final = [r for r in receipts if r.outcome in _FINAL]
     if not final:
         return 0
-    known: dict[int, Part] = {}
-    if recent:
-        for index, receipt in enumerate(final):
-            part = recent.get(receipt.primary_keys[0])
-            if part is not None:
-                known[index] = part
-    keys = sorted({key for i, r in enumerate(final) if i not in known for key in r.match_keys})
-    parts = _parts_by_key(conn, keys)
+    by_carrier: dict[str, list[Receipt]] = {}
+    for receipt in final:
+        by_carrier.setdefault(receipt.carrier, []).append(receipt)
     updates: dict[tuple[int, int], tuple[Part, str, int | None]] = {}
     early: list[tuple[Receipt, tuple[str, ...]]] = []
-    for index, receipt in enumerate(final):
-        found = known.get(index) or _match(receipt, parts)
-        if found is None:
-            # Kept under the ids as written; under the other base too when the carrier gave
-            # no TLV id (one that switches bases writes receipts in the other).
-            stored = receipt.primary_keys if receipt.from_tlv else receipt.match_keys
-            early.append((receipt, stored))
-            continue
-        updates.setdefault(
-            (found.outbox_id, found.part), (found, receipt.outcome.value, receipt.error)
-        )
+    for carrier, some in by_carrier.items():
+        keys = sorted({key for r in some for key in r.match_keys})
+        parts = _parts_by_key(conn, carrier, keys)
+        for receipt in some:
+            found = _match(receipt, parts)
+            if found is None:
+                # Kept under the ids as written; under the other base too when the carrier
+                # gave no TLV id (one that switches bases writes receipts in the other).
+                stored = receipt.primary_keys if receipt.from_tlv else receipt.match_keys
+                early.append((receipt, stored))
+                continue
+            updates.setdefault(
+                (found.outbox_id, found.part), (found, receipt.outcome.value, receipt.error)
+            )
     _update_parts(conn, now, list(updates.values()), touched)
     _store_early(conn, now, early)
     return len(early)
 
 
-def _match(receipt: Receipt, parts: dict[str, tuple[Part, bool]]) -> Part | None:
+def _match(receipt: Receipt, parts: Mapping[str, _Found]) -> Part | None:
     """The part a receipt names: by an id as the carrier wrote it; else, when it gave no TLV
     id, by the text id read in the other base, only if that names exactly one part still
     waiting (short ids alias across bases: decimal 100 is another message's hex 64)."""
     for key in receipt.primary_keys:
         if key in parts:
-            return parts[key][0]
+            return parts[key].part
     if receipt.from_tlv:
         return None
-    waiting = {parts[k][0] for k in receipt.alternate_keys if k in parts and parts[k][1]}
+    waiting = {parts[k].part for k in receipt.alternate_keys if k in parts and parts[k].waiting}
     return waiting.pop() if len(waiting) == 1 else None
 
 
-def _parts_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[Part, bool]]:
-    """The part each carrier key names: a part still waiting before a settled one, then the
-    latest (carriers reuse ids over months)."""
+def _parts_by_key(conn: Connection, carrier: str, keys: Sequence[str]) -> dict[str, _Found]:
+    """The most recent part each key names at `carrier`: the last recorded as taken (parts
+    recorded before migration 0009 have no time: older than any other), then the highest
+    message id."""
     if not keys:
         return {}
     cursor = driver_cursor(conn)
     in_sql, params = in_values(conn, keys)
     cursor.execute(
-        "SELECT carrier_key, outbox_id, part, of_parts, outcome FROM outbox_parts"
-        f" WHERE carrier_key {in_sql} ORDER BY outbox_id",
-        params,
+        "SELECT p.carrier_key, p.outbox_id, p.part, p.of_parts, p.outcome, p.submitted_at,"
+        " o.campaign_id FROM outbox_parts p JOIN outbox o ON o.id = p.outbox_id"
+        f" WHERE p.carrier = {mark(conn)} AND p.carrier_key {in_sql}",
+        [carrier, *params],
     )
-    found: dict[str, tuple[Part, bool]] = {}  # key: the part, and whether it is waiting
-    waiting: set[str] = set()
-    for key, outbox_id, part, of_parts, outcome in cursor.fetchall():
-        if outcome is None:
-            waiting.add(key)
-            found[key] = (Part(outbox_id, part, of_parts), True)
-        elif key not in waiting:
-            found[key] = (Part(outbox_id, part, of_parts), False)
+    found: dict[str, _Found] = {}
+    latest: dict[str, tuple[datetime, int]] = {}
+    for key, outbox_id, part, of_parts, outcome, submitted_at, campaign_id in cursor.fetchall():
+        order = (_instant(submitted_at) or _LONG_AGO, outbox_id)
+        if key in latest and latest[key] >= order:
+            continue
+        latest[key] = order
+        found[key] = _Found(Part(outbox_id, part, of_parts, campaign_id), outcome is None)
     return found
+
+
+_LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _update_parts(
@@ -579,16 +751,26 @@ def _store_early(
         return
     dialect = conn.dialect.name
     at = copy_time(dialect, now)
-    rows: list[tuple[int, str, str, int | None, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for receipt, keys in early:
         group = secrets.randbits(62)
-        rows.extend((group, key, receipt.outcome.value, receipt.error, at) for key in keys)
+        rows.extend(
+            (group, key, receipt.outcome.value, receipt.error, at, receipt.carrier,
+             _address(receipt.recipient), _address(receipt.sender))
+            for key in keys
+        )  # fmt: skip
     insert_rows(
         conn,
         "early_receipts",
-        ("receipt", "carrier_key", "outcome", "error_code", "received_at"),
+        ("receipt", "carrier_key", "outcome", "error_code", "received_at", "carrier",
+         "recipient", "sender"),
         rows,
-    )
+    )  # fmt: skip
+
+
+def _address(value: str | None) -> str | None:
+    """An address as early_receipts keeps it (what does not fit is no use for a match)."""
+    return value if value is not None and len(value) <= 21 else None
 
 
 def sweep_early_receipts(
@@ -599,16 +781,20 @@ def sweep_early_receipts(
     uncommitted row: this catches what both missed."""
     cursor = driver_cursor(conn)
     cursor.execute(
-        "SELECT DISTINCT e.carrier_key FROM early_receipts e"
-        " JOIN outbox_parts p ON p.carrier_key = e.carrier_key"
+        "SELECT DISTINCT e.carrier, e.carrier_key FROM early_receipts e"
+        " JOIN outbox_parts p ON p.carrier = e.carrier AND p.carrier_key = e.carrier_key"
     )
-    keys = [row[0] for row in cursor.fetchall()]
-    _apply_early_receipts(conn, now, keys, touched)
+    by_carrier: dict[str, list[str]] = {}
+    for carrier, key in cursor.fetchall():
+        by_carrier.setdefault(carrier, []).append(key)
+    for carrier, keys in by_carrier.items():
+        _apply_early_receipts(conn, now, carrier, keys, touched)
 
 
 def _apply_early_receipts(
     conn: Connection,
     now: datetime,
+    carrier: str,
     keys: Sequence[str],
     touched: dict[int, int] | None = None,
 ) -> None:
@@ -618,26 +804,172 @@ def _apply_early_receipts(
     in_sql, params = in_values(conn, keys)
     cursor.execute(
         f"SELECT receipt, carrier_key, outcome, error_code FROM early_receipts"
-        f" WHERE carrier_key {in_sql} ORDER BY id",
-        params,
+        f" WHERE carrier = {mark(conn)} AND carrier_key {in_sql} ORDER BY id",
+        [carrier, *params],
     )
     found = cursor.fetchall()
     if not found:
         return
-    parts = _parts_by_key(conn, sorted({row[1] for row in found}))
+    parts = _parts_by_key(conn, carrier, sorted({row[1] for row in found}))
     updates: dict[tuple[int, int], tuple[Part, str, int | None]] = {}
     used: set[int] = set()
     for group, key, outcome, error_code in found:
         if group in used or key not in parts:
             continue
         used.add(group)
-        part = parts[key][0]
+        part = parts[key].part
         updates.setdefault((part.outbox_id, part.part), (part, outcome, error_code))
     _update_parts(conn, now, list(updates.values()), touched)
     groups = sorted(used)
     if groups:
         in_sql, params = in_values(conn, groups)
         cursor.execute(f"DELETE FROM early_receipts WHERE receipt {in_sql}", params)
+
+
+# --- messages in doubt that a receipt proves taken -------------------------------------------
+
+PROOF_SLACK = timedelta(minutes=1)  # workers' clocks may differ by this much
+
+
+@dataclass(frozen=True, slots=True)
+class _Doubt:
+    id: int
+    advertiser_id: int
+    campaign_id: int
+    sender: str
+    parts: int
+    since: datetime | None  # when it may have left, from
+
+
+@dataclass(frozen=True, slots=True)
+class _Early:
+    group: int
+    carrier: str
+    key: str
+    outcome: str
+    error_code: int | None
+    sender: str | None
+    received_at: datetime
+
+
+def prove_unknown(conn: Connection, now: datetime, actor: str, since: datetime) -> int:
+    """Messages `unknown` since `since` with no part recorded (their worker died before it
+    wrote what the carrier answered, or no answer came) that receipts prove taken: receipts
+    that matched no part, about that recipient and from that sender, received after the
+    message may have left, one per part. Their parts are recorded under those receipts' ids
+    and the message settled by them (delivered, failed, expired), so that nobody queues it
+    again. Only when it is certain: the recipient has no other message in doubt or in flight
+    from that sender, and every part has its receipt. Audited (`dispatch.proven`). Returns
+    how many."""
+    cursor = driver_cursor(conn)
+    cursor.execute(
+        "SELECT o.id, o.advertiser_id, o.campaign_id, o.e164, o.sender, o.parts, o.submitted_at"
+        f" FROM outbox o WHERE o.state = 'unknown' AND o.done_at > {mark(conn)}"
+        " AND NOT EXISTS (SELECT 1 FROM outbox_parts p WHERE p.outbox_id = o.id)",
+        [adapt_datetime(conn, since)],
+    )
+    doubts: dict[str, list[_Doubt]] = {}
+    for outbox_id, advertiser_id, campaign_id, e164, sender, parts, submitted_at in cursor:
+        doubts.setdefault(e164.lstrip("+"), []).append(
+            _Doubt(outbox_id, advertiser_id, campaign_id, sender, parts, _instant(submitted_at))
+        )
+    if not doubts:
+        return 0
+    cursor.execute("SELECT e164, sender FROM outbox WHERE state = 'submitting'")
+    in_flight = {(e164.lstrip("+"), sender.casefold()) for e164, sender in cursor.fetchall()}
+    found = _early_by_recipient(conn, sorted(doubts))
+    proven: list[tuple[_Doubt, list[_Early]]] = []
+    for recipient, messages in doubts.items():
+        for message in messages:
+            said = message.sender.casefold()
+            if (recipient, said) in in_flight:
+                continue
+            if sum(m.sender.casefold() == said for m in messages) != 1:
+                continue  # two messages in doubt to one recipient: which is whose?
+            earliest = (message.since or _LONG_AGO) - PROOF_SLACK
+            receipts = [
+                e
+                for e in found.get(recipient, [])
+                if (e.sender or "").casefold() == said and e.received_at >= earliest
+            ]
+            if receipts and len(receipts) == message.parts:
+                proven.append((message, receipts))
+    for message, receipts in proven:
+        _settle_proven(conn, now, message, receipts)
+    _audit_proven(conn, now, actor, proven)
+    used = sorted({e.group for _, receipts in proven for e in receipts})
+    if used:
+        in_sql, params = in_values(conn, used)
+        cursor.execute(f"DELETE FROM early_receipts WHERE receipt {in_sql}", params)
+    return len(proven)
+
+
+def _early_by_recipient(conn: Connection, recipients: Sequence[str]) -> dict[str, list[_Early]]:
+    """The early receipts about these recipients, one per receipt (its first key), oldest
+    first."""
+    cursor = driver_cursor(conn)
+    in_sql, params = in_values(conn, recipients)
+    cursor.execute(
+        "SELECT receipt, carrier, carrier_key, outcome, error_code, recipient, sender,"
+        f" received_at FROM early_receipts WHERE recipient {in_sql} ORDER BY id",
+        params,
+    )
+    found: dict[str, list[_Early]] = {}
+    seen: set[int] = set()
+    for group, carrier, key, outcome, error, recipient, sender, received_at in cursor:
+        if group in seen:
+            continue
+        seen.add(group)
+        at = _instant(received_at) or _LONG_AGO
+        found.setdefault(recipient.lstrip("+"), []).append(
+            _Early(group, carrier, key, outcome, error, sender, at)
+        )
+    return found
+
+
+def _settle_proven(
+    conn: Connection, now: datetime, message: _Doubt, receipts: Sequence[_Early]
+) -> None:
+    at = adapt_datetime(conn, now)
+    since = adapt_datetime(conn, message.since)
+    carrier = receipts[0].carrier
+    insert_few(
+        conn,
+        "outbox_parts",
+        ("outbox_id", "part", "of_parts", "advertiser_id", "carrier_key", "carrier",
+         "submitted_at", "outcome", "error_code", "done_at"),
+        [
+            (message.id, number, message.parts, message.advertiser_id, e.key, e.carrier, since,
+             e.outcome, e.error_code, at)
+            for number, e in enumerate(receipts, 1)
+        ],
+        skip_existing=True,
+    )  # fmt: skip
+    outcome = message_outcome(Outcome(e.outcome) for e in receipts)
+    state = _STATE_OF.get(outcome, "submitted")
+    error = next((e.error_code for e in receipts if e.outcome != "delivered"), None)
+    q = mark(conn)
+    driver_cursor(conn).execute(
+        f"UPDATE outbox SET state = {q}, error_code = {q}, carrier = {q}, reason = NULL,"
+        " last_error = 'in doubt, then proven taken by its receipts',"
+        f" done_at = {q}, updated_at = {q} WHERE id = {q} AND state = 'unknown'",
+        [state, None if state == "delivered" else error, carrier, at, at, message.id],
+    )
+
+
+def _audit_proven(
+    conn: Connection, now: datetime, actor: str, proven: Sequence[tuple[_Doubt, list[_Early]]]
+) -> None:
+    by_campaign: dict[tuple[int, int], dict[str, list[int]]] = {}
+    for message, receipts in proven:
+        state = _STATE_OF.get(message_outcome(Outcome(e.outcome) for e in receipts), "submitted")
+        key = (message.advertiser_id, message.campaign_id)
+        by_campaign.setdefault(key, {}).setdefault(state, []).append(message.id)
+    for campaign, states in sorted(by_campaign.items()):
+        audit_dispatch(
+            conn, now, actor, "dispatch.proven", campaign, was="unknown",
+            **{state: audit.id_ranges(sorted(ids)) for state, ids in sorted(states.items())},
+        )  # fmt: skip
 
 
 def _settle(conn: Connection, now: datetime, outbox_ids: set[int]) -> None:

@@ -8,6 +8,8 @@ A message the carrier took some parts of has them recorded: it did leave, in par
 it again would send those parts twice. It stays unknown.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, func, select, update
@@ -15,7 +17,65 @@ from sqlalchemy import exists, func, select, update
 from tambour.services import audit
 from tambour.services.campaigns import record, resolve
 from tambour.services.context import Context, ServiceError
+from tambour.store.engine import reader
 from tambour.store.tables import outbox, outbox_parts
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownMessage:
+    """A message in doubt, as its carrier's support needs it to search its records."""
+
+    message_id: int  # Tambour's (the outbox row)
+    recipient: str  # E.164
+    sender: str
+    parts: int
+    carrier: str | None  # the carrier that took some of its parts, if known
+    carrier_ids: tuple[str, ...]  # the carrier's ids of the parts it took, if any
+    may_have_left_from: datetime | None  # claimed (or left) then: search from this time
+    in_doubt_since: datetime | None
+    reason: str | None  # worker_lost, in_doubt, worker_error
+    detail: str | None
+
+
+def to_check(ctx: Context, *, name: str, slug: str | None = None) -> list[UnknownMessage]:
+    """The campaign's unknown messages, with what the carrier's support needs to tell whether
+    it took them: recipient, sender, times, the ids of parts it is known to have taken. In
+    message order. Read only."""
+    with reader(ctx.engine) as conn:
+        campaign = resolve(conn, name, slug)
+        found = conn.execute(
+            select(
+                outbox.c.id, outbox.c.e164, outbox.c.sender, outbox.c.parts, outbox.c.carrier,
+                outbox.c.submitted_at, outbox.c.done_at, outbox.c.reason, outbox.c.last_error,
+            )
+            .where(
+                outbox.c.advertiser_id == campaign.advertiser.id,
+                outbox.c.campaign_id == campaign.id,
+                outbox.c.state == "unknown",
+            )
+            .order_by(outbox.c.id)
+        ).all()  # fmt: skip
+        keys: dict[int, list[tuple[int, str, str]]] = {}
+        if found:
+            for outbox_id, part, key, carrier in conn.execute(
+                select(
+                    outbox_parts.c.outbox_id, outbox_parts.c.part, outbox_parts.c.carrier_key,
+                    outbox_parts.c.carrier,
+                ).where(outbox_parts.c.outbox_id.in_([row.id for row in found]))
+            ):  # fmt: skip
+                keys.setdefault(outbox_id, []).append((part, key, carrier))
+    listed = []
+    for row in found:
+        taken = sorted(keys.get(row.id, []))
+        carrier = row.carrier or (taken[0][2] if taken else None)
+        listed.append(
+            UnknownMessage(
+                row.id, row.e164, row.sender, row.parts, carrier or None,
+                tuple(key for _, key, _ in taken), row.submitted_at, row.done_at, row.reason,
+                row.last_error,
+            )
+        )  # fmt: skip
+    return listed
 
 
 def requeue_unknown(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any]:

@@ -212,24 +212,39 @@ def mark(conn: Connection) -> str:
 
 
 def insert_few(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    skip_existing: bool = False,
+    same: Mapping[str, Any] | None = None,
 ) -> None:
     """Insert a batch of rows in one statement: unnest of arrays on PostgreSQL (unlike COPY it
     can share a pipeline with other statements), executemany on SQLite. Instants come from
-    adapt_datetime."""
+    adapt_datetime. `skip_existing`: a row whose key is already there is left as it is (a
+    write retried after a commit whose outcome was lost). `same`: columns with one value for
+    every row (one parameter, not an array the driver builds element by element)."""
     if not rows:
         return
-    names = ", ".join(columns)
+    constant = dict(same or {})
+    names = ", ".join([*columns, *constant])
+    tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
     cursor = driver_cursor(conn)
     if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        marks = ", ".join("?" for _ in (*columns, *constant))
+        extra = tuple(constant.values())
+        cursor.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({marks}){tail}",
+            [(*row, *extra) for row in rows] if extra else rows,
+        )
         return
     described = metadata.tables[table].c
     arrays = ", ".join(f"%s::{_array_type(described[name])}[]" for name in columns)
+    ones = "".join(f", %s::{_array_type(described[name])}" for name in constant)
     cursor.execute(
-        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})",
-        [list(column) for column in zip(*rows, strict=True)],
+        f"INSERT INTO {table} ({names}) SELECT *{ones} FROM unnest({arrays}){tail}",
+        [*constant.values(), *(list(column) for column in zip(*rows, strict=True))],
     )
 
 

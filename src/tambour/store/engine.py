@@ -8,6 +8,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 DEFAULT_DATABASE_URL = "sqlite:///./tambour.db"
+_POSTGRESQL_TIMEOUTS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 20,
+    "keepalives_interval": 5,
+    "keepalives_count": 4,
+}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -69,7 +76,13 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_pre_ping=pooled, **pool)
+    # A database that stops answering (a restart, a network cut that sends no reset) must
+    # fail a connection attempt in seconds and a dead connection within a minute, for the
+    # worker's retries to take over: by default both wait for as long as TCP does.
+    connect_args = {
+        key: value for key, value in _POSTGRESQL_TIMEOUTS.items() if key not in parsed.query
+    }
+    engine = create_engine(url, pool_pre_ping=pooled, connect_args=connect_args, **pool)
     event.listen(engine, "connect", _postgresql_session)
     return engine
 

@@ -256,6 +256,7 @@ outbox = Table(
     Column("submitted_at", UtcDateTime()),
     Column("done_at", UtcDateTime()),
     Column("retain_until", UtcDateTime()),  # from the plan row: checked again before sending
+    Column("carrier", String(40)),  # the carrier that took it (migration 0009); None: not sent
     UniqueConstraint("campaign_id", "contact_id"),  # one message a contact: never twice
     Index("ix_outbox_campaign_id_state", "campaign_id", "state"),
     # Workers claim due messages, and rescue expired leases, through these partial indexes.
@@ -278,6 +279,13 @@ outbox = Table(
         postgresql_where=text("state = 'submitted'"),
         sqlite_where=text("state = 'submitted'"),
     ),
+    # Messages in doubt, which a receipt may prove taken (migration 0009): few, looked at often.
+    Index(
+        "ix_outbox_unknown",
+        "done_at",
+        postgresql_where=text("state = 'unknown'"),
+        sqlite_where=text("state = 'unknown'"),
+    ),
 )
 
 # The parts of a submitted message, under the carrier's id for each (receipts name parts).
@@ -292,7 +300,11 @@ outbox_parts = Table(
     Column("outcome", String(16)),  # receipts.Outcome when final; None while pending
     Column("error_code", Integer),  # the receipt's err:
     Column("done_at", UtcDateTime()),  # when its final receipt was recorded
-    Index("ix_outbox_parts_carrier_key", "carrier_key"),
+    # Migration 0009: carriers reuse ids (after a restart, or when they wrap), so a receipt
+    # names the most recent part with its id at its carrier ('' for the one [transport]).
+    Column("carrier", String(40), nullable=False, server_default=""),
+    Column("submitted_at", UtcDateTime()),  # when recorded as taken; None before 0009
+    Index("ix_outbox_parts_carrier_key", "carrier", "carrier_key"),
 )
 
 # Receipts that came before their part was recorded (a carrier can be faster than the worker
@@ -307,7 +319,24 @@ early_receipts = Table(
     Column("outcome", String(16), nullable=False),
     Column("error_code", Integer),
     Column("received_at", UtcDateTime(), nullable=False),
-    Index("ix_early_receipts_carrier_key", "carrier_key"),
+    Column("carrier", String(40), nullable=False, server_default=""),  # migration 0009
+    # Who the receipt is about (its source address) and from which sender (its destination):
+    # a receipt for a message a dead worker left `unknown` proves the carrier took it.
+    Column("recipient", String(21)),
+    Column("sender", String(21)),
+    Index("ix_early_receipts_carrier_key", "carrier", "carrier_key"),
+    Index("ix_early_receipts_recipient", "recipient"),
+)
+
+# The workers alive (migration 0009): each says so at its heartbeat. An account's `account_tps`
+# is shared among the live workers sending through it; a worker not seen for a while is gone.
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("carriers", Text, nullable=False),  # the carriers it sends through, space-separated
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("seen_at", UtcDateTime(), nullable=False),
 )
 
 # Every inbound message (issue 12 point 5): STOPs and STARTs are acted on, every other reply is

@@ -5,9 +5,11 @@ a TPS limit, enquire_link, reconnection with exponential backoff, clean unbind.
 
 - `Accepted(message_id)`: the SMSC took the part.
 - `Refused(status)`: the SMSC refused it with that command_status. Throttling statuses
-  (ESME_RTHROTTLED, ESME_RMSGQFUL) are not returned at once: the session pauses all submits
-  (0.1 s, doubling to 5 s while they go on) and submits the part again, for up to
-  `throttle_give_up` seconds; a refusal means nothing was taken, so retrying never duplicates.
+  (ESME_RTHROTTLED, ESME_RMSGQFUL) are not returned at once: they slow the whole session down
+  (tambour.dispatch.rate.AdaptiveRate: additive increase, multiplicative decrease of the rate,
+  under `tps` when it is set, or under `set_tps_limit`) and the part is submitted again at the
+  slower pace, for up to `throttle_give_up` seconds; a refusal means nothing was taken, so
+  retrying never duplicates.
 - `InDoubt(reason)`: the PDU went out but no response came (the connection dropped, or
   `response_timeout` passed). The SMSC may have taken it: never submitted again by the session;
   the caller records it as unknown.
@@ -16,7 +18,8 @@ a TPS limit, enquire_link, reconnection with exponential backoff, clean unbind.
 A part whose PDU had not reached the socket when the connection dropped is submitted again on the
 next connection, so a drop loses nothing and duplicates nothing that Tambour can know of.
 Responses are matched to requests by sequence number in a dict (O(1)); the window is a semaphore
-held from the first attempt to the final outcome. Deliver_sm (receipts and replies) go to
+held from the first attempt to the final outcome, and the pace (smpp/pacing.py) hands out the
+turns to leave. Deliver_sm (receipts and replies) go to
 `on_deliver`, which returns None (answered at once) or an awaitable (answered when it completes;
 ESME_RX_T_APPN if it raises, so the SMSC delivers it again; ESME_RX_P_APPN if it raises
 InboundRejectedError: traffic that can never be read).
@@ -55,13 +58,14 @@ outside the repository, the libraries in a scratch virtualenv:
 import asyncio
 import logging
 import random
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from tambour.dispatch.inbound import InboundRejectedError
-from tambour.dispatch.rate import client_bucket
+from tambour.dispatch.inbound import InboundDeferredError, InboundRejectedError
 from tambour.dispatch.smpp.connection import SmppConnection
+from tambour.dispatch.smpp.pacing import Pacer
 from tambour.dispatch.smpp.pdu import (
     MAX_SEQUENCE,
     Bind,
@@ -81,6 +85,13 @@ from tambour.dispatch.smpp.pdu import (
     is_response,
 )
 from tambour.dispatch.smpp.status import Status, is_throttling, status_name
+from tambour.dispatch.tls import (
+    TlsError,
+    TlsSettings,
+    TlsSetupError,
+    client_context,
+    handshake_failure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +106,17 @@ class SessionSettings:
     password: str = field(repr=False)
     system_type: str = ""
     window: int = 64  # submits in flight
-    tps: float = 0.0  # submits a second on this connection; 0: no limit
+    tps: float = 0.0  # submits a second at most on this session; 0: learnt from throttling
     enquire_link_interval: float = 30.0  # seconds of silence before an enquire_link
     response_timeout: float = 30.0
     connect_timeout: float = 10.0
     reconnect_initial: float = 0.5
     reconnect_max: float = 30.0
-    throttle_pause: float = 0.1
-    throttle_pause_max: float = 5.0
-    throttle_give_up: float = 120.0
+    throttle_give_up: float = 120.0  # seconds a throttled part is tried again
+    tls: TlsSettings | None = None  # SMPP over TLS, the server's certificate verified; None: TCP
+    # Seconds a submit waits for the session to bind again after a drop before it comes back
+    # NotSent (nothing left: another carrier may take it); None: as long as it takes.
+    down_wait: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +135,10 @@ class Refused:
 @dataclass(frozen=True, slots=True)
 class InDoubt:
     reason: str
+    # When no response came in time: the SMSC's answer if it comes late after all (within
+    # LATE_KEEP response timeouts, on the same connection): the part's message id (taken),
+    # or None (refused: not taken). Cancelled when the connection goes or the wait ends.
+    late: "asyncio.Future[str | None] | None" = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +154,8 @@ class SessionStats:
     accepted: int = 0
     refused: int = 0
     throttled: int = 0  # throttling responses (each retried)
+    slowdowns: int = 0  # throttling responses that lowered the rate (one a burst)
+    rate: float = 0.0  # submits a second paced at now; 0: unpaced (no tps, never throttled)
     in_doubt: int = 0
     resent: int = 0  # parts that had not left when a connection dropped, sent again
     delivered: int = 0  # deliver_sm received
@@ -164,7 +183,12 @@ class _Lost:
         return self.name
 
 
+class _NotBoundError(Exception):
+    """No bound connection came within `down_wait` seconds."""
+
+
 _UNSENT: Final = _Lost("unsent")  # never handed to the socket
+LATE_KEEP: Final = 10  # response timeouts a late submit_sm_resp is still read as the answer
 _DROPPED: Final = _Lost("dropped")  # handed to the socket, then the connection was lost
 _TIMED_OUT: Final = _Lost("timed out")
 
@@ -180,6 +204,8 @@ class _ClientConnection(SmppConnection):
         self.pending: dict[int, tuple[asyncio.Future[Reply], int, float]] = {}
         self.last_received = self._loop.time()
         self.enquiring: asyncio.Future[Reply] | None = None
+        # Submits whose response did not come in time: sequence -> (their late answer, until)
+        self.late: dict[int, tuple[asyncio.Future[str | None], float]] = {}
 
     def request(self, body: Body, sequence: int) -> "asyncio.Future[Reply]":
         future: asyncio.Future[Reply] = self._loop.create_future()
@@ -195,7 +221,9 @@ class _ClientConnection(SmppConnection):
         self.last_received = self._loop.time()
         if is_response(pdu.command_id):
             entry = self.pending.pop(pdu.sequence, None)
-            if entry is None:
+            if entry is None and pdu.sequence in self.late:
+                self._answered_late(pdu)
+            elif entry is None:
                 log.warning(
                     "response to unknown sequence %d (%s), ignored",
                     pdu.sequence,
@@ -216,17 +244,40 @@ class _ClientConnection(SmppConnection):
             case _:
                 self.send(GenericNack(), pdu.sequence, Status.ESME_RINVCMDID)
 
+    def _answered_late(self, pdu: Pdu) -> None:
+        """A submit_sm_resp after its submit was given up as in doubt: what it says settles
+        the doubt (the caller of the submit awaits InDoubt.late)."""
+        late, _ = self.late.pop(pdu.sequence)
+        if late.done():
+            return
+        if pdu.command_id == CommandId.SUBMIT_SM_RESP and pdu.status == 0:
+            assert isinstance(pdu.body, SubmitSmResp)
+            log.info("a late submit_sm_resp: the part in doubt was taken", extra={"event": "late"})
+            late.set_result(pdu.body.message_id)
+        else:
+            log.info("a late refusal: the part in doubt was not taken", extra={"event": "late"})
+            late.set_result(None)
+
     def expire(self, now: float) -> None:
-        """Resolve the requests whose response is overdue."""
+        """Resolve the requests whose response is overdue, and stop waiting for the late
+        answers whose time is up."""
         expired: list[int] = []
         for sequence, (_, _, deadline) in self.pending.items():
             if deadline > now:
                 break
             expired.append(sequence)
+        keep = self.session.settings.response_timeout * LATE_KEEP
         for sequence in expired:
             future = self.pending.pop(sequence)[0]
             if not future.done():
+                self.late[sequence] = (self._loop.create_future(), now + keep)
                 future.set_result(_TIMED_OUT)
+        while self.late:
+            sequence, (late, until) = next(iter(self.late.items()))
+            if until > now:
+                break
+            del self.late[sequence]
+            late.cancel()
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
@@ -234,6 +285,9 @@ class _ClientConnection(SmppConnection):
             if not future.done():
                 future.set_result(_UNSENT if position > self.flushed else _DROPPED)
         self.pending.clear()
+        for late, _ in self.late.values():  # no answer can come on a connection gone
+            late.cancel()
+        self.late.clear()
         self.session._connection_lost(self)
 
 
@@ -247,13 +301,13 @@ class SmppSession:
         self.stats = SessionStats()
         self._on_deliver = on_deliver
         self._window = asyncio.Semaphore(settings.window)
-        self._bucket = client_bucket(settings.tps)
+        self._pacer = Pacer(settings.tps)
+        self._ssl: ssl.SSLContext | None = None
+        self.stats.rate = settings.tps
         self._sequence = 0
         self._connection: _ClientConnection | None = None
         self._bound = asyncio.Event()
         self._closing = False
-        self._throttled_until = 0.0
-        self._throttle_pause = settings.throttle_pause
         self._supervisor: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
@@ -261,9 +315,15 @@ class SmppSession:
     # life cycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Connect and bind. Raises OSError, TimeoutError or BindRefusedError when the first bind
-        fails (a wrong host or password should stop the caller, not loop); after that, a lost
-        connection is re-established in the background."""
+        """Connect and bind. Raises OSError (TlsError for TLS, in words), TimeoutError or
+        BindRefusedError when the first bind fails (a wrong host, password or certificate should
+        stop the caller, not loop); after that, a lost connection is re-established in the
+        background."""
+        if self.settings.tls is not None:
+            try:
+                self._ssl = client_context(self.settings.tls)
+            except TlsSetupError as error:
+                raise TlsError(f"TLS: {error}") from None
         connection = await self._open()
         self._use(connection)
         self._supervisor = asyncio.create_task(self._supervise(connection))
@@ -275,6 +335,7 @@ class SmppSession:
             return
         self._closing = True
         self._bound.set()  # waiters wake, see the session closing, return NotSent
+        self._pacer.close()  # so do those waiting for their turn
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         connection = self._connection
@@ -310,28 +371,37 @@ class SmppSession:
     ) -> SubmitOutcome:
         """Submit one part; see the module's docstring for the outcomes. Raises PduError when
         the PDU cannot be encoded (nothing is sent then). `may_send` is asked right before the
-        PDU is written, after every wait (the window, the TPS limit, throttling, a
-        reconnection): when it says no, the part is NotSent."""
+        PDU is written, after every wait (the window, the pace, a reconnection): when it says
+        no, the part is NotSent."""
         loop = asyncio.get_running_loop()
+        pacer = self._pacer
         async with self._window:
-            give_up_at: float | None = None
+            give_up_at: float | None = None  # set by the first throttling answer
+            throttled_by = 0
             while True:
-                connection = await self._bound_connection()
+                try:
+                    connection = await self._bound_connection()
+                except _NotBoundError:
+                    return NotSent("the carrier cannot be reached: not bound")
                 if connection is None:
                     return NotSent("the session is closing")
-                now = loop.time()
-                if self._throttled_until > now:
-                    await asyncio.sleep(self._throttled_until - now)
+                if not pacer.ready(loop.time()) and not await pacer.turn(give_up_at):
+                    self.stats.refused += 1
+                    return Refused(throttled_by)  # its turn would come after the give-up time
+                if self._closing:  # the unbind may be on its way: nothing after it
+                    return NotSent("the session is closing")
+                if not connection.is_open:  # dropped while it waited: wait for the next one
                     continue
-                if self._bucket is not None:
-                    wait = self._bucket.reserve(now)
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                        if self._closing:  # the unbind may be on its way: nothing after it
-                            return NotSent("the session is closing")
                 if may_send is not None and not may_send():
                     return NotSent("no longer allowed to leave (its window closed meanwhile)")
-                reply = await connection.request(message, self._next_sequence())
+                sent_at = loop.time()
+                if pacer.leaving(sent_at):
+                    self.stats.rate = pacer.rate or 0.0
+                sequence = self._next_sequence()
+                try:
+                    reply = await connection.request(message, sequence)
+                finally:
+                    pacer.answered()
                 if reply is _UNSENT:
                     self.stats.resent += 1
                     continue
@@ -339,33 +409,57 @@ class SmppSession:
                     self.stats.in_doubt += 1
                     if reply is _TIMED_OUT:
                         timeout = self.settings.response_timeout
-                        return InDoubt(f"no submit_sm_resp within {timeout:g} s")
+                        late = connection.late.get(sequence)
+                        return InDoubt(
+                            f"no submit_sm_resp within {timeout:g} s",
+                            late[0] if late is not None else None,
+                        )
                     return InDoubt("the connection dropped before the submit_sm_resp")
                 status = reply.status
                 if reply.command_id == CommandId.SUBMIT_SM_RESP and status == 0:
                     assert isinstance(reply.body, SubmitSmResp)
                     self.stats.accepted += 1
-                    self._throttle_pause = self.settings.throttle_pause
+                    pacer.accepted(loop.time())
                     return Accepted(reply.body.message_id)
                 if is_throttling(status):
                     self.stats.throttled += 1
                     now = loop.time()
+                    if pacer.throttled(now, sent_at):
+                        self._slowed_down()
                     if give_up_at is None:
                         give_up_at = now + self.settings.throttle_give_up
                     if now < give_up_at:
-                        self._throttle(now)
+                        throttled_by = status
                         continue
                 self.stats.refused += 1
                 return Refused(status or Status.ESME_RSYSERR)  # a generic_nack with status 0
 
-    def _throttle(self, now: float) -> None:
-        """Pause every submit; a longer pause when throttled again right after one."""
-        if self._throttled_until > now:
-            return  # the other parts in flight were throttled by the same burst
-        self._throttled_until = now + self._throttle_pause
-        self._throttle_pause = min(self._throttle_pause * 2, self.settings.throttle_pause_max)
+    def set_tps_limit(self, tps: float) -> None:
+        """Send at most `tps` submits a second from now on (0: no limit but what throttling
+        teaches): an account's `tps`, shared among its workers, is divided again as workers
+        come and go. Lower, it applies at once, also to the submits waiting for their turn."""
+        self._pacer.set_ceiling(tps)
+        self.stats.rate = self._pacer.rate or 0.0
 
-    async def _bound_connection(self) -> _ClientConnection | None:
+    @property
+    def tps_limit(self) -> float:
+        """The most submits a second this session sends; 0: no limit."""
+        return self._pacer.control.ceiling
+
+    def _slowed_down(self) -> None:
+        rate = self._pacer.rate or 0.0
+        self.stats.slowdowns += 1
+        self.stats.rate = rate
+        log.info(
+            "the SMSC throttles: %.1f submits a second from now on",
+            rate,
+            extra={"event": "throttled", "rate": round(rate, 1), "slowdowns": self.stats.slowdowns},
+        )
+
+    async def _bound_connection(self) -> "_ClientConnection | None":
+        """The bound connection, once there is one; None when the session closes. Raises
+        _NotBoundError when none came within `down_wait` seconds."""
+        down_wait = self.settings.down_wait
         while not self._closing:
             connection = self._connection
             if connection is not None and connection.is_open:
@@ -376,7 +470,13 @@ class SmppSession:
             if connection is not None:  # lost: forget it until the supervisor binds again
                 self._connection = None
                 self._bound.clear()
-            await self._bound.wait()
+            if down_wait is None:
+                await self._bound.wait()
+                continue
+            try:
+                await asyncio.wait_for(self._bound.wait(), down_wait)
+            except TimeoutError:
+                raise _NotBoundError from None
         return None
 
     def _next_sequence(self) -> int:
@@ -388,10 +488,20 @@ class SmppSession:
     async def _open(self) -> _ClientConnection:
         settings = self.settings
         loop = asyncio.get_running_loop()
-        _, connection = await asyncio.wait_for(
-            loop.create_connection(lambda: _ClientConnection(self), settings.host, settings.port),
-            settings.connect_timeout,
-        )
+        name = self._server_name
+        try:
+            _, connection = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: _ClientConnection(self),
+                    settings.host,
+                    settings.port,
+                    ssl=self._ssl,
+                    server_hostname=name if self._ssl is not None else None,
+                ),
+                settings.connect_timeout,
+            )
+        except ssl.SSLError as error:
+            raise handshake_failure(error, name, "the SMSC") from None
         try:
             bind = Bind(
                 BindMode.TRANSCEIVER, settings.system_id, settings.password, settings.system_type
@@ -400,13 +510,26 @@ class SmppSession:
                 connection.request(bind, self._next_sequence()), settings.response_timeout
             )
             if isinstance(reply, _Lost):
-                raise ConnectionError("the SMSC closed the connection during the bind")
+                # Over TLS 1.3 a server that wants a client certificate says so only now, by
+                # closing the connection (asyncio does not pass its alert on).
+                hint = (
+                    " (over TLS: does it want a client certificate? client_cert, client_key)"
+                    if self._ssl is not None
+                    else ""
+                )
+                raise ConnectionError(f"the SMSC closed the connection during the bind{hint}")
             if reply.status:
                 raise BindRefusedError(reply.status)
         except BaseException:
             connection.abort()
             raise
         return connection
+
+    @property
+    def _server_name(self) -> str:
+        """The name the SMSC's certificate must carry."""
+        tls = self.settings.tls
+        return (tls.server_name if tls is not None else None) or self.settings.host
 
     def _use(self, connection: _ClientConnection) -> None:
         if not connection.is_open:  # lost right after its bind: the supervisor reconnects
@@ -415,7 +538,19 @@ class SmppSession:
         self.stats.connections += 1
         self._bound.set()
         self._watcher = asyncio.create_task(self._watch(connection))
-        log.info("SMPP session bound to %s:%d", self.settings.host, self.settings.port)
+        log.info(
+            "SMPP session bound to %s:%d%s",
+            self.settings.host,
+            self.settings.port,
+            " over TLS" if self._ssl is not None else "",
+            extra={
+                "event": "bound",
+                "host": self.settings.host,
+                "port": self.settings.port,
+                "tls": self._ssl is not None,
+                "connections": self.stats.connections,
+            },
+        )
 
     def _connection_lost(self, connection: _ClientConnection) -> None:
         if connection is self._connection:
@@ -432,7 +567,11 @@ class SmppSession:
                 return
             self.stats.disconnects += 1
             delay = settings.reconnect_initial
-            log.warning("SMPP connection lost; reconnecting in %.1f s", delay)
+            log.warning(
+                "SMPP connection lost; reconnecting in %.1f s",
+                delay,
+                extra={"event": "connection_lost", "host": settings.host, "port": settings.port},
+            )
             while True:
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 if self._closing:
@@ -442,7 +581,12 @@ class SmppSession:
                     break
                 except (OSError, TimeoutError, SmppError) as error:
                     delay = min(delay * 2, settings.reconnect_max)
-                    log.warning("SMPP reconnect failed (%s); next try in %.1f s", error, delay)
+                    log.warning(
+                        "SMPP reconnect failed (%s); next try in %.1f s",
+                        error,
+                        delay,
+                        extra={"event": "reconnect_failed", "host": settings.host},
+                    )
             self._use(connection)
 
     async def _watch(self, connection: _ClientConnection) -> None:
@@ -505,6 +649,8 @@ def _handler_failure(error: Exception) -> int:
     read, temporary (the SMSC delivers it again) for anything else."""
     if isinstance(error, InboundRejectedError):
         return Status.ESME_RX_P_APPN
+    if isinstance(error, InboundDeferredError):  # its database is away: said once, elsewhere
+        return Status.ESME_RX_T_APPN
     log.error(
         "deliver_sm handler failed (%s); the SMSC will deliver it again", type(error).__name__
     )

@@ -16,6 +16,7 @@ Inbound traffic (receipts and replies) goes to the `InboundHandler` (tambour.dis
 a transport is built with.
 """
 
+import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,9 @@ class OutboundMessage:
     # Asked right before the message leaves, after any wait in the transport (its window, a
     # TPS limit, throttling, a reconnection): False and nothing is sent (RETRY). None: always.
     may_leave: Callable[[], bool] | None = field(default=None, compare=False)
+    # What routing between carriers looks at besides the numbers (dispatch/routing.py).
+    territory: str | None = None
+    campaign: str | None = None
 
 
 class SubmitStatus(StrEnum):
@@ -57,6 +61,9 @@ class PartResult:
     status: SubmitStatus
     carrier_id: str | None = None
     error: TransportError | None = None
+    # IN_DOUBT: the carrier's late answer, if it may still come: its id for the part (taken)
+    # or None (refused: not taken). Cancelled when it can no longer come.
+    late: "asyncio.Future[str | None] | None" = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,7 @@ class SubmitResult:
     parts: tuple[PartResult, ...]
     total_parts: int
     error: TransportError | None = None
+    carrier: str = ""  # the carrier it went to (config's name; '' for the one [transport])
 
     @property
     def carrier_ids(self) -> tuple[str, ...]:

@@ -1,6 +1,8 @@
 """The transport a configuration asks for."""
 
 from tambour.dispatch.config import (
+    CarrierConfig,
+    CarriersConfig,
     HttpTransportConfig,
     OutboxTransportConfig,
     SmppTransportConfig,
@@ -8,6 +10,8 @@ from tambour.dispatch.config import (
 )
 from tambour.dispatch.inbound import InboundHandler
 from tambour.dispatch.transports.base import Transport
+from tambour.dispatch.transports.binds import BindPool
+from tambour.dispatch.transports.carriers import CarrierSet, MakeTransport
 from tambour.dispatch.transports.http import HttpTransport
 from tambour.dispatch.transports.outbox import OutboxTransport
 from tambour.dispatch.transports.smpp import SmppTransport
@@ -23,3 +27,23 @@ def make_transport(config: TransportConfig, on_inbound: InboundHandler | None = 
             return HttpTransport(config.http, on_inbound)
         case OutboxTransportConfig():
             return OutboxTransport(config.path)
+        case CarriersConfig():
+            if on_inbound is None:
+                raise ValueError("several carriers need an inbound handler")
+            return CarrierSet(
+                [(c.name, _carrier(c)) for c in config.carriers],
+                config.routes,
+                on_inbound,
+                {c.name: c.account_tps for c in config.carriers},
+            )
+
+
+def _carrier(carrier: CarrierConfig) -> MakeTransport:
+    def make(on_inbound: InboundHandler) -> Transport:
+        if carrier.binds == 1:
+            return make_transport(carrier.transport, on_inbound)
+        return BindPool(
+            [make_transport(carrier.transport, on_inbound) for _ in range(carrier.binds)]
+        )
+
+    return make

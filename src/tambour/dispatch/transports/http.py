@@ -12,8 +12,13 @@ What an answer means, as data (HTTP_RETRY, HTTP_IN_DOUBT):
 - 408, 425, 429, 503: not taken, retry later.
 - 500, 502, 504: the aggregator (or what stands behind its proxy) may have taken it: in doubt.
 - any other status: refused for good, the status kept.
-- no connection (refused, unknown host, connect timeout): nothing reached it, retry later;
-  an error once the request was written (reset, read timeout): in doubt.
+- no connection (refused, unknown host, connect timeout, a TLS handshake that failed): nothing
+  reached it, retry later; an error once the request was written (reset, read timeout): in
+  doubt.
+HTTPS: the aggregator's certificate and name are always verified, against `ca_file` when it is
+set (instead of the system's trust store). `start()` tries a TLS handshake once: a certificate
+that does not verify stops the worker there, in words (TlsError), rather than holding every
+message back; an aggregator that cannot be reached then is no reason not to start.
 The Idempotency-Key lets an aggregator that honours it drop a message submitted twice.
 
 Delivery callbacks arrive on tambour.dispatch.transports.http_callbacks.
@@ -23,12 +28,21 @@ import asyncio
 import http.client
 import json
 import logging
+import socket
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
 from tambour.dispatch.inbound import InboundHandler
+from tambour.dispatch.tls import (
+    TlsError,
+    TlsSettings,
+    TlsSetupError,
+    client_context,
+    handshake_failure,
+)
 from tambour.dispatch.transports.base import (
     OutboundMessage,
     PartResult,
@@ -54,6 +68,7 @@ class HttpSettings:
     callback_host: str = "127.0.0.1"
     callback_port: int | None = None  # where Tambour listens for callbacks; None: not at all
     callback_token: str | None = field(default=None, repr=False)
+    ca_file: str | None = None  # https: the CAs to trust (PEM); None: the system's trust store
 
 
 class _NotConnectedError(Exception):
@@ -95,6 +110,8 @@ class HttpTransport:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"the aggregator URL must be http(s)://host/..., not {settings.url!r}")
         self.settings = settings
+        self._https = parts.scheme == "https"
+        self._ssl: ssl.SSLContext | None = None  # made by start(), or by the first https request
         self._window = asyncio.Semaphore(settings.window)
         self._threads = ThreadPoolExecutor(settings.window, thread_name_prefix="http-transport")
         self._callbacks: CallbackServer | None = None
@@ -104,8 +121,37 @@ class HttpTransport:
             )
 
     async def start(self) -> None:
+        """Raises TlsError (an OSError) when the aggregator's certificate does not verify, or
+        `ca_file` cannot be used."""
+        if self._https:
+            await asyncio.to_thread(self._check_certificate)
         if self._callbacks is not None:
             await self._callbacks.start()
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            try:
+                self._ssl = client_context(TlsSettings(ca_file=self.settings.ca_file))
+            except TlsSetupError as error:
+                raise TlsError(f"TLS: {error}") from None
+        return self._ssl
+
+    def _check_certificate(self) -> None:
+        """One TLS handshake with the aggregator (a thread's work): TlsError when its
+        certificate does not verify; nothing when it cannot be reached (not a reason to stop)."""
+        url = urlsplit(self.settings.url)
+        host = url.hostname or ""
+        context = self._tls()
+        try:
+            with (
+                socket.create_connection((host, url.port or 443), self.settings.timeout) as raw,
+                context.wrap_socket(raw, server_hostname=host),
+            ):
+                pass
+        except ssl.SSLError as error:
+            raise handshake_failure(error, host, "the aggregator") from None
+        except OSError as error:
+            log.warning("the aggregator cannot be reached yet (%s)", type(error).__name__)
 
     async def close(self) -> None:
         if self._callbacks is not None:
@@ -147,13 +193,24 @@ class HttpTransport:
     def _post(self, reference: str, body: dict[str, str]) -> tuple[int, bytes]:
         settings = self.settings
         url = urlsplit(settings.url)
-        connection_class = (
-            http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-        )
-        connection = connection_class(url.hostname or "", url.port, timeout=settings.timeout)
+        host = url.hostname or ""
+        connection: http.client.HTTPConnection
+        if self._https:
+            try:
+                context = self._tls()
+            except TlsError as error:  # ca_file unreadable: nothing can go
+                raise _NotConnectedError(str(error)) from None
+            connection = http.client.HTTPSConnection(
+                host, url.port, timeout=settings.timeout, context=context
+            )
+        else:
+            connection = http.client.HTTPConnection(host, url.port, timeout=settings.timeout)
         try:
             try:
                 connection.connect()
+            except ssl.SSLError as error:
+                failure = handshake_failure(error, host, "the aggregator")
+                raise _NotConnectedError(str(failure)) from None
             except OSError as error:
                 raise _NotConnectedError(type(error).__name__) from None
             headers = {"Content-Type": "application/json", "Idempotency-Key": reference}

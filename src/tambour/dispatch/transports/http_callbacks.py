@@ -17,7 +17,12 @@ are open; 500 when the handler failed: the aggregator should try again.
 from collections.abc import Mapping
 from typing import Any, Final
 
-from tambour.dispatch.inbound import Inbound, InboundHandler, InboundRejectedError
+from tambour.dispatch.inbound import (
+    Inbound,
+    InboundDeferredError,
+    InboundHandler,
+    InboundRejectedError,
+)
 from tambour.dispatch.json_http import JsonHttpServer
 from tambour.dispatch.receipts import STAT_WORDS, MessageState, Receipt, parse_error_code
 from tambour.dispatch.replies import ReplyError, make_reply
@@ -126,4 +131,6 @@ class CallbackServer(JsonHttpServer):
                 await pending
         except InboundRejectedError as error:
             return 422, {"error": str(error)}
+        except InboundDeferredError:  # the worker's database is away: the aggregator retries
+            return 503, {"error": "cannot be recorded now: post it again later"}
         return 200, {"ok": True}

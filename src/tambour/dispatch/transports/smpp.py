@@ -46,8 +46,9 @@ def part_result(outcome: SubmitOutcome) -> PartResult:
     match outcome:
         case Accepted(message_id=message_id):
             return PartResult(SubmitStatus.ACCEPTED, message_id)
-        case InDoubt(reason=reason):
-            return PartResult(SubmitStatus.IN_DOUBT, None, TransportError("smpp", None, reason))
+        case InDoubt(reason=reason, late=late):
+            error = TransportError("smpp", None, reason)
+            return PartResult(SubmitStatus.IN_DOUBT, None, error, late)
         case NotSent(reason=reason):
             return PartResult(SubmitStatus.RETRY, None, TransportError("smpp", None, reason))
     status = outcome.status
@@ -78,11 +79,22 @@ class SmppTransport:
         self._reference = random.randrange(256)
         self._references: dict[str, set[int]] = {}  # recipient -> references in flight
 
+    @property
+    def available(self) -> bool:
+        """Bound now: a carrier set sends through another carrier meanwhile."""
+        return self.session.bound
+
     async def start(self) -> None:
         await self.session.start()
 
     async def close(self) -> None:
         await self.session.close()
+
+    def set_tps_limit(self, tps: float) -> None:
+        """At most `tps` submits a second from now on (0: none but what throttling teaches):
+        this worker's share of its account's `tps`, never above the connection's own `tps`."""
+        own = self.session.settings.tps
+        self.session.set_tps_limit(min(tps, own) if own > 0 and tps > 0 else tps or own)
 
     async def submit(self, message: OutboundMessage) -> SubmitResult:
         try:
