@@ -10,9 +10,11 @@ import asyncio
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -352,3 +354,48 @@ def test_a_late_answer_ends_the_doubt(engine: Engine, tmp_path: Path) -> None:
         for what in ("taken_late", "refused_late"):
             late[what] += sum(last - first + 1 for first, last in note.get(what, []))
     assert late == Counter({"taken_late": 2, "refused_late": 1})  # the late answers did it
+
+
+def _closed_port() -> int:
+    """A port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_carrier_down_at_start_does_not_stop_the_others(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ "main" cannot be reached when the worker starts: its messages go through "backup", and
+    the worker says which carrier is down. With every carrier down it does not start."""
+    numbers = [mobile(i) for i in range(20)]
+    launched_campaign(engine, tmp_path, numbers, now=TUESDAY_10)
+    down = _closed_port()
+    caplog.set_level(logging.WARNING)
+
+    def carriers(ports: dict[str, int]) -> Callable[[Any], CarrierSet]:
+        return lambda on_inbound: CarrierSet(
+            [(name, partial(SmppTransport, session_settings(port, connect_timeout=1.0)))
+             for name, port in ports.items()],
+            (), on_inbound,
+        )  # fmt: skip
+
+    async def scenario() -> None:
+        async with running_smsc() as backup:
+            backup.clock = Clock(TUESDAY_10)
+            runner = Worker(
+                engine, carriers({"main": down, "backup": backup.port}),
+                settings=WorkerSettings(receipt_wait=5.0), clock=Clock(TUESDAY_10),
+            )  # fmt: skip
+            await runner.run(until_idle=True)
+            assert received(backup) == Counter(numbers)
+        nobody = Worker(
+            engine, carriers({"main": down, "other": _closed_port()}), clock=Clock(TUESDAY_10)
+        )
+        with pytest.raises(OSError):
+            await nobody.run(until_idle=True)
+
+    run(scenario)
+    said = [r for r in caplog.records if getattr(r, "event", None) == "carrier_down"]
+    assert [r.carrier for r in said][:1] == ["main"]  # type: ignore[attr-defined]
+    assert _by_carrier(engine) == {"backup": Counter({"delivered": 20})}

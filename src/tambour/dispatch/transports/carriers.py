@@ -91,8 +91,14 @@ class CarrierSet:
             else:
                 self._started.add(name)
         if not self._started:
-            name, error = failed[0]
-            raise type(error)(f"carrier {name}: {error}") if isinstance(error, OSError) else error
+            for name, error in failed:
+                log.error(
+                    "carrier %s cannot start (%s)",
+                    name,
+                    error or type(error).__name__,
+                    extra={"event": "carrier_down", "carrier": name},
+                )
+            raise failed[0][1]
         for name, error in failed:
             log.warning(
                 "carrier %s cannot start (%s); its messages go through the others meanwhile",
