@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from tambour.sms.phone import parse_phone
-from tambour.store.bulk import adapt_datetime, driver_cursor, mark
+from tambour.store.bulk import adapt_datetime, driver_cursor, mark, pipeline
 from tambour.store.tables import audit_log
 
 GENESIS_HASH = "0" * 64
@@ -197,10 +197,11 @@ def append(
 
     # To the driver, not through SQLAlchemy's statements: the workers append an entry with
     # every flush of what they sent, and its building cost them a sixth of a flush.
-    lock(conn)
     cursor = driver_cursor(conn)
-    cursor.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-    last = cursor.fetchone()
+    with pipeline(conn):  # one wait for both: the server still reads the head once it holds
+        lock(conn)  #       the lock (statements run in order), so no other head can slip in
+        cursor.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        last = cursor.fetchone()
     seq, prev_hash = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
     digest = entry_hash(seq, at, actor, action, advertiser_id, details_json, prev_hash)
     q = mark(conn)
