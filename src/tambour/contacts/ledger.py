@@ -203,6 +203,21 @@ def latest(events: list[Evidence]) -> Evidence | None:
     return events[-1] if events else None
 
 
+# The kinds facts_of tells apart, read once: a member of an enum is looked up anew each time
+# it is named (Python 3.11), and facts_of names them for every fact of every contact planned.
+_GIVEN = EvidenceKind.CONSENT_GIVEN
+_WITHDRAWN = EvidenceKind.CONSENT_WITHDRAWN
+_COLLECTED = EvidenceKind.COLLECTED
+_ACCOUNT = EvidenceKind.ACCOUNT_CREATED
+_PURCHASE = EvidenceKind.PURCHASE
+_ACTIVITY = EvidenceKind.ACTIVITY
+_OPT_OUT = EvidenceKind.OPT_OUT
+_COMPLAINT = EvidenceKind.COMPLAINT
+_MEMBERSHIP = EvidenceKind.MEMBERSHIP
+_SOURCES = {source.value: source for source in OptOutSource}
+_MANUAL = OptOutSource.MANUAL.value
+
+
 def facts_of(
     phone: PhoneInfo,
     kind: ContactKind,
@@ -215,7 +230,8 @@ def facts_of(
 ) -> ContactFacts:
     """Fold a contact's evidence, in recording order, into the facts the decision needs.
 
-    Called for every contact of a campaign's audience: kept lean (no list for absent kinds)."""
+    Called for every contact of a campaign's audience: kept lean (nothing made for absent
+    kinds)."""
     by_kind: dict[EvidenceKind, list[Evidence]] = {}
     withdrawals: list[Evidence] = []
     lifted: set[int] | None = None  # undated opt-outs a later START lifted (ids of events)
@@ -229,59 +245,48 @@ def facts_of(
         # "consent: no" without a date withdraws the consents recorded before it (its time is
         # unknown: later than theirs) until a consent is recorded after it; with no consent
         # before it, it says nothing.
-        if event_kind is EvidenceKind.CONSENT_WITHDRAWN:
-            if event.at is not None or EvidenceKind.CONSENT_GIVEN in by_kind:
+        if event_kind is _WITHDRAWN:
+            if event.at is not None or _GIVEN in by_kind:
                 withdrawals.append(event)
-        elif event_kind is EvidenceKind.CONSENT_GIVEN:
+        elif event_kind is _GIVEN:
             if withdrawals:
                 withdrawals = [w for w in withdrawals if w.at is not None]
             # An opt-out of unknown date is later than any consent, except a START the person
             # sent after it was recorded (a START is dated when received: its order is known).
             if lifted is not None and event.data.get("method") == _START_METHOD:
-                lifted.update(id(e) for e in by_kind.get(EvidenceKind.OPT_OUT, ()) if e.at is None)
-        elif event_kind is EvidenceKind.OPT_OUT and event.at is None and lifted is None:
+                lifted.update(id(e) for e in by_kind.get(_OPT_OUT, ()) if e.at is None)
+        elif event_kind is _OPT_OUT and event.at is None and lifted is None:
             lifted = set()
-    none: list[Evidence] = []
-    consents = [_consent(e) for e in by_kind.get(EvidenceKind.CONSENT_GIVEN, none)]
-    consents += [Consent(given=False, at=e.at) for e in withdrawals]
-    collection = _NOT_COLLECTED
-    collected = latest(by_kind.get(EvidenceKind.COLLECTED, none))
-    if collected is not None:
-        data = collected.data
-        collection = Collection(
-            at=collected.at,
-            by=data.get("by"),
-            informed=bool(data.get("informed")),
-            objection_offered=bool(data.get("objection_offered")),
-            third_party_proof=data.get("third_party_proof"),
-        )
-    purchases = by_kind.get(EvidenceKind.PURCHASE, none)
-    opposed = by_kind.get(EvidenceKind.OPT_OUT, none) + by_kind.get(EvidenceKind.COMPLAINT, none)
-    if lifted:
-        opposed = [e for e in opposed if id(e) not in lifted]
-    opt_outs = (
-        tuple(
-            OptOut(OptOutSource(e.data.get("source", OptOutSource.MANUAL.value)), e.at)
-            for e in opposed
-        )
-        if opposed
-        else ()
-    )
+    given = by_kind.get(_GIVEN)
+    consents = tuple(map(_consent, given)) if given else ()
+    if withdrawals:
+        consents += tuple(Consent(given=False, at=e.at) for e in withdrawals)
+    collected = by_kind.get(_COLLECTED)
+    collection = _collection(latest(collected)) if collected else _NOT_COLLECTED
+    opted_out, complaints = by_kind.get(_OPT_OUT), by_kind.get(_COMPLAINT)
+    opt_outs: tuple[OptOut, ...] = ()
+    if opted_out or complaints:
+        opposed = (opted_out or []) + (complaints or [])
+        if lifted:
+            opposed = [e for e in opposed if id(e) not in lifted]
+        opt_outs = tuple(_opt_out(e) for e in opposed)
+    purchases = by_kind.get(_PURCHASE)
     bought = [c for p in purchases for c in p.data.get("categories", ())] if purchases else ()
-    memberships = by_kind.get(EvidenceKind.MEMBERSHIP)
+    account, activity = by_kind.get(_ACCOUNT), by_kind.get(_ACTIVITY)
+    memberships = by_kind.get(_MEMBERSHIP)
     return ContactFacts(
         phone=phone,
         kind=kind,
         postal_code=profile.get("postal_code"),
         profession_tags=fold_set(profile.get("profession_tags", ())),
         tags=fold_set(profile.get("tags", ())),
-        consents=tuple(consents),
+        consents=consents,
         collection=collection,
-        account_created_at=_earliest(by_kind.get(EvidenceKind.ACCOUNT_CREATED, none)),
-        last_purchase_at=_most_recent(purchases),
+        account_created_at=_earliest(account) if account else None,
+        last_purchase_at=_most_recent(purchases) if purchases else None,
         purchased_categories=fold_set(bought),
         opt_outs=opt_outs,
-        last_activity_at=_most_recent(by_kind.get(EvidenceKind.ACTIVITY, none)),
+        last_activity_at=_most_recent(activity) if activity else None,
         first_seen_at=first_seen_at,
         suppression=suppression,
         membership_at=_earliest(memberships) if memberships else None,
@@ -291,6 +296,25 @@ def facts_of(
 
 _NOT_COLLECTED = Collection()
 _START_METHOD = "sms_keyword"  # the consent a START reply records
+
+
+def _collection(event: Evidence | None) -> Collection:
+    if event is None:
+        return _NOT_COLLECTED
+    data = event.data
+    return Collection(
+        at=event.at,
+        by=data.get("by"),
+        informed=bool(data.get("informed")),
+        objection_offered=bool(data.get("objection_offered")),
+        third_party_proof=data.get("third_party_proof"),
+    )
+
+
+def _opt_out(event: Evidence) -> OptOut:
+    stated = event.data.get("source", _MANUAL)
+    source = _SOURCES.get(stated) if isinstance(stated, str) else None
+    return OptOut(source or OptOutSource(stated), event.at)
 
 
 def _consent(event: Evidence) -> Consent:

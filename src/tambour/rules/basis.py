@@ -85,31 +85,40 @@ def addressee_flaw(
     return Reason.CONSENT_OTHER_ADVERTISER
 
 
-def valid_consents(
-    contact: ContactFacts, channel: Channel, advertiser: AdvertiserFacts, at: datetime
-) -> list[Consent]:
-    third_party = is_third_party(contact.collection, advertiser)
-    return [
-        c
-        for c in contact.consents
-        if c.given and consent_flaw(c, channel, advertiser, at, third_party=third_party)[0] is None
-    ]
+class ConsentScan(NamedTuple):
+    """A contact's given consents, each weighed once for a campaign's channel at an instant:
+    what they make of the consent basis, and when the latest valid one was given (opposition
+    and retention weigh that one)."""
+
+    attempt: _Attempt | None  # the consent basis: the first valid consent, else the closest
+    latest_valid_at: datetime | None  # None: no valid consent
 
 
-def _consent(
+NO_CONSENT = ConsentScan(None, None)
+
+
+def scan_consents(
     contact: ContactFacts, channel: Channel, advertiser: AdvertiserFacts, at: datetime
-) -> _Attempt | None:
+) -> ConsentScan:
+    """Weigh every given consent of `contact` (`consent_flaw`): the consent basis holds by the
+    first valid one, else comes as close as the one passing the most conditions (the first of
+    equals); the latest valid one is the latest instant of a valid consent."""
     best: _Attempt | None = None
+    latest: datetime | None = None
     third_party = is_third_party(contact.collection, advertiser)
     for consent in contact.consents:
         if not consent.given:
             continue
         reason, progress = consent_flaw(consent, channel, advertiser, at, third_party=third_party)
-        if best is None or reason is None or progress > best.progress:
+        if reason is None:
+            given = consent.at  # dated: an undated consent has a flaw
+            if given is not None and (latest is None or given > latest):
+                latest = given
+            if best is None or best.reason is not None:
+                best = _Attempt(Basis.CONSENT, None, progress)
+        elif best is None or (best.reason is not None and progress > best.progress):
             best = _Attempt(Basis.CONSENT, reason, progress)
-            if reason is None:
-                return best
-    return best
+    return ConsentScan(best, latest)
 
 
 def collection_flaw(
@@ -189,10 +198,14 @@ def _political(contact: ContactFacts, campaign: CampaignFacts, at: datetime) -> 
 
 
 def _in_order(
-    contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts, at: datetime
+    contact: ContactFacts,
+    campaign: CampaignFacts,
+    advertiser: AdvertiserFacts,
+    at: datetime,
+    consents: ConsentScan,
 ) -> Iterator[_Attempt | None]:
     """Each basis's attempt in the order of rules.md, computed only when asked for."""
-    yield _consent(contact, campaign.channel, advertiser, at)
+    yield consents.attempt
     yield _existing_customer(contact, campaign, advertiser, at)
     yield _non_commercial(contact, campaign, advertiser)
     yield _b2b(contact, campaign, advertiser)
@@ -200,14 +213,22 @@ def _in_order(
 
 
 def legal_basis(
-    contact: ContactFacts, campaign: CampaignFacts, advertiser: AdvertiserFacts, at: datetime
+    contact: ContactFacts,
+    campaign: CampaignFacts,
+    advertiser: AdvertiserFacts,
+    at: datetime,
+    consents: ConsentScan | None = None,
 ) -> Basis | Reason:
     """The first basis that holds, in the order of rules.md; else the closest basis's reason.
+    `consents`: the contact's `scan_consents` for the campaign's channel at `at`, when the
+    caller has it already (made here otherwise).
 
     Bases are tried in that order and the first that holds ends the search (most contacts
     hold by consent: the others are then not even tried)."""
+    if consents is None:
+        consents = scan_consents(contact, campaign.channel, advertiser, at)
     tried: list[_Attempt] = []
-    for attempt in _in_order(contact, campaign, advertiser, at):
+    for attempt in _in_order(contact, campaign, advertiser, at, consents):
         if attempt is None:
             continue
         if attempt.reason is None:
@@ -227,7 +248,7 @@ def basis_attempts(
 ) -> list[tuple[Basis, Reason | str | None]]:
     """Every prospection basis with None (holds), its reason, or "" when it does not apply."""
     attempts = {
-        Basis.CONSENT: _consent(contact, campaign.channel, advertiser, at),
+        Basis.CONSENT: scan_consents(contact, campaign.channel, advertiser, at).attempt,
         Basis.EXISTING_CUSTOMER: _existing_customer(contact, campaign, advertiser, at),
         Basis.NON_COMMERCIAL: _non_commercial(contact, campaign, advertiser),
         Basis.B2B_LEGITIMATE_INTEREST: _b2b(contact, campaign, advertiser),

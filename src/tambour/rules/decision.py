@@ -7,10 +7,10 @@ retention, sending window. Every outcome carries a code, never a bare boolean.
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from typing import Any
 
 from tambour.rules import calendar
-from tambour.rules.basis import legal_basis, valid_consents
+from tambour.rules.basis import NO_CONSENT, legal_basis, scan_consents
 from tambour.rules.calendar import WindowPolicy
 from tambour.rules.codes import Basis, Channel, Deferral, Reason
 from tambour.rules.facts import AdvertiserFacts, CampaignFacts, ContactFacts
@@ -43,7 +43,34 @@ class Decision:
 
 
 def _exclude(reason: Reason, locality: Locality | None = None) -> Decision:
-    return Decision(send=False, reason=reason, locality=locality)
+    """An exclusion; made once for each reason and locality (a decision is immutable), since
+    a plan excludes contacts by the hundred thousand for a few reasons in a few localities."""
+    key = (reason, id(locality))
+    found = _exclusions.get(key)
+    if found is not None and found[0] is locality:  # the same object: its id was not reused
+        return found[1]
+    excluded = Decision(send=False, reason=reason, locality=locality)
+    _remember(_exclusions, key, (locality, excluded))
+    return excluded
+
+
+# Remembered by the identity of the objects asked about: a plan asks with one start and one
+# policy, and localities the territory module hands out once each (hashing them by value would
+# cost about what remembering saves). Each entry keeps its objects: their ids are not reused
+# while it is there.
+_REMEMBERED = 4096
+_Window = tuple[datetime, Deferral | None] | None  # a send's time and deferral; None: never
+_exclusions: dict[tuple[Reason, int], tuple[Locality | None, Decision]] = {}
+_windows: dict[tuple[int, int, int], tuple[datetime, Locality, WindowPolicy, _Window]] = {}
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= _REMEMBERED:
+        memo.clear()
+    memo[key] = value
+
+
+_TO_MOBILES = (Channel.SMS, Channel.MMS)  # named once: asked for every contact
 
 
 def number_reason(phone: PhoneInfo, channel: Channel) -> Reason | None:
@@ -51,7 +78,7 @@ def number_reason(phone: PhoneInfo, channel: Channel) -> Reason | None:
     that passes it and is already in the plan is a `duplicate`."""
     if phone.e164 is None or not phone.valid:
         return Reason.INVALID_NUMBER
-    if channel in (Channel.SMS, Channel.MMS) and not phone.mobile:
+    if channel in _TO_MOBILES and not phone.mobile:
         return Reason.NOT_MOBILE
     return None
 
@@ -101,21 +128,24 @@ def decide(
             return _exclude(Reason.NO_TRANSACTION_REFERENCE, locality)
         return Decision(send=True, basis=Basis.TRANSACTIONAL, send_at=start, locality=locality)
 
-    # 3. Opposition.
-    opposed = opposition(contact, campaign.channel, advertiser, start)
+    # 3. Opposition, weighed against the latest valid consent. The consents are weighed once,
+    # for this step, the consent basis (4) and retention (5).
+    consents = (
+        scan_consents(contact, campaign.channel, advertiser, start)
+        if contact.consents
+        else NO_CONSENT
+    )
+    opposed = opposition(contact, consents.latest_valid_at)
     if opposed is not None:
         return _exclude(opposed, locality)
 
     # 4. Legal basis.
-    basis = legal_basis(contact, campaign, advertiser, start)
+    basis = legal_basis(contact, campaign, advertiser, start, consents)
     if isinstance(basis, Reason):
         return _exclude(basis, locality)
 
     # 5. Retention: from the latest action of the person, valid consents only.
-    consents = (
-        valid_consents(contact, campaign.channel, advertiser, start) if contact.consents else ()
-    )
-    retain_until = retained_until(contact, basis, consents)
+    retain_until = retained_until(contact, basis, consents.latest_valid_at)
     if retain_until is not None and start >= retain_until:
         return _exclude(Reason.RETENTION_EXPIRED, locality)
 
@@ -138,12 +168,19 @@ def decide(
     )
 
 
-@lru_cache(maxsize=4096)
-def _window(
-    start: datetime, locality: Locality, policy: WindowPolicy
-) -> tuple[datetime, Deferral | None] | None:
+def _window(start: datetime, locality: Locality, policy: WindowPolicy) -> _Window:
     """The send time and deferral of a send due at `start`; None when nothing is allowed for
     years. Remembered: a campaign asks it for every recipient with the same few localities."""
+    key = (id(start), id(locality), id(policy))
+    found = _windows.get(key)
+    if found is not None and found[0] is start and found[1] is locality and found[2] is policy:
+        return found[3]
+    window = _window_of(start, locality, policy)
+    _remember(_windows, key, (start, locality, policy, window))
+    return window
+
+
+def _window_of(start: datetime, locality: Locality, policy: WindowPolicy) -> _Window:
     verdict = calendar.check(start, locality, policy)
     if verdict.allowed:
         return start, None

@@ -27,10 +27,17 @@ _NONE: frozenset[str] = frozenset()
 
 def fold_set(items: Iterable[str]) -> frozenset[str]:
     """The folded, non-empty members of a list of categories, professions or tags."""
-    if isinstance(items, list | tuple) and len(items) < 2:  # a contact's lists, usually
-        folded = fold(items[0]) if items else ""
-        return frozenset((folded,)) if folded else _NONE
-    return frozenset(f for f in (fold(i) for i in items) if f)
+    if isinstance(items, list | tuple):  # a contact's lists, read for every contact planned
+        if len(items) < 2:  # usually
+            folded = fold(items[0]) if items else ""
+            return frozenset((folded,)) if folded else _NONE
+        return _fold_members(tuple(items))
+    return frozenset(f for f in map(fold, items) if f)
+
+
+@lru_cache(maxsize=4096)  # contacts share a few lists ('vip;newsletter'); sets are immutable
+def _fold_members(items: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(f for f in map(fold, items) if f)
 
 
 def split_list(value: str) -> tuple[str, ...]:

@@ -3,9 +3,8 @@
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from tambour.rules.basis import valid_consents
-from tambour.rules.codes import Channel, OptOutSource, Reason
-from tambour.rules.facts import AdvertiserFacts, ContactFacts
+from tambour.rules.codes import OptOutSource, Reason
+from tambour.rules.facts import ContactFacts
 
 _PARIS = ZoneInfo("Europe/Paris")  # where dates written without a time are read (rules.md §2)
 _MIDNIGHT = time(0, 0)
@@ -39,25 +38,22 @@ def complained(contact: ContactFacts) -> bool:
     return any(o.source is OptOutSource.COMPLAINT_33700 for o in contact.opt_outs)
 
 
-def opposition(
-    contact: ContactFacts, channel: Channel, advertiser: AdvertiserFacts, at: datetime
-) -> Reason | None:
-    """`opted_out` when an opposition outweighs the latest valid consent (`opposes`),
-    `complaint_33700` for any spam report (for good), else None.
+def opposition(contact: ContactFacts, latest_consent_at: datetime | None) -> Reason | None:
+    """`opted_out` when an opposition outweighs the latest valid consent (`opposes`), given at
+    `latest_consent_at` (None: no valid consent; see `basis.scan_consents`), `complaint_33700`
+    for any spam report (for good), else None.
 
     A withdrawal of consent is an opposition too (the ledger keeps an undated one only when it
     follows a recorded consent). The suppression list counts as an opt-out.
     """
     suppression = contact.suppression
     if not contact.opt_outs and suppression is None and all(c.given for c in contact.consents):
-        return None  # nothing opposes: most contacts, decided without weighing the consents
-    consents = valid_consents(contact, channel, advertiser, at)
-    latest_consent = max((c.at for c in consents if c.at is not None), default=None)
+        return None  # nothing opposes: most contacts
     oppositions = [o.at for o in contact.opt_outs if o.source is not OptOutSource.COMPLAINT_33700]
     oppositions += [c.at for c in contact.consents if not c.given]  # undated: later than all
     if suppression is not None and suppression.source is not OptOutSource.COMPLAINT_33700:
         oppositions.append(suppression.at)
-    if any(opposes(when, latest_consent) for when in oppositions):
+    if any(opposes(when, latest_consent_at) for when in oppositions):
         return Reason.OPTED_OUT
     if complained(contact):
         return Reason.COMPLAINT_33700

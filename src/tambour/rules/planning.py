@@ -33,9 +33,9 @@ class Planned(NamedTuple):
     forcing: str = ""  # the characters that force UCS-2, each once, in order
 
 
-def _counted(text: str) -> tuple[TextCount, str]:
+def _counted(text: str) -> tuple[TextCount, str, str]:
     counted = count_text(text)
-    return counted, "".join(dict.fromkeys(c.char for c in counted.non_gsm))
+    return counted, "".join(dict.fromkeys(c.char for c in counted.non_gsm)), text
 
 
 @dataclass(slots=True)
@@ -44,7 +44,9 @@ class Planner:
     advertiser: AdvertiserFacts
     content: ContentCheck
     now: datetime  # when the plan is made
-    _counts: dict[str, tuple[TextCount, str]] = field(
+    # Each text met: its count, the characters forcing UCS-2, and the text itself (one object
+    # per distinct message, which its later readers hash once).
+    _counts: dict[str, tuple[TextCount, str, str]] = field(
         default_factory=dict, repr=False, compare=False
     )
     _personalized: bool = field(default=False, repr=False, compare=False)
@@ -71,7 +73,7 @@ class Planner:
                 self._counts.clear()
             found = self._counts[text] = _counted(text)
         missing = template.missing(values) if self._personalized else ()
-        return Planned(decision, text, found[0], missing, not rendered.strip(), found[1])
+        return Planned(decision, found[2], found[0], missing, not rendered.strip(), found[1])
 
     def evaluate(
         self, contact: ContactFacts, values: Mapping[str, str], *, duplicate: bool = False

@@ -1,17 +1,14 @@
 """rules.md section 3 step 5: prospect data kept 3 years from collection or the person's last
 action; a customer stays one for 3 years after the last purchase."""
 
-from collections.abc import Iterable
 from datetime import datetime
-from functools import lru_cache
 
 from tambour.rules.codes import Basis
-from tambour.rules.facts import Consent, ContactFacts
+from tambour.rules.facts import ContactFacts
 
 RETENTION_YEARS = 3
 
 
-@lru_cache(maxsize=8192)  # a ledger's facts share their days: asked for every send
 def add_years(when: datetime, years: int) -> datetime:
     """Same date `years` later; 29 February becomes 28 February."""
     try:
@@ -21,12 +18,13 @@ def add_years(when: datetime, years: int) -> datetime:
 
 
 def retention_reference(
-    contact: ContactFacts, basis: Basis, valid_consents: Iterable[Consent] = ()
+    contact: ContactFacts, basis: Basis, latest_consent_at: datetime | None = None
 ) -> datetime | None:
     """The instant the retention period runs from, for the basis the contact is reached on.
 
     Only a valid consent restarts the clock: a pre-ticked, bundled or misaddressed one, or one
-    for another channel, is no action of the person towards this advertiser."""
+    for another channel, is no action of the person towards this advertiser. The caller gives
+    the latest valid one's instant (`basis.scan_consents`)."""
     if basis is Basis.EXISTING_CUSTOMER:
         return contact.last_purchase_at
     latest = None  # asked for every send of a plan: no list built
@@ -35,27 +33,25 @@ def retention_reference(
         contact.last_activity_at,
         contact.last_purchase_at,
         contact.membership_at,
+        latest_consent_at,
     ):
         if at is not None and (latest is None or at > latest):
             latest = at
-    for consent in valid_consents:
-        if consent.at is not None and (latest is None or consent.at > latest):
-            latest = consent.at
     return contact.first_seen_at if latest is None else latest
 
 
 def retained_until(
-    contact: ContactFacts, basis: Basis, valid_consents: Iterable[Consent] = ()
+    contact: ContactFacts, basis: Basis, latest_consent_at: datetime | None = None
 ) -> datetime | None:
     """When the contact's data lapses for prospection on `basis` (None: no limit known)."""
     if basis is Basis.TRANSACTIONAL:
         return None
-    reference = retention_reference(contact, basis, valid_consents)
+    reference = retention_reference(contact, basis, latest_consent_at)
     return None if reference is None else add_years(reference, RETENTION_YEARS)
 
 
 def retention_lapsed(
-    contact: ContactFacts, basis: Basis, at: datetime, valid_consents: Iterable[Consent] = ()
+    contact: ContactFacts, basis: Basis, at: datetime, latest_consent_at: datetime | None = None
 ) -> bool:
-    until = retained_until(contact, basis, valid_consents)
+    until = retained_until(contact, basis, latest_consent_at)
     return until is not None and at >= until

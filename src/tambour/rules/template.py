@@ -71,6 +71,7 @@ class Template:
     parts: tuple[str | Placeholder, ...]
     errors: tuple[TemplateError, ...]
     keys: tuple[str, ...] = ()  # the placeholders' keys, each once
+    required: tuple[Placeholder, ...] = ()  # the placeholders without a default, in order
 
     @property
     def placeholders(self) -> tuple[Placeholder, ...]:
@@ -87,9 +88,9 @@ class Template:
 
     def missing(self, values: Mapping[str, str]) -> tuple[str, ...]:
         """Names of placeholders with no value (empty counts as none) and no default."""
-        return tuple(
-            p.name for p in self.placeholders if p.default is None and not values.get(p.key)
-        )
+        if not self.required:  # every placeholder has a default: asked for every recipient
+            return ()
+        return tuple(p.name for p in self.required if not values.get(p.key))
 
     def render(self, values: Mapping[str, str]) -> str:
         """The text for one contact; `values` are keyed by `field_key`. Missing values with no
@@ -131,5 +132,7 @@ def parse_template(source: str) -> Template:
     literal.append(source[pos:])
     if "".join(literal):
         parts.append("".join(literal))
-    keys = tuple(dict.fromkeys(p.key for p in parts if isinstance(p, Placeholder)))
-    return Template(source, tuple(parts), tuple(errors), keys)
+    placeholders = [p for p in parts if isinstance(p, Placeholder)]
+    keys = tuple(dict.fromkeys(p.key for p in placeholders))
+    required = tuple(p for p in placeholders if p.default is None)
+    return Template(source, tuple(parts), tuple(errors), keys, required)

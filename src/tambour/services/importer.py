@@ -61,6 +61,7 @@ from tambour.store.bulk import (
     refresh_statistics,
     reserve_ids,
 )
+from tambour.store.sqlite_params import bind_as_is
 
 BATCH_ROWS = 5000
 CONTACT_COLUMNS = (
@@ -609,6 +610,8 @@ def import_contacts(
     source = f"import:{audit.without_phones(path.name)}"
     now = ctx.now()
     workers = default_workers(path) if workers is None else workers
+    if ctx.engine.dialect.name == "sqlite":
+        bind_as_is()  # evidence rows bind NULLs and bytes by the million
     with (
         rejects,
         _few_collections(),

@@ -24,9 +24,10 @@ def insert_evidence(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[int
         return []
     ids = reserve_ids(conn, "evidence", len(rows))
     seal = current_sealer().evidence
-    stored = []
+    stored: list[list[Any]] = []  # lists: each row is made once, its seal appended to it
     for row_id, row in zip(ids, rows, strict=True):
-        full = (row_id, *row)
-        stored.append((*full, seal(full)))
+        full = [row_id, *row]
+        full.append(seal(full))
+        stored.append(full)
     insert_rows(conn, "evidence", _STORED, stored)
     return ids

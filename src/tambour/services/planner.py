@@ -36,7 +36,7 @@ from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of, personaliz
 from tambour.rules.codes import ContactKind, OptOutSource, Reason
 from tambour.rules.content import MAX_PARTS
 from tambour.rules.day_mentions import day_warnings
-from tambour.rules.decision import decide, later_duplicates
+from tambour.rules.decision import Decision, decide, later_duplicates
 from tambour.rules.facts import OptOut
 from tambour.rules.fold import fold_set
 from tambour.rules.planning import Planner, plan_blocks
@@ -58,6 +58,7 @@ from tambour.services.suppression import phone_hash
 from tambour.sms.phone import PhoneInfo, parse_phone
 from tambour.store.bulk import copy_time, insert_rows, refresh_statistics
 from tambour.store.engine import make_engine, reader
+from tambour.store.sqlite_params import bind_as_is
 from tambour.store.tables import campaigns, plan_rows
 
 CHUNK = 5000  # contacts read, decided and written together
@@ -153,9 +154,12 @@ _MEMO_LIMIT = 50_000
 _FACT_TEXT_LIMIT = 120  # longer fact texts (wording, proof) are rarely met twice
 _times: dict[str, datetime] = {}
 _facts: dict[str, Any] = {}
+# Instants as insert_rows takes them, by dialect: send times are few, and the days data lapses
+# on repeat (a ledger's facts share their days).
+_stored: dict[str, dict[datetime, Any]] = {"sqlite": {}, "postgresql": {}}
 
 
-def _remember(memo: dict[str, Any], key: str, value: Any) -> Any:
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
     if len(memo) >= _MEMO_LIMIT:
         memo.clear()
     memo[key] = value
@@ -174,6 +178,15 @@ def _sqlite_time(value: str | None) -> datetime | None:
 
 def _as_is(value: Any) -> Any:
     return value
+
+
+def _stored_time(dialect: str, value: datetime) -> Any:
+    """`copy_time(dialect, value)`, remembered."""
+    memo = _stored[dialect]
+    found = memo.get(value)
+    if found is None:
+        found = _remember(memo, value, copy_time(dialect, value))
+    return found
 
 
 class _Chunk(NamedTuple):
@@ -240,23 +253,31 @@ def _read_chunk(cursor: Any, job: PlanJob, lo: int, hi: int) -> _Chunk:
 # --- deciding and writing a chunk -----------------------------------------------------------
 
 
-def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any, ...]]:
-    """The chunk's plan rows, in PLAN_COLUMNS order. The hot loop of a plan: names are bound
-    locally and the core is called directly."""
-    dialect, planner, tags = job.dialect, job.planner, job.tags
-    campaign, advertiser_facts, now = planner.campaign, planner.advertiser, planner.now
-    when = _sqlite_time if dialect == "sqlite" else _as_is
-    head = (job.campaign_id, job.generation)
-    advertiser = job.advertiser.id
-    rows: list[tuple[Any, ...]] = []
-    append = rows.append
-    instants: dict[datetime, Any] = {}  # send times are few: converted once each
-    events, latest, suppressed = chunk.events, chunk.latest, chunk.suppressed
+# A contact decided: its id, its number (E.164 today, else as stored), profile, profile hash
+# and decision. A plain tuple: one is made for every contact.
+_Decided = tuple[int, str, dict[str, Any], bytes, Decision]
+
+
+def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[list[Any]]:
+    """The chunk's plan rows, in PLAN_COLUMNS order, sealed. The hot loops of a plan, one
+    after the other over the chunk (each keeps its own code in the processor's cache): the
+    decisions, the rows with their messages, the seals."""
+    decided = _decisions(job, chunk, stats)
+    rows = _rows(job, decided, chunk.latest, stats)
+    return _sealed(rows, job.sealer, stats)
+
+
+def _decisions(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[_Decided]:
+    """Each targeted contact of the chunk decided by the core (called directly, names bound
+    locally)."""
+    planner, tags = job.planner, job.tags
+    campaign, advertiser, now = planner.campaign, planner.advertiser, planner.now
+    when = _sqlite_time if job.dialect == "sqlite" else _as_is
+    events, suppressed = chunk.events, chunk.suppressed
     loads, kinds, none = json_loads, _CONTACT_KINDS, ()
     reference_key = job.transaction_key
-    max_parts = job.max_parts
-    seal = job.sealer.plan_row
-    digest = 0
+    decided: list[_Decided] = []
+    append = decided.append
     for row, phone in zip(chunk.contacts, chunk.phones, strict=True):
         contact_id, e164, kind, stored_profile, created_at, profile_hash = row
         profile = loads(stored_profile)
@@ -271,24 +292,38 @@ def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any
             first_seen_at=when(created_at), suppression=suppressed.get(number),
             transaction_reference=reference,
         )  # fmt: skip
-        decision = decide(facts, campaign, advertiser_facts, now)
         if number != e164:
             stats.renotated.add(number)
+        decision = decide(facts, campaign, advertiser, now)
+        append((contact_id, number, profile, profile_hash, decision))
+    return decided
+
+
+def _rows(
+    job: PlanJob, decided: list[_Decided], latest: dict[int, int], stats: ChunkStats
+) -> list[list[Any]]:
+    """The plan rows of the decided contacts, in PLAN_COLUMNS order but the seal: a send's
+    exact message written, and what the messages reveal counted in `stats`. Lists: the seal
+    is appended to each."""
+    dialect, planner, max_parts = job.dialect, job.planner, job.max_parts
+    campaign_id, generation, advertiser = job.campaign_id, job.generation, job.advertiser.id
+    stored = _stored[dialect]
+    rows: list[list[Any]] = []
+    append = rows.append
+    sends = 0
+    for contact_id, number, profile, profile_hash, decision in decided:
         locality = decision.locality
         territory = zone = None
         if locality is not None:
             territory, zone = locality.territory, locality.timezones[0]
-        seen = latest.get(contact_id, 0)
-        made: tuple[Any, ...]
+        # Codes as plain texts (str() of a code): what the database stores, and what sqlite3
+        # binds without first searching for an adapter for a subclass of str.
         if not decision.send:
-            made = (
-                *head, contact_id, advertiser, number, "exclude", None, decision.reason, None,
-                territory, zone, profile.get("postal_code"), None, None, None, None, None,
-                profile_hash, seen, None,
+            append(
+                [campaign_id, generation, contact_id, advertiser, number, "exclude", None,
+                 str(decision.reason), None, territory, zone, profile.get("postal_code"), None,
+                 None, None, None, None, profile_hash, latest.get(contact_id, 0), None]
             )  # fmt: skip
-            sealed = seal(made)
-            digest += seal_number(sealed)
-            append((*made, sealed))
             continue
         planned = planner.message(decision, personalization(profile))
         count = planned.counted
@@ -299,26 +334,32 @@ def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[tuple[Any
             stats.empty += 1
         if count.segments > max_parts:
             stats.over_parts += 1
-        send_at = instants.get(decision.send_at)
-        if send_at is None:
-            send_at = instants[decision.send_at] = copy_time(dialect, decision.send_at)
+        send_at = stored.get(decision.send_at) or _stored_time(dialect, decision.send_at)
         retain_until = decision.retain_until
         if retain_until is not None:
-            lapses = instants.get(retain_until)
-            if lapses is None:
-                lapses = instants[retain_until] = copy_time(dialect, retain_until)
-            retain_until = lapses
-        stats.sends += 1
-        made = (
-            *head, contact_id, advertiser, number, "send", decision.basis, None,
-            decision.deferral, territory, zone, profile.get("postal_code"), send_at,
-            count.segments, count.encoding, planned.forcing[:40] or None, planned.text,
-            profile_hash, seen, retain_until,
+            retain_until = stored.get(retain_until) or _stored_time(dialect, retain_until)
+        deferral = decision.deferral
+        sends += 1
+        append(
+            [campaign_id, generation, contact_id, advertiser, number, "send",
+             str(decision.basis), None, deferral and str(deferral), territory, zone,
+             profile.get("postal_code"), send_at, count.segments, count.encoding,
+             planned.forcing[:40] or None, planned.text, profile_hash,
+             latest.get(contact_id, 0), retain_until]
         )  # fmt: skip
-        sealed = seal(made)
-        digest += seal_number(sealed)
-        append((*made, sealed))
     stats.rows += len(rows)
+    stats.sends += sends
+    return rows
+
+
+def _sealed(rows: list[list[Any]], sealer: Sealer, stats: ChunkStats) -> list[list[Any]]:
+    """The rows, each with its seal appended, and the chunk's seal sum in `stats`."""
+    seal = sealer.plan_row
+    digest = 0
+    for row in rows:
+        sealed = seal(row)
+        digest += seal_number(sealed)
+        row.append(sealed)
     stats.seal_sum = (stats.seal_sum + digest) % SEAL_SPACE
     return rows
 
@@ -348,6 +389,8 @@ def _plan_chunk(
 
 @contextmanager
 def _connections(engine: Engine) -> Iterator[tuple[Connection, Connection]]:
+    if engine.dialect.name == "sqlite":
+        bind_as_is()  # a plan row binds a dozen NULLs and bytes
     with reader(engine) as reads, engine.connect() as writes:
         if engine.dialect.name == "postgresql":
             reads.execution_options(isolation_level="REPEATABLE READ")  # in place
@@ -596,7 +639,10 @@ def plan(
     if campaign.status not in PLANNABLE:
         raise ServiceError(_frozen(campaign))
     content = campaign.content()
-    planner = Planner(campaign.facts(now, window), campaign.advertiser.facts, content, now)
+    # The core compares the instant with every fact's (UTC, as read): given in UTC too, each
+    # comparison is of two times of one zone, not of two zones' offsets.
+    at = now.astimezone(UTC)
+    planner = Planner(campaign.facts(at, window), campaign.advertiser.facts, content, at)
     with ctx.engine.begin() as conn:
         generation = next_generation(conn, campaign.id)
     if generation is None:

@@ -87,10 +87,15 @@ class Sealer:
 
     key: bytes = field(repr=False)
     _base: Any = field(init=False, repr=False, compare=False)
+    # What plan rows share, encoded (see plan_row).
+    _outcomes: dict[tuple[Any, ...], str] = field(init=False, repr=False, compare=False)
+    _messages: dict[tuple[str | None, ...], bytes] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Keyed once: a copy per row costs a quarter less than keying each hash anew.
         object.__setattr__(self, "_base", hashlib.blake2b(key=self.key, digest_size=16))
+        object.__setattr__(self, "_outcomes", {})
+        object.__setattr__(self, "_messages", {})
 
     @classmethod
     def of(cls, keys: Keys) -> "Sealer":
@@ -121,15 +126,50 @@ class Sealer:
 
     def plan_row(self, row: Sequence[Any]) -> bytes:
         """The seal of a plan row, its values in PLAN_SEALED order (codes as their values,
-        instants as the writer hands them to the driver or as read back)."""
+        instants as the writer hands them to the driver or as read back).
+
+        A plan seals a million rows: what its rows share is encoded once and remembered, values
+        that are equal being written alike (texts, codes and instants). The decision's columns
+        from `decision` to `send_at` (a plan has a few outcomes), and the row's last three
+        values (postal code, the characters forcing UCS-2, the message text: a few messages),
+        hashed on their own as UTF-8 (the bytes the whole row's text encodes to)."""
         (cid, gen, contact, aid, e164, decision, basis, reason, deferral, territory, zone,
          postal, send_at, segments, encoding, ucs2, text, profile, seen, retain) = row  # fmt: skip
-        return self._digest(
-            f"p\0{cid}\0{gen}\0{contact}\0{aid}\0{e164}\0{decision}\0{basis}\0{reason}\0"
-            f"{deferral}\0{territory}\0{zone}\0{instant(send_at)}\0{segments}\0{encoding}\0"
-            f"{instant(retain)}\0{profile.hex()}\0{seen}\0{_NONE if postal is None else postal}"
-            f"\0{_NONE if ucs2 is None else ucs2}\0{_NONE if text is None else text}"
+        outcome = (decision, basis, reason, deferral, territory, zone, send_at)
+        encoded = self._outcomes.get(outcome)
+        if encoded is None:
+            encoded = _remember(
+                self._outcomes,
+                outcome,
+                f"{decision}\0{basis}\0{reason}\0{deferral}\0{territory}\0{zone}\0"
+                f"{instant(send_at)}\0",
+            )
+        message = (postal, ucs2, text)
+        utf8 = self._messages.get(message)
+        if utf8 is None:
+            utf8 = _remember(
+                self._messages,
+                message,
+                f"{_NONE if postal is None else postal}\0{_NONE if ucs2 is None else ucs2}\0"
+                f"{_NONE if text is None else text}".encode(),
+            )
+        hashed = self._base.copy()
+        hashed.update(
+            f"p\0{cid}\0{gen}\0{contact}\0{aid}\0{e164}\0{encoded}{segments}\0{encoding}\0"
+            f"{instant(retain)}\0{profile.hex()}\0{seen}\0".encode()
         )
+        hashed.update(utf8)
+        return hashed.digest()  # type: ignore[no-any-return]
+
+
+_MEMO = 20_000  # values a Sealer remembers of each kind (it forgets them all past this)
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(memo) >= _MEMO:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 SEAL_SPACE = 1 << 128  # plan digests add seals up modulo this

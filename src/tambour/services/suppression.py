@@ -1,10 +1,11 @@
 """The advertiser's suppression list: keyed hashes of the numbers that must never be contacted
 again, kept also after erasure. Written by imports and opt-outs, read by every decision."""
 
-import hmac
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -21,10 +22,38 @@ from tambour.store.bulk import (
     reserve_ids,
 )
 
+if TYPE_CHECKING:
+    from _hashlib import HASH
+
 
 def phone_hash(advertiser: Advertiser, e164: str) -> bytes:
-    """The suppression-list key of a number: HMAC-SHA256 under the advertiser's own key."""
-    return hmac.digest(advertiser.hash_key, e164.encode(), "sha256")  # one-shot: in C
+    """The suppression-list key of a number: HMAC-SHA256 under the advertiser's own key, as
+    `hmac.digest(advertiser.hash_key, e164.encode(), "sha256")` computes it."""
+    inner, outer = _hmac_sha256(advertiser.hash_key)
+    hashed = inner.copy()
+    hashed.update(e164.encode())
+    done = outer.copy()
+    done.update(hashed.digest())
+    return done.digest()
+
+
+_SHA256_BLOCK = 64
+_INNER_PAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104's ipad and opad, as translations
+_OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
+
+
+@lru_cache(maxsize=64)
+def _hmac_sha256(key: bytes) -> tuple["HASH", "HASH"]:
+    """HMAC-SHA256's inner and outer hashes for `key`, each given its padded key (RFC 2104,
+    as the hmac module begins them). A plan hashes every number it reads: two copies, two
+    updates and two digests take less than half the time of `hmac.digest`, with which OpenSSL
+    sets every HMAC up anew."""
+    if len(key) > _SHA256_BLOCK:
+        key = hashlib.sha256(key).digest()
+    padded = key.ljust(_SHA256_BLOCK, b"\0")
+    inner = hashlib.sha256(padded.translate(_INNER_PAD))
+    outer = hashlib.sha256(padded.translate(_OUTER_PAD))
+    return inner, outer
 
 
 class Entry(NamedTuple):
