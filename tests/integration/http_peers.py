@@ -3,6 +3,7 @@ posting delivery callbacks to Tambour as an aggregator does."""
 
 import json
 import socket
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -56,9 +57,15 @@ class Aggregator:
 
 @contextmanager
 def aggregator(
-    *answers: tuple[int, object], answer: Callable[[Any], tuple[int, object]] | None = None
+    *answers: tuple[int, object],
+    answer: Callable[[Any], tuple[int, object]] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[Aggregator]:
+    """The test aggregator in a thread; over HTTPS with the server context `tls`."""
     peer = Aggregator(list(answers), answer)
+    if tls is not None:
+        peer.server.socket = tls.wrap_socket(peer.server.socket, server_side=True)
+        peer.url = peer.url.replace("http://", "https://")
     thread = threading.Thread(target=peer.server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -4,9 +4,6 @@ when it is set; one that does not verify stops the transport at start, in words,
 message back (nothing was sent) rather than sending it unverified."""
 
 import asyncio
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -14,7 +11,7 @@ import pytest
 from tambour.dispatch.tls import TlsError, server_context
 from tambour.dispatch.transports.base import SubmitStatus
 from tambour.dispatch.transports.http import HttpSettings, HttpTransport
-from tests.integration.http_peers import Aggregator
+from tests.integration.http_peers import aggregator
 from tests.integration.smpp_peers import run
 from tests.integration.test_http_transport import MESSAGE
 from tests.tls_certs import KeyPair, TlsFiles, make_pki
@@ -25,20 +22,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
-@contextmanager
-def https_aggregator(pair: KeyPair, *answers: tuple[int, object]) -> Iterator[Aggregator]:
+def https_aggregator(pair: KeyPair, *answers: tuple[int, object]) -> Any:
     """The test aggregator serving HTTPS with `pair`, at https://127.0.0.1:<port>/..."""
-    peer = Aggregator(list(answers))
-    context = server_context(str(pair.cert), str(pair.key))
-    peer.server.socket = context.wrap_socket(peer.server.socket, server_side=True)
-    peer.url = peer.url.replace("http://", "https://")
-    thread = threading.Thread(target=peer.server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield peer
-    finally:
-        peer.server.shutdown()
-        peer.server.server_close()
+    return aggregator(*answers, tls=server_context(str(pair.cert), str(pair.key)))
 
 
 def start_and_submit(settings: HttpSettings) -> Any:
