@@ -28,8 +28,9 @@ from tambour.dispatch.receipts import is_receipt, parse_receipt
 from tambour.dispatch.smpp.client import Accepted, SessionSettings, SmppSession
 from tambour.dispatch.smpp.pdu import Address, DeliverSm, SubmitSm
 from tambour.dispatch.smsc import Smsc, SmscSettings
-from tambour.dispatch.transports.base import OutboundMessage, SubmitStatus
+from tambour.dispatch.transports.base import SubmitStatus
 from tambour.dispatch.transports.smpp import SmppTransport
+from tambour.traffic import OutboundMessage
 
 WINDOW = 64
 PRODUCERS = 256  # more submitters than the window, so that it stays full

@@ -9,12 +9,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from tambour.dispatch.inbound import Inbound
-from tambour.dispatch.receipts import Receipt
-from tambour.dispatch.replies import Reply
 from tambour.dispatch.smpp.client import DeliverHandler, SessionSettings, SmppSession
 from tambour.dispatch.smsc import Smsc, SmscSettings
 from tambour.dispatch.transports.smpp import SmppTransport
 from tambour.services.context import utc_now
+from tambour.traffic import Receipt, Reply
 
 SYSTEM_ID = "tambour"
 PASSWORD = "s3cret"

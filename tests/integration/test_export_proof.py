@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.smpp import SmppTransport
 from tambour.dispatch.worker import Worker, WorkerSettings
 from tambour.rules.replies import classify_reply
 from tambour.services.replies import record_replies
 from tambour.store.tables import outbox, outbox_parts
+from tambour.traffic import Reply
 from tests.integration.cli import Cli
 from tests.integration.smpp_peers import running_smsc, session_settings
 from tests.integration.test_contacts import write_csv

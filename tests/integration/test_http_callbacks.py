@@ -16,9 +16,9 @@ import pytest
 from tambour.dispatch.config import ConfigError, read_config
 from tambour.dispatch.inbound import Inbound
 from tambour.dispatch.json_http import json_depth
-from tambour.dispatch.replies import Reply
 from tambour.dispatch.transports.http import HttpSettings, HttpTransport
 from tambour.dispatch.transports.http_callbacks import CallbackServer
+from tambour.traffic import Reply
 from tests.integration.smpp_peers import run
 
 TOKEN = "cb-7f3a9d2e51c4b8a0"

@@ -12,11 +12,10 @@ import pytest
 
 from tambour.dispatch.inbound import Inbound, InboundRejectedError
 from tambour.dispatch.json_http import post_json
-from tambour.dispatch.receipts import MessageState, Outcome, Receipt
-from tambour.dispatch.replies import Reply
-from tambour.dispatch.transports.base import OutboundMessage, SubmitStatus
+from tambour.dispatch.transports.base import SubmitStatus
 from tambour.dispatch.transports.http import HttpSettings, HttpTransport
 from tambour.rules.replies import ReplyKind
+from tambour.traffic import MessageState, OutboundMessage, Outcome, Receipt, Reply
 from tests.integration.http_peers import aggregator, post_callback
 from tests.integration.smpp_peers import run
 

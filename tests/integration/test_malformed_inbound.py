@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import Connection, Engine, insert, select
 
 from tambour.dispatch import journal
-from tambour.dispatch.replies import Reply
 from tambour.dispatch.smpp.pdu import Address, DeliverSm
 from tambour.dispatch.smpp.status import Status
 from tambour.dispatch.smsc import DeliveryRefusedError, Smsc
@@ -23,6 +22,7 @@ from tambour.dispatch.transports.smpp import SmppTransport
 from tambour.dispatch.worker import MAX_REPLY_FAILURES, Worker, WorkerSettings
 from tambour.services.replies import record_replies
 from tambour.store.tables import replies
+from tambour.traffic import Reply
 from tests.dispatch_setup import STOP_NUMBER, ensure_advertiser, paris
 from tests.integration.smpp_peers import (
     Inbox,

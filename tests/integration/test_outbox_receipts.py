@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from tambour.dispatch.receipts import MessageState, Receipt
 from tambour.services import outbox
 from tambour.store.tables import early_receipts
 from tambour.store.tables import outbox as outbox_rows
+from tambour.traffic import MessageState, Receipt
 from tests.dispatch_setup import launched_campaign, mobile, paris
 
 NOW = paris("2026-12-01T10:00")

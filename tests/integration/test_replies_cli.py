@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from tambour.dispatch.replies import Reply
 from tambour.dispatch.smsc import Smsc
 from tambour.dispatch.transports.smpp import SmppTransport
 from tambour.dispatch.worker import Worker, WorkerSettings
 from tambour.rules.replies import classify_reply
 from tambour.services.replies import record_replies
 from tambour.store.tables import audit_log, evidence, outbox, replies, suppressions
+from tambour.traffic import Reply
 from tests.dispatch_setup import record_only_config
 from tests.integration.cli import Cli
 from tests.integration.smpp_peers import eventually, running_smsc, session_settings

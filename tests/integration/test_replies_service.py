@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from tambour.dispatch.replies import Reply
 from tambour.rules.codes import OptOutSource
 from tambour.rules.replies import classify_reply
 from tambour.services import optouts
@@ -30,6 +29,7 @@ from tambour.store.tables import (
     replies,
     suppressions,
 )
+from tambour.traffic import Reply
 from tests.integration.cli import Cli
 from tests.integration.test_contacts import write_csv
 

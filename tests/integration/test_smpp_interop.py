@@ -24,11 +24,10 @@ import pytest
 import smpp34
 
 from tambour.dispatch.inbound import Inbound
-from tambour.dispatch.receipts import MessageState, Outcome, message_key
-from tambour.dispatch.replies import Reply
 from tambour.dispatch.smpp.status import Status
-from tambour.dispatch.transports.base import OutboundMessage, SubmitStatus
+from tambour.dispatch.transports.base import SubmitStatus
 from tambour.rules.replies import ReplyKind
+from tambour.traffic import MessageState, OutboundMessage, Outcome, Reply, message_key
 from tests.integration.smpp_peers import (
     LONG_GSM,
     LONG_UCS2,

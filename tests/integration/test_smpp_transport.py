@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tambour.dispatch.inbound import Inbound
-from tambour.dispatch.receipts import Outcome, message_key, message_outcome
 from tambour.dispatch.smpp.pdu import Address, DeliverSm
 from tambour.dispatch.smpp.status import Status
 from tambour.dispatch.smpp.user_data import GSM7, UCS2
 from tambour.dispatch.smsc import DeliveryRefusedError
-from tambour.dispatch.transports.base import OutboundMessage, SubmitResult, SubmitStatus
+from tambour.dispatch.transports.base import SubmitResult, SubmitStatus
 from tambour.rules.replies import ReplyKind
+from tambour.traffic import OutboundMessage, Outcome, message_key, message_outcome
 from tests.integration.smpp_peers import (
     LONG_GSM,
     LONG_UCS2,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from tambour.dispatch.receipts import MessageState, Receipt
 from tambour.services import audit, outbox
 from tambour.store.tables import campaigns, early_receipts
 from tambour.store.tables import outbox as outbox_rows
+from tambour.traffic import MessageState, Receipt
 from tests.dispatch_setup import SENDER, launched_campaign, mobile, paris
 from tests.integration.cli import Cli
 

@@ -401,10 +401,11 @@ def test_an_unrecordable_receipt_is_refused_and_the_rest_goes_on(
     """A receipt the database refuses must hold back neither the submit results nor the
     replies that came with it: they are written apart, and that receipt is refused for good
     (else the carrier would deliver it again and again, and every flush would fail)."""
-    from tambour.dispatch.receipts import MessageState, format_receipt_text
+    from tambour.dispatch.receipts import format_receipt_text
     from tambour.dispatch.smpp.pdu import Address, DeliverSm
     from tambour.dispatch.smsc import DeliveryRefusedError
     from tambour.services import outbox as outbox_service
+    from tambour.traffic import MessageState
 
     recorded = outbox_service.record_receipts
 

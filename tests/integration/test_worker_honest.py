@@ -24,13 +24,13 @@ from alembic import command
 from sqlalchemy import Engine, insert, select, text, update
 
 from tambour.contacts.values import PARIS
-from tambour.dispatch.receipts import MessageState, Receipt
 from tambour.dispatch.transports.smpp import SmppTransport
 from tambour.dispatch.worker import Worker, WorkerSettings
 from tambour.services import audit, campaigns, outbox
 from tambour.store import schema
 from tambour.store.tables import outbox as outbox_rows
 from tambour.store.tables import outbox_parts
+from tambour.traffic import MessageState, Receipt
 from tests.dispatch_setup import context, launched_campaign, mobile, paris, record_only_config
 from tests.integration.cli import Cli, Result
 from tests.integration.smpp_peers import eventually, running_smsc, session_settings

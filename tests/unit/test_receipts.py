@@ -6,19 +6,16 @@ from datetime import datetime
 import pytest
 
 from tambour.dispatch.receipts import (
-    MessageState,
-    Outcome,
     ReceiptError,
     format_receipt_text,
     is_receipt,
-    message_key,
-    message_outcome,
     parse_error_code,
     parse_receipt,
     parse_receipt_date,
     parse_receipt_text,
 )
 from tambour.dispatch.smpp.pdu import Address, DeliverSm, Tag, Tlv
+from tambour.traffic import MessageState, Outcome, message_key, message_outcome
 
 MOBILE = Address(1, 1, "33612345678")
 BRAND = Address(5, 0, "BRAND")

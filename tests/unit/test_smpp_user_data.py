@@ -18,7 +18,6 @@ from tambour.dispatch.smpp.user_data import (
     GSM7,
     UCS2,
     UDHI,
-    Concatenation,
     UserDataError,
     decode_payload,
     encode_text,
@@ -26,6 +25,7 @@ from tambour.dispatch.smpp.user_data import (
     split_header,
 )
 from tambour.sms.gsm import udh_fill_bits
+from tambour.traffic import Concatenation
 
 GSM_TEXT = "Soldes d'été : -50% sur les robes [code ETE] à 30 € ! " * 4  # extension chars
 UCS2_TEXT = "🎉 Marie, c’est la fête : -30% sur la pâtisserie 🍰 ce week-end ! " * 3

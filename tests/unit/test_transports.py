@@ -10,7 +10,6 @@ import pytest
 from tambour.dispatch.smpp.client import Accepted, InDoubt, NotSent, Refused
 from tambour.dispatch.smpp.status import Status
 from tambour.dispatch.transports.base import (
-    OutboundMessage,
     PartResult,
     SubmitStatus,
     TransportError,
@@ -20,6 +19,7 @@ from tambour.dispatch.transports.base import (
 from tambour.dispatch.transports.http import answer_result
 from tambour.dispatch.transports.outbox import OutboxTransport
 from tambour.dispatch.transports.smpp import part_result
+from tambour.traffic import OutboundMessage
 
 OK = PartResult(SubmitStatus.ACCEPTED, "id")
 

@@ -5,8 +5,7 @@ tells the carrier never to (the traffic can never be read)."""
 
 from collections.abc import Awaitable, Callable
 
-from tambour.dispatch.receipts import Receipt
-from tambour.dispatch.replies import Reply
+from tambour.traffic import Receipt, Reply
 
 Inbound = Receipt | Reply
 InboundHandler = Callable[[Inbound], Awaitable[None] | None]

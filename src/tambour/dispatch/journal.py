@@ -20,15 +20,13 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from tambour.dispatch.inbound import Inbound
-from tambour.dispatch.receipts import Receipt
-from tambour.dispatch.replies import Reply
-from tambour.dispatch.transports.base import OutboundMessage
 from tambour.rules.replies import ReplyKind
 from tambour.services import audit, outbox
 from tambour.services.outbox import Claimed, Finished, Held, Late, Submitted
 from tambour.services.replies import record_replies
 from tambour.store.bulk import refresh_statistics
 from tambour.store.tables import FINAL_STATES
+from tambour.traffic import OutboundMessage, Receipt, Reply
 
 SWEEP_EVERY = 0.25  # seconds between looks for receipts another worker stored early
 EARLY_WATCH = 10.0  # seconds recorded parts look for early receipts after one was stored

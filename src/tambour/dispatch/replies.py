@@ -21,16 +21,14 @@ is; a lone UTF-16 surrogate becomes U+FFFD. A NUL becomes U+FFFD too (PostgreSQL
 hold one: the reply could never be stored).
 """
 
-from dataclasses import dataclass
 from typing import Final
 
 from tambour.dispatch.smpp.addresses import address_e164
 from tambour.dispatch.smpp.pdu import DeliverSm
-from tambour.dispatch.smpp.user_data import Concatenation, UserDataError, message_parts
+from tambour.dispatch.smpp.user_data import UserDataError, message_parts
 from tambour.rules.replies import ReplyKind, classify_reply
 from tambour.sms.gsm import decode_gsm7
-
-MAX_ADDRESS: Final = 16  # characters of a number kept with a reply (store/tables.py replies)
+from tambour.traffic import MAX_ADDRESS, Concatenation, Reply
 
 GSM7: Final = "gsm7"
 EIGHT_BIT: Final = "latin-1"  # 8-bit data and Latin-1 alike
@@ -57,16 +55,6 @@ _ALPHABETS: Final = (GSM7, EIGHT_BIT, UCS2, None)  # GSM 03.38 alphabet bits: 00
 
 class ReplyError(ValueError):
     """An inbound message that can never be read as a reply (see the module docstring)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    sender: str | None  # E.164 of the person, None when the address is not a phone number
-    sender_address: str  # the address as the SMSC gave it
-    short_number: str  # the number the person wrote to
-    text: str
-    kind: ReplyKind
-    concatenation: Concatenation | None = None  # part of a longer reply
 
 
 def text_coding(data_coding: int) -> str | None:

@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from tambour.dispatch.rate import TokenBucket
-from tambour.dispatch.receipts import RECEIPT, MessageState, format_receipt_text, is_receipt
+from tambour.dispatch.receipts import RECEIPT, format_receipt_text, is_receipt
 from tambour.dispatch.smpp.addresses import (
     NPI_E164,
     NPI_UNKNOWN,
@@ -75,7 +75,6 @@ from tambour.dispatch.smpp.pdu import (
 from tambour.dispatch.smpp.status import Status, is_transient, status_name
 from tambour.dispatch.smpp.times import parse_time
 from tambour.dispatch.smpp.user_data import (
-    Concatenation,
     UserDataError,
     decode_payload,
     encode_text,
@@ -84,6 +83,7 @@ from tambour.dispatch.smpp.user_data import (
 from tambour.dispatch.tls import TlsSetupError, server_context
 from tambour.services.context import utc_now
 from tambour.sms.phone import parse_phone
+from tambour.traffic import Concatenation, MessageState
 
 log = logging.getLogger(__name__)
 

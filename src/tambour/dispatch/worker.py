@@ -44,14 +44,7 @@ from tambour.dispatch.inbound import (
 )
 from tambour.dispatch.journal import Journal, Pending, Written, merge_notes
 from tambour.dispatch.outage import Outage, described, transient
-from tambour.dispatch.receipts import Receipt, message_key
-from tambour.dispatch.replies import Reply
-from tambour.dispatch.transports.base import (
-    OutboundMessage,
-    SubmitResult,
-    SubmitStatus,
-    Transport,
-)
+from tambour.dispatch.transports.base import SubmitResult, SubmitStatus, Transport
 from tambour.rules.codes import Reason
 from tambour.rules.sending import Expire, Go, Hold, SendNow, send_now
 from tambour.rules.territory import Locality, locate
@@ -63,6 +56,7 @@ from tambour.services.dispatch_checks import (
 )
 from tambour.services.outbox import Claimed, Finished, Held, Late, Submitted
 from tambour.sms.phone import parse_phone
+from tambour.traffic import OutboundMessage, Receipt, Reply, message_key
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

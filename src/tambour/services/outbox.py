@@ -31,7 +31,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
-from tambour.dispatch.receipts import Outcome, Receipt, message_outcome
 from tambour.rules.sending import STOPPING_FACTS
 from tambour.services import audit
 from tambour.store.bulk import (
@@ -46,6 +45,7 @@ from tambour.store.bulk import (
     read_instant,
     update_rows,
 )
+from tambour.traffic import Outcome, Receipt, message_outcome
 
 
 class Claimed(NamedTuple):

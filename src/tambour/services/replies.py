@@ -50,8 +50,6 @@ from typing import Any, Final, NamedTuple
 from sqlalchemy import Connection, insert, or_, select
 
 from tambour.contacts.ledger import Evidence, EvidenceKind
-from tambour.dispatch.replies import MAX_ADDRESS, Reply
-from tambour.dispatch.transports.base import OutboundMessage
 from tambour.rules.codes import OptOutSource
 from tambour.rules.replies import ReplyKind, Routing, confirmation_text, short_digits
 from tambour.services import advertisers as advertisers_service
@@ -71,6 +69,7 @@ from tambour.store.tables import (
     outbox,
 )
 from tambour.store.tables import replies as replies_table
+from tambour.traffic import MAX_ADDRESS, OutboundMessage, Reply
 
 logger = logging.getLogger(__name__)
 

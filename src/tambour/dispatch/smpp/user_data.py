@@ -20,6 +20,7 @@ from typing import Final
 from tambour.dispatch.smpp.pdu import ShortMessage, Tag, find_tlv
 from tambour.sms.gsm import decode_gsm7, encode_gsm7, encode_ucs2
 from tambour.sms.text import split_text
+from tambour.traffic import Concatenation
 
 GSM7: Final = 0x00
 IA5: Final = 0x01  # IA5 / ASCII
@@ -42,15 +43,6 @@ class EncodedText:
     data_coding: int
     esm_class: int
     parts: tuple[bytes, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Concatenation:
-    """Which part of which concatenated message a short_message is."""
-
-    reference: int
-    total: int
-    number: int  # 1-based
 
 
 def encode_text(text: str, reference: int) -> EncodedText:

@@ -17,28 +17,12 @@ a transport is built with.
 """
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol
 
-
-@dataclass(frozen=True, slots=True)
-class OutboundMessage:
-    reference: str  # our id for the message (an outbox row): logs name it, never the number
-    sender: str  # brand (alphanumeric), short number, or E.164
-    recipient: str  # E.164
-    text: str  # exact, STOP mention included
-    # The carrier drops what it could not deliver by then (the end of the recipient's sending
-    # window, say) instead of delivering it later; None: the carrier's default validity.
-    valid_until: datetime | None = None
-    # Asked right before the message leaves, after any wait in the transport (its window, a
-    # TPS limit, throttling, a reconnection): False and nothing is sent (RETRY). None: always.
-    may_leave: Callable[[], bool] | None = field(default=None, compare=False)
-    # What routing between carriers looks at besides the numbers (dispatch/routing.py).
-    territory: str | None = None
-    campaign: str | None = None
+from tambour.traffic import OutboundMessage
 
 
 class SubmitStatus(StrEnum):

@@ -9,8 +9,9 @@ import logging
 import zlib
 from collections.abc import Sequence
 
-from tambour.dispatch.transports.base import OutboundMessage, SubmitResult, Transport
+from tambour.dispatch.transports.base import SubmitResult, Transport
 from tambour.dispatch.transports.carriers import is_up
+from tambour.traffic import OutboundMessage
 
 log = logging.getLogger(__name__)
 

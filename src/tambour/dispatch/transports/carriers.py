@@ -18,16 +18,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 
 from tambour.dispatch.inbound import Inbound, InboundHandler
-from tambour.dispatch.receipts import Receipt
 from tambour.dispatch.routing import Route, Routed, carriers_for
 from tambour.dispatch.transports.base import (
-    OutboundMessage,
     PartResult,
     SubmitResult,
     SubmitStatus,
     Transport,
     TransportError,
 )
+from tambour.traffic import OutboundMessage, Receipt
 
 log = logging.getLogger(__name__)
 

@@ -43,14 +43,9 @@ from tambour.dispatch.tls import (
     client_context,
     handshake_failure,
 )
-from tambour.dispatch.transports.base import (
-    OutboundMessage,
-    PartResult,
-    SubmitResult,
-    SubmitStatus,
-    TransportError,
-)
+from tambour.dispatch.transports.base import PartResult, SubmitResult, SubmitStatus, TransportError
 from tambour.dispatch.transports.http_callbacks import CallbackServer
+from tambour.traffic import OutboundMessage
 
 log = logging.getLogger(__name__)
 

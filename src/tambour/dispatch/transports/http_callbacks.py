@@ -24,9 +24,10 @@ from tambour.dispatch.inbound import (
     InboundRejectedError,
 )
 from tambour.dispatch.json_http import JsonHttpServer
-from tambour.dispatch.receipts import STAT_WORDS, MessageState, Receipt, parse_error_code
+from tambour.dispatch.receipts import parse_error_code
 from tambour.dispatch.replies import ReplyError, make_reply
 from tambour.sms.phone import parse_phone
+from tambour.traffic import STAT_WORDS, MessageState, Receipt
 
 CALLBACK_PATH: Final = "/callbacks"
 CALLBACK_MAX_DEPTH: Final = 4  # a callback is a flat object; room for an aggregator's extras

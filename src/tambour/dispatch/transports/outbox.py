@@ -14,7 +14,6 @@ import secrets
 from pathlib import Path
 
 from tambour.dispatch.transports.base import (
-    OutboundMessage,
     PartResult,
     SubmitResult,
     SubmitStatus,
@@ -22,6 +21,7 @@ from tambour.dispatch.transports.base import (
     local_failure,
 )
 from tambour.sms.text import split_text
+from tambour.traffic import OutboundMessage
 
 
 class OutboxTransport:

@@ -27,7 +27,6 @@ from tambour.dispatch.smpp.status import is_transient, status_name
 from tambour.dispatch.smpp.times import absolute_time
 from tambour.dispatch.smpp.user_data import UserDataError, encode_text
 from tambour.dispatch.transports.base import (
-    OutboundMessage,
     PartResult,
     SubmitResult,
     SubmitStatus,
@@ -35,6 +34,7 @@ from tambour.dispatch.transports.base import (
     local_failure,
     submit_result,
 )
+from tambour.traffic import OutboundMessage
 
 log = logging.getLogger(__name__)
 
