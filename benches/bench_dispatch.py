@@ -456,7 +456,7 @@ def run(
     smsc = Smsc(tmp, setup.smsc)
     try:
         env = _env(url, _config(tmp, smsc.port, receipt_wait, setup.transport))
-        command = ["worker", "--until-idle", "--json"]
+        command = ["worker", "--until-idle", "--json", "--no-jobs"]  # sending alone
         timeline = Timeline(smsc.admin_port, parts)
         probe = StopProbe(smsc.admin_port, engine) if setup.stops else None
         started = time.perf_counter()

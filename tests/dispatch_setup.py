@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from tambour.rules.codes import Nature
 from tambour.services import advertisers, campaigns, importer, planner
 from tambour.services.context import Context
 
@@ -69,7 +70,7 @@ def launched_campaign(
     postal_code: str = "75011",
     nature: str = "commercial",
     consent_at: str = "2026-01-05",
-) -> dict[str, object]:
+) -> campaigns.Launched:
     """Import `numbers` (consenting, each with an order `commande`), plan a campaign to them
     and launch it, at `now`. A transactional campaign names `commande` as its transaction."""
     ensure_advertiser(engine, now, slug)
@@ -77,7 +78,7 @@ def launched_campaign(
     path = write_contacts(tmp_path / f"{slug}-{name}.csv", numbers, postal_code, consent_at)
     importer.import_contacts(ctx, slug=slug, path=path, workers=1)
     campaigns.create(
-        ctx, slug=slug, name=name, nature=nature, channel="sms", sender=SENDER, text=text,
+        ctx, slug=slug, name=name, nature=Nature(nature), sender=SENDER, text=text,
         start=start, send_by=send_by,
         transaction_field="commande" if nature == "transactional" else None,
     )  # fmt: skip

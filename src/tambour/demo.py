@@ -197,9 +197,9 @@ def run_ledger_demo(database: Path) -> LedgerDemo:
             ctx, slug=advertiser.slug, path=path, rejects_path=rejects, workers=0
         )
     campaigns.create(
-        ctx, slug=advertiser.slug, name=sample.name, nature=sample.facts.nature.value,
-        channel=sample.facts.channel.value, sender=sample.sender, text=sample.text,
-        categories="Luminaires", professions="architecture;Décoration intérieure",
+        ctx, slug=advertiser.slug, name=sample.name, nature=sample.facts.nature,
+        channel=sample.facts.channel, sender=sample.sender, text=sample.text,
+        categories=["Luminaires"], professions=["architecture", "Décoration intérieure"],
         start=sample.facts.start, send_by=sample.facts.send_by,
     )  # fmt: skip
     planned = planner.plan(ctx, name=sample.name, slug=advertiser.slug)

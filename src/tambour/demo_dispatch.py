@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -61,13 +60,13 @@ class Round:
 
 @dataclass
 class DispatchDemo:
-    launched: dict[str, Any]
+    launched: campaigns.Launched
     smsc_port: int
     stop_number: str
     stop_from: str | None  # who replied STOP
     stop_acknowledged: bool
     rounds: list[Round] = field(default_factory=list)
-    status: dict[str, Any] = field(default_factory=dict)
+    status: campaigns.CampaignStatus | None = None
     smsc_messages: int = 0
 
 
@@ -85,7 +84,7 @@ def dispatch_demo(
 
 
 async def _dispatch(
-    engine: Engine, launched: dict[str, Any], campaign: str, slug: str, stop_number: str
+    engine: Engine, launched: campaigns.Launched, campaign: str, slug: str, stop_number: str
 ) -> DispatchDemo:
     first_due = _next_due(engine)
     assert first_due is not None, "the demo campaign queues messages"

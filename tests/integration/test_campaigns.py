@@ -360,7 +360,7 @@ def test_campaign_level_blocks(ledger: Cli, options: dict[str, str], blocks: lis
         ({"channel": "pigeon"}, "--channel: 'pigeon' is not one of sms"),
         ({"start": "32/03/2027"}, "--start: '32/03/2027' is not a date and time"),
         ({"send_by": "demain"}, "--send-by: 'demain' is not a date and time"),
-        ({"start": "2027-03-26T10:00", "send_by": "26/03/2027 09:00"}, "is not after --start"),
+        ({"start": "2027-03-26T10:00", "send_by": "26/03/2027 09:00"}, "is not after the start"),
         ({"send_by": "2027-03-25T10:00"}, "--send-by: 2027-03-25T10:00:00+01:00 is not after"),
         ({"send_by": "2027-03-01T10:00"}, "--send-by: 2027-03-01T10:00:00+01:00 is already past"),
         ({"text": "   "}, "--text: the message is empty"),

@@ -204,7 +204,7 @@ def test_a_carrier_that_goes_down_hands_its_traffic_to_the_next(
     # others are delivered, by main's own receipts
     assert set(by["main"]) <= {"delivered", "unknown"} and by["main"]["unknown"] <= 64
     status = campaigns_service.status(context(engine, TUESDAY_10), name="soldes")
-    assert status["carriers"] == {k: dict(v) for k, v in sorted(by.items())}
+    assert status.carriers == {k: dict(v) for k, v in sorted(by.items())}
 
 
 def test_routes_send_each_message_through_the_carriers_they_allow(

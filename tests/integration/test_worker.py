@@ -125,8 +125,8 @@ def test_messages_leave_once_and_receipts_close_them(engine: Engine, tmp_path: P
     assert len(parts) == 300 and set(parts) == {"delivered"}
     # Issue 13: the last receipt ended the campaign, at its time.
     status = campaigns.status(context(engine, TUESDAY_10), name="soldes")
-    assert status["status"] == "finished"
-    assert status["finished_at"] == max(r.done_at for r in rows(engine)).isoformat()
+    assert status.status == "finished"
+    assert status.campaign.finished_at == max(r.done_at for r in rows(engine))
 
 
 def test_long_gsm7_and_ucs2_messages_reassemble_exactly(engine: Engine, tmp_path: Path) -> None:
@@ -384,7 +384,7 @@ def test_a_message_held_back_after_a_cancel_is_not_sent(engine: Engine, tmp_path
     launched_campaign(engine, tmp_path, [mobile(i) for i in range(3)], now=TUESDAY_10)
     with engine.begin() as conn:  # what a hold after the cancel leaves: queued again
         conn.execute(text("UPDATE campaigns SET status = 'cancelled'"))
-    assert campaigns.status(context(engine, TUESDAY_10), name="soldes")["status"] == "cancelled"
+    assert campaigns.status(context(engine, TUESDAY_10), name="soldes").status == "cancelled"
 
     async def scenario() -> None:
         async with running_smsc() as smsc:

@@ -220,12 +220,12 @@ def test_a_campaign_waiting_for_receipts_is_not_over_until_they_come(
             report = await smpp_worker(smsc.port, NOW, 0.1).run(until_idle=True)
             assert (report.submitted, report.receipts) == (3, 0)
             assert states(engine) == Counter({"submitted": 3})
-            assert (status()["status"], status()["finished_at"]) == ("launched", None)
+            assert (status().status, status().campaign.finished_at) == ("launched", None)
             second = smpp_worker(smsc.port, NOW + timedelta(seconds=5), 5.0)
             running = asyncio.create_task(second.run())
             try:
                 await eventually(lambda: states(engine) == Counter({"delivered": 3}), 10)
-                await eventually(lambda: status()["status"] == "finished")
+                await eventually(lambda: status().status == "finished")
             finally:
                 second.stop()
                 report = await running
@@ -235,7 +235,7 @@ def test_a_campaign_waiting_for_receipts_is_not_over_until_they_come(
     found = status()
     with engine.connect() as conn:
         last = max(r.done_at for r in conn.execute(select(outbox_rows)))
-    assert datetime.fromisoformat(found["finished_at"]) == last
+    assert found.campaign.finished_at == last
     assert [e.details["messages"] for e in finish_entries(engine)] == [{"delivered": 3}]
 
 
@@ -284,7 +284,7 @@ def test_migration_0008_records_what_the_old_local_outbox_took_and_ends_campaign
         mobile(2): ("submitted", None),  # a carrier has it: its receipt is to come
     }
     ctx = context(engine, NOW + timedelta(hours=1))
-    assert campaigns.status(ctx, name="soldes")["status"] == "launched"
+    assert campaigns.status(ctx, name="soldes").status == "launched"
 
     delivered_at = NOW + timedelta(minutes=3)
     with engine.begin() as conn:  # its receipt, written by no worker (a Tambour before)
@@ -294,4 +294,4 @@ def test_migration_0008_records_what_the_old_local_outbox_took_and_ends_campaign
     command.upgrade(config, "head")
     assert fates()[mobile(2)] == ("delivered", delivered_at)
     ended = campaigns.status(ctx, name="soldes")
-    assert (ended["status"], ended["finished_at"]) == ("finished", delivered_at.isoformat())
+    assert (ended.status, ended.campaign.finished_at) == ("finished", delivered_at)

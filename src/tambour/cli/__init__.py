@@ -4,19 +4,23 @@ import typer
 
 from tambour.cli import (
     advertiser_cmd,
+    apikey_cmd,
     audit_cmd,
     calendar_cmd,
     campaign_cmd,
     contacts_cmd,
     db_cmd,
     demo_cmd,
+    jobs_cmd,
     keys_cmd,
     optout_cmd,
     phone_cmd,
     proof_cmd,
     replies_cmd,
+    serve_cmd,
     sms_cmd,
     smsc_cmd,
+    webhook_cmd,
     worker_cmd,
 )
 
@@ -37,9 +41,13 @@ app.add_typer(replies_cmd.app, name="replies")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(campaign_cmd.app, name="campaign")
 app.add_typer(smsc_cmd.app, name="smsc")
+app.add_typer(apikey_cmd.app, name="apikey")
+app.add_typer(jobs_cmd.app, name="jobs")
+app.add_typer(webhook_cmd.app, name="webhook")
 app.command("demo")(demo_cmd.demo)
 app.command("worker")(worker_cmd.worker)
 app.command("proof")(proof_cmd.proof)
+app.command("serve")(serve_cmd.serve)
 
 
 @app.command()

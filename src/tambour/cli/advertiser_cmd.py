@@ -8,9 +8,24 @@ from tambour.cli.context import open_context, refusals
 from tambour.cli.output import print_json
 from tambour.rules.fold import split_list
 from tambour.services import advertisers
-from tambour.store.engine import reader
 
 app = typer.Typer(no_args_is_help=True, help="Advertisers (tenants).")
+
+# The use cases' parameters, as these commands name them.
+CREATE_OPTIONS = {
+    "name": "--name",
+    "senders": "--sender",
+    "stop_number": "--stop-number",
+    "categories": "--categories",
+    "non_commercial_id": "--non-commercial-id",
+}
+UPDATE_OPTIONS = {
+    "name": "--name",
+    "add_senders": "--add-sender",
+    "categories": "--categories",
+    "non_commercial_id": "--non-commercial-id",
+    "clear_non_commercial": "--clear-non-commercial",
+}
 
 
 def _echo(advertiser: advertisers.Advertiser) -> None:
@@ -45,7 +60,7 @@ def create(
     ID belongs to one advertiser on the platform (whatever its case); the STOP number may be
     shared."""
     ctx = open_context()
-    with refusals():
+    with refusals(CREATE_OPTIONS):
         advertiser = advertisers.create(
             ctx,
             slug=slug,
@@ -84,7 +99,7 @@ def update(
     """Change an advertiser (audited): its name, non-commercial registration, categories, or
     add sender IDs."""
     ctx = open_context()
-    with refusals():
+    with refusals(UPDATE_OPTIONS):
         advertiser = advertisers.update(
             ctx,
             slug,
@@ -120,8 +135,8 @@ def show(
 ) -> None:
     """One advertiser."""
     ctx = open_context()
-    with refusals(), reader(ctx.engine) as conn:
-        advertiser = advertisers.get(conn, slug)
+    with refusals():
+        advertiser = advertisers.show(ctx, slug)
     if as_json:
         print_json(advertiser.as_dict())
     else:

@@ -7,10 +7,7 @@ import typer
 
 from tambour.cli.context import open_context, refusals
 from tambour.cli.output import fail, print_json, within
-from tambour.services import audit
-from tambour.services.ledger_proof import check_rows
-from tambour.services.seals import Sealer
-from tambour.store.engine import reader, snapshot
+from tambour.services import audit_reads
 
 app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 MAX_COUNT = 10**12  # entries: more than any log holds, less than the databases' integers
@@ -49,29 +46,21 @@ def verify(
     """Recompute the chain, and check every evidence, suppression and plan row against its
     seal and the entries that wrote it; exit 1 naming what was changed outside Tambour."""
     ctx = open_context()
-    with refusals(), snapshot(ctx.engine) as conn:  # the log and the rows at one moment
-        result = audit.verify(conn, expect_head=expect_head, expect_count=expect_count)
-        rows = check_rows(conn, Sealer.of(ctx.keys))
-    ok = result.ok and rows.ok
+    with refusals({"expect_head": "--head", "expect_count": "--count"}):
+        checked = audit_reads.verify(ctx, expect_head=expect_head, expect_count=expect_count)
+    result = checked.log
     if as_json:
-        print_json(
-            {"ok": ok, "count": result.count, "head": result.head,
-             "first_bad": result.first_bad, "problem": result.problem,
-             "rows": rows.rows, "row_problems": rows.count,
-             "rows_changed": [
-                 {"table": p.table, "key": p.key, "problem": p.problem, "detail": p.detail}
-                 for p in rows.problems
-             ]}
-        )  # fmt: skip
+        print_json(checked.as_dict())
     else:
         if result.ok:
             typer.echo(f"audit log intact: {result.count} entries, head {result.head}")
         else:
             typer.echo(f"AUDIT LOG TAMPERED: {result.problem}", err=True)
-        if rows.ok:
-            pending = rows.rows.get("plan_rows_unlisted", 0)
+        rows = checked.rows
+        if checked.rows_ok:
+            pending = rows.get("plan_rows_unlisted", 0)
             read = ", ".join(
-                f"{n} {table}" for table, n in rows.rows.items() if table != "plan_rows_unlisted"
+                f"{n} {table}" for table, n in rows.items() if table != "plan_rows_unlisted"
             )
             typer.echo(f"ledger intact: every row sealed and listed by the log ({read})")
             if pending:
@@ -80,12 +69,13 @@ def verify(
                     "campaign uses"
                 )
         else:
-            typer.echo(f"LEDGER TAMPERED: {rows.count} row(s) changed outside Tambour", err=True)
-            for problem in rows.problems:
+            count, named = checked.row_problem_count, checked.row_problems
+            typer.echo(f"LEDGER TAMPERED: {count} row(s) changed outside Tambour", err=True)
+            for problem in named:
                 typer.echo(f"  {problem.describe()}", err=True)
-            if rows.count > len(rows.problems):
-                typer.echo(f"  ... and {rows.count - len(rows.problems)} more", err=True)
-    if not ok:
+            if count > len(named):
+                typer.echo(f"  ... and {count - len(named)} more", err=True)
+    if not checked.ok:
         raise typer.Exit(1)
 
 
@@ -93,9 +83,9 @@ def verify(
 def head() -> None:
     """Entry count and last hash: keep them elsewhere to detect removal of the latest entries."""
     ctx = open_context()
-    with refusals(), reader(ctx.engine) as conn:
-        count, last = audit.head(conn)
-    typer.echo(f"{count} {last}")
+    with refusals():
+        anchor = audit_reads.head(ctx)
+    typer.echo(f"{anchor.count} {anchor.hash}")
 
 
 @app.command("list")
@@ -105,8 +95,8 @@ def list_cmd(
 ) -> None:
     """The latest entries, newest first."""
     ctx = open_context()
-    with refusals(), reader(ctx.engine) as conn:
-        found = audit.entries(conn, limit=limit)
+    with refusals({"limit": "--limit"}):
+        found = audit_reads.latest(ctx, limit=limit)
     if as_json:
         print_json(
             [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,

@@ -15,16 +15,19 @@ from tambour.cli.output import (
     BLOCKED,
     create_file,
     fail,
+    listed,
+    parse_choice,
     parse_instant,
     print_json,
     progress,
 )
 from tambour.contacts.values import paris_time
 from tambour.outfiles import EXCEL, PLAIN, TableStyle, TableWriter
+from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import ContentCheck
 from tambour.services import campaign_edit, campaigns, plan_reads, planner, unknown_messages
+from tambour.services.campaigns import CampaignOverview
 from tambour.services.context import Context
-from tambour.store.engine import reader
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: definition, plan, launch.")
 
@@ -34,6 +37,35 @@ Owner = Annotated[
     typer.Option("--advertiser", help="The advertiser's slug (needed when two share the name)."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+# The use cases' parameters, as these commands name them (the campaign's name is an argument
+# of every command but `create`).
+DEFINITION_OPTIONS = {
+    "slug": "--advertiser",
+    "nature": "--nature",
+    "channel": "--channel",
+    "sender": "--sender",
+    "text": "--text",
+    "categories": "--categories",
+    "professions": "--professions",
+    "tags": "--tags",
+    "start": "--start",
+    "send_by": "--send-by",
+    "transaction_field": "--transaction-field",
+}
+CREATE_OPTIONS = {**DEFINITION_OPTIONS, "name": "--name"}
+NAMED_OPTIONS = {"slug": "--advertiser"}
+
+
+def _hints(name: str) -> dict[str, str]:
+    """What to run next, after a refusal of these codes about the campaign `name`."""
+    plan = f"`tambour campaign plan {name!r}`"
+    return {
+        "plan_missing": f": run {plan} and read it first",
+        "plan_stale": f"; run {plan} again, read it, then launch",
+        "recipients_changed": f": run {plan} again, read it, then launch",
+        "campaign_launched": f" (`tambour campaign cancel {name!r}`)",
+    }
 
 
 @app.command("create")
@@ -88,14 +120,18 @@ def create(
                 ("--professions", professions), ("--tags", tags))  # fmt: skip
     starts = parse_instant(start, "--start") if start else None
     deadline = parse_instant(send_by, "--send-by") if send_by else None
+    kind = parse_choice(nature, Nature, "--nature")
+    medium = parse_choice(channel, Channel, "--channel")
     ctx = open_context()
-    with refusals():
-        campaign, content = campaigns.create(
-            ctx, slug=advertiser, name=name, nature=nature, channel=channel, sender=sender,
-            text=text, categories=categories, professions=professions, tags=tags,
-            start=starts, send_by=deadline, transaction_field=transaction_field,
+    with refusals(CREATE_OPTIONS):
+        done = campaigns.create(
+            ctx, slug=advertiser, name=name, nature=kind, channel=medium, sender=sender,
+            text=text, categories=listed(categories), professions=listed(professions),
+            tags=listed(tags), start=starts, send_by=deadline,
+            transaction_field=transaction_field,
         )  # fmt: skip
-    _print_defined(campaign, content, f"created {campaign.name!r} for {advertiser}", as_json)
+    said = f"created {done.campaign.name!r} for {advertiser}"
+    _print_defined(done.campaign, done.content, said, as_json)
 
 
 def _refuse_nul(*options: tuple[str, str | None]) -> None:
@@ -176,19 +212,20 @@ def edit(
         text = sys.stdin.read().removesuffix("\n")
     _refuse_nul(("--text", text), ("--categories", categories),
                 ("--professions", professions), ("--tags", tags))  # fmt: skip
+    keep = campaign_edit.KEEP
     changes = campaign_edit.Changes(
-        nature=campaign_edit.KEEP if nature is None else nature,
-        sender=campaign_edit.KEEP if sender is None else sender,
-        text=campaign_edit.KEEP if text is None else text,
-        categories=campaign_edit.KEEP if categories is None else categories,
-        professions=campaign_edit.KEEP if professions is None else professions,
-        tags=campaign_edit.KEEP if tags is None else tags,
-        start_at=_instant_change(start, "--start", "now"),
+        nature=keep if nature is None else parse_choice(nature, Nature, "--nature"),
+        sender=keep if sender is None else sender,
+        text=keep if text is None else text,
+        categories=keep if categories is None else listed(categories),
+        professions=keep if professions is None else listed(professions),
+        tags=keep if tags is None else listed(tags),
+        start=_instant_change(start, "--start", "now"),
         send_by=_instant_change(send_by, "--send-by", "none"),
-        transaction_field=campaign_edit.KEEP if transaction_field is None else transaction_field,
+        transaction_field=keep if transaction_field is None else transaction_field,
     )
     ctx = open_context()
-    with refusals():
+    with refusals(DEFINITION_OPTIONS, hints=_hints(name)):
         done = campaign_edit.edit(ctx, name=name, slug=advertiser, changes=changes)
     said = f"edited {done.campaign.name!r}: {', '.join(done.changed)} changed"
     if done.plan_dropped:
@@ -211,7 +248,7 @@ def delete(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> Non
     """Delete a draft or planned campaign and its plan; the audit log keeps that it existed
     and was deleted, and its name can be used again."""
     ctx = open_context()
-    with refusals():
+    with refusals(NAMED_OPTIONS, hints=_hints(name)):
         done = campaign_edit.delete_campaign(ctx, name=name, slug=advertiser)
     if as_json:
         print_json(asdict(done))
@@ -226,17 +263,14 @@ def _write_csv(
     ctx: Context, campaign: campaigns.Campaign, handle: IO[str], style: TableStyle
 ) -> None:
     """Every row of the plan; no cell a spreadsheet would run (`outfiles.spreadsheet_cell`)."""
-    assert campaign.plan_generation is not None
     fields = list(plan_reads.ROW_FIELDS)
-    with reader(ctx.engine) as conn:
-        table = TableWriter(handle, style, fields, ("send_at",))
-        for row in plan_reads.rows(conn, campaign.id, campaign.plan_generation):
-            table.row([row.get(field, "") for field in fields])
+    table = TableWriter(handle, style, fields, ("send_at",))
+    for row in plan_reads.plan_rows_of(ctx, campaign):
+        table.row([row.get(field, "") for field in fields])
 
 
 def _stream_json(ctx: Context, campaign: campaigns.Campaign, summary: dict[str, Any]) -> None:
     """The plan as one JSON document, its rows streamed one a line (never all in memory)."""
-    assert campaign.plan_generation is not None
     blocks = summary.get("blocks", [])
     figures = {k: v for k, v in summary.items() if k not in ("blocks", "seconds")}
     out = sys.stdout
@@ -247,12 +281,15 @@ def _stream_json(ctx: Context, campaign: campaigns.Campaign, summary: dict[str, 
     out.write(' "summary": ' + dumps(figures) + ",\n")
     out.write(' "rows": [')
     separator = "\n"
-    with reader(ctx.engine) as conn:
-        for row in plan_reads.rows(conn, campaign.id, campaign.plan_generation):
-            out.write(separator + dumps(row))
-            separator = ",\n"
+    for row in plan_reads.plan_rows_of(ctx, campaign):
+        out.write(separator + dumps(row))
+        separator = ",\n"
     out.write("\n]}\n")
     out.flush()
+
+
+def _plan_hints(name: str) -> dict[str, str]:
+    return {**_hints(name), "campaign_launched": " (see `tambour campaign status`)"}
 
 
 @app.command("plan")
@@ -291,7 +328,10 @@ def plan(
     # Created (new, owner-only) before planning: a path that is taken is refused at once.
     table = create_file(csv_path, "--csv") if csv_path is not None else None
     try:
-        with refusals(), progress(f"planning {name}", "contacts", quiet=as_json) as advance:
+        with (
+            refusals(NAMED_OPTIONS, hints=_plan_hints(name)),
+            progress(f"planning {name}", "contacts", quiet=as_json) as advance,
+        ):
             campaign = planner.plan(
                 ctx, name=name, slug=advertiser, workers=workers, progress=advance
             )
@@ -310,10 +350,7 @@ def plan(
         if as_json:
             _stream_json(ctx, campaign, summary)
         else:
-            with reader(ctx.engine) as conn:
-                samples = plan_reads.samples(
-                    conn, campaign.id, campaign.plan_generation, plan_reads.most_parts(summary)
-                )
+            samples = plan_reads.samples_of(ctx, campaign)
     if not as_json:
         print_report(campaign, summary, blocks, samples)
         if csv_path is not None:
@@ -326,14 +363,14 @@ def plan(
 def launch(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> None:
     """Freeze the plan and queue one message per `send` row, each due at its send time."""
     ctx = open_context()
-    with refusals():
+    with refusals(NAMED_OPTIONS, hints=_hints(name)):
         done = campaigns.launch(ctx, name=name, slug=advertiser)
     if as_json:
-        print_json(done)
+        print_json(done.as_dict())
         return
     typer.echo(
-        f"launched {done['campaign']!r}: {done['queued']:,} message(s) queued "
-        f"({done['parts'] or 0:,} part(s)); follow it with `tambour campaign status {name!r}`"
+        f"launched {done.campaign!r}: {done.queued:,} message(s) queued "
+        f"({done.parts or 0:,} part(s)); follow it with `tambour campaign status {name!r}`"
     )
 
 
@@ -341,14 +378,14 @@ def launch(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> Non
 def cancel(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> None:
     """Cancel the campaign: its queued messages are withdrawn."""
     ctx = open_context()
-    with refusals():
+    with refusals(NAMED_OPTIONS, hints=_hints(name)):
         done = campaigns.cancel(ctx, name=name, slug=advertiser)
     if as_json:
-        print_json(done)
+        print_json(done.as_dict())
         return
-    typer.echo(f"cancelled {done['campaign']!r}: {done['withdrawn']:,} queued message(s) withdrawn")
-    if done["already_sent"]:
-        typer.echo(f"  {done['already_sent']:,} already handed to the carrier cannot be recalled")
+    typer.echo(f"cancelled {done.campaign!r}: {done.withdrawn:,} queued message(s) withdrawn")
+    if done.already_sent:
+        typer.echo(f"  {done.already_sent:,} already handed to the carrier cannot be recalled")
 
 
 @app.command("requeue-unknown")
@@ -384,7 +421,7 @@ def requeue_unknown(
         return
     if csv_path is not None:
         fail("--csv: only without --yes (the list of messages to check)")
-    with refusals():
+    with refusals(NAMED_OPTIONS):
         done = unknown_messages.requeue_unknown(ctx, name=name, slug=advertiser)
     if as_json:
         print_json(done)
@@ -403,7 +440,7 @@ UNKNOWN_FIELDS = (
 def _list_unknown(
     ctx: Context, name: str, slug: str | None, csv_path: Path | None, as_json: bool
 ) -> None:
-    with refusals():
+    with refusals(NAMED_OPTIONS):
         listed = unknown_messages.to_check(ctx, name=name, slug=slug)
     if as_json:
         print_json([_unknown_json(message) for message in listed])
@@ -440,47 +477,49 @@ def _unknown_json(message: unknown_messages.UnknownMessage) -> dict[str, Any]:
     return found
 
 
-def _counts(found: dict[str, Any]) -> str:
-    plan = found["plan"]
+def _counts(found: CampaignOverview) -> str:
+    plan = found.plan
     planned = (
-        f"plan: {plan['send']:,} send, {plan['exclude']:,} exclude, {plan['parts']:,} part(s)"
-        + (f", BLOCKED ({', '.join(b['code'] for b in plan['blocks'])})" if plan["blocks"] else "")
+        f"plan: {plan.send:,} send, {plan.exclude:,} exclude, {plan.parts:,} part(s)"
+        + (f", BLOCKED ({', '.join(b['code'] for b in plan.blocks)})" if plan.blocks else "")
         if plan
         else "not planned"
     )
-    messages = ", ".join(f"{state} {n:,}" for state, n in found["messages"].items() if n)
-    if found["messages"].get("recorded"):
+    messages = ", ".join(f"{state} {n:,}" for state, n in found.messages.items() if n)
+    if found.messages.get("recorded"):
         messages += " (recorded: not sent, record-only transport)"
     return f"{planned}; messages: {messages or 'none'}"
 
 
-def _status_said(found: dict[str, Any]) -> str:
+def _status_said(found: CampaignOverview) -> str:
     """The status, with when a finished campaign ended, in Paris time."""
-    if found["status"] == "finished" and found.get("finished_at"):
-        return f"finished {paris_time(found['finished_at'])} (Paris)"
-    return str(found["status"])
+    ended = found.campaign.finished_at
+    if found.status == "finished" and ended is not None:
+        return f"finished {paris_time(ended)} (Paris)"
+    return found.status
 
 
 @app.command("status")
 def status(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> None:
     """The campaign's state and its messages counted by state."""
     ctx = open_context()
-    with refusals():
+    with refusals(NAMED_OPTIONS):
         found = campaigns.status(ctx, name=name, slug=advertiser)
     if as_json:
-        print_json(found)
+        print_json(found.as_dict())
         return
-    typer.echo(f"{found['name']!r} of {found['advertiser']}: {_status_said(found)}")
+    campaign = found.campaign
+    typer.echo(f"{campaign.name!r} of {campaign.advertiser.slug}: {_status_said(found)}")
     typer.echo(f"  {_counts(found)}")
-    for state, reasons in found["reasons"].items():
+    for state, reasons in found.reasons.items():
         said = ", ".join(f"{why}: {n:,}" for why, n in sorted(reasons.items()))
         typer.echo(f"  {state}: {said}")
-    carriers = found["carriers"]
+    carriers = found.carriers
     if len(carriers) > 1 or any(carriers):  # several, or one named: say which took what
         for carrier, states in carriers.items():
             said = ", ".join(f"{state} {n:,}" for state, n in states.items())
             typer.echo(f"  carrier {carrier or '(the one [transport])'}: {said}")
-    if found["messages"].get("unknown"):
+    if found.messages.get("unknown"):
         typer.echo(
             "  unknown: handed to the carrier or not, nobody can tell (a worker stopped, or the "
             "connection dropped, mid-submit); never sent again by itself, so never twice. When "
@@ -492,15 +531,16 @@ def status(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> Non
 def list_cmd(advertiser: Owner = None, as_json: AsJson = False) -> None:
     """Campaigns, of one advertiser or all, with their status and counts."""
     ctx = open_context()
-    with refusals():
+    with refusals(NAMED_OPTIONS):
         found = campaigns.list_campaigns(ctx, advertiser)
     if as_json:
-        print_json(found)
+        print_json([overview.as_dict() for overview in found])
         return
-    for campaign in found:
+    for overview in found:
+        campaign = overview.campaign
         typer.echo(
-            f"{campaign['advertiser']}: {campaign['name']!r} ({campaign['nature']}, "
-            f"{_status_said(campaign)}); {_counts(campaign)}"
+            f"{campaign.advertiser.slug}: {campaign.name!r} ({campaign.nature.value}, "
+            f"{_status_said(overview)}); {_counts(overview)}"
         )
 
 

@@ -25,6 +25,12 @@ _IDS: Final = FIELDS.index("message_ids")
 # The columns of an export that hold only Tambour's own codes, numbers and formatted times.
 OWN_COLUMNS: Final = frozenset(FIELDS) - {"phone", "text", "error", "message_ids"}
 _JSON_BLOCK: Final = 1000  # lines written at a time
+OPTIONS: Final = {"slug": "--advertiser"}  # the use case's parameters, as the command says
+HINTS: Final = {
+    "campaign_not_launched": (
+        " (its plan is read with `campaign plan`, and frozen by `campaign launch`)"
+    ),
+}
 
 
 def _cells(style: TableStyle) -> Callable[[ExportRow], list[Any]]:
@@ -177,7 +183,7 @@ def export(
         fail("--json and --csv: choose one")
     ctx = open_context()
     if csv_path is None:
-        with refusals():
+        with refusals(OPTIONS, hints=HINTS):
             campaign_export.export(
                 ctx, name=name, slug=advertiser, out=sys.stdout, workers=workers,
                 write=_json_lines if as_json else _table(PLAIN),  # on stdout: no BOM
@@ -186,7 +192,11 @@ def export(
         return
     handle = create_file(csv_path, "--csv")
     try:
-        with refusals(), handle, progress(f"exporting {name}", "rows", quiet=False) as advance:
+        with (
+            refusals(OPTIONS, hints=HINTS),
+            handle,
+            progress(f"exporting {name}", "rows", quiet=False) as advance,
+        ):
             done = campaign_export.export(
                 ctx, name=name, slug=advertiser, out=handle, workers=workers,
                 write=_table(EXCEL if excel else PLAIN), form="excel" if excel else "csv",

@@ -14,11 +14,15 @@ from tambour.cli.output import create_file, print_json, progress, within
 from tambour.contacts.values import paris_time
 from tambour.outfiles import EXCEL, PLAIN
 from tambour.services import contacts, importer
+from tambour.services.ledger_reads import Event
 
 app = typer.Typer(no_args_is_help=True, help="Contacts and their evidence.")
 
 Advertiser = Annotated[str, typer.Option("--advertiser", help="The advertiser's slug.")]
 MAX_WORKERS = 64
+# The use cases' parameters, as these commands name them (files are named in their messages).
+ADVERTISER_OPTIONS = {"slug": "--advertiser"}
+IMPORT_OPTIONS = {**ADVERTISER_OPTIONS, "rejects_path": "--rejects"}
 
 
 @app.command("import")
@@ -53,7 +57,10 @@ def import_cmd(
 ) -> None:
     """Import a contact file as evidence; invalid rows go whole to the rejects file."""
     ctx = open_context()
-    with refusals(), progress(f"importing {file.name}", "rows", quiet=as_json) as advance:
+    with (
+        refusals(IMPORT_OPTIONS),
+        progress(f"importing {file.name}", "rows", quiet=as_json) as advance,
+    ):
         summary = importer.import_contacts(
             ctx,
             slug=advertiser,
@@ -144,29 +151,29 @@ def show(
 ) -> None:
     """A contact's evidence timeline and standing (which bases hold today, and why not)."""
     ctx = open_context()
-    with refusals():
-        payload = contacts.show(ctx, slug=advertiser, number=number)
+    with refusals(ADVERTISER_OPTIONS):
+        found = contacts.show(ctx, slug=advertiser, number=number)
     if as_json:
-        print_json(payload)
+        print_json(found.as_dict())
         return
-    contact = payload["contact"]
-    typer.echo(f"{contact['e164']} ({contact['kind']}) of {advertiser}")
-    identity = _identity(contact)
+    contact = found.contact
+    typer.echo(f"{contact.e164} ({contact.kind.value}) of {advertiser}")
+    identity = _identity(contact.profile)
     if identity:
         typer.echo(f"  {identity}")
-    suppressed = contact.get("suppressed")
+    suppressed = contact.suppression
     if suppressed:
-        since = _paris(suppressed["at"])
-        typer.echo(f"  on the suppression list since {since} ({suppressed['source']})")
+        since = _paris(suppressed.at)
+        typer.echo(f"  on the suppression list since {since} ({suppressed.source.value})")
     typer.echo("evidence, oldest first (Paris time):")
-    for event in sorted(payload["evidence"], key=_chronological):
-        typer.echo(f"  {_paris(event['at']):16}  {describe(event)}  [{event['source']}]")
-    if not payload["evidence"]:
+    for event in sorted(found.evidence, key=_chronological):
+        typer.echo(f"  {_paris(event.at):16}  {describe(event)}  [{event.source}]")
+    if not found.evidence:
         typer.echo("  none")
-    for nature, verdict in payload["standing"].items():
-        outcome = verdict["basis"] or verdict["reason"]
-        typer.echo(f"{nature} SMS today: {verdict['decision']} ({outcome})")
-        for basis, state in verdict["bases"].items():
+    for nature, verdict in found.standing.items():
+        outcome = verdict.basis or verdict.reason
+        typer.echo(f"{nature} SMS today: {verdict.decision} ({outcome})")
+        for basis, state in verdict.bases.items():
             typer.echo(f"    {basis:26} {state}")
 
 
@@ -187,19 +194,18 @@ _KINDS = {
 }  # fmt: skip
 
 
-def _paris(at: str | None) -> str:
-    """An instant of the payload (ISO 8601) as dd/mm/yyyy hh:mm in Paris time."""
-    if not at:
+def _paris(at: datetime | None) -> str:
+    """An instant as dd/mm/yyyy hh:mm in Paris time."""
+    if at is None:
         return "date inconnue"
     return paris_time(at)
 
 
-def _chronological(event: Mapping[str, Any]) -> tuple[bool, datetime]:
+def _chronological(event: Event) -> tuple[bool, datetime]:
     """Dated events by date (ties in recording order: the sort is stable), undated ones last."""
-    if not event["at"]:
+    if event.at is None:
         return (True, datetime.min.replace(tzinfo=UTC))
-    instant = datetime.fromisoformat(event["at"])
-    return (False, instant if instant.tzinfo else instant.replace(tzinfo=UTC))
+    return (False, event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC))
 
 
 def _identity(contact: Mapping[str, Any]) -> str:
@@ -219,9 +225,9 @@ def _wording(text: str) -> str:
     return f'"{shown}"'
 
 
-def describe(event: Mapping[str, Any]) -> str:
+def describe(event: Event) -> str:
     """One evidence event in words: `consentement SMS donné (formulaire web, "J'accepte...")`."""
-    kind, data = event["kind"], event.get("data") or {}
+    kind, data = event.kind, event.data or {}
     details: list[str] = []
     if kind == "consent_given":
         channels = " et ".join(_CHANNELS.get(c, c) for c in data.get("channels", ["sms"]))
@@ -286,12 +292,12 @@ def export(
     ctx = open_context()
     style = EXCEL if excel else PLAIN
     if output is None:
-        with refusals():
+        with refusals(ADVERTISER_OPTIONS):
             contacts.export(ctx, slug=advertiser, out=sys.stdout, style=style)
         return
     handle = create_file(output, "--output")
     try:
-        with refusals(), handle:
+        with refusals(ADVERTISER_OPTIONS), handle:
             count = contacts.export(ctx, slug=advertiser, out=handle, style=style)
     except BaseException:  # nothing half-written is left behind
         output.unlink(missing_ok=True)

@@ -3,7 +3,7 @@
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -16,7 +16,7 @@ from tambour.redaction import mask_url, redact
 from tambour.rules.template import control_character
 from tambour.services import installation
 from tambour.services.audit import MAX_ACTOR
-from tambour.services.context import Context, ServiceError, utc_now
+from tambour.services.context import Context, Problem, ServiceError, utc_now
 from tambour.settings import Settings
 from tambour.store.engine import make_engine
 from tambour.store.schema import SchemaMismatchError, ensure_current
@@ -69,12 +69,29 @@ def _injected_now() -> datetime | None:
     return None if now is None else parse_instant(now, "TAMBOUR_NOW")
 
 
+# What the command line adds to a refusal of a given code: where to look, or what to run
+# (a use case's words name no command). A command adds its own in `refusals(hints=...)`.
+HINTS: Mapping[str, str] = {
+    "advertiser_not_found": " (see `tambour advertiser list`)",
+    "campaign_not_found": " (see `tambour campaign list`)",
+}
+
+
 @contextmanager
-def refusals() -> Iterator[None]:
-    """Errors a user can act on become one line on stderr and exit code 2, never a traceback."""
+def refusals(
+    options: Mapping[str, str] | None = None, *, hints: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """Errors a user can act on become one line on stderr and exit code 2, never a traceback.
+
+    `options`: the command's option (or argument) for each of the use case's parameters
+    (`{"senders": "--sender"}`): a refusal about a parameter is said after its option, as the
+    user typed it; one about an item (`senders[1]`) after the option of its list. `hints`:
+    what the command adds after a refusal of a given code (over the shared HINTS)."""
     try:
         yield
-    except (ServiceError, ContactFileError, SchemaMismatchError) as error:
+    except ServiceError as error:
+        fail(worded(error, options or {}, {**HINTS, **(hints or {})}))
+    except (ContactFileError, SchemaMismatchError) as error:
         fail(str(error))
     except OperationalError as error:  # the driver's words; they may quote the URL
         fail(f"the database cannot be used: {redact(str(error.orig), _database_url())}")
@@ -89,3 +106,25 @@ def refusals() -> Iterator[None]:
 
 def _database_url() -> str:
     return Settings.from_env().database_url
+
+
+def worded(
+    error: ServiceError, options: Mapping[str, str], hints: Mapping[str, str] = HINTS
+) -> str:
+    """A use case's refusal as the command line says it: each problem after the option it is
+    about, with the command's hint for its code; several joined by semicolons."""
+    return "; ".join(_said(problem, options, hints) for problem in error.problems)
+
+
+def _said(problem: Problem, options: Mapping[str, str], hints: Mapping[str, str]) -> str:
+    text = problem.message + hints.get(problem.code, "")
+    if problem.field is None:
+        return text
+    option = options.get(problem.field) or options.get(_parameter(problem.field))
+    return f"{option}: {text}" if option else text
+
+
+def _parameter(field: str) -> str:
+    """The parameter a field path is in: `senders` for `senders[1]`, `changes` for
+    `changes.text`."""
+    return field.split("[", 1)[0].split(".", 1)[0]

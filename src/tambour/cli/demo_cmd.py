@@ -1,7 +1,6 @@
 """`tambour demo`: the sample file through the sample campaigns, decision by decision."""
 
 import stat
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -20,8 +19,9 @@ from tambour.demo import (
 )
 from tambour.demo_dispatch import FAILURE_RATE, RECEIPT_DELAY, DispatchDemo, dispatch_demo
 from tambour.services import plan_reads
+from tambour.services.context import Context
 from tambour.sms.text import count_text
-from tambour.store.engine import make_engine, reader
+from tambour.store.engine import make_engine
 
 
 def _row_payload(result: DemoResult) -> list[dict[str, object]]:
@@ -122,10 +122,7 @@ def _ledger_demo(database: Path) -> None:
     assert campaign.plan_generation is not None and campaign.plan_summary is not None
     summary = campaign.plan_summary
     engine = make_engine(f"sqlite:///{database}", pooled=False)
-    with reader(engine) as conn:
-        samples = plan_reads.samples(
-            conn, campaign.id, campaign.plan_generation, plan_reads.most_parts(summary)
-        )
+    samples = plan_reads.samples_of(Context(engine, actor="demo"), campaign)
     engine.dispose()
     print_report(campaign, summary, summary.get("blocks", []), samples)
     with refusals():
@@ -145,8 +142,7 @@ def _ledger_demo(database: Path) -> None:
 def _print_dispatch(done: DispatchDemo) -> None:
     launched = done.launched
     typer.echo(
-        f"\n4. launched: {launched['queued']:,} message(s) queued ({launched['parts'] or 0:,} "
-        f"part(s))"
+        f"\n4. launched: {launched.queued:,} message(s) queued ({launched.parts or 0:,} part(s))"
     )
     typer.echo(
         f"5. dispatched over SMPP to the local SMSC on 127.0.0.1:{done.smsc_port} (receipts "
@@ -167,29 +163,31 @@ def _print_dispatch(done: DispatchDemo) -> None:
                 "an opt-out (sms_stop) in the ledger, and a confirmation sent back"
             )
     status = done.status
-    messages = {k: v for k, v in status["messages"].items() if v}
-    plan = status["plan"] or {}
+    assert status is not None, "the dispatch demo reads the campaign's status at its end"
+    messages = {k: v for k, v in status.messages.items() if v}
+    plan = status.plan
     typer.echo("6. final report:")
     typer.echo(
-        f"   planned: {plan.get('targeted', 0)} targeted, {plan.get('send', 0)} to send, "
-        f"{plan.get('exclude', 0)} excluded:"
+        f"   planned: {plan.targeted if plan else 0} targeted, {plan.send if plan else 0} to "
+        f"send, {plan.exclude if plan else 0} excluded:"
     )
-    by_reason = plan.get("by_reason") or {}
+    by_reason = (plan.by_reason if plan else None) or {}
     for reason, n in sorted(by_reason.items(), key=lambda item: (-item[1], item[0])):
         typer.echo(f"     {n:3}  {reason}")
     typer.echo("   messages:")
     for state, n in messages.items():
-        reasons = status["reasons"].get(state, {})
+        reasons = status.reasons.get(state, {})
         said = ", ".join(f"{why}: {count}" for why, count in sorted(reasons.items()))
         typer.echo(f"     {n:3}  {state}" + (f" ({said})" if said else ""))
-    opted_out = status["reasons"].get("cancelled", {}).get("opted_out", 0)
+    opted_out = status.reasons.get("cancelled", {}).get("opted_out", 0)
     typer.echo(f"   opted out since the plan: {opted_out} (a STOP reply; its message was not sent)")
     typer.echo(f"   the SMSC received {done.smsc_messages} message(s) (the STOP confirmation too)")
-    if status.get("finished_at"):
-        ended = local_iso(datetime.fromisoformat(status["finished_at"]), "Europe/Paris")[:16]
-        typer.echo(f"   the campaign is {status['status']}: its last message settled {ended} Paris")
+    finished_at = status.campaign.finished_at
+    if finished_at is not None:
+        ended = local_iso(finished_at, "Europe/Paris")[:16]
+        typer.echo(f"   the campaign is {status.status}: its last message settled {ended} Paris")
     else:
-        typer.echo(f"   the campaign is {status['status']}: messages are still to settle")
+        typer.echo(f"   the campaign is {status.status}: messages are still to settle")
 
 
 def demo(

@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import DBAPIError
 
 from tambour.cli.context import open_context, refusals
 from tambour.cli.output import fail, print_json
@@ -16,8 +15,7 @@ from tambour.keys import (
     secrets_key,
     write_key_file,
 )
-from tambour.services import installation, keyring
-from tambour.store.engine import reader
+from tambour.services import keyring
 
 app = typer.Typer(no_args_is_help=True, help="The secret key the suppression lists are keyed by.")
 
@@ -27,11 +25,7 @@ def show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The key's id and where it was read (never the key), and the id the database expects."""
     ctx = open_context(check_schema=False, check_key=False)  # says, rather than refuses
     with refusals():
-        try:
-            with reader(ctx.engine) as conn:
-                recorded = installation.recorded_key_id(conn)
-        except DBAPIError:  # a database without the table (empty, older) records nothing
-            recorded = None
+        recorded = keyring.database_key_id(ctx)
     payload = {"key_id": ctx.keys.key_id, "origin": ctx.keys.origin, "database_key_id": recorded}
     if as_json:
         print_json(payload)

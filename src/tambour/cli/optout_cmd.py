@@ -6,7 +6,8 @@ from typing import Annotated
 import typer
 
 from tambour.cli.context import open_context, refusals
-from tambour.cli.output import print_json
+from tambour.cli.output import parse_choice, print_json
+from tambour.rules.codes import OptOutSource
 from tambour.services import optouts
 
 app = typer.Typer(no_args_is_help=True, help="Opt-outs and opposition lists.")
@@ -16,6 +17,7 @@ Source = Annotated[
     str,
     typer.Option("--source", help="manual, link, sms_stop, complaint_33700 or data_request."),
 ]
+OPTIONS = {"slug": "--advertiser", "source": "--source"}  # the use cases' parameters
 
 
 @app.command("add")
@@ -26,16 +28,15 @@ def add(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Opt a number out for good (unless the person consents again later)."""
+    origin = parse_choice(source, OptOutSource, "--source")
     ctx = open_context()
-    with refusals():
-        result = optouts.add(
-            ctx, slug=advertiser, number=number, source=optouts.parse_source(source)
-        )
+    with refusals(OPTIONS):
+        result = optouts.add(ctx, slug=advertiser, number=number, source=origin)
     if as_json:
-        print_json(result)
+        print_json(result.as_dict())
     else:
-        known = "known contact" if result["known_contact"] else "not a contact: suppressed anyway"
-        typer.echo(f"opted out ({result['source']}, {known})")
+        known = "known contact" if result.known_contact else "not a contact: suppressed anyway"
+        typer.echo(f"opted out ({result.source}, {known})")
 
 
 @app.command("import")
@@ -46,18 +47,15 @@ def import_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Import an opposition list."""
+    origin = parse_choice(source, OptOutSource, "--source")
     ctx = open_context()
-    with refusals():
-        result = optouts.import_file(
-            ctx, slug=advertiser, path=file, source=optouts.parse_source(source)
-        )
+    with refusals(OPTIONS):
+        result = optouts.import_file(ctx, slug=advertiser, path=file, source=origin)
     if as_json:
         print_json(result.as_dict())
         return
     typer.echo(f"{result.accepted:,} numbers opted out, {len(result.rejected):,} rejected")
     for reject in result.rejected[:20]:
-        typer.echo(f"  rejected, line {reject['line']}: {reject['field']}: {reject['reason']}")
+        typer.echo(f"  rejected, line {reject.line}: {reject.field}: {reject.reason}")
     for warning in result.warnings[:20]:
-        typer.echo(
-            f"  opted out now, line {warning['line']}: {warning['field']}: {warning['reason']}"
-        )
+        typer.echo(f"  opted out now, line {warning.line}: {warning.field}: {warning.reason}")

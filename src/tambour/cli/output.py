@@ -5,8 +5,9 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
@@ -14,6 +15,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tambour.contacts.values import PARIS, parse_datetime
 from tambour.outfiles import create_private
+from tambour.rules.fold import split_list
 
 BAD_INPUT = 2
 BLOCKED = 3  # a campaign defined or planned with a block standing: scripts stop there
@@ -38,6 +40,22 @@ def within(option: str, low: int, high: int) -> Callable[[int | None], int | Non
         return value
 
     return check
+
+
+Choice = TypeVar("Choice", bound=StrEnum)
+
+
+def parse_choice(value: str, kinds: type[Choice], option: str) -> Choice:
+    """`value` (any case, spaces around) as one of `kinds`, or bad input naming the choices."""
+    try:
+        return kinds(value.strip().casefold())
+    except ValueError:
+        fail(f"{option}: {value!r} is not one of {', '.join(kind.value for kind in kinds)}")
+
+
+def listed(value: str) -> list[str]:
+    """An option's `a;b` list as its members (stripped, the empty left out)."""
+    return list(split_list(value))
 
 
 def print_json(payload: object) -> None:

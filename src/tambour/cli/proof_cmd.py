@@ -32,7 +32,7 @@ def proof(
     the hash chain and whether each row's seal still matches. Times are Paris time. A number
     the advertiser never had is refused (exit 2)."""
     ctx = open_context()
-    with refusals():
+    with refusals({"slug": "--advertiser"}):
         found = proofs.proof(ctx, slug=advertiser, number=number, campaign=campaign)
     if as_json:
         print_json(found.as_dict())

@@ -5,8 +5,9 @@ from typing import Annotated
 import typer
 
 from tambour.cli.context import open_context, refusals
-from tambour.cli.output import print_json
+from tambour.cli.output import parse_choice, print_json
 from tambour.services import reply_inbox
+from tambour.services.replies import ReplyStatus
 from tambour.services.reply_inbox import PARIS, KeptReply
 
 app = typer.Typer(
@@ -17,6 +18,11 @@ app = typer.Typer(
 Advertiser = Annotated[str, typer.Option("--advertiser", help="The advertiser's slug.")]
 ReplyId = Annotated[int, typer.Argument(help="The reply's id, as `replies list` shows it.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+OPTIONS = {"slug": "--advertiser", "limit": "--limit"}  # the use cases' parameters
+
+
+def _hints(slug: str) -> dict[str, str]:
+    return {"reply_not_found": f" (see `tambour replies list --advertiser {slug}`)"}
 
 
 def _line(reply: KeptReply) -> str:
@@ -37,9 +43,9 @@ def list_cmd(
     as_json: AsJson = False,
 ) -> None:
     """The advertiser's replies, newest first, times in Paris time."""
+    wanted = parse_choice(status, ReplyStatus, "--status") if status is not None else None
     ctx = open_context()
-    with refusals():
-        wanted = reply_inbox.parse_status(status) if status is not None else None
+    with refusals(OPTIONS):
         found = reply_inbox.list_replies(ctx, slug=advertiser, status=wanted, limit=limit)
     if as_json:
         print_json([reply.as_dict() for reply in found])
@@ -59,26 +65,26 @@ def list_cmd(
 def read(reply_id: ReplyId, advertiser: Advertiser, as_json: AsJson = False) -> None:
     """Mark a reply read."""
     ctx = open_context()
-    with refusals():
+    with refusals(OPTIONS, hints=_hints(advertiser)):
         result = reply_inbox.mark_read(ctx, slug=advertiser, reply_id=reply_id)
     if as_json:
-        print_json(result)
-    elif result["changed"]:
+        print_json(result.as_dict())
+    elif result.changed:
         typer.echo(f"reply #{reply_id} marked read")
     else:
-        typer.echo(f"reply #{reply_id} is {result['status']} already: unchanged")
+        typer.echo(f"reply #{reply_id} is {result.status} already: unchanged")
 
 
 @app.command("optout")
 def optout(reply_id: ReplyId, advertiser: Advertiser, as_json: AsJson = False) -> None:
     """Mark a reply as the person's opt-out: the number is suppressed at once."""
     ctx = open_context()
-    with refusals():
+    with refusals(OPTIONS, hints=_hints(advertiser)):
         result = reply_inbox.mark_opted_out(ctx, slug=advertiser, reply_id=reply_id)
     if as_json:
-        print_json(result)
-    elif result["changed"]:
-        known = "known contact" if result["known_contact"] else "not a contact: suppressed anyway"
-        typer.echo(f"reply #{reply_id}: number opted out ({result['source']}, {known})")
+        print_json(result.as_dict())
+    elif result.changed:
+        known = "known contact" if result.known_contact else "not a contact: suppressed anyway"
+        typer.echo(f"reply #{reply_id}: number opted out ({result.source}, {known})")
     else:
         typer.echo(f"reply #{reply_id} is opted out already: unchanged")

@@ -26,6 +26,7 @@ from tambour.dispatch.config import Config, ConfigError, OutboxTransportConfig, 
 from tambour.dispatch.smpp.client import SmppError
 from tambour.dispatch.transports.factory import make_transport
 from tambour.dispatch.worker import Worker, WorkerReport, WorkerSettings
+from tambour.jobs.companion import jobs_beside
 from tambour.services import outbox
 from tambour.store.engine import make_engine
 
@@ -72,9 +73,23 @@ def worker(
             "database outages, stop), never a phone number or a text; text: plain lines.",
         ),
     ] = "json",
+    jobs: Annotated[
+        bool,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="Also run background jobs (imports, plans, exports) in a child process.",
+        ),
+    ] = True,
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks/--no-webhooks",
+            help="Also deliver webhooks (tambour webhook deliver) in a child process.",
+        ),
+    ] = True,
 ) -> None:
     """Send due messages, re-checking opt-outs and the sending window right before each, and
-    record receipts and replies (STOP, START) as they come."""
+    record receipts and replies (STOP, START) as they come; run background jobs beside."""
     if log_level.lower() not in logs.LEVELS:
         fail(f"--log-level: expected one of {', '.join(logs.LEVELS)}, got {log_level!r}")
     if log_format not in ("json", "text"):
@@ -117,7 +132,11 @@ def worker(
     try:
         with refusals():
             try:
-                report = asyncio.run(_run(runner, until_idle))
+                with jobs_beside(
+                    enabled=jobs, until_idle=until_idle, log_level=log_level.lower(),
+                    log_format=log_format, webhooks=webhooks,
+                ):  # fmt: skip
+                    report = asyncio.run(_run(runner, until_idle))
             except (OSError, TimeoutError, SmppError) as error:
                 fail(f"the transport cannot start: {error or type(error).__name__}")
             log.info(

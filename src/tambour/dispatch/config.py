@@ -113,11 +113,28 @@ class WorkerConfig:
     confirm_stop: bool = False  # answer a STOP with a confirmation (no promotion in it)
 
 
+# Standard Webhooks' retry schedule, in seconds: a little over a day in all.
+WEBHOOK_RETRY_AFTER: Final = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhooksConfig:
+    """[webhooks]: how workers deliver webhooks (seconds throughout)."""
+
+    # Endpoints on private, loopback or link-local addresses (and plain http://): refused
+    # unless this is true (a receiver on the same host, a test bench).
+    allow_private_targets: bool = False
+    concurrency: int = 100  # requests in flight at once, per worker
+    timeout: float = 10.0  # an attempt's longest wait, connection included
+    retry_after: tuple[float, ...] = WEBHOOK_RETRY_AFTER  # waits before each retry
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     transport: TransportConfig
     source: Path | None = None  # the file it was read from
     worker: WorkerConfig = WorkerConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
 
     @property
     def window(self) -> int:
@@ -318,20 +335,21 @@ def parse_config(
     document: Mapping[str, Any], env: Mapping[str, str], name: str = "the configuration"
 ) -> Config:
     """The settings of a parsed TOML document."""
-    unknown = sorted(set(document) - {"transport", "worker", "carriers", "routes"})
+    unknown = sorted(set(document) - {"transport", "worker", "carriers", "routes", "webhooks"})
     if unknown:
         raise ConfigError(
             f"{name}: unknown table [{unknown[0]}] (known: [transport] or [[carriers]] with "
-            "[[routes]], [worker])"
+            "[[routes]], [worker], [webhooks])"
         )
     worker = _worker(document.get("worker", {}), name)
+    webhooks = _webhooks(document.get("webhooks", {}), name)
     if "carriers" in document:
         if "transport" in document:
             raise ConfigError(
                 f"{name}: [transport] and [[carriers]]: one or the other ([[carriers]] with a "
                 "single carrier is a [transport] with a name)"
             )
-        return Config(_carriers(document, env, name), worker=worker)
+        return Config(_carriers(document, env, name), worker=worker, webhooks=webhooks)
     if "routes" in document:
         raise ConfigError(f"{name}: [[routes]] need [[carriers]] to route between")
     if "transport" not in document:
@@ -353,7 +371,7 @@ def parse_config(
             f"{table.where} kind: expected 'smpp', 'http' or '{RECORD_ONLY}', got {kind!r}"
         )
     table.finish()
-    return Config(transport, worker=worker)
+    return Config(transport, worker=worker, webhooks=webhooks)
 
 
 _CARRIER_NAME: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
@@ -470,8 +488,55 @@ def _worker(raw: object, name: str) -> WorkerConfig:
     return config
 
 
+def _webhooks(raw: object, name: str) -> WebhooksConfig:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{name}: webhooks must be a table, [webhooks]")
+    table = _Table(f"{name}: [webhooks]", raw)
+    allow = table._get("allow_private_targets", False)
+    if not isinstance(allow, bool):
+        raise ConfigError(
+            f"{table.where} allow_private_targets: expected true or false, got {allow!r}"
+        )
+    waits = table._get("retry_after", list(WEBHOOK_RETRY_AFTER))
+    if (
+        not isinstance(waits, list)
+        or not 1 <= len(waits) <= 20
+        or not all(
+            isinstance(w, int | float) and not isinstance(w, bool) and 0 < w <= 86400 for w in waits
+        )
+    ):
+        raise ConfigError(
+            f"{table.where} retry_after: expected a list of 1 to 20 waits in seconds (each "
+            f"above 0, at most 86400), got {waits!r}"
+        )
+    config = WebhooksConfig(
+        allow_private_targets=allow,
+        concurrency=table.integer("concurrency", 100, 1, 1000),
+        timeout=table.number("timeout", 10.0, 0.5, 60.0),
+        retry_after=tuple(float(w) for w in waits),
+    )
+    table.finish()
+    return config
+
+
+def webhooks_config(env: Mapping[str, str] | None = None) -> WebhooksConfig:
+    """The [webhooks] table of the file TAMBOUR_CONFIG names (the defaults without one): the
+    API server and `tambour webhook` read it without needing a transport."""
+    env = os.environ if env is None else env
+    name = env.get(CONFIG_ENV)
+    if not name:
+        return WebhooksConfig()
+    path = Path(name)
+    return _webhooks(_document(path).get("webhooks", {}), str(path))
+
+
 def read_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     env = os.environ if env is None else env
+    config = parse_config(_document(path), env, str(path))
+    return Config(config.transport, path, config.worker, config.webhooks)
+
+
+def _document(path: Path) -> dict[str, Any]:
     try:
         if not stat.S_ISREG(path.stat().st_mode):  # a folder; a device or a pipe never ends
             raise ConfigError(f"{path}: not a file")
@@ -485,8 +550,7 @@ def read_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(f"{path}: not UTF-8 text (a TOML file)") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read it: {error.strerror}") from None
-    config = parse_config(document, env, str(path))
-    return Config(config.transport, path, config.worker)
+    return document
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:

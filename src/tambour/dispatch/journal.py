@@ -22,8 +22,10 @@ from sqlalchemy import Connection
 from tambour.dispatch.inbound import Inbound
 from tambour.rules.replies import ReplyKind
 from tambour.services import audit, outbox
+from tambour.services.message_events import emit_message_events
 from tambour.services.outbox import Claimed, Finished, Held, Late, Submitted
 from tambour.services.replies import record_replies
+from tambour.services.webhooks import Subscriptions
 from tambour.store.bulk import refresh_statistics
 from tambour.store.tables import FINAL_STATES
 from tambour.traffic import OutboundMessage, Receipt, Reply
@@ -105,12 +107,14 @@ class Journal:
         self._analyze_at = FIRST_ANALYZE
         self._next_sweep = 0.0  # monotonic time of the next sweep of early receipts
         self._early_until = 0.0  # monotonic: until then, recorded parts look for early receipts
+        self.subscriptions = Subscriptions()  # who wants message.* webhooks (few look-ups)
 
     def write(self, conn: Connection, pending: Pending) -> Written:
         """Write `pending` within the caller's transaction."""
         now = self.clock()
         early = time.monotonic() < self._early_until
         touched: dict[int, int] = {}  # messages receipts settled: outbox id -> campaign id
+        settled: list[int] = []  # messages receipts brought to their final state
         outbox.record_submitted(
             conn, self.worker, now, pending.submitted, early=early, touched=touched
         )
@@ -130,13 +134,20 @@ class Journal:
         outbox.hold(conn, self.worker, now, pending.held)
         outbox.settle_late(conn, now, pending.late)
         receipts = pending.receipts
-        if receipts and outbox.record_receipts(conn, now, receipts, touched):
+        if receipts and outbox.record_receipts(conn, now, receipts, touched, settled):
             # Some came before their part: look for them when parts are recorded, a while.
             self._early_until = time.monotonic() + EARLY_WATCH
         # Before any audit entry: a campaign's row, then the audit log's lock, in the order
         # `campaign cancel` takes them (the other order could deadlock on PostgreSQL).
         self._end_campaigns(conn, now, pending, touched)
         replies = self.write_replies(conn, pending.replies, now)
+        emit_message_events(
+            conn,
+            now,
+            [*(s.id for s in pending.submitted), *(m.id for m in pending.late if m.carrier_keys)],
+            [*(f.id for f in pending.finished), *settled],
+            self.subscriptions,
+        )
         for campaign, notes in pending.audit.items():
             outbox.audit_dispatch(
                 conn, now, self.actor, "dispatch.batch", campaign, worker=self.worker,

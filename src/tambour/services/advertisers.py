@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy import update as update_
@@ -19,12 +19,44 @@ from tambour.rules.content import sender_id_problem, stop_number_problem
 from tambour.rules.facts import AdvertiserFacts
 from tambour.rules.fold import fold_set
 from tambour.services import audit, installation
-from tambour.services.context import Context, NotFoundError, ServiceError
+from tambour.services.context import (
+    ConflictError,
+    Context,
+    NotFoundError,
+    Problem,
+    refuse_any,
+)
 from tambour.store.engine import reader
 from tambour.store.tables import advertisers, sender_ids
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 SUPPRESSION_PURPOSE = "suppression"
+
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {
+    "invalid_slug": "slug {slug!r}: lower-case letters, digits and dashes, up to 64",
+    "name_required": "the legal name is required",
+    "name_empty": "the legal name cannot be empty",
+    "sender_required": "at least one brand sender ID is required",
+    "phone_in_text": "{text!r} holds a phone number",
+    "advertiser_exists": "an advertiser {slug!r} exists already",
+    "id_and_clear": "a new non-commercial ID and its removal: choose one",
+    "nothing_to_change": "nothing to change: give a new name, ID, sender or categories",
+    "sender_taken": (
+        "{senders} is the sender ID of another advertiser already (a sender ID belongs to one "
+        "advertiser on the platform, whatever its case)"
+    ),
+    "sender_just_taken": (
+        "one of these sender IDs was just given to another advertiser (a sender ID belongs to "
+        "one advertiser on the platform)"
+    ),
+    "advertiser_not_found": "no advertiser {slug!r}",
+    "invalid_siren": "{value!r}: not a valid SIREN (its check digit is wrong)",
+    "invalid_non_commercial_id": (
+        "{value!r} is neither an RNA number (W followed by 9 digits, e.g. W751234567) "
+        "nor a SIREN (9 digits)"
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,34 +104,37 @@ def create(
     categories: list[str],
     non_commercial_id: str | None = None,
 ) -> Advertiser:
+    """A new advertiser (audited). Refused, with every problem found: a bad slug, name, STOP
+    number, sender ID or non-commercial ID (InvalidInputError); a slug or a sender ID taken
+    (ConflictError)."""
     problems = []
     if not _SLUG.fullmatch(slug):
-        problems.append(f"slug {slug!r}: lower-case letters, digits and dashes, up to 64")
+        problems.append(Problem("slug", "invalid_slug", TEXTS["invalid_slug"].format(slug=slug)))
     if not name.strip():
-        problems.append("--name: the legal name is required")
+        problems.append(Problem("name", "name_required", TEXTS["name_required"]))
     stop_problem = stop_number_problem(stop_number)
     if stop_problem:
-        problems.append(f"--stop-number: {stop_problem}")
+        problems.append(Problem("stop_number", "invalid_stop_number", stop_problem))
     facts = AdvertiserFacts(slug=slug, name=name, senders=tuple(senders), stop_number=stop_number)
     if not senders:
-        problems.append("--sender: at least one brand sender ID is required")
-    problems.extend(_sender_problems(senders, facts))
-    named = [("slug", slug), ("--name", name), *(("--categories", c) for c in categories)]
+        problems.append(Problem("senders", "sender_required", TEXTS["sender_required"]))
+    problems.extend(_sender_problems("senders", senders, facts))
+    named = [("slug", slug), ("name", name), *_items("categories", categories)]
     problems.extend(_phone_problems(named))
     registered = None
     if non_commercial_id is not None:
-        registered, problem = parse_non_commercial_id(non_commercial_id)
-        if problem:
-            problems.append(f"--non-commercial-id: {problem}")
-    if problems:
-        raise ServiceError("; ".join(problems))
+        registered, problem = _non_commercial_problem(non_commercial_id)
+        problems.extend(problem)
+    refuse_any(problems)
     now = ctx.now()
     brand_senders = _brand_senders(senders)
-    with _unique_senders(), ctx.engine.begin() as conn:
+    with _unique_senders("senders"), ctx.engine.begin() as conn:
         installation.adopt_key(conn, ctx.keys)
         if conn.execute(select(advertisers.c.id).where(advertisers.c.slug == slug)).first():
-            raise ServiceError(f"an advertiser {slug!r} exists already")
-        _refuse_taken(conn, brand_senders, owner=None)
+            raise ConflictError(
+                TEXTS["advertiser_exists"].format(slug=slug), code="advertiser_exists", field="slug"
+            )
+        _refuse_taken(conn, brand_senders, owner=None, field="senders")
         advertiser_id = conn.execute(
             insert(advertisers).returning(advertisers.c.id),
             {
@@ -149,10 +184,12 @@ def update(
 ) -> Advertiser:
     """Change an advertiser's name, non-commercial registration, categories, or add sender
     IDs (a sender ID is never taken away: past campaigns and plans name it). Audited with
-    what changed, from what."""
+    what changed, from what. Refused like `create`; NotFoundError for an unknown slug."""
     problems = []
     if non_commercial_id is not None and clear_non_commercial:
-        problems.append("--non-commercial-id and --clear-non-commercial: choose one")
+        problems.append(
+            Problem("clear_non_commercial", "conflicting_arguments", TEXTS["id_and_clear"])
+        )
     if (
         name is None
         and non_commercial_id is None
@@ -160,29 +197,25 @@ def update(
         and not add_senders
         and categories is None
     ):
-        problems.append("nothing to change: give a new name, ID, sender or categories")
+        problems.append(Problem(None, "nothing_to_change", TEXTS["nothing_to_change"]))
     if name is not None and not name.strip():
-        problems.append("--name: the legal name cannot be empty")
+        problems.append(Problem("name", "name_required", TEXTS["name_empty"]))
     registered = None
     if non_commercial_id is not None:
-        registered, problem = parse_non_commercial_id(non_commercial_id)
-        if problem:
-            problems.append(f"--non-commercial-id: {problem}")
-    named = [("--name", name or ""), *(("--categories", c) for c in categories or [])]
+        registered, problem = _non_commercial_problem(non_commercial_id)
+        problems.extend(problem)
+    named = [("name", name or ""), *_items("categories", categories or [])]
     problems.extend(_phone_problems(named))
-    if problems:
-        raise ServiceError("; ".join(problems))
+    refuse_any(problems)
     now = ctx.now()
-    with _unique_senders(), ctx.engine.begin() as conn:
+    with _unique_senders("add_senders"), ctx.engine.begin() as conn:
         installation.adopt_key(conn, ctx.keys)
         before = _load(conn, slug)
         facts = replace(before.facts, senders=(*before.facts.senders, *add_senders))
-        sender_problems = _sender_problems(list(add_senders), facts)
-        if sender_problems:
-            raise ServiceError("; ".join(sender_problems))
+        refuse_any(_sender_problems("add_senders", list(add_senders), facts))
         has = {s.upper() for s in before.senders}
         new_senders = [s for s in _brand_senders(list(add_senders)) if s not in has]
-        _refuse_taken(conn, new_senders, owner=before.id)
+        _refuse_taken(conn, new_senders, owner=before.id, field="add_senders")
         values: dict[str, Any] = {}
         changes: dict[str, Any] = {}
         if name is not None and name.strip() != before.name:
@@ -230,11 +263,15 @@ def parse_non_commercial_id(value: str) -> tuple[str, str | None]:
     if _SIREN.fullmatch(given):
         if _luhn_valid(given):
             return given, None
-        return given, f"{value!r}: not a valid SIREN (its check digit is wrong)"
-    return given, (
-        f"{value!r} is neither an RNA number (W followed by 9 digits, e.g. W751234567) "
-        "nor a SIREN (9 digits)"
-    )
+        return given, TEXTS["invalid_siren"].format(value=value)
+    return given, TEXTS["invalid_non_commercial_id"].format(value=value)
+
+
+def _non_commercial_problem(value: str) -> tuple[str, list[Problem]]:
+    registered, problem = parse_non_commercial_id(value)
+    if problem is None:
+        return registered, []
+    return registered, [Problem("non_commercial_id", "invalid_non_commercial_id", problem)]
 
 
 def _luhn_valid(digits: str) -> bool:
@@ -253,19 +290,24 @@ def _audited_id(registered: str | None) -> str | None:
     return f"SIREN{registered}"
 
 
-def _phone_problems(named: Iterable[tuple[str, str]]) -> list[str]:
+def _items(field: str, values: Iterable[str]) -> list[tuple[str, str]]:
+    """(`field[i]`, value) for each value of a list argument."""
+    return [(f"{field}[{index}]", value) for index, value in enumerate(values)]
+
+
+def _phone_problems(named: Iterable[tuple[str, str]]) -> list[Problem]:
     return [
-        f"{option}: {text!r} holds a phone number"
-        for option, text in named
+        Problem(field, "phone_in_text", TEXTS["phone_in_text"].format(text=text))
+        for field, text in named
         if audit.looks_like_phone(text)
     ]
 
 
-def _sender_problems(senders: list[str], facts: AdvertiserFacts) -> list[str]:
+def _sender_problems(field: str, senders: list[str], facts: AdvertiserFacts) -> list[Problem]:
     return [
-        f"--sender: {problem}"
-        for problem in (sender_id_problem(sender, facts) for sender in senders)
-        if problem
+        Problem(where, "invalid_sender", problem)
+        for where, sender in _items(field, senders)
+        if (problem := sender_id_problem(sender, facts))
     ]
 
 
@@ -276,7 +318,7 @@ def _brand_senders(senders: list[str]) -> list[str]:
     return list(dict.fromkeys(s.upper() for s in senders if not s.isdigit()))
 
 
-def _refuse_taken(conn: Connection, senders: list[str], owner: int | None) -> None:
+def _refuse_taken(conn: Connection, senders: list[str], owner: int | None, field: str) -> None:
     """Refuse sender IDs another advertiser has (a sender ID names one advertiser on the
     whole platform, whatever its case). Which advertiser is not said: tenants are private."""
     if not senders:
@@ -286,10 +328,8 @@ def _refuse_taken(conn: Connection, senders: list[str], owner: int | None) -> No
         taken = taken.where(sender_ids.c.advertiser_id != owner)
     found = sorted(conn.execute(taken).scalars())
     if found:
-        raise ServiceError(
-            f"--sender: {', '.join(found)} is the sender ID of another advertiser already "
-            "(a sender ID belongs to one advertiser on the platform, whatever its case)"
-        )
+        said = TEXTS["sender_taken"].format(senders=", ".join(found))
+        raise ConflictError(said, code="sender_taken", field=field)
 
 
 def _insert_senders(conn: Connection, advertiser_id: int, senders: list[str]) -> None:
@@ -301,7 +341,7 @@ def _insert_senders(conn: Connection, advertiser_id: int, senders: list[str]) ->
 
 
 @contextmanager
-def _unique_senders() -> Iterator[None]:
+def _unique_senders(field: str) -> Iterator[None]:
     """Two advertisers given one sender ID at the same instant (PostgreSQL, READ COMMITTED):
     the checks of both passed, the unique index refuses the second."""
     try:
@@ -309,16 +349,17 @@ def _unique_senders() -> Iterator[None]:
     except IntegrityError as error:
         if "sender_key" not in str(error.orig):
             raise
-        raise ServiceError(
-            "--sender: one of these sender IDs was just given to another advertiser "
-            "(a sender ID belongs to one advertiser on the platform)"
-        ) from None
+        raise ConflictError(TEXTS["sender_just_taken"], code="sender_taken", field=field) from None
 
 
 def _load(conn: Connection, slug: str) -> Advertiser:
     row = conn.execute(select(advertisers).where(advertisers.c.slug == slug)).first()
     if row is None:
-        raise NotFoundError(f"no advertiser {slug!r} (see `tambour advertiser list`)")
+        raise NotFoundError(
+            TEXTS["advertiser_not_found"].format(slug=slug),
+            code="advertiser_not_found",
+            field="slug",
+        )
     return _built([row], conn)[row.id]
 
 
@@ -392,3 +433,25 @@ def list_all(ctx: Context) -> list[Advertiser]:
     with reader(ctx.engine) as conn:
         slugs = conn.execute(select(advertisers.c.slug).order_by(advertisers.c.slug)).scalars()
         return [_load(conn, slug) for slug in list(slugs)]
+
+
+def show(ctx: Context, slug: str) -> Advertiser:
+    """One advertiser, by its slug (NotFoundError when there is none)."""
+    with reader(ctx.engine) as conn:
+        return _load(conn, slug)
+
+
+def page(
+    ctx: Context, *, after: str | None = None, limit: int = 50, only: int | None = None
+) -> list[Advertiser]:
+    """Up to `limit` advertisers in slug order, those after `after` (a page of a list);
+    `only`: the advertiser of this id alone (a tenant's view)."""
+    with reader(ctx.engine) as conn:
+        query = select(advertisers).order_by(advertisers.c.slug).limit(limit)
+        if after is not None:
+            query = query.where(advertisers.c.slug > after)
+        if only is not None:
+            query = query.where(advertisers.c.id == only)
+        rows = list(conn.execute(query))
+        built = _built(rows, conn)
+        return [built[row.id] for row in rows]

@@ -3,18 +3,35 @@ nature, channel, text, targeting, schedule and the transaction field of a transa
 """
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from tambour.rules.codes import Channel, Nature
-from tambour.rules.fold import split_list
 from tambour.rules.template import control_character
 from tambour.services import audit
-from tambour.services.context import ServiceError
+from tambour.services.context import Problem
 
 SUPPORTED_CHANNELS = (Channel.SMS,)
 MAX_NAME = 200
+
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {
+    "name_required": "a campaign needs a name",
+    "name_too_long": f"at most {MAX_NAME} characters",
+    "phone_in_text": "{text!r} holds a phone number",
+    "control_character": "holds a control character",
+    "channel_not_supported": "{channel} campaigns are not supported yet (sms)",
+    "text_empty": "the message is empty",
+    "transaction_not_transactional": "only a transactional campaign names a transaction",
+    "transaction_required": (
+        "a transactional message answers one transaction of its recipient: name the contact "
+        "field that carries it (order, appointment, delivery)"
+    ),
+    "send_by_past": "{send_by} is already past",
+    "send_by_before_start": "{send_by} is not after the start ({start})",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,70 +66,70 @@ class Definition:
         }
 
 
-def choice(value: str, kinds: type[Nature] | type[Channel], option: str) -> Any:
-    """`value` as one of `kinds`, or a refusal naming the choices."""
-    try:
-        return kinds(value.strip().casefold())
-    except ValueError:
-        choices = ", ".join(k.value for k in kinds)
-        raise ServiceError(f"{option}: {value!r} is not one of {choices}") from None
-
-
-def listed(value: str) -> tuple[str, ...]:
-    """A `a;b` list option as stored."""
-    return tuple(split_list(value))
+def listed(values: Iterable[str]) -> tuple[str, ...]:
+    """A list of categories, professions or tags as stored: each stripped, the empty left out."""
+    return tuple(stripped for value in values if (stripped := value.strip()))
 
 
 def transaction_field(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
-def name_problem(name: str) -> str | None:
+def name_problem(name: str) -> Problem | None:
+    """What is wrong with a campaign's name (parameter `name`), or None."""
     if not name:
-        return "--name: a campaign needs a name"
+        return Problem("name", "name_required", TEXTS["name_required"])
     if len(name) > MAX_NAME:
-        return f"--name: at most {MAX_NAME} characters"
+        return Problem("name", "name_too_long", TEXTS["name_too_long"])
     if audit.looks_like_phone(name):
-        return f"--name: {name!r} holds a phone number"
+        return Problem("name", "phone_in_text", TEXTS["phone_in_text"].format(text=name))
     if "\x00" in name or control_character(name) is not None:
-        return "--name: holds a control character"
+        return Problem("name", "control_character", TEXTS["control_character"])
     return None
 
 
-def problems(definition: Definition, now: datetime) -> list[str]:
-    """Everything wrong with `definition` at `now`, each naming its option; [] when none."""
-    found: list[str] = []
+def problems(definition: Definition, now: datetime) -> list[Problem]:
+    """Everything wrong with `definition` at `now`, each with the parameter it is about (as
+    `campaigns.create` and `campaign_edit.Changes` name them); [] when none."""
+    found: list[Problem] = []
     if definition.channel not in SUPPORTED_CHANNELS:
-        found.append(f"--channel: {definition.channel.value} campaigns are not supported yet (sms)")
+        said = TEXTS["channel_not_supported"].format(channel=definition.channel.value)
+        found.append(Problem("channel", "channel_not_supported", said))
     if not definition.text.strip():
-        found.append("--text: the message is empty")
+        found.append(Problem("text", "text_empty", TEXTS["text_empty"]))
     control = control_character(definition.text, allowed="\n\r")
     if control is not None:
-        found.append(f"--text: {control}")
-    for option, values in (
-        ("--categories", definition.categories),
-        ("--professions", definition.professions),
-        ("--tags", definition.tags),
+        found.append(Problem("text", "control_character", control))
+    for part, values in (
+        ("categories", definition.categories),
+        ("professions", definition.professions),
+        ("tags", definition.tags),
     ):
-        if any(control_character(v) is not None for v in values):
-            found.append(f"{option}: holds a control character")
+        found.extend(
+            Problem(f"{part}[{index}]", "control_character", TEXTS["control_character"])
+            for index, value in enumerate(values)
+            if control_character(value) is not None
+        )
     field = definition.transaction_field
     if field is not None and definition.nature is not Nature.TRANSACTIONAL:
-        found.append("--transaction-field: only a transactional campaign names a transaction")
+        said = TEXTS["transaction_not_transactional"]
+        found.append(Problem("transaction_field", "transaction_not_transactional", said))
     elif field is None and definition.nature is Nature.TRANSACTIONAL:
-        found.append(
-            "--transaction-field: a transactional message answers one transaction of its "
-            "recipient: name the contact field that carries it (order, appointment, delivery)"
-        )
-    for option, value in (("--start", definition.start_at), ("--send-by", definition.send_by)):
+        said = TEXTS["transaction_required"]
+        found.append(Problem("transaction_field", "transaction_required", said))
+    for name, value in (("start", definition.start_at), ("send_by", definition.send_by)):
         if value is not None and value.tzinfo is None:
-            raise ValueError(f"{option} must be timezone-aware")  # the CLI gives Paris time
+            raise ValueError(f"{name} must be timezone-aware")  # a caller's bug, not input
     send_by, start = definition.send_by, definition.start_at
     if send_by is not None:
         if send_by <= now:
-            found.append(f"--send-by: {send_by.isoformat()} is already past")
+            said = TEXTS["send_by_past"].format(send_by=send_by.isoformat())
+            found.append(Problem("send_by", "send_by_past", said))
         elif start is not None and send_by <= start:
-            found.append(f"--send-by: {send_by.isoformat()} is not after --start")
+            said = TEXTS["send_by_before_start"].format(
+                send_by=send_by.isoformat(), start=start.isoformat()
+            )
+            found.append(Problem("send_by", "send_by_before_start", said))
     return found
 
 

@@ -3,6 +3,7 @@ dropped, since it decided on the old one), `delete` removes it and its plan (its
 again). Both only while it is a draft or planned; both audited, the dropped plan rows listed.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
@@ -21,7 +22,13 @@ from tambour.services.campaigns import (
     resolve,
     sender_id,
 )
-from tambour.services.context import Context, ServiceError
+from tambour.services.context import (
+    ConflictError,
+    Context,
+    InvalidInputError,
+    ServiceError,
+    refuse_any,
+)
 from tambour.services.seals import Written, with_rows
 from tambour.store.tables import campaigns, plan_rows
 
@@ -34,19 +41,32 @@ class Keep(Enum):
 
 KEEP: Final = Keep.KEEP
 
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {
+    "campaign_launched": (
+        "{name!r} was launched: it cannot be {doing}; cancel it and create a new one"
+    ),
+    "campaign_cancelled": "{name!r} is {status}: it cannot be {doing}",
+    "nothing_to_change": (
+        "nothing to change: give the text, sender, targeting or schedule to change"
+    ),
+    "nothing_changed": "{name!r} has this definition already: nothing changed",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Changes:
-    """What to change; `KEEP` (the default) leaves a part as it is. `start_at` or `send_by`
-    None clears it (as soon as possible, no deadline); `transaction_field` None clears it."""
+    """What to change; `KEEP` (the default) leaves a part as it is. `start` or `send_by`
+    None clears it (as soon as possible, no deadline); `transaction_field` None clears it.
+    Named as `campaigns.create` names them (a refusal's `field`)."""
 
-    nature: str | Keep = KEEP
+    nature: Nature | Keep = KEEP
     sender: str | Keep = KEEP
     text: str | Keep = KEEP
-    categories: str | Keep = KEEP
-    professions: str | Keep = KEEP
-    tags: str | Keep = KEEP
-    start_at: datetime | Keep | None = KEEP
+    categories: Sequence[str] | Keep = KEEP
+    professions: Sequence[str] | Keep = KEEP
+    tags: Sequence[str] | Keep = KEEP
+    start: datetime | Keep | None = KEEP
     send_by: datetime | Keep | None = KEEP
     transaction_field: str | Keep | None = KEEP
 
@@ -68,12 +88,9 @@ class Deleted:
 
 
 def _not_editable(campaign: Campaign, doing: str) -> ServiceError:
-    if campaign.status == "launched":
-        return ServiceError(
-            f"{campaign.name!r} was launched: it cannot be {doing}; cancel it "
-            f"(`tambour campaign cancel {campaign.name!r}`) and create a new one"
-        )
-    return ServiceError(f"{campaign.name!r} is {campaign.status}: it cannot be {doing}")
+    code = "campaign_launched" if campaign.status == "launched" else "campaign_cancelled"
+    said = TEXTS[code].format(name=campaign.name, status=campaign.status, doing=doing)
+    return ConflictError(said, code=code)
 
 
 def _drop_plans(conn: Connection, campaign: Campaign) -> int:
@@ -94,7 +111,9 @@ def _changed(old: definition.Definition, new: definition.Definition) -> tuple[st
 
 def edit(ctx: Context, *, name: str, slug: str | None = None, changes: Changes) -> Edited:
     """Change a draft or planned campaign. The new definition is checked as at creation;
-    a plan made on the old one is dropped (plan again, then launch)."""
+    a plan made on the old one is dropped (plan again, then launch). Refused: a launched or
+    cancelled campaign (ConflictError), a bad definition or one that changes nothing
+    (InvalidInputError)."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
         campaign = resolve(conn, name, slug, lock=True)
@@ -103,7 +122,7 @@ def edit(ctx: Context, *, name: str, slug: str | None = None, changes: Changes) 
         old = definition_of(campaign)
         given: dict[str, Any] = {}
         if not isinstance(changes.nature, Keep):
-            given["nature"] = definition.choice(changes.nature, Nature, "--nature")
+            given["nature"] = Nature(changes.nature)
         if not isinstance(changes.sender, Keep):
             given["sender"] = sender_id(changes.sender, campaign.advertiser)
         if not isinstance(changes.text, Keep):
@@ -112,23 +131,20 @@ def edit(ctx: Context, *, name: str, slug: str | None = None, changes: Changes) 
             value = getattr(changes, part)
             if not isinstance(value, Keep):
                 given[part] = definition.listed(value)
-        for part in ("start_at", "send_by"):
+        for part, stored in (("start", "start_at"), ("send_by", "send_by")):
             value = getattr(changes, part)
             if not isinstance(value, Keep):
-                given[part] = value
+                given[stored] = value
         if not isinstance(changes.transaction_field, Keep):
             given["transaction_field"] = definition.transaction_field(changes.transaction_field)
         if not given:
-            raise ServiceError(
-                "nothing to change: give the text, sender, targeting or schedule to change"
-            )
+            raise InvalidInputError(None, "nothing_to_change", TEXTS["nothing_to_change"])
         new = replace(old, **given)
-        problems = definition.problems(new, now)
-        if problems:
-            raise ServiceError("; ".join(problems))
+        refuse_any(definition.problems(new, now))
         changed = _changed(old, new)
         if not changed:
-            raise ServiceError(f"{campaign.name!r} has this definition already: nothing changed")
+            said = TEXTS["nothing_changed"].format(name=campaign.name)
+            raise InvalidInputError(None, "nothing_changed", said)
         dropped = campaign.plan_generation is not None
         removed = _drop_plans(conn, campaign)
         conn.execute(

@@ -42,7 +42,7 @@ from tambour.redaction import redact
 from tambour.rules.labels import LABELS_FR
 from tambour.services import campaigns
 from tambour.services.campaigns import Campaign
-from tambour.services.context import Context, ServiceError
+from tambour.services.context import ConflictError, Context, ServiceError
 from tambour.store.bulk import driver_cursor
 from tambour.store.engine import make_engine, snapshot
 
@@ -51,6 +51,14 @@ PREFETCH: Final = 2  # batches read ahead by a thread
 PARALLEL_FROM: Final = 50_000  # recipients from which worker processes write ranges
 ALL_CONTACTS: Final = (0, 1 << 62)
 _POLL_SECONDS: Final = 0.5  # how often the coordinator checks that its workers are alive
+
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {
+    "not_launched": "{name!r} is not launched yet: there is no frozen plan to export",
+    "cancelled": "{name!r} is cancelled and was never launched: there is no frozen plan to export",
+    "worker_stopped": "the export failed: a worker stopped (exit code {exitcode})",
+    "worker_failed": "the export failed in a worker: {error}",
+}
 
 # The columns of an export, in order (CSV header, JSON keys).
 FIELDS: Final = (
@@ -105,17 +113,10 @@ class Exported:
     processes: int
 
 
-def _refusal(campaign: Campaign) -> str | None:
+def _refusal(campaign: Campaign) -> ServiceError | None:
     if campaign.launched_at is None or campaign.plan_generation is None:
-        said = (
-            "is cancelled and was never launched"
-            if campaign.status == "cancelled"
-            else "is not launched yet"
-        )
-        return (
-            f"{campaign.name!r} {said}: there is no frozen plan to export (its plan is read "
-            "with `campaign plan`, and frozen by `campaign launch`)"
-        )
+        said = TEXTS["cancelled" if campaign.status == "cancelled" else "not_launched"]
+        return ConflictError(said.format(name=campaign.name), code="campaign_not_launched")
     return None
 
 
@@ -136,14 +137,14 @@ def export(
     lines `write` puts before the rows (a CSV header), written once. `workers`: processes
     writing ranges beside this one; None chooses (none under PARALLEL_FROM recipients, else
     one per core but the one this process uses, and one more on PostgreSQL). Raises
-    NotFoundError for an unknown campaign or advertiser, ServiceError for a campaign not
+    NotFoundError for an unknown campaign or advertiser, ConflictError for a campaign not
     launched (before anything is written)."""
     report = progress or (lambda _n: None)
     with snapshot(ctx.engine) as conn:
         campaign = campaigns.resolve(conn, name, slug)
         refusal = _refusal(campaign)
         if refusal is not None:
-            raise ServiceError(refusal)
+            raise refusal
         assert campaign.plan_generation is not None and campaign.launched_at is not None
         recipients = _recipients(conn, campaign)
         if workers is None:  # PostgreSQL's workers wait for the server part of the time
@@ -269,12 +270,12 @@ def _next_part(done: Any, workers: list[Any]) -> dict[int, int]:
         except Empty:
             dead = [p for p in workers if not p.is_alive() and p.exitcode]
             if dead:
-                raise ServiceError(
-                    f"the export failed: a worker stopped (exit code {dead[0].exitcode})"
-                ) from None
+                said = TEXTS["worker_stopped"].format(exitcode=dead[0].exitcode)
+                raise ServiceError(said, code="export_failed") from None
             continue
         if isinstance(result, str):
-            raise ServiceError(f"the export failed in a worker: {result}")
+            said = TEXTS["worker_failed"].format(error=result)
+            raise ServiceError(said, code="export_failed")
         return {int(index): int(result)}
 
 

@@ -8,9 +8,10 @@ is shown `finished` once none of its messages is queued, in flight or unknown (`
 set by the worker: services/outbox.end_campaigns); stored, it stays `launched`, its plan frozen.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, and_, func, insert, literal, select, update
 
@@ -23,7 +24,15 @@ from tambour.services import advertisers, audit
 from tambour.services import campaign_definition as definition
 from tambour.services.advertisers import Advertiser
 from tambour.services.campaign_definition import Definition
-from tambour.services.context import Context, NotFoundError, ServiceError
+from tambour.services.context import (
+    ConflictError,
+    Context,
+    InvalidInputError,
+    NotFoundError,
+    ServiceError,
+    refuse_any,
+)
+from tambour.services.views import View, as_json
 from tambour.store.bulk import refresh_statistics, reserve_ids
 from tambour.store.engine import reader
 from tambour.store.tables import (
@@ -39,6 +48,35 @@ from tambour.store.tables import advertisers as advertiser_rows
 
 PLANNABLE = ("draft", "planned")
 PLAN_FRESH_FOR = timedelta(hours=24)  # an older plan is planned again before launch
+
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {
+    "campaign_not_found": "{slug} has no campaign {name!r}",
+    "campaign_not_found_anywhere": "there is no campaign {name!r}",
+    "campaign_ambiguous": "several advertisers have a campaign {name!r} ({slugs}): say which",
+    "window_unusable": "{slug}: its stored sending window is unusable ({error})",
+    "window_too_wide": "{slug}: its stored sending window is wider than the law",
+    "unknown_sender": (
+        "{value!r} is not a sender ID of {slug} ({known}, or its short number {stop_number})"
+    ),
+    "campaign_exists": "{slug} has a campaign {name!r} already",
+    "campaign_launched": "{name!r} was launched at {at}: it cannot be again",
+    "campaign_cancelled": "{name!r} was cancelled: create a new campaign",
+    "plan_missing": "{name!r} has no plan yet",
+    "plan_stale": (
+        "the plan of {name!r} was made at {at}, more than {hours:.0f} hours ago: a plan is "
+        "proof only while it is fresh"
+    ),
+    "campaign_blocked": "{name!r} is blocked, nothing can be sent until this changes: {said}",
+    "send_by_past": "{name!r} had to be sent by {send_by}: too late to launch",
+    "recipients_changed": (
+        "{changed:,} recipient(s) of {name!r} changed in the ledger since the plan was made at {at}"
+    ),
+    "cancelled_already": "{name!r} is cancelled already",
+    "campaign_finished": (
+        "{name!r} finished at {at}: every message has reached its fate, nothing is left to cancel"
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,29 +181,25 @@ def _campaign(row: Any, advertiser: Advertiser) -> Campaign:
     )
 
 
-def _advertiser(conn: Connection, slug: str) -> Advertiser:
-    try:
-        return advertisers.get(conn, slug)
-    except NotFoundError as error:
-        raise NotFoundError(f"--advertiser: {error}") from None
-
-
 def resolve(
-    conn: Connection, name: str, slug: str | None = None, *, lock: bool = False
+    conn: Connection, name: str, slug: str | None = None, *, lock: bool = False, field: str = "name"
 ) -> Campaign:
     """The campaign `name` of advertiser `slug`; without a slug, the only campaign of that
     name (several advertisers may each have one: then say which). `lock` holds its row until
-    the transaction ends (PostgreSQL; SQLite's writers are serialised anyway)."""
+    the transaction ends (PostgreSQL; SQLite's writers are serialised anyway). `field`: the
+    caller's parameter that names the campaign (a refusal's field)."""
     query = select(campaigns).where(campaigns.c.name == name)
     if slug is not None:
-        advertiser = _advertiser(conn, slug)
+        advertiser = advertisers.get(conn, slug)
         query = query.where(campaigns.c.advertiser_id == advertiser.id)
     if lock:
         query = query.with_for_update()
     found = conn.execute(query).all()
     if not found:
-        where = f"{slug} has" if slug else "there is"
-        raise NotFoundError(f"{where} no campaign {name!r} (see `tambour campaign list`)")
+        said = TEXTS["campaign_not_found" if slug else "campaign_not_found_anywhere"]
+        raise NotFoundError(
+            said.format(slug=slug, name=name), code="campaign_not_found", field=field
+        )
     if len(found) > 1:
         slugs = sorted(
             conn.execute(
@@ -174,10 +208,8 @@ def resolve(
                 )
             ).scalars()
         )
-        raise ServiceError(
-            f"several advertisers have a campaign {name!r} ({', '.join(slugs)}): "
-            "say which with --advertiser"
-        )
+        said = TEXTS["campaign_ambiguous"].format(name=name, slugs=", ".join(slugs))
+        raise InvalidInputError("slug", "campaign_ambiguous", said)
     row = found[0]
     if slug is None:
         slug = conn.execute(
@@ -211,11 +243,11 @@ def window_policy(conn: Connection, advertiser: Advertiser) -> WindowPolicy:
             end=time.fromisoformat(stored.get("end", "20:00")),
         )
     except (TypeError, ValueError, AttributeError) as error:
-        raise ServiceError(
-            f"{advertiser.slug}: its stored sending window is unusable ({error})"
-        ) from None
+        said = TEXTS["window_unusable"].format(slug=advertiser.slug, error=error)
+        raise ConflictError(said, code="window_unusable") from None
     if not policy.narrows(LEGAL_WINDOW):
-        raise ServiceError(f"{advertiser.slug}: its stored sending window is wider than the law")
+        said = TEXTS["window_too_wide"].format(slug=advertiser.slug)
+        raise ConflictError(said, code="window_too_wide")
     return policy
 
 
@@ -243,18 +275,20 @@ def record(
 
 def sender_id(value: str, advertiser: Advertiser) -> str:
     """`value` as one of the advertiser's sender IDs (as it was registered), or its short
-    number; refused otherwise."""
+    number; refused otherwise (parameter `sender`)."""
     wanted = value.strip()
     for sender in advertiser.senders:
         if sender.upper() == wanted.upper():
             return sender
     if advertiser.stop_number and wanted == advertiser.stop_number:
         return wanted
-    known = ", ".join(advertiser.senders) or "none"
-    raise ServiceError(
-        f"--sender: {value!r} is not a sender ID of {advertiser.slug} ({known}, or its short "
-        f"number {advertiser.stop_number})"
+    said = TEXTS["unknown_sender"].format(
+        value=value,
+        slug=advertiser.slug,
+        known=", ".join(advertiser.senders) or "none",
+        stop_number=advertiser.stop_number,
     )
+    raise InvalidInputError("sender", "unknown_sender", said)
 
 
 def definition_of(campaign: Campaign) -> Definition:
@@ -266,47 +300,55 @@ def definition_of(campaign: Campaign) -> Definition:
     )  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class Defined:
+    """A campaign just defined, with its content check: the blocks a plan would report."""
+
+    campaign: Campaign
+    content: ContentCheck
+
+
 def create(
     ctx: Context,
     *,
     slug: str,
     name: str,
-    nature: str,
-    channel: str,
+    nature: Nature,
     sender: str,
     text: str,
-    categories: str = "",
-    professions: str = "",
-    tags: str = "",
+    channel: Channel = Channel.SMS,
+    categories: Sequence[str] = (),
+    professions: Sequence[str] = (),
+    tags: Sequence[str] = (),
     start: datetime | None = None,
     send_by: datetime | None = None,
     transaction_field: str | None = None,
-) -> tuple[Campaign, ContentCheck]:
-    """Define a campaign; returns it with its content check (blocks a plan would report)."""
+) -> Defined:
+    """Define a campaign; returns it with its content check (blocks a plan would report).
+    Refused: an unknown advertiser (NotFoundError), a bad definition, with every problem found
+    (InvalidInputError), a name the advertiser has already (ConflictError)."""
     now = ctx.now()
     name = name.strip()
     problems = [p for p in (definition.name_problem(name),) if p]
-    parsed_nature = definition.choice(nature, Nature, "--nature")
-    parsed_channel = definition.choice(channel, Channel, "--channel")
     with ctx.engine.begin() as conn:
-        advertiser = _advertiser(conn, slug)
+        advertiser = advertisers.get(conn, slug)
         wanted = Definition(
-            nature=parsed_nature, channel=parsed_channel, sender=sender_id(sender, advertiser),
+            nature=Nature(nature), channel=Channel(channel), sender=sender_id(sender, advertiser),
             text=text, categories=definition.listed(categories),
             professions=definition.listed(professions), tags=definition.listed(tags),
             start_at=start, send_by=send_by,
             transaction_field=definition.transaction_field(transaction_field),
         )  # fmt: skip
         problems += definition.problems(wanted, now)
-        if problems:
-            raise ServiceError("; ".join(problems))
+        refuse_any(problems)
         exists = conn.execute(
             select(campaigns.c.id).where(
                 campaigns.c.advertiser_id == advertiser.id, campaigns.c.name == name
             )
         ).first()
         if exists:
-            raise ServiceError(f"--name: {slug} has a campaign {name!r} already")
+            said = TEXTS["campaign_exists"].format(slug=slug, name=name)
+            raise ConflictError(said, code="campaign_exists", field="name")
         conn.execute(
             insert(campaigns),
             {
@@ -327,16 +369,74 @@ def create(
             conn, ctx, campaign, "create", now, **definition.audit_details(wanted),
             blocks=[b.code.value for b in content.blocks],
         )  # fmt: skip
-    return campaign, content
+    return Defined(campaign, content)
 
 
-def list_campaigns(ctx: Context, slug: str | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class PlanFigures(View):
+    """The figures of a campaign's current plan (its stored summary's), None when not kept."""
+
+    targeted: int | None
+    send: int | None
+    exclude: int | None
+    by_reason: Mapping[str, int] | None
+    parts: int | None
+    blocks: Sequence[Mapping[str, str]] | None  # {code, message} of each block standing
+    seconds: float | None  # how long planning took
+
+    @classmethod
+    def of(cls, summary: Mapping[str, Any]) -> "PlanFigures":
+        return cls(**{name: summary.get(name) for name in _PLAN_FIGURES})
+
+
+_PLAN_FIGURES: Final = ("targeted", "send", "exclude", "by_reason", "parts", "blocks", "seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignOverview:
+    """A campaign as a list shows it: shown `finished` when launched with nothing left to
+    send (stored, it stays `launched`, its plan frozen), its plan's figures (None: not
+    planned), and its messages counted by state."""
+
+    campaign: Campaign
+    status: str
+    plan: PlanFigures | None
+    messages: Mapping[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.campaign.as_dict(),
+            "status": self.status,
+            "finished_at": as_json(self.campaign.finished_at),
+            "plan": as_json(self.plan),
+            "messages": dict(self.messages),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignStatus(CampaignOverview):
+    """A campaign's overview, with why messages are where they are (by state, then reason)
+    and the messages each carrier took (by carrier, then state; '' names the one carrier of a
+    `[transport]` configuration)."""
+
+    reasons: Mapping[str, Mapping[str, int]]
+    carriers: Mapping[str, Mapping[str, int]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **CampaignOverview.as_dict(self),
+            "reasons": as_json(self.reasons),
+            "carriers": as_json(self.carriers),
+        }
+
+
+def list_campaigns(ctx: Context, slug: str | None = None) -> list[CampaignOverview]:
     """Campaigns (of one advertiser, or all), with their plan counts and messages by state."""
     with reader(ctx.engine) as conn:
         query = select(campaigns).order_by(campaigns.c.advertiser_id, campaigns.c.id)
         owners: dict[int, Advertiser] = {}
         if slug is not None:
-            advertiser = _advertiser(conn, slug)
+            advertiser = advertisers.get(conn, slug)
             owners[advertiser.id] = advertiser
             query = query.where(campaigns.c.advertiser_id == advertiser.id)
         found = []
@@ -347,27 +447,24 @@ def list_campaigns(ctx: Context, slug: str | None = None) -> list[dict[str, Any]
                 ).scalar_one()
                 owners[row.advertiser_id] = advertisers.get(conn, owner)
             campaign = _campaign(row, owners[row.advertiser_id])
-            found.append({**_overview(campaign), "messages": _states(conn, campaign)})
+            found.append(
+                CampaignOverview(
+                    campaign, _shown_status(campaign), _figures(campaign), _states(conn, campaign)
+                )
+            )
         return found
 
 
-_PLAN_FIGURES = ("targeted", "send", "exclude", "by_reason", "parts", "blocks", "seconds")
-
-
-def _overview(campaign: Campaign) -> dict[str, Any]:
-    summary = campaign.plan_summary or {}
+def _shown_status(campaign: Campaign) -> str:
+    # Still `launched` in the database (its plan frozen); over: nothing left to send.
     ended = campaign.status == "launched" and campaign.finished_at is not None
-    return {
-        **campaign.as_dict(),
-        # Still `launched` in the database (its plan frozen); over: nothing left to send.
-        "status": "finished" if ended else campaign.status,
-        "finished_at": campaign.finished_at.isoformat() if campaign.finished_at else None,
-        "plan": (
-            {key: summary.get(key) for key in _PLAN_FIGURES}
-            if campaign.plan_generation is not None
-            else None
-        ),
-    }
+    return "finished" if ended else campaign.status
+
+
+def _figures(campaign: Campaign) -> PlanFigures | None:
+    if campaign.plan_generation is None:
+        return None
+    return PlanFigures.of(campaign.plan_summary or {})
 
 
 def _states(conn: Connection, campaign: Campaign) -> dict[str, int]:
@@ -418,15 +515,18 @@ def _reasons(conn: Connection, campaign: Campaign) -> dict[str, dict[str, int]]:
     return found
 
 
-def status(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any]:
+def status(ctx: Context, *, name: str, slug: str | None = None) -> CampaignStatus:
+    """The campaign's state, its messages by state, why, and by carrier."""
     with reader(ctx.engine) as conn:
         campaign = resolve(conn, name, slug)
-        return {
-            **_overview(campaign),
-            "messages": _states(conn, campaign),
-            "reasons": _reasons(conn, campaign),
-            "carriers": _by_carrier(conn, campaign),
-        }
+        return CampaignStatus(
+            campaign=campaign,
+            status=_shown_status(campaign),
+            plan=_figures(campaign),
+            messages=_states(conn, campaign),
+            reasons=_reasons(conn, campaign),
+            carriers=_by_carrier(conn, campaign),
+        )
 
 
 # --- launch and cancel ----------------------------------------------------------------------
@@ -460,14 +560,24 @@ def _changed_recipients(conn: Connection, campaign: Campaign) -> int:
     ).scalar_one()
 
 
-def launch(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any]:
-    """Freeze the current plan and queue one outbox message per `send` row."""
+@dataclass(frozen=True, slots=True)
+class Launched(View):
+    campaign: str  # its name
+    queued: int  # messages
+    parts: int | None  # of all the messages, as planned
+    launched_at: datetime
+
+
+def launch(ctx: Context, *, name: str, slug: str | None = None) -> Launched:
+    """Freeze the current plan and queue one outbox message per `send` row. Refused
+    (ConflictError) when it cannot be launched now: launched or cancelled already, without a
+    plan, a plan too old, blocked, past its deadline, or recipients changed since the plan."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
         campaign = resolve(conn, name, slug, lock=True)
         refusal = _launch_refusal(conn, campaign, now)
         if refusal:
-            raise ServiceError(refusal)
+            raise refusal
         stamp = literal(now, UtcDateTime())
         source = select(
             plan_rows.c.advertiser_id,
@@ -518,57 +628,59 @@ def launch(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any
             planned_at=campaign.planned_at.isoformat() if campaign.planned_at else None,
             queued=queued, parts=parts,
         )  # fmt: skip
-    return {
-        "campaign": campaign.name,
-        "queued": queued,
-        "parts": parts,
-        "launched_at": now.isoformat(),
-    }
+    return Launched(campaign.name, queued, parts, now)
 
 
-def _launch_refusal(conn: Connection, campaign: Campaign, now: datetime) -> str | None:
+def _launch_refusal(conn: Connection, campaign: Campaign, now: datetime) -> ServiceError | None:
     name = campaign.name
+
+    def refused(code: str, **values: Any) -> ServiceError:
+        return ConflictError(TEXTS[code].format(name=name, **values), code=code)
+
     if campaign.status == "launched":
         assert campaign.launched_at is not None
-        return f"{name!r} was launched at {campaign.launched_at.isoformat()}: it cannot be again"
+        return refused("campaign_launched", at=campaign.launched_at.isoformat())
     if campaign.status == "cancelled":
-        return f"{name!r} was cancelled: create a new campaign"
+        return refused("campaign_cancelled")
     if campaign.plan_generation is None or campaign.planned_at is None:
-        return f"{name!r} has no plan yet: run `tambour campaign plan {name!r}` and read it first"
+        return refused("plan_missing")
+    planned_at = campaign.planned_at.isoformat()
     if now - campaign.planned_at > PLAN_FRESH_FOR:
-        return (
-            f"the plan of {name!r} was made at {campaign.planned_at.isoformat()}, more than "
-            f"{PLAN_FRESH_FOR.total_seconds() / 3600:.0f} hours ago: a plan is proof only while "
-            f"it is fresh; run `tambour campaign plan {name!r}` again, read it, then launch"
-        )
+        return refused("plan_stale", at=planned_at, hours=PLAN_FRESH_FOR.total_seconds() / 3600)
     blocks = (campaign.plan_summary or {}).get("blocks") or []
     if blocks:
         said = "; ".join(f"{b['code']}: {b['message']}" for b in blocks)
-        return f"{name!r} is blocked, nothing can be sent until this changes: {said}"
+        return refused("campaign_blocked", said=said)
     if campaign.send_by is not None and now >= campaign.send_by:
-        return f"{name!r} had to be sent by {campaign.send_by.isoformat()}: too late to launch"
+        return refused("send_by_past", send_by=campaign.send_by.isoformat())
     changed = _changed_recipients(conn, campaign)
     if changed:
-        return (
-            f"{changed:,} recipient(s) of {name!r} changed in the ledger since the plan was "
-            f"made at {campaign.planned_at.isoformat()}: run `tambour campaign plan {name!r}` "
-            "again, read it, then launch"
-        )
+        return refused("recipients_changed", changed=changed, at=planned_at)
     return None
 
 
-def cancel(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any]:
-    """Withdraw the queued messages; those already handed to the carrier cannot be recalled."""
+@dataclass(frozen=True, slots=True)
+class Cancelled(View):
+    campaign: str  # its name
+    was: str  # its status before: draft, planned or launched
+    withdrawn: int  # queued messages withdrawn
+    already_sent: int  # handed to the carrier already: they cannot be recalled
+
+
+def cancel(ctx: Context, *, name: str, slug: str | None = None) -> Cancelled:
+    """Withdraw the queued messages; those already handed to the carrier cannot be recalled.
+    Refused (ConflictError) for a campaign cancelled or finished already."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
         campaign = resolve(conn, name, slug, lock=True)
         if campaign.status == "cancelled":
-            raise ServiceError(f"{campaign.name!r} is cancelled already")
+            said = TEXTS["cancelled_already"].format(name=campaign.name)
+            raise ConflictError(said, code="campaign_cancelled")
         if campaign.finished_at is not None:
-            raise ServiceError(
-                f"{campaign.name!r} finished at {campaign.finished_at.isoformat()}: every message "
-                "has reached its fate, nothing is left to cancel"
+            said = TEXTS["campaign_finished"].format(
+                name=campaign.name, at=campaign.finished_at.isoformat()
             )
+            raise ConflictError(said, code="campaign_finished")
         withdrawn = conn.execute(
             update(outbox)
             .where(
@@ -586,5 +698,4 @@ def cancel(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any
         states = _states(conn, campaign)
         record(conn, ctx, campaign, "cancel", now, was=campaign.status, withdrawn=withdrawn)
     gone = sum(states[s] for s in ("submitting", "submitted", "delivered", "unknown"))
-    return {"campaign": campaign.name, "was": campaign.status, "withdrawn": withdrawn,
-            "already_sent": gone}  # fmt: skip
+    return Cancelled(campaign.name, campaign.status, withdrawn, gone)

@@ -1,47 +1,80 @@
 """Reading contacts back: one contact with its evidence and standing, or the canonical export."""
 
-from typing import IO, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import IO, Any, Final
 
 from tambour.contacts.export import TIME_COLUMNS, canonical_cells
 from tambour.contacts.row import CANONICAL_COLUMNS
 from tambour.outfiles import PLAIN, TableStyle, TableWriter
 from tambour.rules.template import field_key
 from tambour.services import advertisers, audit, ledger_reads
-from tambour.services.context import Context, NotFoundError, ServiceError
-from tambour.services.standing import standing
+from tambour.services.context import Context, InvalidInputError, NotFoundError
+from tambour.services.ledger_reads import Event, StoredContact
+from tambour.services.standing import Standing, standing
+from tambour.services.views import as_json
 from tambour.sms.phone import parse_phone
 from tambour.store.engine import reader
 
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {
+    "invalid_phone": "{number!r} is not a valid phone number",
+    "contact_not_found": "{slug} has no contact {e164}",
+}
 
-def show(ctx: Context, *, slug: str, number: str) -> dict[str, Any]:
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """One contact: its profile, its evidence in recording order, and its standing today."""
+
+    contact: StoredContact
+    evidence: tuple[Event, ...]
+    standing: Mapping[str, Standing]  # by campaign nature: commercial, non_commercial
+
+    def as_dict(self) -> dict[str, Any]:
+        contact = self.contact
+        suppressed = contact.suppression
+        return {
+            "contact": {
+                "e164": contact.e164,
+                "kind": contact.kind.value,
+                **contact.profile,
+                "created_at": contact.created_at.isoformat(),
+                "updated_at": contact.updated_at.isoformat(),
+                "suppressed": (
+                    {"at": as_json(suppressed.at), "source": suppressed.source.value}
+                    if suppressed
+                    else None
+                ),
+            },
+            "evidence": as_json(self.evidence),
+            "standing": as_json(self.standing),
+        }
+
+
+def valid_number(number: str, field: str = "number") -> str:
+    """`number` (any notation) in E.164, or InvalidInputError for parameter `field`."""
     phone = parse_phone(number)
     if phone.e164 is None or not phone.valid:
-        raise ServiceError(f"{number!r} is not a valid phone number")
+        said = TEXTS["invalid_phone"].format(number=number)
+        raise InvalidInputError(field, "invalid_phone", said)
+    return phone.e164
+
+
+def show(ctx: Context, *, slug: str, number: str) -> ContactRecord:
+    """The contact `number` (any notation) of advertiser `slug`; NotFoundError when it has
+    none (or the advertiser is unknown)."""
+    e164 = valid_number(number)
     with reader(ctx.engine) as conn:
         advertiser = advertisers.get(conn, slug)
-        contact = ledger_reads.find(conn, advertiser, phone.e164)
+        contact = ledger_reads.find(conn, advertiser, e164)
         if contact is None:
-            raise NotFoundError(f"{slug} has no contact {phone.e164}")
+            said = TEXTS["contact_not_found"].format(slug=slug, e164=e164)
+            raise NotFoundError(said, code="contact_not_found", field="number")
         events = ledger_reads.timeline(conn, advertiser, contact.id)
-    return {
-        "contact": {
-            "e164": contact.e164,
-            "kind": contact.kind.value,
-            **contact.profile,
-            "created_at": contact.created_at.isoformat(),
-            "updated_at": contact.updated_at.isoformat(),
-            "suppressed": (
-                {
-                    "at": contact.suppression.at.isoformat() if contact.suppression.at else None,
-                    "source": contact.suppression.source.value,
-                }
-                if contact.suppression
-                else None
-            ),
-        },
-        "evidence": events,
-        "standing": standing(contact.facts(), advertiser.facts, ctx.now()),
-    }
+    return ContactRecord(
+        contact, tuple(events), standing(contact.facts(), advertiser.facts, ctx.now())
+    )
 
 
 def export(ctx: Context, *, slug: str, out: IO[str], style: TableStyle = PLAIN) -> int:

@@ -14,13 +14,13 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from queue import Empty, Full
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection
 
@@ -39,7 +39,7 @@ from tambour.contacts.row import CANONICAL_COLUMNS
 from tambour.rules.codes import ContactKind
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
-from tambour.services.context import Context, ServiceError
+from tambour.services.context import Context, InvalidInputError, ServiceError
 from tambour.services.import_prepare import (
     E164,
     EVENTS,
@@ -64,13 +64,25 @@ from tambour.store.bulk import (
 from tambour.store.sqlite_params import bind_as_is
 
 BATCH_ROWS = 5000
+
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {
+    "rejects_is_input": "{target} is the file being imported",
+    "folder_not_found": "the folder {folder} does not exist",
+    "file_exists": "{target} exists already; name a new file (nothing was imported)",
+    "cannot_create": "cannot create {target}: {error}",
+    "reading_failed": "reading {name} failed: {error}",
+    "reader_stopped": "the process reading {name} stopped (exit code {exitcode})",
+}
 CONTACT_COLUMNS = (
     "id", "advertiser_id", "e164", "kind", "profile", "profile_hash", "created_at", "updated_at"
 )  # fmt: skip
 
 
 @dataclass
-class ImportSummary:
+class ImportTally:
+    """An import's counts as it goes (its batches add to them); `summary` when it is over."""
+
     file: str
     dry_run: bool
     encoding: str = ""
@@ -91,6 +103,45 @@ class ImportSummary:
     fields: list[str] = field(default_factory=list)  # headers kept as personalization fields
     facts: Counter[str] = field(default_factory=Counter)  # accepted rows stating each of FACTS
     warnings: list[dict[str, Any]] = field(default_factory=list)  # see `import_warnings`
+
+    def summary(self) -> "ImportSummary":
+        given = {f.name: getattr(self, f.name) for f in fields(self)}
+        return ImportSummary(
+            **{
+                **given,
+                "rejected_by_reason": Counter(self.rejected_by_reason),
+                "columns": dict(self.columns),
+                "fields": tuple(self.fields),
+                "facts": Counter(self.facts),
+                "warnings": tuple(self.warnings),
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What an import did with every row of the file (`ImportTally`'s counts, once over)."""
+
+    file: str
+    dry_run: bool
+    encoding: str
+    delimiter: str
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    duplicates: int  # rows naming a number an earlier row of the batch named: folded
+    rejected: int
+    rejected_by_reason: Counter[str]
+    evidence_added: int
+    suppressed: int
+    rejects_path: str | None
+    interrupted: str | None  # the error that stopped the import half-way
+    seconds: float
+    columns: Mapping[str, str]  # canonical column -> its header
+    fields: tuple[str, ...]  # headers kept as personalization fields
+    facts: Counter[str]  # accepted rows stating each of FACTS
+    warnings: tuple[dict[str, Any], ...]  # see `import_warnings`
 
     @property
     def accepted(self) -> int:
@@ -155,7 +206,7 @@ def _write_batch(
     conn: Connection,
     advertiser: Advertiser,
     rows: list[PreparedRow],
-    summary: ImportSummary,
+    summary: ImportTally,
     *,
     source: str,
     actor: str,
@@ -393,7 +444,10 @@ def _read_and_prepare(
     except ContactFileError as error:
         hand_over(error)
     except Exception as error:  # handed to the writer, which reports it
-        hand_over(ServiceError(f"reading {path.name} failed: {type(error).__name__}: {error}"))
+        said = TEXTS["reading_failed"].format(
+            name=path.name, error=f"{type(error).__name__}: {error}"
+        )
+        hand_over(ServiceError(said, code="import_failed"))
     else:
         hand_over(None)
     out.close()
@@ -444,9 +498,8 @@ def _next_from(queue: "multiprocessing.Queue[Any]", reader: Any, path: Path) -> 
             return queue.get(timeout=_POLL_SECONDS)
         except Empty:
             if not reader.is_alive():
-                raise ServiceError(
-                    f"the process reading {path.name} stopped (exit code {reader.exitcode})"
-                ) from None
+                said = TEXTS["reader_stopped"].format(name=path.name, exitcode=reader.exitcode)
+                raise ServiceError(said, code="import_failed") from None
 
 
 # -- what the user is told about the file as a whole ---------------------------------------------
@@ -477,7 +530,7 @@ def _suggestions(fields: list[str], wanted: tuple[str, ...] | None = None) -> di
     return found
 
 
-def import_warnings(summary: ImportSummary) -> list[dict[str, Any]]:
+def import_warnings(summary: ImportTally) -> list[dict[str, Any]]:
     """What the file fails to say, in words and as data, each with a stable `code`:
 
     - `no_legal_basis_fact`: contacts created, but no row states a fact a legal basis can
@@ -582,11 +635,45 @@ def import_contacts(
     excel: bool = False,
 ) -> ImportSummary:
     """Import a contact file for one advertiser; returns what happened to every row.
-    `excel`: the rejects file in French Excel's form (`;`-separated)."""
+    `excel`: the rejects file in French Excel's form (`;`-separated). Refused: a mapping file or
+    a contact file that cannot be read as one (InvalidInputError about `mapping_path` or
+    `path`: the rows before the problem stay imported), a rejects file that cannot be made
+    (about `rejects_path`), an unknown advertiser (NotFoundError)."""
+    mapping = None
+    if mapping_path is not None:
+        with _unreadable("mapping_path", "unreadable_mapping"):
+            mapping = load_mapping(mapping_path)
+    with _unreadable("path", "unreadable_file"):
+        return _import(
+            ctx, slug, path, mapping, mapping_path, dry_run, rejects_path, progress, workers, excel
+        )
+
+
+@contextmanager
+def _unreadable(field: str, code: str) -> Iterator[None]:
+    """A file that cannot be read as what it should be, as a refusal about `field` (once the
+    import has recorded how far it got, by the error's own name)."""
+    try:
+        yield
+    except ContactFileError as error:
+        raise InvalidInputError(field, code, str(error)) from None
+
+
+def _import(
+    ctx: Context,
+    slug: str,
+    path: Path,
+    mapping: Mapping[str, str] | None,
+    mapping_path: Path | None,
+    dry_run: bool,
+    rejects_path: Path | None,
+    progress: Callable[[int], None] | None,
+    workers: int | None,
+    excel: bool,
+) -> ImportSummary:
     started = time.perf_counter()
-    mapping = load_mapping(mapping_path) if mapping_path else None
     fmt = sniff(path, mapping, mapping_source=mapping_path)
-    summary = ImportSummary(
+    summary = ImportTally(
         file=path.name, dry_run=dry_run, encoding=fmt.encoding, delimiter=fmt.delimiter
     )
     for header, column in zip(fmt.header, fmt.columns, strict=True):
@@ -595,18 +682,21 @@ def import_contacts(
         elif column is not None:
             summary.fields.append(column)
     rejects_target = rejects_path or default_rejects_path(path)
+
+    def refused(code: str, **values: object) -> InvalidInputError:
+        said = TEXTS[code].format(target=rejects_target, **values)
+        return InvalidInputError("rejects_path", code, said)
+
     if rejects_target.resolve() == path.resolve():
-        raise ServiceError(f"--rejects: {rejects_target} is the file being imported")
+        raise refused("rejects_is_input")
     if not rejects_target.parent.is_dir():
-        raise ServiceError(f"--rejects: the folder {rejects_target.parent} does not exist")
-    try:  # never over another file: --rejects must be new, the default takes a free name
+        raise refused("folder_not_found", folder=rejects_target.parent)
+    try:  # never over another file: a rejects path given must be new, the default takes a free name
         rejects = RejectsWriter(rejects_target, fmt, fresh=rejects_path is None, excel=excel)
     except FileExistsError:
-        raise ServiceError(
-            f"--rejects: {rejects_target} exists already; name a new file (nothing was imported)"
-        ) from None
+        raise refused("file_exists") from None
     except OSError as error:
-        raise ServiceError(f"--rejects: cannot create {rejects_target}: {error.strerror}") from None
+        raise refused("cannot_create", error=error.strerror) from None
     source = f"import:{audit.without_phones(path.name)}"
     now = ctx.now()
     workers = default_workers(path) if workers is None else workers
@@ -653,6 +743,7 @@ def import_contacts(
             summary.seconds = time.perf_counter() - started
             if summary.interrupted is None:
                 summary.warnings = import_warnings(summary)
+            result = summary.summary()
             if dry is not None:
                 dry.rollback()
             else:  # what was accepted is recorded, also when the import stopped half-way
@@ -664,12 +755,12 @@ def import_contacts(
                         actor=ctx.actor,
                         action="contacts.import",
                         advertiser_id=advertiser.id,
-                        details=_audited(summary),
+                        details=_audited(result),
                         at=now,
                     )
-    if not dry_run and summary.rows >= ANALYZE_FROM:
+    if not dry_run and result.rows >= ANALYZE_FROM:
         # A large import changes the tables' statistics by as much: without fresh ones the
         # server scanned the whole evidence table for each batch of a worker's opt-out check.
         with ctx.engine.begin() as conn:
             refresh_statistics(conn, "contacts", "evidence", "suppressions")
-    return summary
+    return result

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tambour.keys import Keys
-from tambour.services.context import ServiceError
+from tambour.services.context import ConflictError
 from tambour.store.engine import reader
 from tambour.store.tables import installation
 
@@ -20,7 +20,7 @@ _KEPT = "kept:"  # + purpose: a purpose key kept by a rotation, wrapped under th
 _KEEP_PURPOSE = "kept"
 
 
-class KeyMismatchError(ServiceError):
+class KeyMismatchError(ConflictError):
     """The database was made with another secret key than the one this process has."""
 
 
@@ -28,7 +28,8 @@ def mismatch(recorded: str, keys: Keys) -> KeyMismatchError:
     return KeyMismatchError(
         f"this database's secret key is {recorded}, but the key read from {keys.origin} is "
         f"{keys.key_id}: run with the database's own key (TAMBOUR_SECRET_KEY, TAMBOUR_KEY_FILE "
-        "or ~/.config/tambour/secret.key), or its opt-outs would not be recognized"
+        "or ~/.config/tambour/secret.key), or its opt-outs would not be recognized",
+        code="secret_key_mismatch",
     )
 
 

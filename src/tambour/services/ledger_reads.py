@@ -12,6 +12,7 @@ from tambour.rules.codes import ContactKind, OptOutSource
 from tambour.rules.facts import ContactFacts, OptOut
 from tambour.services.advertisers import Advertiser
 from tambour.services.suppression import entries as suppression_entries
+from tambour.services.views import View
 from tambour.sms.phone import parse_phone
 from tambour.store.tables import contacts, evidence
 
@@ -40,22 +41,27 @@ class StoredContact:
         )
 
 
-def timeline(conn: Connection, advertiser: Advertiser, contact_id: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Event(View):
+    """One fact of a contact's evidence, as recorded."""
+
+    kind: str  # an EvidenceKind's value
+    at: datetime | None  # when it happened (None: not dated)
+    data: dict[str, Any]
+    source: str  # where it was learnt (a file, a reply, an opt-out)
+    recorded_at: datetime
+    recorded_by: str
+
+
+def timeline(conn: Connection, advertiser: Advertiser, contact_id: int) -> list[Event]:
+    """The contact's evidence in the order it was recorded."""
     rows = conn.execute(
         select(evidence)
         .where(evidence.c.advertiser_id == advertiser.id, evidence.c.contact_id == contact_id)
         .order_by(evidence.c.id)
     )
     return [
-        {
-            "kind": r.kind,
-            "at": r.occurred_at.isoformat() if r.occurred_at else None,
-            "data": r.data,
-            "source": r.source,
-            "recorded_at": r.recorded_at.isoformat(),
-            "recorded_by": r.recorded_by,
-        }
-        for r in rows
+        Event(r.kind, r.occurred_at, r.data, r.source, r.recorded_at, r.recorded_by) for r in rows
     ]
 
 

@@ -23,11 +23,5 @@ def insert_evidence(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[int
     if not rows:
         return []
     ids = reserve_ids(conn, "evidence", len(rows))
-    seal = current_sealer().evidence
-    stored: list[list[Any]] = []  # lists: each row is made once, its seal appended to it
-    for row_id, row in zip(ids, rows, strict=True):
-        full = [row_id, *row]
-        full.append(seal(full))
-        stored.append(full)
-    insert_rows(conn, "evidence", _STORED, stored)
+    insert_rows(conn, "evidence", _STORED, current_sealer().evidence_rows(ids, rows))
     return ids

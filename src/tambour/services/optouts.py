@@ -5,24 +5,32 @@ import codecs
 import csv
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, select
 
 from tambour.contacts.headers import lookup
 from tambour.contacts.ledger import Evidence, EvidenceKind
-from tambour.contacts.reader import control_character, invalid_phone_reason, regular_file
+from tambour.contacts.reader import (
+    ContactFileError,
+    control_character,
+    invalid_phone_reason,
+    regular_file,
+)
 from tambour.contacts.values import parse_datetime
 from tambour.rules.codes import OptOutSource
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
-from tambour.services.context import Context, ServiceError
+from tambour.services.contacts import valid_number
+from tambour.services.context import Context, InvalidInputError, ServiceError
 from tambour.services.ledger_writes import insert_evidence
 from tambour.services.seals import Written, with_rows
 from tambour.services.suppression import phone_hash, record_suppressions
+from tambour.services.views import View
 from tambour.sms.phone import parse_phone
 from tambour.store.bulk import copy_time
 from tambour.store.tables import contacts, evidence
@@ -31,12 +39,27 @@ if TYPE_CHECKING:
     from _csv import Reader
 
 
-def parse_source(value: str) -> OptOutSource:
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {
+    "invalid_source": "{value!r} is not one of {choices}",
+    "unreadable_line": "{path}: line {line}: {error}",
+    "duplicate_column": (
+        "{path}: line 1: columns {first!r} and {second!r} are both {column}: keep one of them"
+    ),
+    "control_character": "{path}: line 1: the header's column {index} ({name!r}) {problem}",
+    "no_phone_number": "{name}: no phone number found",
+    "unreadable_file": "{path}: {error}",
+}
+
+
+def parse_source(value: str, field: str = "source") -> OptOutSource:
+    """An opt-out source named in words (any case), or InvalidInputError for `field`."""
     try:
         return OptOutSource(value.strip().casefold())
     except ValueError:
         choices = ", ".join(s.value for s in OptOutSource)
-        raise ServiceError(f"--source: {value!r} is not one of {choices}") from None
+        said = TEXTS["invalid_source"].format(value=value, choices=choices)
+        raise InvalidInputError(field, "invalid_source", said) from None
 
 
 def record_optouts(
@@ -99,12 +122,20 @@ def record_optouts(
     return len(rows)
 
 
+@dataclass(frozen=True, slots=True)
+class OptedOut(View):
+    """An opt-out recorded: the number by the start of its suppression hash (never in clear)."""
+
+    phone_hash: str
+    source: str
+    known_contact: bool  # a contact of the advertiser (its evidence has the opt-out too)
+
+
 def add(
     ctx: Context, *, slug: str, number: str, source: OptOutSource, at: datetime | None = None
-) -> dict[str, Any]:
-    phone = parse_phone(number)
-    if phone.e164 is None or not phone.valid:
-        raise ServiceError(f"{number!r} is not a valid phone number")
+) -> OptedOut:
+    """Opt `number` (any notation) out of advertiser `slug`'s messages, at once (audited)."""
+    e164 = valid_number(number)
     now = ctx.now()
     with ctx.engine.begin() as conn:
         advertiser = advertisers.get(conn, slug)
@@ -112,13 +143,13 @@ def add(
         recorded = record_optouts(
             conn,
             advertiser,
-            [(phone.e164, source, at or now)],
+            [(e164, source, at or now)],
             origin=f"optout:{source.value}",
             actor=ctx.actor,
             now=now,
             written=written,
         )
-        reference = phone_hash(advertiser, phone.e164).hex()[:16]
+        reference = phone_hash(advertiser, e164).hex()[:16]
         audit.append(
             conn,
             actor=ctx.actor,
@@ -130,16 +161,26 @@ def add(
             ),
             at=now,
         )
-    return {"phone_hash": reference, "source": source.value, "known_contact": bool(recorded)}
+    return OptedOut(reference, source.value, bool(recorded))
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class LineProblem(View):
+    """A line of an opposition list: rejected (its number unreadable) or recorded with a
+    warning (a date or source it could not read: now, and the list's source, instead)."""
+
+    line: int
+    field: str  # the column: phone, opted_out_at, opt_out_source
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class OptOutImport:
-    file: str
-    accepted: int = 0
-    evidence_added: int = 0
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)  # recorded, with a problem
+    file: str  # its name
+    accepted: int  # numbers opted out
+    evidence_added: int  # of them, known contacts whose evidence has it now
+    rejected: tuple[LineProblem, ...]
+    warnings: tuple[LineProblem, ...]  # recorded, with a problem
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -147,9 +188,19 @@ class OptOutImport:
             "accepted": self.accepted,
             "evidence_added": self.evidence_added,
             "rejected": len(self.rejected),
-            "rejects": self.rejected[:100],
-            "warnings": self.warnings[:100],
+            "rejects": [line.as_dict() for line in self.rejected[:100]],
+            "warnings": [line.as_dict() for line in self.warnings[:100]],
         }
+
+
+@dataclass
+class _Tally:
+    """An opposition list's import as it goes."""
+
+    accepted: int = 0
+    evidence_added: int = 0
+    rejected: list[LineProblem] = field(default_factory=list)
+    warnings: list[LineProblem] = field(default_factory=list)
 
 
 def _encoding(path: Path) -> str:
@@ -165,6 +216,19 @@ def _encoding(path: Path) -> str:
     return "utf-8-sig"
 
 
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """What keeps the file from being read (not a file, not opened, a read failing) as a
+    refusal about `path`."""
+    try:
+        yield
+    except ContactFileError as error:
+        raise InvalidInputError("path", "unreadable_file", str(error)) from None
+    except OSError as error:
+        said = TEXTS["unreadable_file"].format(path=path, error=error.strerror or error)
+        raise InvalidInputError("path", "unreadable_file", said) from None
+
+
 def _numbered(path: Path, reader: "Reader", after: int) -> Iterator[tuple[int, list[str]]]:
     """(line, cells) of the records of a reader started after line `after`; a record the csv
     module cannot read (a cell over its size limit) stops the import, saying where."""
@@ -172,7 +236,8 @@ def _numbered(path: Path, reader: "Reader", after: int) -> Iterator[tuple[int, l
         for row in reader:
             yield reader.line_num + after, row
     except csv.Error as error:
-        raise ServiceError(f"{path}: line {reader.line_num + after}: {error}") from None
+        said = TEXTS["unreadable_line"].format(path=path, line=reader.line_num + after, error=error)
+        raise InvalidInputError("path", "unreadable_line", said) from None
 
 
 _READ = ("phone", "opted_out_at", "opt_out_source")  # the columns an opposition list is read for
@@ -185,15 +250,15 @@ def _check_header(path: Path, cells: list[str], header: list[str]) -> None:
     for name, column in zip(cells, header, strict=True):
         if column in _READ:
             if column in seen:
-                raise ServiceError(
-                    f"{path}: line 1: columns {seen[column]!r} and {name!r} are both "
-                    f"{column}: keep one of them"
+                said = TEXTS["duplicate_column"].format(
+                    path=path, first=seen[column], second=name, column=column
                 )
+                raise InvalidInputError("path", "duplicate_column", said)
             seen[column] = name
 
 
 def _entries(
-    path: Path, default_source: OptOutSource, now: datetime, result: OptOutImport
+    path: Path, default_source: OptOutSource, now: datetime, result: _Tally
 ) -> Iterator[tuple[str, OptOutSource, datetime]]:
     regular_file(path)  # not a folder, a device (/dev/zero never ends) or a pipe
     with path.open(encoding=_encoding(path), newline="") as handle:
@@ -208,9 +273,10 @@ def _entries(
             rows = numbered
             for index, name in enumerate(cells):
                 if problem := control_character(name):
-                    raise ServiceError(
-                        f"{path}: line 1: the header's column {index + 1} ({name!r}) {problem}"
+                    said = TEXTS["control_character"].format(
+                        path=path, index=index + 1, name=name, problem=problem
                     )
+                    raise InvalidInputError("path", "control_character", said)
             _check_header(path, cells, header)
         else:  # a bare list of numbers: the first line is data
             header = ["phone"]
@@ -223,19 +289,16 @@ def _entries(
             # sure. In a date or source: recorded now, with the list's source, as below.
             controls = {k: why for k, v in record.items() if (why := control_character(v))}
             if "phone" in controls:
-                reason = controls["phone"]
-                result.rejected.append({"line": line, "field": "phone", "reason": reason})
+                result.rejected.append(LineProblem(line, "phone", controls["phone"]))
                 continue
             for column in ("opted_out_at", "opt_out_source"):
                 if column in controls:
-                    result.warnings.append(
-                        {"line": line, "field": column, "reason": controls[column]}
-                    )
+                    result.warnings.append(LineProblem(line, column, controls[column]))
                     record[column] = ""
             phone = parse_phone(record.get("phone", ""))
             if phone.e164 is None or not phone.valid:
                 reason = invalid_phone_reason(record.get("phone", ""))
-                result.rejected.append({"line": line, "field": "phone", "reason": reason})
+                result.rejected.append(LineProblem(line, "phone", reason))
                 continue
             # An opposition is never dropped for a bad date or source: it takes effect now,
             # with the list's source, and the line is reported.
@@ -243,16 +306,12 @@ def _entries(
             try:
                 at = parse_datetime(record.get("opted_out_at", "")) or now
             except ValueError as error:
-                result.warnings.append(
-                    {"line": line, "field": "opted_out_at", "reason": str(error)}
-                )
+                result.warnings.append(LineProblem(line, "opted_out_at", str(error)))
             if record.get("opt_out_source", "").strip():
                 try:
-                    source = parse_source(record["opt_out_source"])
+                    source = parse_source(record["opt_out_source"], "opt_out_source")
                 except ServiceError as error:
-                    result.warnings.append(
-                        {"line": line, "field": "opt_out_source", "reason": str(error)}
-                    )
+                    result.warnings.append(LineProblem(line, "opt_out_source", error.message))
             yield phone.e164, source, at
 
 
@@ -261,21 +320,23 @@ def import_file(
 ) -> OptOutImport:
     """An opposition list: one number a line, or a CSV with a `phone` column and optional
     `opted_out_at` and `opt_out_source`. Invalid lines are reported, the rest recorded, in one
-    transaction, streamed in chunks."""
-    result = OptOutImport(file=path.name)
+    transaction, streamed in chunks. Refused (InvalidInputError about `path`) when the file
+    cannot be read as one, or holds no phone number."""
+    result = _Tally()
     now = ctx.now()
     with ctx.engine.begin() as conn:
         advertiser = advertisers.get(conn, slug)
         entries = _entries(path, source, now, result)
         written = Written()
-        while chunk := list(itertools.islice(entries, 5000)):
+        while chunk := _next_chunk(path, entries):
             result.evidence_added += record_optouts(
                 conn, advertiser, chunk, origin=f"optout-import:{audit.without_phones(path.name)}",
                 actor=ctx.actor, now=now, written=written,
             )  # fmt: skip
             result.accepted += len(chunk)
         if not result.accepted and not result.rejected:
-            raise ServiceError(f"{path.name}: no phone number found")
+            said = TEXTS["no_phone_number"].format(name=path.name)
+            raise InvalidInputError("path", "no_phone_number", said)
         audit.append(
             conn,
             actor=ctx.actor,
@@ -288,4 +349,17 @@ def import_file(
             ),
             at=now,
         )  # fmt: skip
-    return result
+    return OptOutImport(
+        path.name,
+        result.accepted,
+        result.evidence_added,
+        tuple(result.rejected),
+        tuple(result.warnings),
+    )
+
+
+def _next_chunk(
+    path: Path, entries: Iterator[tuple[str, OptOutSource, datetime]]
+) -> list[tuple[str, OptOutSource, datetime]]:
+    with _readable(path):
+        return list(itertools.islice(entries, 5000))

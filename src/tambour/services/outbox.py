@@ -32,7 +32,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from tambour.rules.sending import STOPPING_FACTS
-from tambour.services import audit
+from tambour.services import audit, webhooks
+from tambour.services.webhooks import Event
 from tambour.store.bulk import (
     adapt_datetime,
     copy_time,
@@ -559,6 +560,7 @@ def end_campaigns(
     found = cursor.fetchall()
     q = mark(conn)
     ended = []
+    events: list[Event] = []
     for campaign_id, advertiser_id, name in found:
         cursor.execute(
             f"SELECT state, count(*), max(done_at) FROM outbox WHERE campaign_id = {q}"
@@ -594,6 +596,13 @@ def end_campaigns(
             at=now,
         )
         ended.append(Ended(campaign_id, advertiser_id, finished_at, messages))
+        events.append(
+            Event(advertiser_id, "campaign.finished", {
+                "campaign_id": campaign_id, "campaign": name,
+                "finished_at": finished_at.isoformat(), "messages": messages,
+            })
+        )  # fmt: skip
+    webhooks.emit(conn, events, now)
     return ended
 
 
@@ -628,6 +637,7 @@ def record_receipts(
     now: datetime,
     receipts: Sequence[Receipt],
     touched: dict[int, int] | None = None,
+    settled: list[int] | None = None,
 ) -> int:
     """Apply final receipts to their parts (a pending one, ENROUTE or ACCEPTD, changes
     nothing), and settle the messages whose parts are all known. A receipt names the most
@@ -637,7 +647,8 @@ def record_receipts(
     Returns how many receipts are waiting in early_receipts.
 
     `touched` gets the messages whose parts a receipt settled: outbox id -> campaign id, for
-    the caller to tell which campaigns may be over."""
+    the caller to tell which campaigns may be over; `settled` the messages they brought to
+    their final state (for webhooks)."""
     final = [r for r in receipts if r.outcome in _FINAL]
     if not final:
         return 0
@@ -660,7 +671,7 @@ def record_receipts(
             updates.setdefault(
                 (found.outbox_id, found.part), (found, receipt.outcome.value, receipt.error)
             )
-    _update_parts(conn, now, list(updates.values()), touched)
+    _update_parts(conn, now, list(updates.values()), touched, settled)
     _store_early(conn, now, early)
     return len(early)
 
@@ -711,6 +722,7 @@ def _update_parts(
     now: datetime,
     updates: Sequence[tuple[Part, str, int | None]],
     touched: dict[int, int] | None = None,
+    settled: list[int] | None = None,
 ) -> None:
     """Record the parts' outcomes (each once: a redelivered receipt changes nothing) and
     settle their messages: a one-part message by its part's receipt, others once all their
@@ -735,7 +747,9 @@ def _update_parts(
             same={"done_at": at},
         )
         _write_settled(conn, at, single)
-    _settle(conn, now, {p.outbox_id for p, _, _ in updates if p.of_parts > 1})
+    if settled is not None:
+        settled.extend(outbox_id for outbox_id, _, _ in single)
+    _settle(conn, now, {p.outbox_id for p, _, _ in updates if p.of_parts > 1}, settled)
 
 
 def _store_early(
@@ -972,7 +986,9 @@ def _audit_proven(
         )  # fmt: skip
 
 
-def _settle(conn: Connection, now: datetime, outbox_ids: set[int]) -> None:
+def _settle(
+    conn: Connection, now: datetime, outbox_ids: set[int], settled: list[int] | None = None
+) -> None:
     """Messages whose parts' receipts settle them: delivered when all parts are, failed when
     any part failed (receipts.message_outcome)."""
     if not outbox_ids:
@@ -991,12 +1007,14 @@ def _settle(conn: Connection, now: datetime, outbox_ids: set[int]) -> None:
         if error_code and outcome not in (None, Outcome.DELIVERED.value):
             errors.setdefault(outbox_id, error_code)
     at = adapt_datetime(conn, now)
-    settled = []
+    final = []
     for outbox_id, parts in outcomes.items():
         outcome = message_outcome(parts)
         if outcome in _FINAL:
-            settled.append((outbox_id, _STATE_OF[outcome], errors.get(outbox_id)))
-    _write_settled(conn, at, settled)
+            final.append((outbox_id, _STATE_OF[outcome], errors.get(outbox_id)))
+    _write_settled(conn, at, final)
+    if settled is not None:
+        settled.extend(outbox_id for outbox_id, _, _ in final)
 
 
 def _write_settled(conn: Connection, at: Any, rows: Sequence[tuple[int, str, int | None]]) -> None:

@@ -4,12 +4,17 @@ the rows in memory), the rows streamed in contact order, and a few rendered samp
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Integer, column, select, text
 
+from tambour.services.context import Context
+from tambour.store.engine import reader
 from tambour.store.tables import UtcDateTime, plan_rows
+
+if TYPE_CHECKING:
+    from tambour.services.campaigns import Campaign
 
 UNLOCATED = "unknown"  # the territory of rows excluded before the number was located
 ROW_BATCH = 2000
@@ -220,3 +225,24 @@ def samples(
 def most_parts(summary: dict[str, Any]) -> int:
     """The largest number of parts of a message of the plan (0 without a send)."""
     return max((int(parts) for parts in summary["by_parts"]), default=0)
+
+
+# --- the use cases: a planned campaign's rows and samples, each read in its own transaction ---
+
+
+def plan_rows_of(ctx: Context, campaign: "Campaign") -> Iterator[dict[str, Any]]:
+    """Every row of the campaign's current plan, in contact order, as JSON data (send times in
+    the recipient's own time), streamed: the read stays open until the last row is taken or
+    the iterator is closed."""
+    assert campaign.plan_generation is not None, "a planned campaign"
+    with reader(ctx.engine) as conn:
+        yield from rows(conn, campaign.id, campaign.plan_generation)
+
+
+def samples_of(ctx: Context, campaign: "Campaign") -> list[dict[str, Any]]:
+    """The sample messages a plan's report shows (`samples`)."""
+    assert campaign.plan_generation is not None and campaign.plan_summary is not None
+    with reader(ctx.engine) as conn:
+        return samples(
+            conn, campaign.id, campaign.plan_generation, most_parts(campaign.plan_summary)
+        )

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from queue import Empty
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from orjson import loads as json_loads
 from sqlalchemy import Connection, Engine, delete, select, text, update
@@ -44,7 +44,7 @@ from tambour.rules.template import field_key
 from tambour.services import plan_reads
 from tambour.services.advertisers import Advertiser
 from tambour.services.campaigns import PLANNABLE, Campaign, record, resolve, window_policy
-from tambour.services.context import Context, ServiceError
+from tambour.services.context import ConflictError, Context, ServiceError
 from tambour.services.seals import (
     PLAN_SEALED,
     SEAL_SPACE,
@@ -64,6 +64,18 @@ from tambour.store.tables import campaigns, plan_rows
 CHUNK = 5000  # contacts read, decided and written together
 PARALLEL_FROM = 20_000  # smaller audiences are planned in this process
 _POLL_SECONDS = 0.5  # how often the coordinator checks that its workers are alive
+
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {
+    "launched": "{name!r} was launched at {at}: its plan is frozen",
+    "cancelled": "{name!r} was cancelled: its plan can no longer change",
+    "changed_meanwhile": "{name!r} was launched or cancelled meanwhile",
+    "plan_discarded": (
+        "{name!r} was launched, cancelled or planned again meanwhile: this plan is discarded"
+    ),
+    "worker_failed": "planning failed in a worker: {error}",
+    "worker_stopped": "a planning worker stopped (exit code {exitcode})",
+}
 
 PLAN_COLUMNS = (
     "campaign_id", "generation", "contact_id", "advertiser_id", "e164", "decision", "basis",
@@ -458,7 +470,8 @@ def _worker(job: PlanJob, bounds: list[tuple[int, int]], share: tuple[int, int],
             for lo, hi in bounds[mine::every]:
                 out.put(_plan_chunk(reads, writes, job, lo, hi))
     except Exception as error:  # handed to the coordinator, which reports it
-        out.put(ServiceError(f"planning failed in a worker: {type(error).__name__}: {error}"))
+        said = TEXTS["worker_failed"].format(error=f"{type(error).__name__}: {error}")
+        out.put(ServiceError(said, code="plan_failed"))
     else:
         out.put(None)
     finally:
@@ -487,9 +500,8 @@ def _run_beside(
             except Empty:
                 dead = [p for p in processes if not p.is_alive() and p.exitcode]
                 if dead:
-                    raise ServiceError(
-                        f"a planning worker stopped (exit code {dead[0].exitcode})"
-                    ) from None
+                    said = TEXTS["worker_stopped"].format(exitcode=dead[0].exitcode)
+                    raise ServiceError(said, code="plan_failed") from None
                 continue
             if item is None:
                 running -= 1
@@ -637,7 +649,7 @@ def plan(
         campaign = resolve(conn, name, slug)
         window = window_policy(conn, campaign.advertiser)
     if campaign.status not in PLANNABLE:
-        raise ServiceError(_frozen(campaign))
+        raise _frozen(campaign)
     content = campaign.content()
     # The core compares the instant with every fact's (UTC, as read): given in UTC too, each
     # comparison is of two times of one zone, not of two zones' offsets.
@@ -646,7 +658,8 @@ def plan(
     with ctx.engine.begin() as conn:
         generation = next_generation(conn, campaign.id)
     if generation is None:
-        raise ServiceError(f"{campaign.name!r} was launched or cancelled meanwhile")
+        said = TEXTS["changed_meanwhile"].format(name=campaign.name)
+        raise ConflictError(said, code="plan_discarded")
     job = PlanJob(
         url=ctx.engine.url.render_as_string(hide_password=False),
         dialect=ctx.engine.dialect.name,
@@ -692,10 +705,8 @@ def plan(
                 )
             ).rowcount
             if not switched:
-                raise ServiceError(
-                    f"{campaign.name!r} was launched, cancelled or planned again meanwhile: "
-                    "this plan is discarded"
-                )
+                said = TEXTS["plan_discarded"].format(name=campaign.name)
+                raise ConflictError(said, code="plan_discarded")
             record(
                 conn, ctx, campaign, "plan", now, generation=generation,
                 targeted=figures["targeted"], send=figures["send"], exclude=figures["exclude"],
@@ -721,11 +732,10 @@ def plan(
         return resolve(conn, campaign.name, campaign.advertiser.slug)
 
 
-def _frozen(campaign: Campaign) -> str:
+def _frozen(campaign: Campaign) -> ConflictError:
     if campaign.status == "launched":
         assert campaign.launched_at is not None
-        return (
-            f"{campaign.name!r} was launched at {campaign.launched_at.isoformat()}: its plan is "
-            "frozen (see `tambour campaign status`)"
-        )
-    return f"{campaign.name!r} was cancelled: its plan can no longer change"
+        said = TEXTS["launched"].format(name=campaign.name, at=campaign.launched_at.isoformat())
+        return ConflictError(said, code="campaign_launched")
+    said = TEXTS["cancelled"].format(name=campaign.name)
+    return ConflictError(said, code="campaign_cancelled")

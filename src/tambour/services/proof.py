@@ -27,7 +27,8 @@ from tambour.services import advertisers, campaigns
 from tambour.services.advertisers import Advertiser
 from tambour.services.audit import entry_hash, without_phones
 from tambour.services.campaigns import Campaign
-from tambour.services.context import Context, NotFoundError, ServiceError
+from tambour.services.contacts import valid_number
+from tambour.services.context import Context, NotFoundError
 from tambour.services.proof_records import (
     Entry,
     Fact,
@@ -43,7 +44,6 @@ from tambour.services.proof_records import (
 )
 from tambour.services.seals import PLAN_SEALED, current_sealer, fact_fingerprint
 from tambour.services.suppression import phone_hash
-from tambour.sms.phone import parse_phone
 from tambour.store.bulk import driver_cursor, mark, read_instant
 from tambour.store.engine import snapshot
 from tambour.store.tables import campaigns as campaign_rows
@@ -53,6 +53,8 @@ from tambour.store.tables import contacts, outbox, outbox_parts, plan_rows, repl
 _DISPATCH_NOTES: Final = frozenset(
     {"submitted", "recorded", "failed", "expired", "cancelled", "unknown"}
 )
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {"number_not_found": "{slug} has no contact, opt-out or reply from {e164}"}
 
 # --- reading ----------------------------------------------------------------------------------
 
@@ -316,16 +318,17 @@ def _trail(message: Any, parts: Sequence[Part], entries: Sequence[Entry]) -> tup
 
 def proof(ctx: Context, *, slug: str, number: str, campaign: str | None = None) -> Proof:
     """The proof for `number` (any notation) with advertiser `slug`, in every campaign whose
-    current plan names it, or in `campaign` only. Raises ServiceError for a number that cannot
-    be read, NotFoundError for an unknown advertiser or campaign, or a number the advertiser
-    never had (no contact, no suppression entry, no reply)."""
-    phone = parse_phone(number)
-    if phone.e164 is None or not phone.valid:
-        raise ServiceError(f"{number!r} is not a valid phone number")
-    e164 = phone.e164
+    current plan names it, or in `campaign` only. Raises InvalidInputError for a number that
+    cannot be read, NotFoundError for an unknown advertiser or campaign, or a number the
+    advertiser never had (no contact, no suppression entry, no reply)."""
+    e164 = valid_number(number)
     with snapshot(ctx.engine) as conn:
         advertiser = advertisers.get(conn, slug)
-        only = campaigns.resolve(conn, campaign, slug) if campaign is not None else None
+        only = (
+            campaigns.resolve(conn, campaign, slug, field="campaign")
+            if campaign is not None
+            else None
+        )
         contact = conn.execute(
             select(contacts).where(
                 contacts.c.advertiser_id == advertiser.id, contacts.c.e164 == e164
@@ -334,7 +337,8 @@ def proof(ctx: Context, *, slug: str, number: str, campaign: str | None = None) 
         suppressed = _suppression(conn, advertiser, e164)
         replied = _replies(conn, advertiser, e164)
         if contact is None and suppressed is None and not replied:
-            raise NotFoundError(f"{slug} has no contact, opt-out or reply from {e164}")
+            said = TEXTS["number_not_found"].format(slug=slug, e164=e164)
+            raise NotFoundError(said, code="number_not_found", field="number")
         contact_id: int = contact.id if contact is not None else 0
         facts = _facts(conn, advertiser, contact_id) if contact is not None else []
         rows = _planned_campaigns(conn, advertiser, contact_id, only) if contact else []

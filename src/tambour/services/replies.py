@@ -53,13 +53,14 @@ from tambour.contacts.ledger import Evidence, EvidenceKind
 from tambour.rules.codes import OptOutSource
 from tambour.rules.replies import ReplyKind, Routing, confirmation_text, short_digits
 from tambour.services import advertisers as advertisers_service
-from tambour.services import audit
+from tambour.services import audit, webhooks
 from tambour.services.advertisers import Advertiser
 from tambour.services.ledger_writes import insert_evidence
 from tambour.services.optouts import record_optouts
 from tambour.services.seals import Written, with_rows
 from tambour.services.suppression import entries as suppression_entries
 from tambour.services.suppression import phone_hash, record_suppressions
+from tambour.services.webhooks import Event
 from tambour.store.bulk import copy_time
 from tambour.store.tables import (
     advertisers,
@@ -182,7 +183,41 @@ def record_replies(
         if confirm and reply.kind is ReplyKind.STOP and any(position in fresh[a] for a in done):
             confirmation = _confirmation(batch, reply, done)
         effects.append(ReplyEffect(reply, done, confirmation, tuple(kept[position])))
+    _emit_events(conn, replies, kept, fresh, now)
     return effects
+
+
+def _emit_events(
+    conn: Connection,
+    replies: Sequence[Reply],
+    kept: Sequence[Sequence[int]],
+    fresh: dict[int, set[int]],
+    now: datetime,
+) -> None:
+    """The webhooks of a batch: `reply.received` for each reply kept for an advertiser, and
+    `contact.opted_out` for each STOP that opted a number out (not a STOP told again)."""
+    events = [
+        Event(advertiser_id, "contact.opted_out", {"number": replies[position].sender,
+              "source": "sms_stop", "at": now.isoformat()})
+        for advertiser_id, positions in sorted(fresh.items())
+        for position in sorted(positions)
+    ]  # fmt: skip
+    ids = sorted(i for row_ids in kept for i in row_ids)
+    if ids:
+        rows = conn.execute(
+            select(
+                replies_table.c.id, replies_table.c.advertiser_id, replies_table.c.e164,
+                replies_table.c.to_number, replies_table.c.text, replies_table.c.meaning,
+                replies_table.c.status,
+            ).where(replies_table.c.id.in_(ids), replies_table.c.advertiser_id.is_not(None))
+        ).all()  # fmt: skip
+        events += [
+            Event(row.advertiser_id, "reply.received", {"reply_id": row.id, "from": row.e164,
+                  "to": row.to_number, "text": row.text, "meaning": row.meaning,
+                  "status": row.status, "received_at": now.isoformat()})
+            for row in rows
+        ]  # fmt: skip
+    webhooks.emit(conn, events, now)
 
 
 def _dispatch(batch: _Batch, position: int, reply: Reply) -> tuple[int, ...]:

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select, update
 from tambour.rules.codes import OptOutSource
 from tambour.services import advertisers, audit
 from tambour.services.advertisers import Advertiser
-from tambour.services.context import Context, NotFoundError, ServiceError
+from tambour.services.context import ConflictError, Context, InvalidInputError, NotFoundError
 from tambour.services.optouts import record_optouts
 from tambour.services.replies import ReplyStatus
 from tambour.services.seals import Written, with_rows
@@ -35,6 +35,15 @@ from tambour.store.tables import replies
 PARIS: Final = ZoneInfo("Europe/Paris")
 DEFAULT_LIMIT: Final = 50
 MARKED_OPT_OUT_SOURCE: Final = OptOutSource.SMS_STOP
+
+# What a refusal says, by its code (the parameter it is about is said by each entry point).
+TEXTS: Final = {
+    "limit": "{limit} is not a positive number",
+    "not_from_number": (
+        "reply {reply_id} did not come from a phone number: there is no number to opt out"
+    ),
+    "reply_not_found": "no reply {reply_id} for {slug}",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +77,25 @@ class KeptReply:
         }
 
 
-def parse_status(value: str) -> ReplyStatus:
-    try:
-        return ReplyStatus(value.strip().casefold())
-    except ValueError:
-        choices = ", ".join(s.value for s in ReplyStatus)
-        raise ServiceError(f"--status: {value!r} is not one of {choices}") from None
+@dataclass(frozen=True, slots=True)
+class Marked:
+    """A reply marked (`changed`), or left as it was; an opt-out recorded says its source, the
+    number's suppression hash (its start) and whether it is a contact of the advertiser."""
+
+    id: int
+    status: str  # new, read, opted_out
+    changed: bool
+    source: str | None = None
+    phone_hash: str | None = None
+    known_contact: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"id": self.id, "status": self.status, "changed": self.changed}
+        if self.source is not None:
+            found.update(
+                source=self.source, phone_hash=self.phone_hash, known_contact=self.known_contact
+            )
+        return found
 
 
 def list_replies(
@@ -81,7 +103,8 @@ def list_replies(
 ) -> list[KeptReply]:
     """The advertiser's replies, newest first, `limit` at most, of one status or all."""
     if limit < 1:
-        raise ServiceError(f"--limit: {limit} is not a positive number")
+        said = TEXTS["limit"].format(limit=limit)
+        raise InvalidInputError("limit", "out_of_range", said)
     with reader(ctx.engine) as conn:
         advertiser = advertisers.get(conn, slug)
         query = (
@@ -95,14 +118,14 @@ def list_replies(
         return [_kept(row) for row in conn.execute(query)]
 
 
-def mark_read(ctx: Context, *, slug: str, reply_id: int) -> dict[str, Any]:
+def mark_read(ctx: Context, *, slug: str, reply_id: int) -> Marked:
     """Mark a new reply read (audited); a reply read or opted out already stays as it is."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
         advertiser = advertisers.get(conn, slug)
         found = _find(conn, advertiser, reply_id)
         if found.status != ReplyStatus.NEW:
-            return {"id": reply_id, "status": found.status, "changed": False}
+            return Marked(reply_id, found.status, changed=False)
         _handled(conn, advertiser, reply_id, ReplyStatus.READ, now, ctx.actor)
         audit.append(
             conn,
@@ -112,10 +135,10 @@ def mark_read(ctx: Context, *, slug: str, reply_id: int) -> dict[str, Any]:
             details={"reply_id": reply_id},
             at=now,
         )
-    return {"id": reply_id, "status": ReplyStatus.READ.value, "changed": True}
+    return Marked(reply_id, ReplyStatus.READ.value, changed=True)
 
 
-def mark_opted_out(ctx: Context, *, slug: str, reply_id: int) -> dict[str, Any]:
+def mark_opted_out(ctx: Context, *, slug: str, reply_id: int) -> Marked:
     """Record the opposition a reply states (see the module docstring), audited; a reply marked
     (or read by the core as a STOP) already stays as it is."""
     now = ctx.now()
@@ -123,12 +146,11 @@ def mark_opted_out(ctx: Context, *, slug: str, reply_id: int) -> dict[str, Any]:
         advertiser = advertisers.get(conn, slug)
         found = _find(conn, advertiser, reply_id)
         if found.status == ReplyStatus.OPTED_OUT:
-            return {"id": reply_id, "status": found.status, "changed": False}
+            return Marked(reply_id, found.status, changed=False)
         phone = parse_phone(found.number)
         if phone.e164 is None or not phone.valid:
-            raise ServiceError(
-                f"reply {reply_id} did not come from a phone number: there is no number to opt out"
-            )
+            said = TEXTS["not_from_number"].format(reply_id=reply_id)
+            raise ConflictError(said, code="reply_not_from_number", field="reply_id")
         written = Written()
         recorded = record_optouts(
             conn,
@@ -155,14 +177,14 @@ def mark_opted_out(ctx: Context, *, slug: str, reply_id: int) -> dict[str, Any]:
             details=with_rows(details, written),
             at=now,
         )
-    return {
-        "id": reply_id,
-        "status": ReplyStatus.OPTED_OUT.value,
-        "changed": True,
-        "source": MARKED_OPT_OUT_SOURCE.value,
-        "phone_hash": reference,
-        "known_contact": bool(recorded),
-    }
+    return Marked(
+        reply_id,
+        ReplyStatus.OPTED_OUT.value,
+        changed=True,
+        source=MARKED_OPT_OUT_SOURCE.value,
+        phone_hash=reference,
+        known_contact=bool(recorded),
+    )
 
 
 def _kept(row: Any) -> KeptReply:
@@ -185,10 +207,8 @@ def _find(conn: Connection, advertiser: Advertiser, reply_id: int) -> KeptReply:
         select(replies).where(replies.c.id == reply_id, replies.c.advertiser_id == advertiser.id)
     ).first()
     if row is None:
-        raise NotFoundError(
-            f"no reply {reply_id} for {advertiser.slug} (see `tambour replies list "
-            f"--advertiser {advertiser.slug}`)"
-        )
+        said = TEXTS["reply_not_found"].format(reply_id=reply_id, slug=advertiser.slug)
+        raise NotFoundError(said, code="reply_not_found", field="reply_id")
     return _kept(row)
 
 

@@ -74,6 +74,7 @@ def fact_fingerprint(kind: str, at: datetime | str | None, data: str) -> bytes:
     return hashlib.blake2b(f"{kind}|{stamp}|{data}".encode(), digest_size=16).digest()
 
 
+_UNSET = object()  # no value yet (None is one)
 _NONE = "\x01"  # a free-text column's None: no value Tambour writes holds this character
 
 
@@ -115,6 +116,33 @@ class Sealer:
             f"e\0{rid}\0{aid}\0{cid}\0{kind}\0{fingerprint.hex()}\0{instant(recorded_at)}\0"
             f"{source}\0{by}"
         )
+
+    def evidence_rows(
+        self, ids: Sequence[int], rows: Sequence[Sequence[Any]]
+    ) -> list[tuple[Any, ...]]:
+        """The evidence rows as stored: each id, the row's values (EVIDENCE_SEALED order but
+        the id), its seal, which is `evidence` of the row with its id.
+
+        An import writes millions of rows whose last three values (source, recorded_at,
+        recorded_by) are one batch's: their text is encoded once for as long as they are the
+        same objects, and each row's own values hashed before it."""
+        copy = self._base.copy
+        stored: list[tuple[Any, ...]] = []
+        append = stored.append
+        shared: tuple[Any, ...] = (_UNSET, _UNSET, _UNSET)
+        tail = b""
+        for rid, (aid, cid, kind, at, data, fingerprint, source, recorded_at, by) in zip(
+            ids, rows, strict=True
+        ):
+            if source is not shared[0] or recorded_at is not shared[1] or by is not shared[2]:
+                shared = (source, recorded_at, by)
+                tail = f"\0{instant(recorded_at)}\0{source}\0{by}".encode()
+            hashed = copy()
+            hashed.update(f"e\0{rid}\0{aid}\0{cid}\0{kind}\0{fingerprint.hex()}".encode())
+            hashed.update(tail)
+            append((rid, aid, cid, kind, at, data, fingerprint, source, recorded_at, by,
+                    hashed.digest()))  # fmt: skip
+        return stored
 
     def suppression(self, row: Sequence[Any]) -> bytes:
         """The seal of a suppression entry, its values in SUPPRESSION_SEALED order."""

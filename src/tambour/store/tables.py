@@ -364,3 +364,175 @@ installation = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# --- background jobs (migration 0010): defined below this line ---
+# Long work (contact imports, campaign plans, exports) as rows, claimed like the outbox's
+# messages (architecture.md principles 3 and 7): a runner takes a due job under a lease and
+# renews it while it works, reporting its progress; a job whose runner died (its lease ran
+# out) is queued again, up to `max_attempts` claims. services/jobs.py has the life of a job.
+JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, ForeignKey("advertisers.id")),  # None: the operator's own
+    Column("kind", String(40), nullable=False),  # contacts.import, campaign.plan...
+    Column("state", String(16), nullable=False),  # one of JOB_STATES
+    Column("arguments", Text, nullable=False),  # canonical JSON, as the kind reads them
+    Column("phase", String(40)),  # what the work is at, in a word (rows, recipients)
+    Column("done", BigInteger, nullable=False),  # units of the phase done so far
+    Column("total", BigInteger),  # units the phase has, when known
+    Column("result", Text),  # JSON: what the job made (a summary, a file's path)
+    Column("error_code", String(64)),  # a failed job's reason, stable (snake_case)
+    Column("error_message", Text),  # ...and in words a user can act on, never a traceback
+    Column("cancel_requested_at", UtcDateTime()),  # the runner stops at its next step
+    Column("attempts", Integer, nullable=False),  # claims so far
+    Column("max_attempts", Integer, nullable=False),
+    Column("owner", String(100)),  # the runner holding it
+    Column("lease_until", UtcDateTime()),
+    Column("due_at", UtcDateTime(), nullable=False),  # claimed from then on
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(100), nullable=False),  # the actor who asked for it
+    Column("started_at", UtcDateTime()),  # its first claim
+    Column("updated_at", UtcDateTime(), nullable=False),  # its last state or progress change
+    Column("finished_at", UtcDateTime()),
+    # Runners claim due jobs, and rescue expired leases, through these partial indexes.
+    Index(
+        "ix_jobs_due",
+        "due_at",
+        postgresql_where=text("state = 'queued'"),
+        sqlite_where=text("state = 'queued'"),
+    ),
+    Index(
+        "ix_jobs_leased",
+        "lease_until",
+        postgresql_where=text("state = 'running'"),
+        sqlite_where=text("state = 'running'"),
+    ),
+    Index("ix_jobs_advertiser_id_id", "advertiser_id", "id"),  # an advertiser's, newest first
+)
+
+# --- the HTTP API (migration 0011): defined below this line ---
+# Keys of the HTTP API (issue 15): one advertiser's, with scopes (read, write, send), or the
+# platform operator's (advertiser_id None, scope operator). The token is shown once at
+# creation; only the SHA-256 of it is kept (a 256-bit random secret needs no slow hash), under
+# the public key id every token starts with (`tbr_live_<key_id>_<secret>`): one look-up.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("key_id", String(16), nullable=False, unique=True),  # public: in the token, in logs
+    Column("advertiser_id", Id, ForeignKey("advertisers.id")),  # None: an operator key
+    Column("name", String(100), nullable=False),
+    Column("scopes", JSON, nullable=False),  # sorted names
+    Column("secret_hash", LargeBinary(32), nullable=False),  # SHA-256 of the whole token
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+    Column("revoked_by", String(100)),
+)
+
+# `Idempotency-Key` of POST requests, per API key, kept 24 hours: the first response is replayed
+# to a retry with the same body. A row without a status is a request still running (a second
+# one gets 409); one left so by a crashed server is taken over after `started_at` is old.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("api_key_id", Id, ForeignKey("api_keys.id"), primary_key=True, autoincrement=False),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", LargeBinary(32), nullable=False),  # method, path and body
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("status", Integer),  # None while the first request runs
+    Column("content_type", String(100)),
+    Column("location", Text),
+    Column("body", LargeBinary),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
+
+# --- webhooks (migration 0012): defined below this line ---
+# An advertiser's webhook endpoints (issue 15 point 7). Its signing secrets are random and kept
+# wrapped under the installation key (keys.Keys.wrap), like the suppression keys: a copy of the
+# database alone cannot sign. During a rotation the previous secret signs too, until
+# `old_secret_until`.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, ForeignKey("advertisers.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("description", String(200), nullable=False),
+    Column("events", JSON, nullable=False),  # the event types it receives; [] for all
+    Column("state", String(16), nullable=False),  # enabled, disabled
+    Column("disabled_reason", String(40)),  # gone (it answered 410), failing, by_user
+    Column("disabled_at", UtcDateTime()),
+    Column("secret", LargeBinary(64), nullable=False),  # wrapped
+    Column("secret_version", Integer, nullable=False),  # 1, 2... at each rotation
+    Column("old_secret", LargeBinary(64)),  # wrapped: the one before the last rotation
+    Column("old_secret_until", UtcDateTime()),
+    Column("failing_since", UtcDateTime()),  # its first failed attempt with no success since
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_webhook_endpoints_advertiser_id", "advertiser_id"),
+)
+
+# What happened, once, whichever endpoints hear of it: the body every delivery sends.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("body", LargeBinary, nullable=False),  # the JSON sent, as signed
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_webhook_events_advertiser_id_id", "advertiser_id", "id"),
+)
+
+# One event to one endpoint: the durable outbox workers deliver from, with its retries.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("event_id", Id, nullable=False),
+    Column("endpoint_id", Id, nullable=False),
+    Column("advertiser_id", Id, nullable=False),
+    Column("state", String(16), nullable=False),  # pending, sending, delivered, failed, dropped
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UtcDateTime()),
+    Column("last_status", Integer),  # the receiver's HTTP status; None: no answer
+    Column("last_error", String(200)),
+    Column("last_attempt_at", UtcDateTime()),
+    Column("delivered_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=text("state = 'pending'"),
+        sqlite_where=text("state = 'pending'"),
+    ),
+    Index(
+        "ix_webhook_deliveries_leased",
+        "lease_until",
+        postgresql_where=text("state = 'sending'"),
+        sqlite_where=text("state = 'sending'"),
+    ),
+    Index("ix_webhook_deliveries_endpoint_id_id", "endpoint_id", "id"),
+)
+
+# Every attempt of a delivery: the delivery log an advertiser reads.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("delivery_id", Id, nullable=False),
+    Column("endpoint_id", Id, nullable=False),
+    Column("attempted_at", UtcDateTime(), nullable=False),
+    Column("status", Integer),  # None: no answer (refused, timed out)
+    Column("duration_ms", Integer, nullable=False),
+    Column("error", String(200)),
+    Index("ix_webhook_attempts_delivery_id", "delivery_id"),
+)

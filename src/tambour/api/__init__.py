@@ -1,0 +1,1 @@
+"""The HTTP API v1 (FastAPI): `tambour serve` runs `app.create_app` on uvicorn."""

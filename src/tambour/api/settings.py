@@ -1,0 +1,58 @@
+"""The API server's settings, from the environment like every command's (tambour/settings.py),
+read once per process when the app is built: each uvicorn worker builds its own app."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tambour.dispatch.config import ConfigError, webhooks_config
+from tambour.settings import Settings
+
+
+class ApiSettingsError(ValueError):
+    """A variable of the environment holds what the server cannot run with (says which)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    base: Settings = field(default_factory=Settings)
+    # Requests a second each API key may make, and how many at once: a token bucket per key
+    # in each server process (a server of N workers lets a key make up to N times as many).
+    rate: float = 50.0
+    burst: int = 100
+    # How long a process trusts a key it looked up: a revoked key is refused within that time.
+    key_cache_seconds: float = 1.0
+    pool_size: int = 10  # database connections kept open per process
+    idempotency_hours: float = 24.0
+    # [webhooks] allow_private_targets of TAMBOUR_CONFIG: endpoints on private or loopback
+    # addresses (and plain http://) are refused unless it is true.
+    allow_private_webhooks: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "ApiSettings":
+        env = os.environ if env is None else env
+        try:
+            webhooks = webhooks_config(env)
+        except ConfigError as error:
+            raise ApiSettingsError(str(error)) from None
+        return cls(
+            base=Settings.from_env(env),
+            rate=_number(env, "TAMBOUR_API_RATE", 50.0, low=0.001, high=1e6),
+            burst=int(_number(env, "TAMBOUR_API_BURST", 100, low=1, high=1e6)),
+            key_cache_seconds=_number(env, "TAMBOUR_API_KEY_CACHE_SECONDS", 1.0, low=0, high=60),
+            pool_size=int(_number(env, "TAMBOUR_API_POOL_SIZE", 10, low=1, high=200)),
+            allow_private_webhooks=webhooks.allow_private_targets,
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    given = env.get(name)
+    if not given:
+        return default
+    try:
+        value = float(given)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # NaN fails too
+        raise ApiSettingsError(f"{name}: {given!r} is not a number from {low:g} to {high:g}")
+    return value

@@ -1,0 +1,88 @@
+"""Schemathesis over the served OpenAPI document: requests generated from it, valid and not,
+to every operation of `tambour serve`, as the operator and as an advertiser's key. No answer
+may be a 5xx, nor break the document (status, content type, body schema, headers).
+
+Bounded: `EXAMPLES` cases a mode, an operation and a key (derandomized: the same cases each
+run), a few seconds a database."""
+
+from pathlib import Path
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.integration.api_server import ApiServer, new_key
+from tests.integration.cli import Cli
+
+EXAMPLES = 25
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
+
+def test_no_generated_request_breaks_the_document(db_url: str, tmp_path: Path) -> None:
+    Cli(db_url).advertiser()
+    tokens = {
+        "operator": new_key(db_url, "--operator"),
+        "advertiser": new_key(db_url, "--advertiser", "maison-lumiere", "--scopes", "read,write"),
+    }
+    with ApiServer(db_url, tmp_path) as server:
+        schema = schemathesis.openapi.from_url(server.url + "/api/v1/openapi.json")
+        operations = [result.ok() for result in schema.get_all_operations()]
+        assert {op.label for op in operations} == {
+            "GET /api/v1/me",
+            "GET /api/v1/advertisers",
+            "POST /api/v1/advertisers",
+            "GET /api/v1/advertisers/{slug}",
+            "PATCH /api/v1/advertisers/{slug}",
+            "POST /api/v1/optouts",
+            "GET /api/v1/replies",
+            "POST /api/v1/replies/{reply_id}/read",
+            "POST /api/v1/replies/{reply_id}/opt-out",
+            "GET /api/v1/jobs",
+            "GET /api/v1/jobs/{job_id}",
+            "POST /api/v1/jobs/{job_id}/cancel",
+            "GET /api/v1/webhooks/endpoints",
+            "POST /api/v1/webhooks/endpoints",
+            "GET /api/v1/webhooks/endpoints/{endpoint_id}",
+            "PATCH /api/v1/webhooks/endpoints/{endpoint_id}",
+            "POST /api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret",
+            "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries",
+            "GET /api/v1/webhooks/deliveries/{delivery_id}",
+            "POST /api/v1/webhooks/deliveries/{delivery_id}/replay",
+        }
+        calls = 0
+        for operation in operations:
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+                @given(case=operation.as_strategy(mode), who=st.sampled_from(sorted(tokens)))
+                @settings(
+                    max_examples=EXAMPLES,
+                    deadline=None,
+                    derandomize=True,
+                    database=None,
+                    suppress_health_check=list(HealthCheck),
+                )
+                def run(case: Case, who: str) -> None:
+                    nonlocal calls
+                    calls += 1
+                    case.call_and_validate(
+                        base_url=server.url,
+                        headers={"Authorization": f"Bearer {tokens[who]}"},
+                        checks=CHECKS,
+                    )
+
+                run()
+    assert calls >= len(operations) * 2 * 5
