@@ -1,60 +1,69 @@
-"""The evidence rows an import writes carry the seals `Sealer.evidence` gives (the one `audit
-verify` checks), although `evidence_rows` encodes what rows of a batch share only once."""
+"""The evidence rows an import writes (`Sealer.facts_rows`, what its batch shares encoded once)
+are the rows `insert_evidence` writes, with the seals `Sealer.evidence` gives: the one
+`audit verify` checks."""
 
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+
 from tambour.services.seals import Sealer
 
-_RECORDED = "2026-12-07 01:00:00.000000"  # SQLite's stored form
 _AT = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
 
 
-def _row(contact: int, source: Any = "import:clients.csv", recorded: Any = _RECORDED,
-         by: Any = "bench") -> tuple[Any, ...]:  # fmt: skip
-    """An evidence row without its id, as the importer hands it (EVIDENCE_COLUMNS order)."""
-    fingerprint = bytes([contact % 256]) * 16
-    return (3, contact, "consent_given", "2024-03-15 09:30:00.000000", '{"channels":["sms"]}',
-            fingerprint, source, recorded, by)  # fmt: skip
+def _facts(contact: int, count: int) -> tuple[tuple[Any, ...], ...]:
+    """`count` facts of one contact as the importer hands them: kind, instant, data JSON,
+    fingerprint, then its own value (an opposition), which is not stored."""
+    kinds = ("consent_given", "collected", "purchase", "opt_out")
+    return tuple(
+        (kinds[i % 4], None if i == 2 else "2024-03-15 09:30:00.000000",
+         '{"channels":["sms"]}' if i == 0 else "{}", bytes([contact % 256, i]) * 8,
+         ("manual", None) if kinds[i % 4] == "opt_out" else None)
+        for i in range(count)
+    )  # fmt: skip
 
 
-def _rows() -> list[tuple[Any, ...]]:
-    """A batch's rows sharing source, time and author (the same objects), then rows where each
-    changes: an equal text that is another object, None, another value, datetimes as
-    PostgreSQL's writers hand them (naive UTC) or read back (aware, in another zone)."""
-    rows = [_row(contact) for contact in range(1, 6)]
-    rows += [
-        _row(6, source="".join(["import:", "clients.csv"])),  # equal, not the same object
-        _row(7, source=None),
-        _row(8, source="optout:manual"),
-        _row(9, by="Léa Martin"),
-        _row(10, by=None),
-        _row(11, recorded=_AT.replace(tzinfo=None)),
-        _row(12, recorded=_AT.replace(tzinfo=None)),
-        _row(13, recorded=_AT.astimezone(timezone(timedelta(hours=1)))),
-        _row(14, recorded=_AT + timedelta(microseconds=1)),
-        _row(15),  # back to the first batch's values
-    ]
-    return rows
-
-
-def test_evidence_rows_are_the_rows_with_their_ids_and_reference_seals() -> None:
+@pytest.mark.parametrize(
+    ("advertiser", "source", "recorded_at", "by"),
+    [
+        (3, "import:clients.csv", "2026-12-07 01:00:00.000000", "bench"),  # SQLite's stamp
+        (12, "import:fichier été.csv", _AT.replace(tzinfo=None), "Léa Martin"),  # PostgreSQL's
+        (7, "import:x.csv", _AT.astimezone(timezone(timedelta(hours=1))), "ops"),  # aware
+    ],
+)
+def test_facts_rows_are_the_rows_insert_evidence_writes(
+    advertiser: int, source: str, recorded_at: Any, by: str
+) -> None:
     sealer = Sealer(b"k" * 32)
-    rows = _rows()
-    ids = list(range(1000, 1000 + len(rows)))
-    stored = sealer.evidence_rows(ids, rows)
-    assert len(stored) == len(rows)
+    facts = [(101, _facts(101, 3)), (102, ()), (103, _facts(103, 1)), (250, _facts(250, 4))]
+    ids = list(range(5000, 5008))
+    stored = sealer.facts_rows(ids, advertiser, source, recorded_at, by, facts)
+    # What the importer handed insert_evidence: a row of all the values for each fact.
+    rows = [
+        (advertiser, cid, kind, at, data, fingerprint, source, recorded_at, by)
+        for cid, contact_facts in facts
+        for kind, at, data, fingerprint, _ in contact_facts
+    ]
+    assert len(stored) == len(rows) == len(ids)
     for rid, row, written in zip(ids, rows, stored, strict=True):
         assert written[:-1] == (rid, *row)
         assert written[-1] == sealer.evidence((rid, *row)), row
 
 
-def test_evidence_rows_seal_differs_with_every_shared_value() -> None:
-    """Each value the batch shares is in the seal: a row differing by one of them alone gets
-    another seal (the shared text is not kept past a change)."""
+def test_facts_rows_seal_every_shared_value() -> None:
+    """A row differing from another by one value its batch shares (advertiser, source, time,
+    author) gets another seal; so does one under another key."""
     sealer = Sealer(b"k" * 32)
-    rows = [_row(1), _row(1, source="import:autre.csv"), _row(1, recorded=_AT.replace(
-        tzinfo=None) + timedelta(seconds=1)), _row(1, by="autre")]  # fmt: skip
-    seals = [written[-1] for written in sealer.evidence_rows([7, 7, 7, 7], rows)]
-    assert len(set(seals)) == 4
-    assert Sealer(b"j" * 32).evidence_rows([7], rows[:1])[0][-1] != seals[0]
+    facts = [(101, _facts(101, 1))]
+    stamp = "2026-12-07 01:00:00.000000"
+    batches = [
+        (3, "import:a.csv", stamp, "bench"),
+        (4, "import:a.csv", stamp, "bench"),
+        (3, "import:b.csv", stamp, "bench"),
+        (3, "import:a.csv", "2026-12-07 01:00:00.000001", "bench"),
+        (3, "import:a.csv", stamp, "autre"),
+    ]
+    seals = [sealer.facts_rows([9], *batch, facts)[0][-1] for batch in batches]
+    assert len(set(seals)) == len(batches)
+    assert Sealer(b"j" * 32).facts_rows([9], *batches[0], facts)[0][-1] != seals[0]

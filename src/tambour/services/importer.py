@@ -14,7 +14,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -51,7 +51,7 @@ from tambour.services.import_prepare import (
     PreparedRow,
     prepare,
 )
-from tambour.services.ledger_writes import insert_evidence
+from tambour.services.ledger_writes import insert_facts
 from tambour.services.seals import Written, with_rows
 from tambour.services.suppression import record_suppressions
 from tambour.store.bulk import (
@@ -313,21 +313,24 @@ def _write_batch(
     touched = [{"id": p.id, "now": updated_at} for p in rewritten if p.profile_json is None]
     if touched:
         cursor.executemany(_TOUCH[conn.dialect.name], touched)
-    events: list[tuple[Any, ...]] = []
-    opposed: list[tuple[str, str, datetime]] = []
-    written = itertools.chain(
-        ((row[E164], cid, row[EVENTS]) for cid, row in zip(single_ids, single, strict=True)),
-        ((e164, p.id, p.new_events) for e164, p in zip(fresh_numbers, fresh, strict=True)),
-        ((e164, p.id, p.new_events) for e164, p in existing.items()),
-    )  # a single row states each kind of fact once: its events are all new
-    for e164, cid, new_events in written:
-        for kind, at, data_json, fingerprint, opposition in new_events:
-            events.append((aid, cid, kind, at, data_json, fingerprint, source, stamp, actor))
-            if opposition is not None:
-                opposed.append((e164, opposition[0], opposition[1] or now))
-    batch_rows = Written(evidence=insert_evidence(conn, events))
+    # Each contact's new facts (a single row states each kind of fact once: all are new), and
+    # the number of each, for the opt-outs among them.
+    numbers = [row[E164] for row in single] + fresh_numbers + list(existing)
+    facts: list[tuple[Any, Sequence[PreparedEvent]]] = [
+        *zip(single_ids, (row[EVENTS] for row in single), strict=True),
+        *((p.id, p.new_events) for p in fresh),
+        *((p.id, p.new_events) for p in existing.values()),
+    ]
+    opposed = [
+        (e164, opposition[0], opposition[1] or now)
+        for e164, (_, new_events) in zip(numbers, facts, strict=True)
+        for event in new_events
+        if (opposition := event[4]) is not None
+    ]
+    evidence = insert_facts(conn, aid, source, stamp, actor, facts)
+    batch_rows = Written(evidence=evidence)
     batch_rows.add(record_suppressions(conn, advertiser, opposed, now))
-    summary.evidence_added += len(events)
+    summary.evidence_added += len(evidence)
     summary.suppressed += len(opposed)
     if batch_rows:  # the batch's rows, listed in the audit log in its own transaction
         audit.append(

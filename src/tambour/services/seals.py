@@ -13,7 +13,7 @@ those read back: `instant` accepts both forms.
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -74,7 +74,6 @@ def fact_fingerprint(kind: str, at: datetime | str | None, data: str) -> bytes:
     return hashlib.blake2b(f"{kind}|{stamp}|{data}".encode(), digest_size=16).digest()
 
 
-_UNSET = object()  # no value yet (None is one)
 _NONE = "\x01"  # a free-text column's None: no value Tambour writes holds this character
 
 
@@ -117,31 +116,35 @@ class Sealer:
             f"{source}\0{by}"
         )
 
-    def evidence_rows(
-        self, ids: Sequence[int], rows: Sequence[Sequence[Any]]
+    def facts_rows(
+        self,
+        ids: Iterable[int],
+        advertiser_id: int,
+        source: str,
+        recorded_at: Any,
+        recorded_by: str,
+        facts: Iterable[tuple[int, Iterable[Sequence[Any]]]],
     ) -> list[tuple[Any, ...]]:
-        """The evidence rows as stored: each id, the row's values (EVIDENCE_SEALED order but
-        the id), its seal, which is `evidence` of the row with its id.
+        """Evidence rows as stored (EVIDENCE_SEALED order, then the seal `evidence` gives), for
+        facts recorded together, as an import's batch is: one advertiser, source, instant and
+        author. `facts` lists each contact's id with its facts, each (kind, occurred_at, data,
+        fingerprint, anything: the caller's, not stored); `ids` gives the rows' ids in turn.
 
-        An import writes millions of rows whose last three values (source, recorded_at,
-        recorded_by) are one batch's: their text is encoded once for as long as they are the
-        same objects, and each row's own values hashed before it."""
-        copy = self._base.copy
+        An import seals millions of rows: what they share is encoded once, and each row's own
+        values are hashed before it, as one text with them."""
+        between = f"\0{advertiser_id}\0"
+        tail = f"\0{instant(recorded_at)}\0{source}\0{recorded_by}".encode()
+        copy, next_id = self._base.copy, iter(ids).__next__
         stored: list[tuple[Any, ...]] = []
         append = stored.append
-        shared: tuple[Any, ...] = (_UNSET, _UNSET, _UNSET)
-        tail = b""
-        for rid, (aid, cid, kind, at, data, fingerprint, source, recorded_at, by) in zip(
-            ids, rows, strict=True
-        ):
-            if source is not shared[0] or recorded_at is not shared[1] or by is not shared[2]:
-                shared = (source, recorded_at, by)
-                tail = f"\0{instant(recorded_at)}\0{source}\0{by}".encode()
-            hashed = copy()
-            hashed.update(f"e\0{rid}\0{aid}\0{cid}\0{kind}\0{fingerprint.hex()}".encode())
-            hashed.update(tail)
-            append((rid, aid, cid, kind, at, data, fingerprint, source, recorded_at, by,
-                    hashed.digest()))  # fmt: skip
+        for cid, contact_facts in facts:
+            for kind, at, data, fingerprint, _ in contact_facts:
+                rid = next_id()
+                hashed = copy()
+                hashed.update(f"e\0{rid}{between}{cid}\0{kind}\0{fingerprint.hex()}".encode())
+                hashed.update(tail)
+                append((rid, advertiser_id, cid, kind, at, data, fingerprint, source, recorded_at,
+                        recorded_by, hashed.digest()))  # fmt: skip
         return stored
 
     def suppression(self, row: Sequence[Any]) -> bytes:
