@@ -1,11 +1,15 @@
 """The HTTP API under load: `tambour serve` on PostgreSQL, and a load generator in this run.
 
-Targets (issue 15, for the resources to come): 1,000 GET a second or more; POST decided at 500
-a second with p99 under 100 ms. Measured here on what exists: `GET /api/v1/me` (authentication,
-rate limit, no query once the key is cached) and `GET /api/v1/advertisers/{slug}` (an
-authenticated read: the advertiser, its sender IDs and the installation key's check), each for
-`--seconds`, by `--connections` keep-alive connections, against a server of `--workers`
-processes; then the memory of each server process (RSS and PSS, after the load).
+Targets (issue 15): `POST /api/v1/messages` accepted and decided at 500 a second or more with
+p99 under 100 ms; `GET /api/v1/messages/{id}` at 1,000 a second or more; webhook deliveries at
+1,000 a second or more (benches/bench_webhooks.py, run at the end); the memory of each server
+process. Each load runs for `--seconds`, by `--connections` keep-alive connections, against a
+server of `--workers` processes, on a ledger of `--contacts` consenting contacts imported
+first (not timed), at a Tuesday 10:00 in Paris (TAMBOUR_NOW). Each POST sends one commercial
+message to the next contact, with its own Idempotency-Key: every one is decided by the core
+against the contact's facts and stored (campaign, sealed plan row, outbox row, audit entry);
+each must be answered 201. Then `GET /api/v1/me` (authentication only) and
+`GET /api/v1/advertisers/{slug}` for comparison.
 
 The load generator is a minimal HTTP/1.1 keep-alive client on asyncio streams in a child
 process of its own (httpx costs more CPU per request than the server does, and would measure
@@ -14,10 +18,13 @@ raised out of the way (TAMBOUR_API_RATE). PostgreSQL: a throw-away database on 1
 dropped afterwards.
 
 Usage: python benches/bench_api.py [--seconds 10] [--connections 32] [--workers 2]
+                                   [--contacts 20000] [--events 20000]
 """
 
 import argparse
 import asyncio
+import csv
+import itertools
 import json
 import os
 import signal
@@ -28,13 +35,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from measure import TAMBOUR, _pss_kib, _tree, throwaway_postgres
 
 TARGET_GET = 1_000  # requests a second
+TARGET_POST = 500
 TARGET_P99_MS = 100.0
+NOW = "2026-12-01T10:00:00+01:00"  # a Tuesday: inside the legal window
+TEXT = "Maison Lumière : -20% sur nos luminaires ce week-end, {first_name}."
 
 
 def tambour(env: dict[str, str], *args: str) -> str:
@@ -44,15 +56,37 @@ def tambour(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def prepare(env: dict[str, str]) -> str:
-    """The schema, one advertiser, and a key of its with `read`; the key's token."""
+def number(index: int) -> str:
+    return f"+336{10_000_000 + index:08d}"
+
+
+def prepare(env: dict[str, str], contacts: int, folder: Path) -> dict[str, str]:
+    """The schema, one advertiser with `contacts` consenting contacts, and its keys: `read`
+    and `send`; their tokens."""
     tambour(env, "db", "upgrade")
     tambour(
         env, "advertiser", "create", "maison-lumiere", "--name", "Maison Lumière SAS",
         "--sender", "MLUMIERE", "--stop-number", "36111", "--categories", "luminaires",
     )  # fmt: skip
-    made = tambour(env, "apikey", "create", "--advertiser", "maison-lumiere", "--scopes", "read")
-    return made.strip()
+    path = folder / "contacts.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["phone", "first_name", "postal_code", "consent", "consent_at", "consent_method",
+             "consent_checkbox_prechecked", "consent_source", "consent_proof"]
+        )  # fmt: skip
+        for index in range(contacts):
+            writer.writerow(
+                [number(index), f"Léa{index % 7}", "75011", "oui", "2026-01-05", "web_form",
+                 "non", "https://exemple.fr/inscription", f"form #{index}"]
+            )  # fmt: skip
+    tambour(env, "contacts", "import", str(path), "--advertiser", "maison-lumiere")
+    return {
+        scope: tambour(
+            env, "apikey", "create", "--advertiser", "maison-lumiere", "--scopes", scope
+        ).strip()
+        for scope in ("read", "send")
+    }
 
 
 @contextmanager
@@ -77,9 +111,32 @@ def server(env: dict[str, str], workers: int) -> Iterator[tuple[int, int]]:
         process.wait(30)
 
 
-def _request(path: str, token: str) -> bytes:
+def _request(path: str, token: str, body: bytes | None = None, key: str = "") -> bytes:
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode()
+    if body is None:
+        return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Idempotency-Key: {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def _messages(token: str, contacts: int, offset: int) -> Iterator[bytes]:
+    """POSTs of one message each, to the contacts in turn from `offset`."""
+    for index in itertools.count(offset):
+        body = json.dumps(
+            {"to": number(index % contacts), "text": TEXT, "sender": "MLUMIERE",
+             "nature": "commercial", "campaign": "bench"}
+        ).encode()  # fmt: skip
+        yield _request("/api/v1/messages", token, body, f"bench-{index}")
+
+
+def _gets(path: str, token: str, ids: int) -> Iterator[bytes]:
+    """GETs of `path`; with `{id}` in it, of ids 1 to `ids` in turn."""
+    if "{id}" not in path:
+        yield from itertools.repeat(_request(path, token))
+    for index in itertools.cycle(range(1, ids + 1)):
+        yield _request(path.replace("{id}", str(index)), token)
 
 
 async def _answer(reader: asyncio.StreamReader) -> int:
@@ -105,25 +162,42 @@ async def _status(port: int, path: str, token: str) -> int:
     return status
 
 
-async def _load(port: int, path: str, token: str, seconds: float, connections: int) -> dict:
-    request = _request(path, token)
+class Load(NamedTuple):
+    """What to ask: `path` (GET; `{id}` cycles over ids 1 to `ids`) or, with `contacts`, one
+    message POSTed a request; the status each answer must have."""
+
+    path: str
+    token: str
+    expect: int = 200
+    ids: int = 0
+    contacts: int = 0
+
+    def requests(self, connection: int) -> Iterator[bytes]:
+        if self.contacts:
+            return _messages(self.token, self.contacts, connection * 1_000_000)
+        return _gets(self.path, self.token, self.ids)
+
+
+async def _load(port: int, wanted: Load, seconds: float, connections: int) -> dict:
     latencies: list[float] = []
     failures = 0
     stop = time.perf_counter() + seconds
 
-    async def connection() -> None:
+    async def connection(index: int) -> None:
         nonlocal failures
+        requests = wanted.requests(index)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while time.perf_counter() < stop:
+            request = next(requests)
             sent = time.perf_counter()
             writer.write(request)
-            if await _answer(reader) != 200:
+            if await _answer(reader) != wanted.expect:
                 failures += 1
             latencies.append(time.perf_counter() - sent)
         writer.close()
 
     began = time.perf_counter()
-    await asyncio.gather(*(connection() for _ in range(connections)))
+    await asyncio.gather(*(connection(index) for index in range(connections)))
     wall = time.perf_counter() - began
     latencies.sort()
     return {
@@ -135,14 +209,14 @@ async def _load(port: int, path: str, token: str, seconds: float, connections: i
     }
 
 
-def _generator(port: int, path: str, token: str, seconds: float, connections: int) -> dict:
-    return asyncio.run(_load(port, path, token, seconds, connections))
+def _generator(port: int, wanted: Load, seconds: float, connections: int) -> dict:
+    return asyncio.run(_load(port, wanted, seconds, connections))
 
 
-def load(port: int, path: str, token: str, seconds: float, connections: int) -> dict:
+def load(port: int, wanted: Load, seconds: float, connections: int) -> dict:
     """The load, from a child process of its own (spawned: nothing of this one inherited)."""
     with get_context("spawn").Pool(1) as pool:
-        return pool.apply(_generator, (port, path, token, seconds, connections))
+        return pool.apply(_generator, (port, wanted, seconds, connections))
 
 
 def memory(pid: int) -> list[tuple[str, int, float, float]]:
@@ -169,28 +243,34 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--contacts", type=int, default=20_000)
+    parser.add_argument("--events", type=int, default=20_000, help="webhook deliveries")
     args = parser.parse_args()
     results = {}
-    with throwaway_postgres() as url:
+    with throwaway_postgres() as url, TemporaryDirectory() as folder:
         env = {
             **os.environ, "TAMBOUR_DATABASE_URL": url, "TAMBOUR_ACTOR": "bench",
-            "TAMBOUR_API_RATE": "1000000", "TAMBOUR_API_BURST": "1000000",
+            "TAMBOUR_API_RATE": "1000000", "TAMBOUR_API_BURST": "1000000", "TAMBOUR_NOW": NOW,
         }  # fmt: skip
-        token = prepare(env)
+        tokens = prepare(env, args.contacts, Path(folder))
         with server(env, args.workers) as (port, pid):
-            for name, path in (
-                ("GET /api/v1/me", "/api/v1/me"),
-                ("GET /api/v1/advertisers/{slug}", "/api/v1/advertisers/maison-lumiere"),
-            ):
-                load(port, path, token, 1.0, args.connections)  # warm-up: pools, caches
-                results[name] = measured = load(port, path, token, args.seconds, args.connections)
-                ok = measured["per_second"] >= TARGET_GET and measured["p99_ms"] < TARGET_P99_MS
-                print(
-                    f"{name:34} {measured['per_second']:7,.0f} req/s  "
-                    f"p50 {measured['p50_ms']:5.1f} ms  p99 {measured['p99_ms']:6.1f} ms  "
-                    f"({measured['requests']:,} requests, {measured['failures']} not 200)  "
-                    f"{'meets' if ok else 'below'} {TARGET_GET:,}/s, p99 < {TARGET_P99_MS:.0f} ms"
-                )
+            posted = Load("/api/v1/messages", tokens["send"], 201, contacts=args.contacts)
+            load(port, posted, 1.0, args.connections)  # warm-up: pools, caches, plans
+            results["POST /api/v1/messages"] = sent = load(
+                port, posted, args.seconds, args.connections
+            )
+            report("POST /api/v1/messages", sent, TARGET_POST)
+            made = sent["requests"]
+            for name, wanted in (
+                ("GET /api/v1/messages/{id}",
+                 Load("/api/v1/messages/{id}", tokens["read"], ids=made)),
+                ("GET /api/v1/me", Load("/api/v1/me", tokens["read"])),
+                ("GET /api/v1/advertisers/{slug}",
+                 Load("/api/v1/advertisers/maison-lumiere", tokens["read"])),
+            ):  # fmt: skip
+                load(port, wanted, 1.0, args.connections)  # warm-up
+                results[name] = measured = load(port, wanted, args.seconds, args.connections)
+                report(name, measured, TARGET_GET)
             processes = memory(pid)
     for role, each, rss, pss in processes:
         print(f"{role} process {each}: RSS {rss:.0f} MB, PSS {pss:.0f} MB")
@@ -204,8 +284,25 @@ def main() -> None:
             }
         )
     )
-    if any(result["failures"] for result in results.values()):
-        raise SystemExit("some requests were not answered 200")
+    print("Webhook deliveries (benches/bench_webhooks.py):", flush=True)
+    webhooks = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("bench_webhooks.py")),
+         "--events", str(args.events)],
+        check=False,
+    )  # fmt: skip
+    if any(result["failures"] for result in results.values()) or webhooks.returncode:
+        raise SystemExit("some requests were not answered as they should")
+
+
+def report(name: str, measured: dict, target: int) -> None:
+    ok = measured["per_second"] >= target and measured["p99_ms"] < TARGET_P99_MS
+    print(
+        f"{name:34} {measured['per_second']:7,.0f} req/s  "
+        f"p50 {measured['p50_ms']:5.1f} ms  p99 {measured['p99_ms']:6.1f} ms  "
+        f"({measured['requests']:,} requests, {measured['failures']} not as expected)  "
+        f"{'meets' if ok else 'below'} {target:,}/s, p99 < {TARGET_P99_MS:.0f} ms",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

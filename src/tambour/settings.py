@@ -15,6 +15,9 @@ class Settings:
     # TAMBOUR_NOW: an ISO 8601 instant Tambour takes as the time (tests, reproducible runs:
     # the same ledger, campaign and clock give the same plan). Unset: the real clock.
     now: str | None = None
+    # TAMBOUR_FILES_DIR: where the API's uploads (files to import) and the exports its jobs
+    # write are kept, owner-only; the server and the workers must both reach it.
+    files_dir: str = "./tambour-files"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -27,4 +30,5 @@ class Settings:
             database_url=env.get("TAMBOUR_DATABASE_URL") or DEFAULT_DATABASE_URL,
             actor=env.get("TAMBOUR_ACTOR") or f"cli:{user}",
             now=env.get("TAMBOUR_NOW") or None,
+            files_dir=env.get("TAMBOUR_FILES_DIR") or "./tambour-files",
         )

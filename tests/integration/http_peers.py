@@ -1,12 +1,10 @@
-"""A tiny HTTP aggregator on 127.0.0.1 (a real HTTP peer) for the HTTP transport's tests, and
-posting delivery callbacks to Tambour as an aggregator does."""
+"""A tiny HTTP aggregator on 127.0.0.1 (a real HTTP peer) for the HTTP transport's tests (its
+delivery callbacks go to `tambour serve`: test_worker_http.py posts them as it would)."""
 
 import json
 import socket
 import ssl
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,19 +71,3 @@ def aggregator(
     finally:
         peer.server.shutdown()
         peer.server.server_close()
-
-
-def post_callback(url: str, payload: object, token: str | None) -> tuple[int, Any]:
-    """POST `payload` to Tambour's callback `url` as the aggregator: (status, JSON answer)."""
-    request = urllib.request.Request(
-        url,
-        json.dumps(payload).encode(),
-        {"Content-Type": "application/json"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())

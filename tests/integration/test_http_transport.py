@@ -1,5 +1,5 @@
-"""The HTTP aggregator transport against a tiny aggregator on 127.0.0.1 (a real HTTP peer), and
-its delivery callbacks."""
+"""The HTTP aggregator transport against a tiny aggregator on 127.0.0.1 (a real HTTP peer). Its
+delivery callbacks go to `tambour serve`: test_http_callbacks.py, test_worker_http.py."""
 
 import asyncio
 import socket
@@ -10,13 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tambour.dispatch.inbound import Inbound, InboundRejectedError
-from tambour.dispatch.json_http import post_json
 from tambour.dispatch.transports.base import SubmitStatus
 from tambour.dispatch.transports.http import HttpSettings, HttpTransport
-from tambour.rules.replies import ReplyKind
-from tambour.traffic import MessageState, OutboundMessage, Outcome, Receipt, Reply
-from tests.integration.http_peers import aggregator, post_callback
+from tambour.traffic import OutboundMessage
+from tests.integration.http_peers import aggregator
 from tests.integration.smpp_peers import run
 
 UNTIL = datetime(2026, 11, 28, 20, 0, tzinfo=ZoneInfo("Europe/Paris"))
@@ -105,65 +102,3 @@ def test_no_connection_means_nothing_was_sent() -> None:
 def test_the_url_must_be_http() -> None:
     with pytest.raises(ValueError, match="http"):
         HttpTransport(HttpSettings("ftp://example/x"))
-
-
-def test_delivery_callbacks() -> None:
-    received: list[Inbound] = []
-
-    async def handler(inbound: Inbound) -> None:
-        if isinstance(inbound, Reply) and inbound.text == "boom":
-            raise RuntimeError("the ledger is down")
-        if isinstance(inbound, Reply) and inbound.text == "never":
-            raise InboundRejectedError("not for us")
-        received.append(inbound)
-
-    async def scenario() -> None:
-        settings = HttpSettings("http://127.0.0.1:9/", callback_port=0, callback_token="cb-secret")
-        transport = HttpTransport(settings, handler)
-        await transport.start()
-        url = f"http://127.0.0.1:{transport.callback_port}/callbacks"
-
-        def post(payload: object, token: str | None = "cb-secret") -> tuple[int, Any]:
-            return post_callback(url, payload, token)
-
-        answers = [
-            await asyncio.to_thread(post, p, t)
-            for p, t in [
-                ({"type": "receipt", "id": "agg-1", "status": "delivered"}, "cb-secret"),
-                (
-                    {"type": "receipt", "id": "agg-2", "status": "UNDELIV", "error": "0x1A"},
-                    "cb-secret",
-                ),
-                (
-                    {"type": "reply", "from": "0612345678", "to": "36111", "text": "Stop"},
-                    "cb-secret",
-                ),
-                ({"type": "receipt", "id": "agg-3", "status": "delivered"}, "wrong"),
-                ({"type": "receipt", "id": "agg-3", "status": "lost"}, "cb-secret"),
-                (
-                    {"type": "reply", "from": "0612345678", "to": "36111", "text": "boom"},
-                    "cb-secret",
-                ),
-                (
-                    {"type": "reply", "from": "0612345678", "to": "36111", "text": "never"},
-                    "cb-secret",
-                ),
-            ]
-        ]
-        assert [status for status, _ in answers] == [200, 200, 200, 401, 400, 500, 422]
-        assert "status 'lost' is not one of" in answers[4][1]["error"]
-        delivered, failed, stop = received
-        assert delivered == Receipt("agg-1", MessageState.DELIVERED)
-        assert isinstance(failed, Receipt)
-        assert (failed.outcome, failed.error) == (Outcome.FAILED, 26)
-        assert isinstance(stop, Reply)
-        assert (stop.kind, stop.sender, stop.short_number) == (
-            ReplyKind.STOP,
-            "+33612345678",
-            "36111",
-        )
-        status, _ = await asyncio.to_thread(post_json, url, {"type": "x"})
-        assert status == 401
-        await transport.close()
-
-    run(scenario)

@@ -31,7 +31,7 @@ from tambour.jobs.runner import Runner
 from tambour.services import advertisers, importer, jobs, planner
 from tambour.services.context import Conflict, Context, InvalidInput, NotFoundError
 from tambour.services.jobs import Job, JobRequest, JobState, Outcome, Progress
-from tambour.store.engine import make_engine
+from tambour.store.engine import make_engine, reader
 from tambour.store.tables import audit_log, campaigns, contacts, evidence, plan_rows
 from tambour.store.tables import jobs as job_rows
 from tests.dispatch_setup import (
@@ -78,7 +78,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "") ->
 
 
 def row(engine: Engine, job_id: int) -> Any:
-    with engine.connect() as conn:
+    with reader(engine) as conn:  # no write lock: a runner may hold SQLite's, stopped
         return conn.execute(select(job_rows).where(job_rows.c.id == job_id)).one()
 
 
@@ -122,6 +122,7 @@ def running(runner: Runner, *, until_idle: bool = False) -> Iterator[threading.T
 
 
 def jobs_process(db_url: str, *args: str) -> subprocess.Popen[str]:
+    """`tambour jobs run ARGS`, in a process group of its own (its import workers with it)."""
     env = {**os.environ, "TAMBOUR_DATABASE_URL": db_url, "TAMBOUR_ACTOR": "test:runner"}
     return subprocess.Popen(
         [sys.executable, "-m", "tambour", "jobs", "run", "--log-format", "json", *args],
@@ -129,7 +130,23 @@ def jobs_process(db_url: str, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
+
+
+def slowed_until(process: subprocess.Popen[str], check: Callable[[], Any], timeout: float) -> Any:
+    """Run `process` and its group a fifth of the time (stopped, then let go, in turn) until
+    `check` holds; it is left stopped. A quiet machine imports 100,000 rows between two of
+    the runner's progress reports (every half second): slowed, it is seen half-way."""
+    group = os.getpgid(process.pid)
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"not within {timeout} s: {check}"
+        os.killpg(group, signal.SIGCONT)
+        time.sleep(0.01)
+        os.killpg(group, signal.SIGSTOP)
+        time.sleep(0.04)
+    return found
 
 
 def terminated_mid_job(
@@ -332,11 +349,9 @@ def test_a_killed_runner_s_job_is_taken_up_again_and_finishes_once(
     job = jobs.submit(ctx, import_kind.request(ctx, advertiser=SLUG, path=path))
     victim = jobs_process(db_url, "--lease", "2")
     try:
-        taken = wait_for(
-            lambda: (r := row(engine, job.id)).done > 0 and r, 60, "the import's progress"
-        )
+        taken = slowed_until(victim, lambda: (r := row(engine, job.id)).done > 0 and r, 120)
     finally:
-        victim.send_signal(signal.SIGKILL)
+        os.killpg(victim.pid, signal.SIGKILL)  # the group's leader: its id is the group's
         victim.wait(10)
     assert taken.state == "running" and taken.done < rows and taken.owner.startswith("jobs@")
     left = row(engine, job.id)

@@ -11,6 +11,7 @@ from tambour.dispatch.config import (
     HttpTransportConfig,
     OutboxTransportConfig,
     SmppTransportConfig,
+    callback_tokens,
     load_config,
     read_config,
 )
@@ -108,25 +109,66 @@ def test_http(tmp_path: Path) -> None:
 [transport]
 kind = "http"
 url = "https://aggregator.example/v1/messages"
-callback_port = 8081
+callback_url = "https://tambour.example/api/v1/callbacks"
 """
     config = read_config(
         write(tmp_path, text),
-        env={"TAMBOUR_HTTP_TOKEN": "t0k", "TAMBOUR_HTTP_CALLBACK_TOKEN": "cb"},
+        env={"TAMBOUR_HTTP_TOKEN": "t0k", "TAMBOUR_HTTP_CALLBACK_TOKEN": "cb-s3cret"},
     )
     assert isinstance(config.transport, HttpTransportConfig)
     http = config.transport.http
-    assert (http.url, http.token, http.callback_port, http.callback_token, http.window) == (
+    assert (http.url, http.token, http.callback_url, http.callback_token, http.window) == (
         "https://aggregator.example/v1/messages",
         "t0k",
-        8081,
-        "cb",
+        "https://tambour.example/api/v1/callbacks",
+        "cb-s3cret",
         16,
     )
-    assert "t0k" not in repr(config)
+    assert "t0k" not in repr(config) and "s3cret" not in repr(config)
     assert isinstance(make_transport(config.transport), HttpTransport)
     with pytest.raises(ConfigError, match="url: expected http:// or https://"):
         read_config(write(tmp_path, text.replace("https://", "ftp://")), env={})
+
+
+def test_the_callbacks_go_to_the_server(tmp_path: Path) -> None:
+    """The worker's listener is gone: its keys are refused, saying where callbacks go now; a
+    callback_url needs its token; the server learns each HTTP carrier's token."""
+    http = '[transport]\nkind = "http"\nurl = "https://aggregator.example/v1/messages"\n'
+    for gone in ("callback_port = 8081", 'callback_host = "0.0.0.0"'):
+        with pytest.raises(ConfigError, match=r"no longer read.*/api/v1/callbacks"):
+            read_config(write(tmp_path, http + gone), env={})
+    with_url = http + 'callback_url = "https://tambour.example/api/v1/callbacks"\n'
+    with pytest.raises(ConfigError, match="callback_token: required with callback_url"):
+        read_config(write(tmp_path, with_url), env={})
+    path = write(tmp_path, with_url)
+    env = {"TAMBOUR_CONFIG": str(path), "TAMBOUR_HTTP_CALLBACK_TOKEN": "cb-1"}
+    assert callback_tokens(env) == {"": "cb-1"}
+    carriers = """
+[[carriers]]
+name = "agg"
+kind = "http"
+url = "https://aggregator.example/v1/messages"
+callback_token = "cb-agg"
+
+[[carriers]]
+name = "secours"
+kind = "http"
+url = "https://secours.example/v1/messages"
+callback_url = "https://tambour.example/api/v1/callbacks/secours"
+
+[[carriers]]
+name = "muet"
+kind = "http"
+url = "https://muet.example/v1/messages"
+"""
+    path = write(tmp_path, carriers + SMPP.replace("[transport]", '[[carriers]]\nname = "orange"'))
+    env = {"TAMBOUR_CONFIG": str(path), "TAMBOUR_CARRIER_SECOURS_CALLBACK_TOKEN": "cb-sec"}
+    assert callback_tokens(env) == {"agg": "cb-agg", "secours": "cb-sec"}
+    with pytest.raises(ConfigError, match="secours callback_token: required with callback_url"):
+        callback_tokens({"TAMBOUR_CONFIG": str(path)})
+    assert callback_tokens({}) == {}
+    webhooks_only = write(tmp_path, "[webhooks]\nallow_private_targets = true\n")
+    assert callback_tokens({"TAMBOUR_CONFIG": str(webhooks_only)}) == {}
 
 
 @pytest.mark.parametrize("kind", ["record-only", "outbox"])  # "outbox": its former name

@@ -14,8 +14,22 @@ from fastapi import FastAPI
 from tambour import __version__
 from tambour.api import idempotency, metrics, openapi, problems
 from tambour.api.auth import KeyCache
+from tambour.api.message_batcher import MessageBatcher
 from tambour.api.middleware import ServerEdge
-from tambour.api.routes import advertisers, docs, health, jobs, me, optouts, replies, webhooks
+from tambour.api.routes import (
+    advertisers,
+    callbacks,
+    campaigns,
+    contacts,
+    docs,
+    health,
+    jobs,
+    me,
+    messages,
+    optouts,
+    replies,
+    webhooks,
+)
 from tambour.api.runtime import Runtime
 from tambour.api.settings import ApiSettings
 
@@ -40,6 +54,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         with suppress(problems.ApiError):  # said in the log; /readyz says 503 until then
             shared.ensure_ready()
         yield
+        batcher.close()
         shared.close()
 
     app = FastAPI(
@@ -53,6 +68,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,  # operationId: the function's
     )
     app.state.runtime = shared
+    batcher = app.state.message_batcher = MessageBatcher()
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
     app.state.metrics = metrics.registry(shared.engine, shared.clock)
     problems.install(app)
@@ -60,7 +76,18 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(ServerEdge, limiter=shared.limiter)  # added last: the outermost
     openapi.install(app)
     app.include_router(health.router)
-    for resource in (me, advertisers, optouts, replies, jobs, webhooks):
+    for resource in (
+        me,
+        advertisers,
+        contacts,
+        optouts,
+        replies,
+        campaigns,
+        messages,
+        jobs,
+        webhooks,
+    ):
         app.include_router(resource.router)
+    app.include_router(callbacks.router)  # the aggregators' delivery callbacks
     docs.install(app, OPENAPI_URL)
     return app

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from tambour.api import texts
 from tambour.api.texts import Language
+from tambour.rules.labels import LABELS_FR
 from tambour.services.api_keys import UnauthenticatedError
 from tambour.services.context import ServiceError
 
@@ -113,7 +114,11 @@ def service_problem(request: Request, error: ServiceError) -> Response:
 
 
 def _said(code: str, message: str, lang: Language) -> str:
-    return message if lang == "en" else texts.detail(code, lang) or message
+    """In English, the use case's own words; in French, the API's text of the code, else the
+    French label of a rules code (a reason, a block: rules/labels.py), else its own words."""
+    if lang == "en":
+        return message
+    return texts.detail(code, lang) or LABELS_FR.get(code) or message
 
 
 def validation_problem(request: Request, error: RequestValidationError) -> Response:

@@ -5,7 +5,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tambour.dispatch.config import ConfigError, webhooks_config
+from tambour.dispatch.config import ConfigError, callback_tokens, webhooks_config
 from tambour.settings import Settings
 
 
@@ -27,12 +27,20 @@ class ApiSettings:
     # [webhooks] allow_private_targets of TAMBOUR_CONFIG: endpoints on private or loopback
     # addresses (and plain http://) are refused unless it is true.
     allow_private_webhooks: bool = False
+    # The largest contacts file `POST /api/v1/contacts/imports` takes (TAMBOUR_API_MAX_UPLOAD).
+    max_upload_bytes: int = 200 * 1024 * 1024
+    # The HTTP carriers of TAMBOUR_CONFIG whose delivery callbacks this server receives: name
+    # ('' for the one [transport]) -> the callback_token they carry (api/routes/callbacks.py).
+    callbacks: Mapping[str, str] = field(default_factory=dict, repr=False)
+    callback_max_body: int = 64 * 1024  # bytes of a callback's body (413 over it)
+    callback_read_timeout: float = 10.0  # seconds for a callback's body to arrive whole
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ApiSettings":
         env = os.environ if env is None else env
         try:
             webhooks = webhooks_config(env)
+            callbacks = callback_tokens(env)
         except ConfigError as error:
             raise ApiSettingsError(str(error)) from None
         return cls(
@@ -41,7 +49,14 @@ class ApiSettings:
             burst=int(_number(env, "TAMBOUR_API_BURST", 100, low=1, high=1e6)),
             key_cache_seconds=_number(env, "TAMBOUR_API_KEY_CACHE_SECONDS", 1.0, low=0, high=60),
             pool_size=int(_number(env, "TAMBOUR_API_POOL_SIZE", 10, low=1, high=200)),
+            max_upload_bytes=int(
+                _number(env, "TAMBOUR_API_MAX_UPLOAD", 200 << 20, low=1, high=1e12)
+            ),
             allow_private_webhooks=webhooks.allow_private_targets,
+            callbacks=callbacks,
+            callback_read_timeout=_number(
+                env, "TAMBOUR_CALLBACK_READ_TIMEOUT", 10.0, low=0.1, high=600
+            ),
         )
 
 

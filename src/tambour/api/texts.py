@@ -118,6 +118,180 @@ DETAILS: Final[dict[str, tuple[str, str]]] = {
         "Cette réponse ne vient pas d'un numéro de téléphone : aucun numéro à opposer.",
         "This reply did not come from a phone number: there is no number to opt out.",
     ),
+    # contacts (and the opt-out check)
+    "invalid_phone": (
+        "Ce n'est pas un numéro de téléphone valide.",
+        "This is not a valid phone number.",
+    ),
+    "contact_not_found": ("Aucun contact de ce numéro.", "No contact with this id."),
+    "consent_not_dated": (
+        "Un consentement donné dit quand il a été donné (sa date).",
+        "A consent given says when it was given (its date).",
+    ),
+    "consent_unproven": (
+        "Un consentement donné dit comment le montrer : sa méthode (web_form, paper_form…) "
+        "ou le texte que la personne a accepté.",
+        "A consent given says how it can be shown: its method (web_form, paper_form...) or "
+        "the wording the person accepted.",
+    ),
+    "list_separator": (
+        "Un élément de liste ne contient pas de « ; » : il sépare les éléments.",
+        "A list member holds no ';': it separates the members.",
+    ),
+    "reserved_field": (
+        "Ce nom est une colonne du contact lui-même, pas un champ de personnalisation.",
+        "This name is a column of the contact itself, not a personalization field.",
+    ),
+    "duplicate_field": (
+        "Deux champs de personnalisation ne diffèrent que par la casse ou les accents.",
+        "Two personalization fields differ only by case or accents.",
+    ),
+    "upload_too_large": (
+        "Le fichier dépasse la taille permise ({most} octets) : rien n'a été gardé.",
+        "The file is larger than allowed ({most} bytes): nothing was kept.",
+    ),
+    "unsupported_upload": (
+        "Envoyez le fichier CSV lui-même comme corps de la requête (Content-Type: text/csv).",
+        "Send the CSV file itself as the request body (Content-Type: text/csv).",
+    ),
+    "empty_upload": ("Le fichier envoyé est vide.", "The file sent is empty."),
+    "job_file_not_found": (
+        "Cette tâche n'a pas (encore) de fichier à télécharger.",
+        "This job has no file to download (yet).",
+    ),
+    # campaigns
+    "campaign_not_found": ("Aucune campagne de ce numéro.", "No campaign with this id."),
+    "campaign_exists": (
+        "L'annonceur a déjà une campagne de ce nom.",
+        "The advertiser has a campaign of this name already.",
+    ),
+    "unknown_sender": (
+        "Ce n'est ni un émetteur (sender ID) de l'annonceur, ni son numéro court.",
+        "This is neither a sender ID of the advertiser nor its short number.",
+    ),
+    "campaign_launched": (
+        "Cette campagne est lancée : elle ne peut plus changer ; annulez-la et créez-en une autre.",
+        "This campaign is launched: it cannot change; cancel it and create another.",
+    ),
+    "campaign_cancelled": (
+        "Cette campagne est annulée : créez-en une nouvelle.",
+        "This campaign is cancelled: create a new one.",
+    ),
+    "campaign_finished": (
+        "Cette campagne est terminée : chaque message a connu son sort, rien n'est à annuler.",
+        "This campaign is finished: every message reached its fate, nothing is left to cancel.",
+    ),
+    "campaign_frozen": (
+        "Cette campagne est lancée ou annulée : son plan ne peut plus changer.",
+        "This campaign is launched or cancelled: its plan can no longer change.",
+    ),
+    "campaign_not_launched": (
+        "Cette campagne n'est pas lancée : seul le plan figé d'une campagne lancée fait preuve.",
+        "This campaign is not launched: only a launched campaign's frozen plan is proof.",
+    ),
+    "plan_missing": (
+        "Cette campagne n'a pas encore de plan : planifiez-la et lisez son rapport d'abord.",
+        "This campaign has no plan yet: plan it and read its report first.",
+    ),
+    "plan_stale": (
+        "Le plan a plus de 24 heures : planifiez à nouveau, relisez le rapport, puis lancez.",
+        "The plan is over 24 hours old: plan again, read the report, then launch.",
+    ),
+    "plan_discarded": (
+        "La campagne a changé pendant la planification : ce plan est écarté, planifiez à nouveau.",
+        "The campaign changed while it was planned: this plan is discarded, plan again.",
+    ),
+    "campaign_blocked": (
+        "La campagne est bloquée : rien ne peut partir tant que cela ne change pas "
+        "(voyez « blocks » dans le rapport du plan).",
+        "The campaign is blocked: nothing can be sent until this changes "
+        "(see 'blocks' in the plan's report).",
+    ),
+    "send_by_past": (
+        "La date limite d'envoi est déjà passée.",
+        "The deadline is already past.",
+    ),
+    "send_by_before_start": (
+        "La date limite d'envoi n'est pas après le début.",
+        "The deadline is not after the start.",
+    ),
+    "recipients_changed": (
+        "Des destinataires ont changé dans le registre depuis le plan : planifiez à nouveau, "
+        "relisez le rapport, puis lancez.",
+        "Recipients changed in the ledger since the plan: plan again, read it, then launch.",
+    ),
+    "window_unusable": (
+        "La plage d'envoi enregistrée pour l'annonceur est inutilisable.",
+        "The advertiser's stored sending window is unusable.",
+    ),
+    "window_too_wide": (
+        "La plage d'envoi enregistrée pour l'annonceur est plus large que la loi.",
+        "The advertiser's stored sending window is wider than the law.",
+    ),
+    "nothing_changed": (
+        "La campagne a déjà cette définition : rien n'a changé.",
+        "The campaign has this definition already: nothing changed.",
+    ),
+    "name_required": ("Une campagne a besoin d'un nom.", "A campaign needs a name."),
+    "name_too_long": ("200 caractères au plus.", "At most 200 characters."),
+    "phone_in_text": (
+        "Contient un numéro de téléphone (le journal d'audit n'en garde aucun).",
+        "Holds a phone number (the audit log keeps none).",
+    ),
+    "control_character": (
+        "Contient un caractère de contrôle (invisible).",
+        "Holds a control character (invisible).",
+    ),
+    "channel_not_supported": (
+        "Seules les campagnes SMS sont possibles pour l'instant.",
+        "Only SMS campaigns are supported for now.",
+    ),
+    "text_empty": ("Le message est vide.", "The message is empty."),
+    "transaction_not_transactional": (
+        "Seule une campagne transactionnelle nomme une transaction.",
+        "Only a transactional campaign names a transaction.",
+    ),
+    "transaction_required": (
+        "Un message transactionnel répond à une transaction de son destinataire : nommez le "
+        "champ du contact qui la porte (commande, rendez-vous, livraison).",
+        "A transactional message answers one transaction of its recipient: name the contact "
+        "field that carries it (order, appointment, delivery).",
+    ),
+    "value_required": (
+        "Ce champ ne peut pas être null : omettez-le pour garder sa valeur.",
+        "This member cannot be null: leave it out to keep its value.",
+    ),
+    # messages
+    "messages_busy": (
+        "Le message n'a pas pu être enregistré à temps : réessayez avec la même Idempotency-Key.",
+        "The message could not be recorded in time: retry with the same Idempotency-Key.",
+    ),
+    "message_not_found": ("Aucun message de ce numéro.", "No message with this id."),
+    # callbacks
+    "callback_carrier_not_found": (
+        "Aucun transporteur HTTP ne reçoit ses accusés à cette adresse.",
+        "No HTTP carrier receives its callbacks at this address.",
+    ),
+    "invalid_callback_token": (
+        "Jeton de rappel absent ou faux : envoyez « Authorization: Bearer <callback_token> ».",
+        "Missing or wrong callback token: send 'Authorization: Bearer <callback_token>'.",
+    ),
+    "callback_too_large": (
+        "Rappel trop grand : {limit} octets au plus.",
+        "Callback too large: {limit} bytes at most.",
+    ),
+    "callback_too_slow": (
+        "Le corps du rappel n'est pas arrivé en entier dans les {seconds} s.",
+        "The callback's body did not arrive whole within {seconds} s.",
+    ),
+    "callback_too_deep": (
+        "Rappel trop imbriqué : un objet JSON à plat est attendu.",
+        "Callback nested too deep: a flat JSON object is expected.",
+    ),
+    "callback_not_recordable": (
+        "Cet accusé ne peut pas être enregistré : inutile de le renvoyer.",
+        "This receipt cannot be recorded: do not send it again.",
+    ),
 }
 
 # Pydantic's error types (request validation), in French; English keeps pydantic's words.

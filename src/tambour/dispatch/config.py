@@ -4,7 +4,11 @@ into typed, frozen settings; every error names the file, the table and the key.
 
 Secrets may stay out of the file: TAMBOUR_SMPP_PASSWORD, TAMBOUR_HTTP_TOKEN and
 TAMBOUR_HTTP_CALLBACK_TOKEN, when set, win over the file's `password`, `token` and
-`callback_token`. Without TAMBOUR_CONFIG, or without a [transport] table, there is no
+`callback_token`. An HTTP aggregator's delivery callbacks are received by `tambour serve`
+(api/routes/callbacks.py), which reads the same file for each HTTP carrier's `callback_token`
+(`callback_tokens`): `/api/v1/callbacks` for the one [transport], `/api/v1/callbacks/<name>`
+for a carrier of [[carriers]]; `callback_url` is the address the aggregator is told to post
+to, so one of those. Without TAMBOUR_CONFIG, or without a [transport] table, there is no
 transport and the worker refuses to start: nothing may look sent that was not. The local
 record-only transport (`kind = "record-only"`, formerly `"outbox"`, still read) sends nothing
 and must be named.
@@ -290,6 +294,7 @@ def _http(
     env: Mapping[str, str],
     token_env: str = HTTP_TOKEN_ENV,
     callback_token_env: str = HTTP_CALLBACK_TOKEN_ENV,
+    carrier: str = "",
 ) -> HttpTransportConfig:
     url = table.text("url")
     if not url.startswith(("http://", "https://")):
@@ -304,11 +309,18 @@ def _http(
             client_context(TlsSettings(ca_file=ca_file))
         except TlsSetupError as error:
             raise ConfigError(f"{table.where} {error}") from None
-    callback_port = table.optional_integer("callback_port", 0, 65535)
+    for gone in ("callback_port", "callback_host"):  # the worker's listener (before issue 15)
+        if gone in table.table:
+            raise ConfigError(
+                f"{table.where} {gone}: no longer read: the aggregator's callbacks go to "
+                f"`tambour serve` now, at {callback_path(carrier)}; set callback_url to that "
+                "address and remove callback_port and callback_host"
+            )
+    callback_url = table.optional_text("callback_url")
     callback_token = table.optional_text("callback_token", env=(env, callback_token_env))
-    if callback_port is not None and not callback_token:
+    if callback_url is not None and not callback_token:
         raise ConfigError(
-            f"{table.where} callback_token: required with callback_port (or set "
+            f"{table.where} callback_token: required with callback_url (or set "
             f"{callback_token_env}): without it anyone could post receipts and STOPs"
         )
     return HttpTransportConfig(
@@ -317,9 +329,7 @@ def _http(
             token=table.optional_text("token", env=(env, token_env)),
             timeout=table.number("timeout", 10.0, 0.1, 600.0),
             window=table.integer("window", 16, 1, 1000),
-            callback_url=table.optional_text("callback_url"),
-            callback_host=table.text("callback_host", "127.0.0.1"),
-            callback_port=callback_port,
+            callback_url=callback_url,
             callback_token=callback_token,
             ca_file=ca_file,
         )
@@ -409,7 +419,11 @@ def _carriers(document: Mapping[str, Any], env: Mapping[str, str], name: str) ->
             )
         elif kind == "http":
             transport = _http(
-                table, env, _secret_env(carrier, "TOKEN"), _secret_env(carrier, "CALLBACK_TOKEN")
+                table,
+                env,
+                _secret_env(carrier, "TOKEN"),
+                _secret_env(carrier, "CALLBACK_TOKEN"),
+                carrier,
             )
         else:
             raise ConfigError(f"{table.where} kind: expected 'smpp' or 'http', got {kind!r}")
@@ -528,6 +542,41 @@ def webhooks_config(env: Mapping[str, str] | None = None) -> WebhooksConfig:
         return WebhooksConfig()
     path = Path(name)
     return _webhooks(_document(path).get("webhooks", {}), str(path))
+
+
+CALLBACKS_PATH: Final = "/api/v1/callbacks"
+
+
+def callback_path(carrier: str) -> str:
+    """Where `tambour serve` receives the delivery callbacks of the HTTP carrier `carrier` (''
+    for the one [transport])."""
+    return f"{CALLBACKS_PATH}/{carrier}" if carrier else CALLBACKS_PATH
+
+
+def callback_tokens(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The HTTP carriers of the file TAMBOUR_CONFIG names that take delivery callbacks: carrier
+    name ('' for the one [transport]) -> its callback_token. The API server reads it at start:
+    empty without a file, or with one that configures no transport (the server needs none);
+    ConfigError for a file the worker could not use either."""
+    env = os.environ if env is None else env
+    name = env.get(CONFIG_ENV)
+    if not name:
+        return {}
+    path = Path(name)
+    document = _document(path)
+    if "transport" not in document and "carriers" not in document:
+        return {}
+    transport = parse_config(document, env, str(path)).transport
+    carriers: list[tuple[str, SmppTransportConfig | HttpTransportConfig | object]] = (
+        [(c.name, c.transport) for c in transport.carriers]
+        if isinstance(transport, CarriersConfig)
+        else [("", transport)]
+    )
+    return {
+        carrier: config.http.callback_token
+        for carrier, config in carriers
+        if isinstance(config, HttpTransportConfig) and config.http.callback_token
+    }
 
 
 def read_config(path: Path, env: Mapping[str, str] | None = None) -> Config:

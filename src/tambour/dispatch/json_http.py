@@ -1,5 +1,6 @@
-"""A small JSON-over-HTTP server for the asyncio side of Tambour: the HTTP transport's delivery
-callbacks and the local SMSC's admin port. The standard library's ThreadingHTTPServer runs in
+"""A small JSON-over-HTTP server for the asyncio side of Tambour: the local SMSC's admin port
+(until issue 15, the HTTP transport's delivery callbacks too: `tambour serve` takes them now).
+The standard library's ThreadingHTTPServer runs in
 a thread of its own; each request is handed to an async route on the caller's event loop, and
 answered with what the route returns once it completes.
 

@@ -258,7 +258,7 @@ class Worker:
 
     async def _dispatch(self, until_idle: bool) -> None:
         idle_since: float | None = None
-        receipts_seen = 0
+        receipts_seen: tuple[int, int | None] = (0, 0)
         while not self._stopping.is_set():
             while self._unsettled >= 2 * self.settings.chunk and not self._stopping.is_set():
                 self._room.clear()
@@ -297,10 +297,11 @@ class Worker:
             if until_idle and (wait is None or wait > horizon):
                 # Nothing is due before a lease would run out (a stopped worker's messages are
                 # rescued within one): done once the last receipts are in, or when none has
-                # come for `receipt_wait` seconds.
-                if idle_since is None or self.report.receipts != receipts_seen:
-                    idle_since, receipts_seen = time.monotonic(), self.report.receipts
+                # come for `receipt_wait` seconds (to this worker, or recorded by the API
+                # server, which receives an HTTP aggregator's: fewer messages awaiting them).
                 awaited = await self._db_retrying("receipts look", self._awaiting)
+                if idle_since is None or (self.report.receipts, awaited) != receipts_seen:
+                    idle_since, receipts_seen = time.monotonic(), (self.report.receipts, awaited)
                 if not awaited or time.monotonic() - idle_since >= self.settings.receipt_wait:
                     return
                 wait = 0.1

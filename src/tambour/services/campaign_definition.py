@@ -3,6 +3,7 @@ nature, channel, text, targeting, schedule and the transaction field of a transa
 """
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,11 +16,14 @@ from tambour.services.context import Problem
 
 SUPPORTED_CHANNELS = (Channel.SMS,)
 MAX_NAME = 200
+# The name of a message sent by itself (services/messages.py `message_name`): its own.
+RESERVED_NAME: Final = re.compile(r"message \d+", re.IGNORECASE)
 
 # What a refusal says, by its code (the parameter it is about is said by each entry point).
 TEXTS: Final = {
     "name_required": "a campaign needs a name",
     "name_too_long": f"at most {MAX_NAME} characters",
+    "name_reserved": "'message <number>' names the messages sent one by one: choose another",
     "phone_in_text": "{text!r} holds a phone number",
     "control_character": "holds a control character",
     "channel_not_supported": "{channel} campaigns are not supported yet (sms)",
@@ -81,6 +85,8 @@ def name_problem(name: str) -> Problem | None:
         return Problem("name", "name_required", TEXTS["name_required"])
     if len(name) > MAX_NAME:
         return Problem("name", "name_too_long", TEXTS["name_too_long"])
+    if RESERVED_NAME.fullmatch(name):
+        return Problem("name", "name_reserved", TEXTS["name_reserved"])
     if audit.looks_like_phone(name):
         return Problem("name", "phone_in_text", TEXTS["phone_in_text"].format(text=name))
     if "\x00" in name or control_character(name) is not None:

@@ -18,6 +18,7 @@ from tambour.services.campaigns import (
     PLANNABLE,
     Campaign,
     definition_of,
+    locate,
     record,
     resolve,
     sender_id,
@@ -109,14 +110,17 @@ def _changed(old: definition.Definition, new: definition.Definition) -> tuple[st
     return tuple(name for name in after if after[name] != before[name])
 
 
-def edit(ctx: Context, *, name: str, slug: str | None = None, changes: Changes) -> Edited:
-    """Change a draft or planned campaign. The new definition is checked as at creation;
-    a plan made on the old one is dropped (plan again, then launch). Refused: a launched or
-    cancelled campaign (ConflictError), a bad definition or one that changes nothing
-    (InvalidInputError)."""
+def edit(
+    ctx: Context, *, name: str | None = None, slug: str | None = None, changes: Changes,
+    campaign_id: int | None = None,
+) -> Edited:  # fmt: skip
+    """Change a draft or planned campaign (named by its name or by its id). The new
+    definition is checked as at creation; a plan made on the old one is dropped (plan again,
+    then launch). Refused: a launched or cancelled campaign (ConflictError), a bad definition
+    or one that changes nothing (InvalidInputError)."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
-        campaign = resolve(conn, name, slug, lock=True)
+        campaign = locate(conn, name=name, slug=slug, campaign_id=campaign_id, lock=True)
         if campaign.status not in PLANNABLE:
             raise _not_editable(campaign, "edited")
         old = definition_of(campaign)
@@ -178,12 +182,16 @@ def _audited(changed: tuple[str, ...]) -> list[str]:
     return [names.get(part, part) for part in changed]
 
 
-def delete_campaign(ctx: Context, *, name: str, slug: str | None = None) -> Deleted:
-    """Remove a draft or planned campaign and its plan; its name can be used again. Its
-    audit entries stay: the log says it existed, what it was, and that it was deleted."""
+def delete_campaign(
+    ctx: Context, *, name: str | None = None, slug: str | None = None,
+    campaign_id: int | None = None,
+) -> Deleted:  # fmt: skip
+    """Remove a draft or planned campaign (named by its name or by its id) and its plan; its
+    name can be used again. Its audit entries stay: the log says it existed, what it was,
+    and that it was deleted."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
-        campaign = resolve(conn, name, slug, lock=True)
+        campaign = locate(conn, name=name, slug=slug, campaign_id=campaign_id, lock=True)
         if campaign.status not in PLANNABLE:
             raise _not_editable(campaign, "deleted")
         had_plan = campaign.plan_generation is not None

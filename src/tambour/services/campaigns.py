@@ -20,7 +20,7 @@ from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import ContentCheck, check_content
 from tambour.rules.facts import CampaignFacts
 from tambour.rules.fold import fold_set
-from tambour.services import advertisers, audit
+from tambour.services import advertisers, audit, webhooks
 from tambour.services import campaign_definition as definition
 from tambour.services.advertisers import Advertiser
 from tambour.services.campaign_definition import Definition
@@ -33,6 +33,7 @@ from tambour.services.context import (
     refuse_any,
 )
 from tambour.services.views import View, as_json
+from tambour.services.webhooks import Event, Subscriptions
 from tambour.store.bulk import refresh_statistics, reserve_ids
 from tambour.store.engine import reader
 from tambour.store.tables import (
@@ -53,6 +54,8 @@ PLAN_FRESH_FOR = timedelta(hours=24)  # an older plan is planned again before la
 TEXTS: Final = {
     "campaign_not_found": "{slug} has no campaign {name!r}",
     "campaign_not_found_anywhere": "there is no campaign {name!r}",
+    "campaign_id_not_found": "there is no campaign with the id {campaign_id}",
+    "unknown_status": "{status!r} is not a status (draft, planned, launched, finished, cancelled)",
     "campaign_ambiguous": "several advertisers have a campaign {name!r} ({slugs}): say which",
     "window_unusable": "{slug}: its stored sending window is unusable ({error})",
     "window_too_wide": "{slug}: its stored sending window is wider than the law",
@@ -216,6 +219,38 @@ def resolve(
             select(advertiser_rows.c.slug).where(advertiser_rows.c.id == row.advertiser_id)
         ).scalar_one()
     return _campaign(row, advertisers.get(conn, slug))
+
+
+def locate(
+    conn: Connection,
+    *,
+    name: str | None = None,
+    slug: str | None = None,
+    campaign_id: int | None = None,
+    lock: bool = False,
+) -> Campaign:
+    """The campaign named by its id (as the API names it) or else by its name (`resolve`); of
+    advertiser `slug` when given: another advertiser's campaign is not found, exactly as one
+    that does not exist (NotFoundError, field `campaign_id`)."""
+    if campaign_id is None:
+        if name is None:
+            raise ValueError("a campaign is named by its name or its id")  # a caller's bug
+        return resolve(conn, name, slug, lock=lock)
+    # Not a message sent by itself (services/messages.py): a campaign of its own kind.
+    query = select(campaigns).where(campaigns.c.id == campaign_id, campaigns.c.kind == "campaign")
+    owner = None
+    if slug is not None:
+        owner = advertisers.get(conn, slug)
+        query = query.where(campaigns.c.advertiser_id == owner.id)
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        said = TEXTS["campaign_id_not_found"].format(campaign_id=campaign_id)
+        raise NotFoundError(said, code="campaign_not_found", field="campaign_id")
+    if owner is None:
+        owner = advertisers.by_ids(conn, [row.advertiser_id])[row.advertiser_id]
+    return _campaign(row, owner)
 
 
 def by_id(conn: Connection, campaign_id: int, advertiser_id: int) -> Campaign:
@@ -431,9 +466,14 @@ class CampaignStatus(CampaignOverview):
 
 
 def list_campaigns(ctx: Context, slug: str | None = None) -> list[CampaignOverview]:
-    """Campaigns (of one advertiser, or all), with their plan counts and messages by state."""
+    """Campaigns (of one advertiser, or all), with their plan counts and messages by state.
+    Not the messages sent one by one (services/messages.py), each a campaign of its own."""
     with reader(ctx.engine) as conn:
-        query = select(campaigns).order_by(campaigns.c.advertiser_id, campaigns.c.id)
+        query = (
+            select(campaigns)
+            .where(campaigns.c.kind == "campaign")
+            .order_by(campaigns.c.advertiser_id, campaigns.c.id)
+        )
         owners: dict[int, Advertiser] = {}
         if slug is not None:
             advertiser = advertisers.get(conn, slug)
@@ -453,6 +493,77 @@ def list_campaigns(ctx: Context, slug: str | None = None) -> list[CampaignOvervi
                 )
             )
         return found
+
+
+SHOWN_STATUSES: Final = ("draft", "planned", "launched", "finished", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPage:
+    """A page of an advertiser's campaigns, newest first; `next_before`: the cursor of the
+    next page (its campaigns are older than this id), None on the last."""
+
+    campaigns: list[CampaignOverview]
+    next_before: int | None
+
+
+def page_campaigns(
+    ctx: Context,
+    *,
+    slug: str,
+    status: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> CampaignPage:
+    """The campaigns of advertiser `slug`, newest first, `limit` at a time (one indexed query
+    for the page, one grouped query for its messages by state), of one shown status or all."""
+    if status is not None and status not in SHOWN_STATUSES:
+        said = TEXTS["unknown_status"].format(status=status)
+        raise InvalidInputError("status", "unknown_status", said)
+    with reader(ctx.engine) as conn:
+        advertiser = advertisers.get(conn, slug)
+        query = (
+            select(campaigns)
+            .where(campaigns.c.advertiser_id == advertiser.id, campaigns.c.kind == "campaign")
+            .order_by(campaigns.c.id.desc())
+            .limit(limit + 1)
+        )
+        if before is not None:
+            query = query.where(campaigns.c.id < before)
+        if status in ("launched", "finished"):
+            ended = campaigns.c.finished_at.is_not(None)
+            query = query.where(
+                campaigns.c.status == "launched", ended if status == "finished" else ~ended
+            )
+        elif status is not None:
+            query = query.where(campaigns.c.status == status)
+        found = conn.execute(query).all()
+        page = [_campaign(row, advertiser) for row in found[:limit]]
+        counts = _states_of(conn, advertiser.id, [campaign.id for campaign in page])
+        items = [CampaignOverview(c, _shown_status(c), _figures(c), counts[c.id]) for c in page]
+    return CampaignPage(items, page[-1].id if len(found) > limit else None)
+
+
+def _states_of(
+    conn: Connection, advertiser_id: int, campaign_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """The messages of these campaigns by state, in one grouped query."""
+    counts = {campaign_id: dict.fromkeys(OUTBOX_STATES, 0) for campaign_id in campaign_ids}
+    if not campaign_ids:
+        return counts
+    for campaign_id, state, n in conn.execute(
+        select(outbox.c.campaign_id, outbox.c.state, func.count())
+        .where(outbox.c.advertiser_id == advertiser_id)
+        .where(outbox.c.campaign_id.in_(campaign_ids))
+        .group_by(outbox.c.campaign_id, outbox.c.state)
+    ):
+        counts[campaign_id][state] = n
+    return counts
+
+
+def shown_status(campaign: Campaign) -> str:
+    """`finished` for a launched campaign with nothing left to send, else its stored status."""
+    return _shown_status(campaign)
 
 
 def _shown_status(campaign: Campaign) -> str:
@@ -515,10 +626,14 @@ def _reasons(conn: Connection, campaign: Campaign) -> dict[str, dict[str, int]]:
     return found
 
 
-def status(ctx: Context, *, name: str, slug: str | None = None) -> CampaignStatus:
-    """The campaign's state, its messages by state, why, and by carrier."""
+def status(
+    ctx: Context, *, name: str | None = None, slug: str | None = None,
+    campaign_id: int | None = None,
+) -> CampaignStatus:  # fmt: skip
+    """The campaign's state, its messages by state, why, and by carrier (the campaign named
+    by its name or by its id)."""
     with reader(ctx.engine) as conn:
-        campaign = resolve(conn, name, slug)
+        campaign = locate(conn, name=name, slug=slug, campaign_id=campaign_id)
         return CampaignStatus(
             campaign=campaign,
             status=_shown_status(campaign),
@@ -568,13 +683,17 @@ class Launched(View):
     launched_at: datetime
 
 
-def launch(ctx: Context, *, name: str, slug: str | None = None) -> Launched:
-    """Freeze the current plan and queue one outbox message per `send` row. Refused
-    (ConflictError) when it cannot be launched now: launched or cancelled already, without a
-    plan, a plan too old, blocked, past its deadline, or recipients changed since the plan."""
+def launch(
+    ctx: Context, *, name: str | None = None, slug: str | None = None,
+    campaign_id: int | None = None,
+) -> Launched:  # fmt: skip
+    """Freeze the current plan and queue one outbox message per `send` row; the webhook event
+    `campaign.launched` in the same transaction. Refused (ConflictError) when it cannot be
+    launched now: launched or cancelled already, without a plan, a plan too old, blocked, past
+    its deadline, or recipients changed since the plan."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
-        campaign = resolve(conn, name, slug, lock=True)
+        campaign = locate(conn, name=name, slug=slug, campaign_id=campaign_id, lock=True)
         refusal = _launch_refusal(conn, campaign, now)
         if refusal:
             raise refusal
@@ -628,6 +747,12 @@ def launch(ctx: Context, *, name: str, slug: str | None = None) -> Launched:
             planned_at=campaign.planned_at.isoformat() if campaign.planned_at else None,
             queued=queued, parts=parts,
         )  # fmt: skip
+        launched = {
+            "campaign_id": campaign.id, "campaign": campaign.name,
+            "launched_at": now.isoformat(), "generation": campaign.plan_generation,
+            "queued": queued, "parts": parts,
+        }  # fmt: skip
+        webhooks.emit(conn, [Event(campaign.advertiser.id, "campaign.launched", launched)], now)
     return Launched(campaign.name, queued, parts, now)
 
 
@@ -667,12 +792,17 @@ class Cancelled(View):
     already_sent: int  # handed to the carrier already: they cannot be recalled
 
 
-def cancel(ctx: Context, *, name: str, slug: str | None = None) -> Cancelled:
+def cancel(
+    ctx: Context, *, name: str | None = None, slug: str | None = None,
+    campaign_id: int | None = None,
+) -> Cancelled:  # fmt: skip
     """Withdraw the queued messages; those already handed to the carrier cannot be recalled.
-    Refused (ConflictError) for a campaign cancelled or finished already."""
+    Each message withdrawn is a `message.cancelled` webhook event, in the same transaction,
+    when an endpoint of the advertiser wants them. Refused (ConflictError) for a campaign
+    cancelled or finished already."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
-        campaign = resolve(conn, name, slug, lock=True)
+        campaign = locate(conn, name=name, slug=slug, campaign_id=campaign_id, lock=True)
         if campaign.status == "cancelled":
             said = TEXTS["cancelled_already"].format(name=campaign.name)
             raise ConflictError(said, code="campaign_cancelled")
@@ -681,15 +811,18 @@ def cancel(ctx: Context, *, name: str, slug: str | None = None) -> Cancelled:
                 name=campaign.name, at=campaign.finished_at.isoformat()
             )
             raise ConflictError(said, code="campaign_finished")
-        withdrawn = conn.execute(
-            update(outbox)
-            .where(
-                outbox.c.advertiser_id == campaign.advertiser.id,
-                outbox.c.campaign_id == campaign.id,
-                outbox.c.state == "queued",
-            )
-            .values(state="cancelled", updated_at=now)
-        ).rowcount
+        if Subscriptions(ttl=0).wants(conn, campaign.advertiser.id, "message.cancelled"):
+            withdrawn = _withdraw_told(conn, campaign, now)
+        else:
+            withdrawn = conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.advertiser_id == campaign.advertiser.id,
+                    outbox.c.campaign_id == campaign.id,
+                    outbox.c.state == "queued",
+                )
+                .values(state="cancelled", updated_at=now)
+            ).rowcount
         conn.execute(
             update(campaigns)
             .where(campaigns.c.id == campaign.id)
@@ -699,3 +832,49 @@ def cancel(ctx: Context, *, name: str, slug: str | None = None) -> Cancelled:
         record(conn, ctx, campaign, "cancel", now, was=campaign.status, withdrawn=withdrawn)
     gone = sum(states[s] for s in ("submitting", "submitted", "delivered", "unknown"))
     return Cancelled(campaign.name, campaign.status, withdrawn, gone)
+
+
+_WITHDRAW_CHUNK: Final = 1000
+
+
+def _withdraw_told(conn: Connection, campaign: Campaign, now: datetime) -> int:
+    """Withdraw the campaign's queued messages a chunk at a time (in id order, each chunk
+    read through the (campaign_id, state) index), each withdrawn one a `message.cancelled`
+    event (the payload of services/message_events.py); returns how many were withdrawn.
+    A message a worker claimed meanwhile is not withdrawn, nor told."""
+    owner = campaign.advertiser.id
+    withdrawn, last = 0, 0
+    while True:
+        ids = list(
+            conn.execute(
+                select(outbox.c.id)
+                .where(
+                    outbox.c.campaign_id == campaign.id,
+                    outbox.c.state == "queued",
+                    outbox.c.advertiser_id == owner,
+                    outbox.c.id > last,
+                )
+                .order_by(outbox.c.id)
+                .limit(_WITHDRAW_CHUNK)
+            ).scalars()
+        )
+        if not ids:
+            return withdrawn
+        last = ids[-1]
+        done = conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(ids), outbox.c.state == "queued")
+            .values(state="cancelled", updated_at=now)
+            .returning(outbox.c.id, outbox.c.e164, outbox.c.carrier, outbox.c.submitted_at)
+        ).all()
+        withdrawn += len(done)
+        events = [
+            Event(owner, "message.cancelled", {
+                "message_id": message_id, "campaign_id": campaign.id, "to": e164,
+                "state": "cancelled", "reason": "campaign_cancelled", "error_code": None,
+                "carrier": carrier, "submitted_at": as_json(submitted_at),
+                "done_at": now.isoformat(),
+            })
+            for message_id, e164, carrier, submitted_at in sorted(done)
+        ]  # fmt: skip
+        webhooks.emit(conn, events, now)

@@ -1,6 +1,6 @@
 """Reading contacts back: one contact with its evidence and standing, or the canonical export."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Final
 
@@ -77,8 +77,19 @@ def show(ctx: Context, *, slug: str, number: str) -> ContactRecord:
     )
 
 
-def export(ctx: Context, *, slug: str, out: IO[str], style: TableStyle = PLAIN) -> int:
+PROGRESS_EVERY: Final = 1000  # rows between two calls of an export's `progress`
+
+
+def export(
+    ctx: Context,
+    *,
+    slug: str,
+    out: IO[str],
+    style: TableStyle = PLAIN,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Write the advertiser's contacts as a canonical CSV; returns the number of rows.
+    `progress` hears the rows written, every PROGRESS_EVERY (it may raise to stop the export).
 
     Two passes over the contacts, both streamed: the first finds the personalization columns.
     No cell is a formula to a spreadsheet (`outfiles.spreadsheet_cell`; the importer reads
@@ -107,6 +118,10 @@ def export(ctx: Context, *, slug: str, out: IO[str], style: TableStyle = PLAIN) 
                     cells[column] = cells.pop(name)
             table.row([cells.get(column, "") for column in columns])
             count += 1
+            if progress is not None and count % PROGRESS_EVERY == 0:
+                progress(PROGRESS_EVERY)
+        if progress is not None and count % PROGRESS_EVERY:
+            progress(count % PROGRESS_EVERY)
     with ctx.engine.begin() as conn:
         audit.append(
             conn,

@@ -4,7 +4,7 @@ suppression hash, which survives erasure so the person is never contacted again.
 import codecs
 import csv
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,10 +29,13 @@ from tambour.services.contacts import valid_number
 from tambour.services.context import Context, InvalidInputError, ServiceError
 from tambour.services.ledger_writes import insert_evidence
 from tambour.services.seals import Written, with_rows
+from tambour.services.suppression import entries as suppression_entries
 from tambour.services.suppression import phone_hash, record_suppressions
 from tambour.services.views import View
+from tambour.services.webhooks import Event, emit
 from tambour.sms.phone import parse_phone
 from tambour.store.bulk import copy_time
+from tambour.store.engine import reader
 from tambour.store.tables import contacts, evidence
 
 if TYPE_CHECKING:
@@ -150,6 +153,8 @@ def add(
             written=written,
         )
         reference = phone_hash(advertiser, e164).hex()[:16]
+        if written.suppressions or written.rewritten:  # not an opposition told again
+            _tell_opted_out(conn, advertiser, e164, source, at or now, now)
         audit.append(
             conn,
             actor=ctx.actor,
@@ -162,6 +167,86 @@ def add(
             at=now,
         )
     return OptedOut(reference, source.value, bool(recorded))
+
+
+def _tell_opted_out(
+    conn: Connection,
+    advertiser: Advertiser,
+    e164: str,
+    source: OptOutSource,
+    at: datetime,
+    now: datetime,
+) -> None:
+    """The webhook event of an opt-out recorded (as replies.py tells a STOP's)."""
+    _tell(conn, advertiser, [(e164, source, at)], now)
+
+
+def _tell(
+    conn: Connection,
+    advertiser: Advertiser,
+    entries: Iterable[tuple[str, OptOutSource, datetime]],
+    now: datetime,
+) -> None:
+    """The webhook events of oppositions recorded: `contact.complained` for a 33700 report,
+    `contact.opted_out` for any other."""
+    emit(
+        conn,
+        [
+            Event(
+                advertiser.id,
+                "contact.complained"
+                if source is OptOutSource.COMPLAINT_33700
+                else "contact.opted_out",
+                {"number": e164, "source": source.value, "at": at.isoformat()},
+            )
+            for e164, source, at in entries
+        ],
+        now,
+    )
+
+
+def _news(
+    conn: Connection, advertiser: Advertiser, chunk: list[tuple[str, OptOutSource, datetime]]
+) -> list[tuple[str, OptOutSource, datetime]]:
+    """The entries of an opposition list that will change the suppression list: a number not
+    on it, or a complaint about a number on it for another reason (each number once)."""
+    known = suppression_entries(conn, advertiser, [e164 for e164, _, _ in chunk])
+    news: dict[str, tuple[str, OptOutSource, datetime]] = {}
+    for entry in chunk:
+        e164, source = entry[0], entry[1]
+        found = known.get(e164)
+        complaint = source is OptOutSource.COMPLAINT_33700
+        changes = found is None or (complaint and found.source != source.value)
+        if changes and (e164 not in news or complaint):
+            news[e164] = entry
+    return list(news.values())
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutStatus(View):
+    """Whether a number is on the advertiser's suppression list: since when (the latest
+    opposition's date) and by what source; the number by the start of its hash."""
+
+    phone_hash: str
+    opted_out: bool
+    source: str | None
+    since: datetime | None
+    recorded_at: datetime | None
+
+
+def check(ctx: Context, *, slug: str, number: str) -> OptOutStatus:
+    """Whether `number` (any notation) is opted out of advertiser `slug`'s messages (on its
+    suppression list, which a later consent may outweigh for a plain opt-out, never for a
+    33700 complaint). InvalidInputError for what is not a phone number, NotFoundError for an
+    unknown advertiser."""
+    e164 = valid_number(number)
+    with reader(ctx.engine) as conn:
+        advertiser = advertisers.get(conn, slug)
+        entry = suppression_entries(conn, advertiser, [e164]).get(e164)
+    reference = phone_hash(advertiser, e164).hex()[:16]
+    if entry is None:
+        return OptOutStatus(reference, False, None, None, None)
+    return OptOutStatus(reference, True, entry.source, entry.suppressed_at, entry.recorded_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,11 +414,13 @@ def import_file(
         entries = _entries(path, source, now, result)
         written = Written()
         while chunk := _next_chunk(path, entries):
+            news = _news(conn, advertiser, chunk)
             result.evidence_added += record_optouts(
                 conn, advertiser, chunk, origin=f"optout-import:{audit.without_phones(path.name)}",
                 actor=ctx.actor, now=now, written=written,
             )  # fmt: skip
             result.accepted += len(chunk)
+            _tell(conn, advertiser, news, now)
         if not result.accepted and not result.rejected:
             said = TEXTS["no_phone_number"].format(name=path.name)
             raise InvalidInputError("path", "no_phone_number", said)

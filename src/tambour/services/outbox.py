@@ -541,11 +541,13 @@ def end_campaigns(
     not over yet) none of whose messages is queued, submitting, submitted or unknown, each
     with an audit entry (`campaign.finish`). One indexed probe a campaign (outbox's
     (campaign_id, state) index): cheap enough for every flush that settled some of its
-    messages. Their status stays `launched` (the plan frozen, a second launch refused)."""
+    messages. Their status stays `launched` (the plan frozen, a second launch refused).
+    A message sent by itself (kind 'message') is not one: its own state says it is over."""
     cursor = driver_cursor(conn)
     query = (
         "SELECT c.id, c.advertiser_id, c.name FROM campaigns c"
-        " WHERE c.status = 'launched' AND c.finished_at IS NULL AND NOT EXISTS ("
+        " WHERE c.status = 'launched' AND c.finished_at IS NULL AND c.kind = 'campaign'"
+        " AND NOT EXISTS ("
         " SELECT 1 FROM outbox o WHERE o.campaign_id = c.id AND o.advertiser_id = c.advertiser_id"
         f" AND o.state IN ({_OPEN_STATES}))"
     )

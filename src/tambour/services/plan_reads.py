@@ -3,13 +3,14 @@ the rows in memory), the rows streamed in contact order, and a few rendered samp
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Integer, column, select, text
 
-from tambour.services.context import Context
+from tambour.services.context import ConflictError, Context, InvalidInputError
 from tambour.store.engine import reader
 from tambour.store.tables import UtcDateTime, plan_rows
 
@@ -246,3 +247,86 @@ def samples_of(ctx: Context, campaign: "Campaign") -> list[dict[str, Any]]:
         return samples(
             conn, campaign.id, campaign.plan_generation, most_parts(campaign.plan_summary)
         )
+
+
+# --- the API's reads: the report of a plan, its rows a page at a time -------------------------
+
+DECISIONS = ("send", "exclude")
+
+
+@dataclass(frozen=True, slots=True)
+class RowsPage:
+    """Rows of a plan in contact order; `next_after`: the contact id the next page starts
+    after (None on the last page)."""
+
+    rows: list[dict[str, Any]]
+    next_after: int | None
+
+
+def rows_page(
+    ctx: Context,
+    *,
+    slug: str,
+    campaign_id: int,
+    after: int | None = None,
+    limit: int = 50,
+    decision: str | None = None,
+) -> RowsPage:
+    """A page of the current plan of campaign `campaign_id` of advertiser `slug`: `limit`
+    rows after contact `after`, of one decision or both. One query on the primary key
+    (campaign, generation, contact), in the snapshot the campaign was read in. Refused: a
+    campaign not found (NotFoundError), without a plan (ConflictError `plan_missing`)."""
+    from tambour.services.campaigns import locate  # campaigns' module reads plans too
+
+    if decision is not None and decision not in DECISIONS:
+        said = f"{decision!r} is not a decision (send, exclude)"
+        raise InvalidInputError("decision", "unknown_decision", said)
+    with reader(ctx.engine) as conn:
+        campaign = locate(conn, slug=slug, campaign_id=campaign_id)
+        if campaign.plan_generation is None:
+            raise _no_plan(campaign)
+        where = _mine(campaign.id, campaign.plan_generation)
+        if after is not None:
+            where = where & (plan_rows.c.contact_id > after)
+        if decision is not None:
+            where = where & (plan_rows.c.decision == decision)
+        found = conn.execute(
+            select(plan_rows.c.contact_id, *_ROW_COLUMNS)
+            .where(where)
+            .order_by(plan_rows.c.contact_id)
+            .limit(limit + 1)
+        ).all()
+    page = found[:limit]
+    following = page[-1][0] if len(found) > limit else None
+    return RowsPage([_row(r[1:]) for r in page], following)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """What a marketer reads before launching: the plan's stored figures (plan_summary), the
+    local days its messages first leave on, and a few sample messages."""
+
+    campaign: "Campaign"
+    summary: dict[str, Any]
+    send_days: list[date]
+    samples: list[dict[str, Any]]
+
+
+def report(ctx: Context, *, slug: str, campaign_id: int) -> PlanReport:
+    """The report of the current plan of campaign `campaign_id` of advertiser `slug`
+    (ConflictError `plan_missing` without one): one grouped scan for its send days, one
+    indexed read for its samples, in one snapshot with the campaign."""
+    from tambour.services.campaigns import locate
+
+    with reader(ctx.engine) as conn:
+        campaign = locate(conn, slug=slug, campaign_id=campaign_id)
+        generation, summary = campaign.plan_generation, campaign.plan_summary
+        if generation is None or summary is None:
+            raise _no_plan(campaign)
+        days = send_days(groups(conn, campaign.id, generation))
+        found = samples(conn, campaign.id, generation, most_parts(summary))
+    return PlanReport(campaign, dict(summary), days, found)
+
+
+def _no_plan(campaign: "Campaign") -> ConflictError:
+    return ConflictError(f"{campaign.name!r} has no plan yet", code="plan_missing")

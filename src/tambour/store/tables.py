@@ -185,7 +185,14 @@ campaigns = Table(
     # (migration 0008): when the last one reached its final state. Its status stays `launched`
     # (the plan frozen, a second launch refused); it is shown as `finished`.
     Column("finished_at", UtcDateTime()),
+    # Migration 0013: a message sent by itself (POST /api/v1/messages) is a campaign of one
+    # recipient, `kind` 'message' (kept out of campaign lists), with the grouping its sender
+    # gave (`label`) and, transactional, the transaction it answers (`reference`).
+    Column("kind", String(8), nullable=False, server_default="campaign"),
+    Column("label", String(100)),
+    Column("reference", String(200)),
     UniqueConstraint("advertiser_id", "name"),
+    Index("ix_campaigns_advertiser_id_kind_id", "advertiser_id", "kind", "id"),
 )
 
 plan_rows = Table(

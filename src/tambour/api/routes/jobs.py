@@ -1,17 +1,23 @@
 """`/api/v1/jobs`: the background jobs of the caller's advertiser (an operator key: every
 job), their progress and result, and cancelling one (services/jobs.py). Another advertiser's
-job is 404 there, as one that does not exist."""
+job is 404 there, as one that does not exist.
+
+`/{job_id}/file`: the file a succeeded job wrote (an export), which its result names as
+`file`, relative to files_dir (jobs/files.py), streamed; 404 for a job without one."""
 
 from typing import Annotated
 
 from fastapi import Query, Request, Response
+from fastapi.responses import FileResponse
 
 from tambour.api import pagination
 from tambour.api.auth import Caller, Shared, require
 from tambour.api.pagination import DEFAULT_LIMIT, Cursor, Limit
+from tambour.api.problems import ApiError
 from tambour.api.routes.tenancy import Id, id_cursor
 from tambour.api.routing import V1, V1Router
 from tambour.api.schemas.jobs import Job, JobPage
+from tambour.jobs import files
 from tambour.services import jobs
 from tambour.services.api_keys import Scope
 from tambour.services.jobs import JobState
@@ -66,3 +72,32 @@ def cancel_job(job_id: Id, caller: Caller, shared: Shared) -> Job:
         shared.context(caller), job_id, advertiser_id=caller.advertiser_id
     )
     return Job.of(cancelled)
+
+
+_FILE_TYPES = sorted(
+    {media.split(";")[0] for media in files.MEDIA_TYPES.values()} | {"application/octet-stream"}
+)
+
+
+@router.get(
+    "/{job_id}/file",
+    summary="The file a finished export job wrote, streamed",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The file (its form by its content type), as an attachment.",
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}} for media in _FILE_TYPES
+            },
+        }
+    },
+)
+def get_job_file(job_id: Id, caller: Caller, shared: Shared) -> FileResponse:
+    require(caller, Scope.OPERATOR, Scope.READ)
+    job = jobs.get(shared.context(caller), job_id, advertiser_id=caller.advertiser_id)
+    path = None
+    if job.state == JobState.SUCCEEDED and job.result is not None:
+        path = files.job_file(shared.settings.base.files_dir, job.result.get(files.OUTPUT_KEY))
+    if path is None:
+        raise ApiError(404, "job_file_not_found", values={"job_id": job_id})
+    return FileResponse(path, media_type=files.media_type(path), filename=path.name)

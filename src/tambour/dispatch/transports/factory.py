@@ -24,7 +24,7 @@ def make_transport(config: TransportConfig, on_inbound: InboundHandler | None = 
                 config.session, on_inbound, config.short_number_ton, config.short_number_npi
             )
         case HttpTransportConfig():
-            return HttpTransport(config.http, on_inbound)
+            return HttpTransport(config.http)  # callbacks: `tambour serve`
         case OutboxTransportConfig():
             return OutboxTransport(config.path)
         case CarriersConfig():

@@ -21,7 +21,9 @@ that does not verify stops the worker there, in words (TlsError), rather than ho
 message back; an aggregator that cannot be reached then is no reason not to start.
 The Idempotency-Key lets an aggregator that honours it drop a message submitted twice.
 
-Delivery callbacks arrive on tambour.dispatch.transports.http_callbacks.
+Delivery callbacks do not come to the worker: the aggregator posts them to `tambour serve`
+(api/routes/callbacks.py, at `callback_url`), which records them in the database; the worker
+sees them there (receipts for parts it has not written yet wait in early_receipts).
 """
 
 import asyncio
@@ -35,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
-from tambour.dispatch.inbound import InboundHandler
 from tambour.dispatch.tls import (
     TlsError,
     TlsSettings,
@@ -44,7 +45,6 @@ from tambour.dispatch.tls import (
     handshake_failure,
 )
 from tambour.dispatch.transports.base import PartResult, SubmitResult, SubmitStatus, TransportError
-from tambour.dispatch.transports.http_callbacks import CallbackServer
 from tambour.traffic import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,9 @@ class HttpSettings:
     token: str | None = field(default=None, repr=False)
     timeout: float = 10.0
     window: int = 16
-    callback_url: str | None = None  # what the aggregator is told to call back
-    callback_host: str = "127.0.0.1"
-    callback_port: int | None = None  # where Tambour listens for callbacks; None: not at all
+    callback_url: str | None = None  # what the aggregator is told to call back: the server's
+    # The token the aggregator's callbacks carry (Authorization: Bearer), checked by the API
+    # server (`tambour serve` reads it from the same configuration); not used by the worker.
     callback_token: str | None = field(default=None, repr=False)
     ca_file: str | None = None  # https: the CAs to trust (PEM); None: the system's trust store
 
@@ -100,7 +100,7 @@ def answer_result(code: int, body: bytes) -> SubmitResult:
 class HttpTransport:
     kind = "http"
 
-    def __init__(self, settings: HttpSettings, on_inbound: InboundHandler | None = None) -> None:
+    def __init__(self, settings: HttpSettings) -> None:
         parts = urlsplit(settings.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"the aggregator URL must be http(s)://host/..., not {settings.url!r}")
@@ -109,19 +109,12 @@ class HttpTransport:
         self._ssl: ssl.SSLContext | None = None  # made by start(), or by the first https request
         self._window = asyncio.Semaphore(settings.window)
         self._threads = ThreadPoolExecutor(settings.window, thread_name_prefix="http-transport")
-        self._callbacks: CallbackServer | None = None
-        if settings.callback_port is not None and on_inbound is not None:
-            self._callbacks = CallbackServer(
-                settings.callback_host, settings.callback_port, on_inbound, settings.callback_token
-            )
 
     async def start(self) -> None:
         """Raises TlsError (an OSError) when the aggregator's certificate does not verify, or
         `ca_file` cannot be used."""
         if self._https:
             await asyncio.to_thread(self._check_certificate)
-        if self._callbacks is not None:
-            await self._callbacks.start()
 
     def _tls(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -149,13 +142,7 @@ class HttpTransport:
             log.warning("the aggregator cannot be reached yet (%s)", type(error).__name__)
 
     async def close(self) -> None:
-        if self._callbacks is not None:
-            await self._callbacks.close()
         await asyncio.to_thread(self._threads.shutdown)
-
-    @property
-    def callback_port(self) -> int | None:
-        return self._callbacks.port if self._callbacks is not None else None
 
     async def submit(self, message: OutboundMessage) -> SubmitResult:
         body = {

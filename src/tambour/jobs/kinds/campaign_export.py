@@ -7,15 +7,18 @@ leaves no half-written file under that name, and a retry removes its earlier att
 Progress: the recipients written, of the plan's."""
 
 import os
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
+from tambour.jobs import files
 from tambour.jobs.control import JobControl
 from tambour.jobs.kinds import argument
 from tambour.jobs.kinds.campaigns import named, of_job
 from tambour.outfiles import EXCEL, PLAIN, create_private
 from tambour.services import campaign_export
+from tambour.services.campaigns import Campaign
 from tambour.services.context import Conflict, Context, InvalidInput
 from tambour.services.jobs import Job, JobRequest
 
@@ -36,11 +39,34 @@ TEXTS: Final = {
 }
 
 
+SUFFIXES: Final = {ExportForm.CSV: ".csv", ExportForm.EXCEL: ".csv", ExportForm.JSON: ".jsonl"}
+
+
+def fresh_file(
+    files_dir: str | Path, campaign: Campaign, form: ExportForm, now: datetime
+) -> tuple[Path, str]:
+    """A new, unguessable name for an export of `campaign` in its advertiser's exports
+    folder under `files_dir` (jobs/files.py: made owner-only if need be): the path, and the
+    name relative to `files_dir` the job's result gives (the API serves the file by it)."""
+    folder = files.advertiser_folder(files_dir, files.EXPORTS, campaign.advertiser.id)
+    path = folder / files.new_name(f"campaign-{campaign.id}", SUFFIXES[ExportForm(form)], now)
+    return path, files.relative(files_dir, path)
+
+
 def request(
-    ctx: Context, *, campaign: str, path: Path, form: ExportForm, advertiser: str | None = None
+    ctx: Context,
+    *,
+    campaign: str | None = None,
+    path: Path,
+    form: ExportForm,
+    advertiser: str | None = None,
+    campaign_id: int | None = None,
+    file: str | None = None,
 ) -> JobRequest:
-    """An export job of the launched campaign `campaign` to the new file `path`."""
-    found = named(ctx, campaign, advertiser)
+    """An export job of the launched campaign `campaign` (or the one of id `campaign_id`) to
+    the new file `path`; `file`: its name relative to the files folder, which the job's
+    result gives back (`fresh_file`)."""
+    found = named(ctx, campaign, advertiser, campaign_id)
     if found.launched_at is None:
         raise Conflict(
             TEXTS["not_launched"].format(name=found.name),
@@ -51,6 +77,8 @@ def request(
     if not path.parent.is_dir():
         raise InvalidInput("path", "folder_not_found", TEXTS["no_folder"].format(path=path.parent))
     arguments = {"campaign_id": found.id, "path": str(path.resolve()), "form": ExportForm(form)}
+    if file is not None:
+        arguments[files.OUTPUT_KEY] = file
     return JobRequest(KIND, found.advertiser.id, arguments)
 
 
@@ -95,7 +123,7 @@ def run(ctx: Context, job: Job, control: JobControl) -> dict[str, Any]:
     finally:
         partial.unlink(missing_ok=True)
     control.phase(PHASE, done.rows, done.rows)
-    return {
+    result = {
         "campaign": campaign.name,
         "campaign_id": campaign.id,
         "path": str(path),
@@ -103,3 +131,7 @@ def run(ctx: Context, job: Job, control: JobControl) -> dict[str, Any]:
         "rows": done.rows,
         "generation": done.generation,
     }
+    file = argument(job, files.OUTPUT_KEY, str, required=False)
+    if file is not None:  # the name the API serves the file by, relative to the files folder
+        result[files.OUTPUT_KEY] = file
+    return result

@@ -28,9 +28,16 @@ TEXTS: Final = {
 }
 
 
-def request(ctx: Context, *, campaign: str, advertiser: str | None = None) -> JobRequest:
-    """A plan job for the campaign `campaign` (of advertiser `advertiser`, a slug)."""
-    found = named(ctx, campaign, advertiser)
+def request(
+    ctx: Context,
+    *,
+    campaign: str | None = None,
+    advertiser: str | None = None,
+    campaign_id: int | None = None,
+) -> JobRequest:
+    """A plan job for the campaign `campaign`, or the one of id `campaign_id` (of advertiser
+    `advertiser`, a slug)."""
+    found = named(ctx, campaign, advertiser, campaign_id)
     if found.status not in PLANNABLE:
         raise Conflict(
             TEXTS["frozen"].format(name=found.name, status=found.status),

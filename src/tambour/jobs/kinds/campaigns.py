@@ -10,10 +10,13 @@ from tambour.services.jobs import Job
 from tambour.store.engine import reader
 
 
-def named(ctx: Context, name: str, advertiser: str | None) -> Campaign:
-    """The campaign `name` (of advertiser `advertiser`, a slug, when given)."""
+def named(
+    ctx: Context, name: str | None, advertiser: str | None, campaign_id: int | None = None
+) -> Campaign:
+    """The campaign `name`, or the one of id `campaign_id` (of advertiser `advertiser`, a
+    slug, when given: another advertiser's campaign is not found)."""
     with reader(ctx.engine) as conn:
-        return campaigns.resolve(conn, name, advertiser)
+        return campaigns.locate(conn, name=name, slug=advertiser, campaign_id=campaign_id)
 
 
 def of_job(ctx: Context, job: Job) -> Campaign:

@@ -1,0 +1,268 @@
+"""`/api/v1/campaigns`: an advertiser's campaigns, by id (names stay unique per advertiser):
+define, list, read with its status, edit or delete while it is a draft or planned, plan as a
+job and read the plan (its report, its rows a page at a time), launch, cancel, and export a
+launched one's proof as a job. Each route is a use case of services/campaigns.py,
+campaign_edit.py or plan_reads.py, or submits a job of jobs/kinds/; another advertiser's
+campaign is 404 there, exactly as one that does not exist.
+
+Scopes: `read` to read, `write` to define, plan, cancel and export, `send` to launch."""
+
+from typing import Annotated
+
+from fastapi import Query, Request, Response
+
+from tambour.api import pagination, texts
+from tambour.api.auth import Caller, Shared, require
+from tambour.api.pagination import DEFAULT_LIMIT, Cursor, Limit
+from tambour.api.problems import ApiError, FieldError, language
+from tambour.api.routes.tenancy import Id, Tenant, id_cursor
+from tambour.api.routing import V1, V1Router
+from tambour.api.schemas.campaigns import (
+    NOT_NULL,
+    Campaign,
+    CampaignCreate,
+    CampaignDefined,
+    CampaignDeleted,
+    CampaignEdited,
+    CampaignPage,
+    CampaignState,
+    CampaignStatus,
+    CampaignUpdate,
+    Cancelled,
+    Decision,
+    ExportCreate,
+    Launched,
+    PlanReport,
+    PlanRow,
+    PlanRowPage,
+)
+from tambour.api.schemas.jobs import Job
+from tambour.jobs.kinds import campaign_export, campaign_plan
+from tambour.jobs.kinds.campaigns import named
+from tambour.services import campaign_edit, campaigns, jobs, plan_reads
+from tambour.services.api_keys import Scope
+from tambour.services.jobs import JobRequest
+
+router = V1Router(prefix=f"{V1}/campaigns", tags=["campaigns"])
+JOBS = f"{V1}/jobs"
+READ = (Scope.OPERATOR, Scope.READ)
+CHANGE = (Scope.OPERATOR, Scope.WRITE)
+SEND = (Scope.OPERATOR, Scope.SEND)
+CANCEL = (Scope.OPERATOR, Scope.WRITE, Scope.SEND)
+
+
+@router.post("", status_code=201, summary="Define a campaign (nothing is decided until planned)")
+def create_campaign(
+    body: CampaignCreate, caller: Caller, advertiser: Tenant, shared: Shared, response: Response
+) -> CampaignDefined:
+    require(caller, *CHANGE)
+    done = campaigns.create(
+        shared.context(caller), slug=advertiser, name=body.name, nature=body.nature,
+        sender=body.sender, text=body.text, channel=body.channel, categories=body.categories,
+        professions=body.professions, tags=body.tags, start=body.start, send_by=body.send_by,
+        transaction_field=body.transaction_field,
+    )  # fmt: skip
+    response.headers["Location"] = f"{router.prefix}/{done.campaign.id}"
+    return CampaignDefined.made(done.campaign, done.content)
+
+
+@router.get("", summary="The advertiser's campaigns, newest first")
+def list_campaigns(
+    request: Request,
+    response: Response,
+    caller: Caller,
+    advertiser: Tenant,
+    shared: Shared,
+    status: Annotated[CampaignState | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> CampaignPage:
+    require(caller, *READ)
+    found = campaigns.page_campaigns(
+        shared.context(caller),
+        slug=advertiser,
+        status=status,
+        before=id_cursor(request, cursor),
+        limit=limit,
+    )
+    after = None if found.next_before is None else str(found.next_before)
+    return CampaignPage(
+        items=[Campaign.of(overview) for overview in found.campaigns],
+        next=pagination.next_link(request, response, after),
+    )
+
+
+@router.get(
+    "/{campaign_id}",
+    summary="One campaign: its plan's figures, its messages by state, why, and by carrier",
+)
+def get_campaign(
+    campaign_id: Id, caller: Caller, advertiser: Tenant, shared: Shared
+) -> CampaignStatus:
+    require(caller, *READ)
+    found = campaigns.status(shared.context(caller), slug=advertiser, campaign_id=campaign_id)
+    return CampaignStatus.of_status(found)
+
+
+@router.patch(
+    "/{campaign_id}",
+    summary="Change a draft or planned campaign (its plan is dropped: plan again)",
+)
+def edit_campaign(
+    campaign_id: Id,
+    body: CampaignUpdate,
+    request: Request,
+    caller: Caller,
+    advertiser: Tenant,
+    shared: Shared,
+) -> CampaignEdited:
+    require(caller, *CHANGE)
+    nulls = sorted(n for n in NOT_NULL if n in body.model_fields_set and getattr(body, n) is None)
+    if nulls:
+        detail = texts.detail("value_required", language(request)) or ""
+        raise ApiError(
+            422,
+            "validation_failed",
+            errors=[FieldError(f"/{name}", "value_required", detail) for name in nulls],
+        )
+    if not body.model_fields_set:
+        raise ApiError(422, "nothing_to_change")
+    done = campaign_edit.edit(
+        shared.context(caller), slug=advertiser, campaign_id=campaign_id, changes=body.changes()
+    )
+    return CampaignEdited.edited(done)
+
+
+@router.delete(
+    "/{campaign_id}",
+    summary="Delete a draft or planned campaign and its plan (the audit log keeps that it was)",
+)
+def delete_campaign(
+    campaign_id: Id, caller: Caller, advertiser: Tenant, shared: Shared
+) -> CampaignDeleted:
+    require(caller, *CHANGE)
+    done = campaign_edit.delete_campaign(
+        shared.context(caller), slug=advertiser, campaign_id=campaign_id
+    )
+    return CampaignDeleted(id=campaign_id, name=done.name, was=done.was, plan_rows=done.plan_rows)  # type: ignore[arg-type]
+
+
+def _queued(shared: Shared, caller: Caller, request: JobRequest, response: Response) -> Job:
+    job = jobs.submit(shared.context(caller), request)
+    response.headers["Location"] = f"{JOBS}/{job.id}"
+    return Job.of(job)
+
+
+@router.post(
+    "/{campaign_id}/plan",
+    status_code=202,
+    summary="Plan it as a job: every targeted contact decided (follow the job, then the report)",
+)
+def plan_campaign(
+    campaign_id: Id, caller: Caller, advertiser: Tenant, shared: Shared, response: Response
+) -> Job:
+    require(caller, *CHANGE)
+    wanted = campaign_plan.request(
+        shared.context(caller), advertiser=advertiser, campaign_id=campaign_id
+    )
+    return _queued(shared, caller, wanted, response)
+
+
+@router.get(
+    "/{campaign_id}/report",
+    summary="The plan's report: figures, exclusions by reason, send days, sample messages",
+)
+def get_plan_report(
+    campaign_id: Id, caller: Caller, advertiser: Tenant, shared: Shared
+) -> PlanReport:
+    require(caller, *READ)
+    found = plan_reads.report(shared.context(caller), slug=advertiser, campaign_id=campaign_id)
+    return PlanReport.of(found)
+
+
+@router.get("/{campaign_id}/rows", summary="The plan's rows, in contact order, a page at a time")
+def list_plan_rows(
+    request: Request,
+    response: Response,
+    campaign_id: Id,
+    caller: Caller,
+    advertiser: Tenant,
+    shared: Shared,
+    decision: Annotated[Decision | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> PlanRowPage:
+    require(caller, *READ)
+    found = plan_reads.rows_page(
+        shared.context(caller),
+        slug=advertiser,
+        campaign_id=campaign_id,
+        after=id_cursor(request, cursor),
+        limit=limit,
+        decision=decision,
+    )
+    after = None if found.next_after is None else str(found.next_after)
+    return PlanRowPage(
+        items=[PlanRow.of(row) for row in found.rows],
+        next=pagination.next_link(request, response, after),
+    )
+
+
+@router.post(
+    "/{campaign_id}/launch",
+    summary="Launch: freeze the plan and queue its messages, each due at its send time",
+)
+def launch_campaign(
+    campaign_id: Id, caller: Caller, advertiser: Tenant, shared: Shared
+) -> Launched:
+    require(caller, *SEND)
+    done = campaigns.launch(shared.context(caller), slug=advertiser, campaign_id=campaign_id)
+    return Launched(
+        campaign_id=campaign_id,
+        campaign=done.campaign,
+        queued=done.queued,
+        parts=done.parts,
+        launched_at=done.launched_at,
+    )
+
+
+@router.post(
+    "/{campaign_id}/cancel",
+    summary="Cancel: its queued messages are withdrawn (those handed to a carrier are not)",
+)
+def cancel_campaign(
+    campaign_id: Id, caller: Caller, advertiser: Tenant, shared: Shared
+) -> Cancelled:
+    require(caller, *CANCEL)
+    done = campaigns.cancel(shared.context(caller), slug=advertiser, campaign_id=campaign_id)
+    return Cancelled(
+        campaign_id=campaign_id,
+        campaign=done.campaign,
+        was=done.was,  # type: ignore[arg-type]
+        withdrawn=done.withdrawn,
+        already_sent=done.already_sent,
+    )
+
+
+@router.post(
+    "/{campaign_id}/exports",
+    status_code=202,
+    summary="Export a launched campaign's proof as a job (its file: GET /api/v1/jobs/{id}/file)",
+)
+def export_campaign(
+    campaign_id: Id,
+    caller: Caller,
+    advertiser: Tenant,
+    shared: Shared,
+    response: Response,
+    body: ExportCreate | None = None,
+) -> Job:
+    require(caller, *CHANGE)
+    form = (body or ExportCreate()).form
+    ctx = shared.context(caller)
+    found = named(ctx, None, advertiser, campaign_id)  # 404 before a file name is made
+    path, file = campaign_export.fresh_file(shared.settings.base.files_dir, found, form, ctx.now())
+    wanted = campaign_export.request(
+        ctx, advertiser=advertiser, campaign_id=found.id, path=path, form=form, file=file
+    )
+    return _queued(shared, caller, wanted, response)

@@ -1,0 +1,379 @@
+"""Campaigns, their plans and what launching or cancelling one did, as the API shows and takes
+them. Codes (reasons, bases, blocks) come with their French label (rules/labels.py)."""
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from tambour.api.schemas.common import Instant, Page, text
+from tambour.jobs.kinds.campaign_export import ExportForm
+from tambour.rules.codes import Channel, Nature
+from tambour.rules.content import ContentCheck
+from tambour.rules.labels import label
+from tambour.services import campaign_edit, campaigns, plan_reads
+from tambour.store.tables import OUTBOX_STATES
+
+CampaignState = Literal["draft", "planned", "launched", "finished", "cancelled"]
+Decision = Literal["send", "exclude"]
+FIRST_YEAR, LAST_YEAR = 2000, 2999
+
+
+def _plausible(value: datetime) -> datetime:
+    """An instant a campaign may name: in UTC, within years a calendar can compute with."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if not FIRST_YEAR <= utc.year <= LAST_YEAR:
+        raise ValueError(f"the year is {FIRST_YEAR} to {LAST_YEAR}")
+    return utc
+
+
+When = Annotated[
+    AwareDatetime,
+    AfterValidator(_plausible),
+    Field(description="ISO 8601 with its offset (2027-03-23T10:00:00+01:00)."),
+]
+Name = Annotated[str, text(1, 200)]
+SenderId = Annotated[
+    str, text(1, 16), Field(description="One of the advertiser's sender IDs, or its short number.")
+]
+# A message may hold line breaks; no other control character.
+MessageText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2000,
+        pattern=r"^[^\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]*$",
+        description="The message; {field} or {field|default} for any contact field.",
+        examples=["Maison Lumière : -20% sur nos luminaires à {ville|votre boutique} !"],
+    ),
+]
+Labels = Annotated[list[Annotated[str, text(1, 100)]], Field(max_length=100)]
+TransactionField = Annotated[
+    str,
+    text(1, 64),
+    Field(description="Transactional: the contact field holding each recipient's transaction."),
+]
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = Field(description="Unique among the advertiser's campaigns.")
+    nature: Nature
+    channel: Channel = Channel.SMS
+    sender: SenderId
+    text: MessageText
+    categories: Labels = Field(default=[], description="The product categories promoted.")
+    professions: Labels = Field(default=[], description="The professions aimed at (B2B).")
+    tags: Labels = Field(
+        default=[], description="The audience: contacts with any of these tags; [] for all."
+    )
+    start: When | None = Field(default=None, description="null: as soon as planned.")
+    send_by: When | None = Field(default=None, description="The deadline; null: none.")
+    transaction_field: TransactionField | None = None
+
+
+# The members of an edit that may not be null (null clears start, send_by, transaction_field).
+NOT_NULL = ("nature", "sender", "text", "categories", "professions", "tags")
+
+
+class CampaignUpdate(BaseModel):
+    """What to change: a member left out is kept; `start`, `send_by` or `transaction_field`
+    null clears it. The name and the channel do not change: create another campaign."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nature: Nature | None = None
+    sender: SenderId | None = None
+    text: MessageText | None = None
+    categories: Labels | None = None
+    professions: Labels | None = None
+    tags: Labels | None = None
+    start: When | None = None
+    send_by: When | None = None
+    transaction_field: TransactionField | None = None
+
+    def changes(self) -> campaign_edit.Changes:
+        given: dict[str, Any] = {
+            name: getattr(self, name) for name in self.model_fields_set if name in _CHANGEABLE
+        }
+        return campaign_edit.Changes(**given)
+
+
+_CHANGEABLE = frozenset(CampaignUpdate.model_fields)
+
+
+class Block(BaseModel):
+    code: str = Field(description="Why nothing can be sent (docs/rules.md).")
+    label: str = Field(description="The code in French.")
+    message: str
+
+
+class PlanFigures(BaseModel):
+    targeted: int | None
+    send: int | None
+    exclude: int | None
+    by_reason: dict[str, int] | None
+    parts: int | None = Field(description="Message parts (SMS segments) to send.")
+    blocks: list[Block] | None
+    seconds: float | None = Field(description="How long planning took.")
+
+
+class Campaign(BaseModel):
+    id: int
+    advertiser: str
+    name: str
+    nature: Nature
+    channel: Channel
+    sender: str
+    text: str
+    categories: list[str]
+    professions: list[str]
+    tags: list[str]
+    start: Instant | None
+    send_by: Instant | None
+    transaction_field: str | None
+    status: CampaignState = Field(
+        description="draft (no plan), planned, launched, finished (launched, nothing left "
+        "to send) or cancelled."
+    )
+    created_at: Instant
+    planned_at: Instant | None
+    launched_at: Instant | None
+    cancelled_at: Instant | None
+    finished_at: Instant | None
+    plan: PlanFigures | None = Field(description="The current plan's figures; null: none.")
+    messages: dict[str, int] = Field(description="Its messages by state.")
+
+    @classmethod
+    def fields(cls, overview: campaigns.CampaignOverview) -> dict[str, Any]:
+        c = overview.campaign
+        plan = overview.plan
+        figures = None
+        if plan is not None:
+            figures = PlanFigures(
+                targeted=plan.targeted,
+                send=plan.send,
+                exclude=plan.exclude,
+                by_reason=dict(plan.by_reason) if plan.by_reason is not None else None,
+                parts=plan.parts,
+                blocks=None if plan.blocks is None else [_block(b) for b in plan.blocks],
+                seconds=plan.seconds,
+            )
+        return {
+            "id": c.id,
+            "advertiser": c.advertiser.slug,
+            "name": c.name,
+            "nature": c.nature,
+            "channel": c.channel,
+            "sender": c.sender,
+            "text": c.text,
+            "categories": list(c.categories),
+            "professions": list(c.professions),
+            "tags": list(c.tags),
+            "start": c.start_at,
+            "send_by": c.send_by,
+            "transaction_field": c.transaction_field,
+            "status": overview.status,
+            "created_at": c.created_at,
+            "planned_at": c.planned_at,
+            "launched_at": c.launched_at,
+            "cancelled_at": c.cancelled_at,
+            "finished_at": c.finished_at,
+            "plan": figures,
+            "messages": dict(overview.messages),
+        }
+
+    @classmethod
+    def of(cls, overview: campaigns.CampaignOverview) -> "Campaign":
+        return cls(**cls.fields(overview))
+
+
+def _block(block: Any) -> Block:
+    code = str(block.get("code", ""))
+    return Block(code=code, label=label(code), message=str(block.get("message", "")))
+
+
+def _unsent(campaign: campaigns.Campaign) -> campaigns.CampaignOverview:
+    """A campaign just created or edited: a draft, no plan, no message."""
+    return campaigns.CampaignOverview(
+        campaign, campaign.status, None, dict.fromkeys(OUTBOX_STATES, 0)
+    )
+
+
+class CampaignDefined(Campaign):
+    blocks: list[Block] = Field(
+        description="What its content blocks, as a plan would report it: [] when nothing does."
+    )
+
+    @classmethod
+    def made(cls, campaign: campaigns.Campaign, content: ContentCheck) -> "CampaignDefined":
+        blocks = [
+            Block(code=b.code.value, label=label(b.code.value), message=b.message)
+            for b in content.blocks
+        ]
+        return cls(**cls.fields(_unsent(campaign)), blocks=blocks)
+
+
+class CampaignEdited(CampaignDefined):
+    changed: list[str] = Field(description="The parts that changed.")
+    plan_dropped: bool = Field(description="It had a plan, dropped: plan again.")
+
+    @classmethod
+    def edited(cls, done: campaign_edit.Edited) -> "CampaignEdited":
+        made = CampaignDefined.made(done.campaign, done.content)
+        return cls(**made.model_dump(), changed=list(done.changed), plan_dropped=done.plan_dropped)
+
+
+class CampaignStatus(Campaign):
+    reasons: dict[str, dict[str, int]] = Field(
+        description="Why messages are where they are, by state then reason."
+    )
+    carriers: dict[str, dict[str, int]] = Field(
+        description="The messages each carrier took, by state ('' names the one carrier of "
+        "a single-transport configuration)."
+    )
+
+    @classmethod
+    def of_status(cls, found: campaigns.CampaignStatus) -> "CampaignStatus":
+        return cls(
+            **cls.fields(found),
+            reasons={k: dict(v) for k, v in found.reasons.items()},
+            carriers={k: dict(v) for k, v in found.carriers.items()},
+        )
+
+
+CampaignPage = Page[Campaign]
+
+
+class CampaignDeleted(BaseModel):
+    id: int
+    name: str
+    was: CampaignState
+    plan_rows: int = Field(description="Rows of its plans removed.")
+
+
+class Launched(BaseModel):
+    campaign_id: int
+    campaign: str
+    queued: int = Field(description="Messages queued, each due at its send time.")
+    parts: int | None
+    launched_at: Instant
+
+
+class Cancelled(BaseModel):
+    campaign_id: int
+    campaign: str
+    was: CampaignState
+    withdrawn: int = Field(description="Queued messages withdrawn.")
+    already_sent: int = Field(description="Handed to the carrier already: not recalled.")
+
+
+class ExportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    form: ExportForm = Field(
+        default=ExportForm.CSV,
+        description="csv (UTF-8, commas), excel (what French Excel opens), json (JSON lines).",
+    )
+
+
+# --- the plan -------------------------------------------------------------------------------
+
+
+class Counted(BaseModel):
+    code: str
+    label: str = Field(description="The code in French.")
+    count: int
+
+
+class Territory(BaseModel):
+    send: int
+    exclude: int
+    first_send_at: str | None = Field(description="In the territory's own time, with offset.")
+
+
+class Encoded(BaseModel):
+    messages: int
+    parts: int
+
+
+class PlanRow(BaseModel):
+    phone: str = Field(description="E.164.")
+    decision: Decision
+    basis: str | None = Field(description="A send's legal basis.")
+    reason: str | None = Field(description="An exclusion's reason code.")
+    label: str | None = Field(description="The basis or the reason, in French.")
+    deferral: str | None = Field(description="Why a send waits for its window.")
+    territory: str | None
+    send_at: str | None = Field(description="In the recipient's own time, with its offset.")
+    segments: int | None
+    encoding: str | None
+    text: str | None = Field(description="The exact message, personalized.")
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> "PlanRow":
+        code = row.get("basis") or row.get("reason")
+        return cls(**row, label=label(code) if code else None)
+
+
+PlanRowPage = Page[PlanRow]
+
+
+def _counted(counts: dict[str, int] | None) -> list[Counted]:
+    return [Counted(code=k, label=label(k), count=n) for k, n in (counts or {}).items()]
+
+
+class PlanReport(BaseModel):
+    campaign_id: int
+    campaign: str
+    status: CampaignState
+    generation: int
+    planned_at: Instant
+    targeted: int
+    send: int
+    exclude: int
+    by_basis: list[Counted]
+    by_reason: list[Counted] = Field(description="The exclusions by reason, most first.")
+    by_deferral: list[Counted] = Field(description="Sends held until their window opens.")
+    by_territory: dict[str, Territory]
+    parts: int
+    by_encoding: dict[str, Encoded]
+    by_parts: dict[str, int] = Field(description="Messages by their number of parts.")
+    ucs2_chars: dict[str, int] = Field(description="Characters forcing UCS-2, in how many.")
+    blocks: list[Block] = Field(description="What stops the launch; [] when nothing does.")
+    warnings: list[str]
+    send_days: list[date] = Field(description="The local days its messages first leave on.")
+    samples: list[PlanRow]
+    seconds: float | None = Field(description="How long planning took.")
+
+    @classmethod
+    def of(cls, found: plan_reads.PlanReport) -> "PlanReport":
+        c, s = found.campaign, found.summary
+        assert c.plan_generation is not None and c.planned_at is not None
+        return cls(
+            campaign_id=c.id,
+            campaign=c.name,
+            status=campaigns.shown_status(c),  # type: ignore[arg-type]
+            generation=c.plan_generation,
+            planned_at=c.planned_at,
+            targeted=s.get("targeted", 0),
+            send=s.get("send", 0),
+            exclude=s.get("exclude", 0),
+            by_basis=_counted(s.get("by_basis")),
+            by_reason=_counted(s.get("by_reason")),
+            by_deferral=_counted(s.get("by_deferral")),
+            by_territory={k: Territory(**v) for k, v in (s.get("by_territory") or {}).items()},
+            parts=s.get("parts", 0),
+            by_encoding={k: Encoded(**v) for k, v in (s.get("by_encoding") or {}).items()},
+            by_parts=dict(s.get("by_parts") or {}),
+            ucs2_chars=dict(s.get("ucs2_chars") or {}),
+            blocks=[_block(b) for b in s.get("blocks") or []],
+            warnings=list(s.get("warnings") or []),
+            send_days=found.send_days,
+            samples=[PlanRow.of(row) for row in found.samples],
+            seconds=s.get("seconds"),
+        )
