@@ -1,7 +1,10 @@
 """The HTTP API under load: `tambour serve` on PostgreSQL, and a load generator in this run.
 
 Targets (issue 15): `POST /api/v1/messages` accepted and decided at 500 a second or more with
-p99 under 100 ms; `GET /api/v1/messages/{id}` at 1,000 a second or more; webhook deliveries at
+p99 under 100 ms (measured twice: flat out, by `--connections` connections each sending its
+next request once answered, for the rate the server reaches; then paced, requests due at 500
+a second sent by the first free of twice as many connections, each latency counted from when
+its request was due); `GET /api/v1/messages/{id}` at 1,000 a second or more; webhook deliveries at
 1,000 a second or more (benches/bench_webhooks.py, run at the end); the memory of each server
 process. Each load runs for `--seconds`, by `--connections` keep-alive connections, against a
 server of `--workers` processes, on a ledger of `--contacts` consenting contacts imported
@@ -39,6 +42,8 @@ from tempfile import TemporaryDirectory
 from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+from sqlalchemy import create_engine, text
 
 from measure import TAMBOUR, _pss_kib, _tree, throwaway_postgres
 
@@ -81,6 +86,13 @@ def prepare(env: dict[str, str], contacts: int, folder: Path) -> dict[str, str]:
                  "non", "https://exemple.fr/inscription", f"form #{index}"]
             )  # fmt: skip
     tambour(env, "contacts", "import", str(path), "--advertiser", "maison-lumiere")
+    # The ledger as a running installation has it: its statistics made (autovacuum would
+    # within a minute) and the import's writes checkpointed, not still being flushed.
+    engine = create_engine(env["TAMBOUR_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+        conn.execute(text("CHECKPOINT"))
+    engine.dispose()
     return {
         scope: tambour(
             env, "apikey", "create", "--advertiser", "maison-lumiere", "--scopes", scope
@@ -178,25 +190,38 @@ class Load(NamedTuple):
         return _gets(self.path, self.token, self.ids)
 
 
-async def _load(port: int, wanted: Load, seconds: float, connections: int) -> dict:
+async def _load(
+    port: int, wanted: Load, seconds: float, connections: int, rate: float | None = None
+) -> dict:
+    """As fast as `connections` connections go (each sends its next request when answered),
+    or, with `rate`, requests due at that many a second, sent by the first free connection:
+    a latency counts from when its request was due, so that a server falling behind shows
+    in it (not hidden by requests the load generator did not get to send)."""
     latencies: list[float] = []
     failures = 0
-    stop = time.perf_counter() + seconds
+    began = time.perf_counter()
+    stop = began + seconds
+    slots = itertools.count()
 
     async def connection(index: int) -> None:
         nonlocal failures
         requests = wanted.requests(index)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while time.perf_counter() < stop:
+        while (now := time.perf_counter()) < stop:
+            due = now
+            if rate is not None:
+                due = began + next(slots) / rate
+                if due >= stop:
+                    break
+                if due > now:
+                    await asyncio.sleep(due - now)
             request = next(requests)
-            sent = time.perf_counter()
             writer.write(request)
             if await _answer(reader) != wanted.expect:
                 failures += 1
-            latencies.append(time.perf_counter() - sent)
+            latencies.append(time.perf_counter() - due)
         writer.close()
 
-    began = time.perf_counter()
     await asyncio.gather(*(connection(index) for index in range(connections)))
     wall = time.perf_counter() - began
     latencies.sort()
@@ -209,14 +234,18 @@ async def _load(port: int, wanted: Load, seconds: float, connections: int) -> di
     }
 
 
-def _generator(port: int, wanted: Load, seconds: float, connections: int) -> dict:
-    return asyncio.run(_load(port, wanted, seconds, connections))
+def _generator(
+    port: int, wanted: Load, seconds: float, connections: int, rate: float | None
+) -> dict:
+    return asyncio.run(_load(port, wanted, seconds, connections, rate))
 
 
-def load(port: int, wanted: Load, seconds: float, connections: int) -> dict:
+def load(
+    port: int, wanted: Load, seconds: float, connections: int, rate: float | None = None
+) -> dict:
     """The load, from a child process of its own (spawned: nothing of this one inherited)."""
     with get_context("spawn").Pool(1) as pool:
-        return pool.apply(_generator, (port, wanted, seconds, connections))
+        return pool.apply(_generator, (port, wanted, seconds, connections, rate))
 
 
 def memory(pid: int) -> list[tuple[str, int, float, float]]:
@@ -256,11 +285,15 @@ def main() -> None:
         with server(env, args.workers) as (port, pid):
             posted = Load("/api/v1/messages", tokens["send"], 201, contacts=args.contacts)
             load(port, posted, 1.0, args.connections)  # warm-up: pools, caches, plans
-            results["POST /api/v1/messages"] = sent = load(
+            results["POST /api/v1/messages, flat out"] = sent = load(
                 port, posted, args.seconds, args.connections
             )
-            report("POST /api/v1/messages", sent, TARGET_POST)
-            made = sent["requests"]
+            report("POST /api/v1/messages, flat out", sent, TARGET_POST)
+            results["POST /api/v1/messages at 500/s"] = paced = load(
+                port, posted, args.seconds, args.connections * 2, rate=TARGET_POST
+            )
+            report("POST /api/v1/messages at 500/s", paced, TARGET_POST, latency=True)
+            made = sent["requests"] + paced["requests"]
             for name, wanted in (
                 ("GET /api/v1/messages/{id}",
                  Load("/api/v1/messages/{id}", tokens["read"], ids=made)),
@@ -294,13 +327,19 @@ def main() -> None:
         raise SystemExit("some requests were not answered as they should")
 
 
-def report(name: str, measured: dict, target: int) -> None:
-    ok = measured["per_second"] >= target and measured["p99_ms"] < TARGET_P99_MS
+def report(name: str, measured: dict, target: int, *, latency: bool = False) -> None:
+    """A line of figures, and whether they meet the target rate (and with `latency`, the
+    p99 target)."""
+    ok = measured["per_second"] >= target * 0.98 if latency else measured["per_second"] >= target
+    wanted = f"{target:,}/s"
+    if latency:
+        ok = ok and measured["p99_ms"] < TARGET_P99_MS
+        wanted += f", p99 < {TARGET_P99_MS:.0f} ms"
     print(
         f"{name:34} {measured['per_second']:7,.0f} req/s  "
         f"p50 {measured['p50_ms']:5.1f} ms  p99 {measured['p99_ms']:6.1f} ms  "
         f"({measured['requests']:,} requests, {measured['failures']} not as expected)  "
-        f"{'meets' if ok else 'below'} {target:,}/s, p99 < {TARGET_P99_MS:.0f} ms",
+        f"{'meets' if ok else 'below'} {wanted}",
         flush=True,
     )
 

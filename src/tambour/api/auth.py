@@ -63,7 +63,13 @@ def runtime(request: Request) -> Runtime:
     return found
 
 
-Shared = Annotated[Runtime, Depends(runtime)]
+async def _runtime(request: Request) -> Runtime:
+    """`runtime` as a dependency: a coroutine, which FastAPI calls in the event loop, where it
+    would run a plain function in a thread of its pool (a hop a request for nothing)."""
+    return runtime(request)
+
+
+Shared = Annotated[Runtime, Depends(_runtime)]
 
 
 async def authenticated(

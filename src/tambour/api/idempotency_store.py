@@ -9,9 +9,9 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from tambour.store.bulk import adapt_datetime, driver_cursor, mark
+from tambour.store.engine import single_write
 from tambour.store.tables import idempotency_keys as table
 
 
@@ -52,13 +52,17 @@ def begin(
         "body": None,
     }
     where = (table.c.api_key_id == api_key_id) & (table.c.key == key)
-    with engine.begin() as conn:
-        if _inserted(conn, {"api_key_id": api_key_id, "key": key, **fresh}):
+    taken = {"api_key_id": api_key_id, "key": key, **fresh}
+    with single_write(engine) as conn:  # a new key, as nearly every one is: one statement
+        if _inserted(conn, taken):
             return Begun.STARTED
+    with engine.begin() as conn:  # a key seen before: its row, held while it is weighed
         query = select(table).where(where)
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        row = conn.execute(query).one()
+        row = conn.execute(query).first()
+        if row is None:  # released in between (its request failed): this one takes it
+            return Begun.STARTED if _inserted(conn, taken) else Begun.RUNNING
         abandoned = row.status is None and row.started_at <= now - stale_after
         if row.expires_at <= now or abandoned:
             conn.execute(update(table).where(where).values(fresh))
@@ -71,21 +75,20 @@ def begin(
 
 
 def complete(engine: Engine, api_key_id: int, key: str, response: StoredResponse) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            update(table)
-            .where((table.c.api_key_id == api_key_id) & (table.c.key == key))
-            .values(
-                status=response.status,
-                content_type=response.content_type,
-                location=response.location,
-                body=response.body,
-            )
-        )
+    with single_write(engine) as conn:
+        q = mark(conn)
+        driver_cursor(conn).execute(
+            f"UPDATE idempotency_keys SET status = {q}, content_type = {q}, location = {q},"
+            f" body = {q} WHERE api_key_id = {q} AND key = {q}",
+            (
+                response.status, response.content_type, response.location, response.body,
+                api_key_id, key,
+            ),
+        )  # fmt: skip
 
 
 def release(engine: Engine, api_key_id: int, key: str) -> None:
-    with engine.begin() as conn:
+    with single_write(engine) as conn:
         conn.execute(
             delete(table).where(
                 (table.c.api_key_id == api_key_id) & (table.c.key == key) & table.c.status.is_(None)
@@ -100,9 +103,23 @@ def purge(engine: Engine, now: datetime) -> int:
 
 
 def _inserted(conn: Connection, values: dict[str, Any]) -> bool:
-    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    """Whether the key's row was written (it did not exist). To the driver: every POST with
+    a key writes one, where SQLAlchemy's statement building cost more than the database."""
+    q = mark(conn)
+    cursor = driver_cursor(conn)
     # RETURNING says whether a row was written (rowcount is -1 here through psycopg).
-    done = conn.execute(
-        insert(table).values(values).on_conflict_do_nothing().returning(table.c.key)
+    cursor.execute(
+        f"INSERT INTO idempotency_keys ({', '.join(_COLUMNS)})"
+        f" VALUES ({', '.join([q] * len(_COLUMNS))}) ON CONFLICT DO NOTHING RETURNING key",
+        [
+            adapt_datetime(conn, value) if isinstance(value, datetime) else value
+            for value in (values[column] for column in _COLUMNS)
+        ],
     )
-    return done.first() is not None
+    return cursor.fetchone() is not None
+
+
+_COLUMNS = (
+    "api_key_id", "key", "request_hash", "started_at", "expires_at", "status", "content_type",
+    "location", "body",
+)  # fmt: skip

@@ -4,11 +4,12 @@ one audit entry, instead of one each. Nothing waits on purpose: a message that c
 idle server is written at once, alone; under load, each commit (and each wait for the audit
 log's head) serves many requests.
 
-One thread per server process writes the batches; the request's own thread waits for its
-message's outcome. A batch holds the messages of one advertiser and one API key (the audit
+One thread per server process writes the batches; the request waits for its message's
+outcome in the event loop. A batch holds the messages of one advertiser and one API key (the audit
 entry names who acted); each message is decided on its own, its refusal its own.
 """
 
+import asyncio
 import queue
 import threading
 from collections import defaultdict
@@ -39,13 +40,15 @@ class MessageBatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def send(self, ctx: Context, *, slug: str, request: MessageRequest, timeout: float) -> Message:
-        """The message decided and queued, or its refusal raised (as `messages.send`);
-        TimeoutError when its batch is not written within `timeout` seconds."""
+    async def send(self, ctx: Context, *, slug: str, request: MessageRequest) -> Message:
+        """The message decided and queued, or its refusal raised (as `messages.send`), once
+        its batch is written: awaited in the event loop, not in a thread. Never given up on
+        while its batch runs (a retry would find its Idempotency-Key still taken, not send it
+        twice): a database that stops answering fails the batch within its time-outs."""
         pending = _Pending(ctx, slug, request)
         self._start()
         self._queue.put(pending)
-        outcome = pending.outcome.result(timeout)
+        outcome = await asyncio.wrap_future(pending.outcome)
         if isinstance(outcome, ServiceError):
             raise outcome
         return outcome

@@ -52,7 +52,7 @@ def request_info(request: Request) -> RequestInfo:
 class Runtime:
     def __init__(self, settings: ApiSettings) -> None:
         self.settings = settings
-        self.engine = make_engine(settings.base.database_url)
+        self.engine = make_engine(settings.base.database_url, pool_size=settings.pool_size)
         self.clock = running_clock(settings.base.now)
         self.limiter = RateLimiter(settings.rate, settings.burst)
         self._keys: Keys = load_keys()

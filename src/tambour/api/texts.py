@@ -262,10 +262,6 @@ DETAILS: Final[dict[str, tuple[str, str]]] = {
         "This member cannot be null: leave it out to keep its value.",
     ),
     # messages
-    "messages_busy": (
-        "Le message n'a pas pu être enregistré à temps : réessayez avec la même Idempotency-Key.",
-        "The message could not be recorded in time: retry with the same Idempotency-Key.",
-    ),
     "message_not_found": ("Aucun message de ce numéro.", "No message with this id."),
     # callbacks
     "callback_carrier_not_found": (

@@ -1,6 +1,8 @@
 """The database engine: SQLite in WAL mode by default, PostgreSQL through psycopg."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -40,6 +42,28 @@ def reader(engine: Engine) -> Connection:
     return engine.execution_options(sqlite_begin="DEFERRED").connect()
 
 
+def single_read(engine: Engine) -> Connection:
+    """A connection for one statement that reads: on PostgreSQL in autocommit (a statement
+    sees one moment of the database by itself: no BEGIN and no ROLLBACK to send around it);
+    on SQLite a reader's."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT").connect()
+    return reader(engine)
+
+
+@contextmanager
+def single_write(engine: Engine) -> Iterator[Connection]:
+    """A connection for one statement that writes, committed as it ends: on PostgreSQL in
+    autocommit (a statement is a transaction by itself: no BEGIN and no COMMIT to send); on
+    SQLite in a transaction (its writers take the lock first)."""
+    if engine.dialect.name == "postgresql":
+        with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+            yield conn
+    else:
+        with engine.begin() as conn:
+            yield conn
+
+
 def snapshot(engine: Engine) -> Connection:
     """A connection for reading only whose every statement sees one moment of the database
     (what committed before its first statement): a check that reads several tables one after
@@ -66,10 +90,15 @@ def _private_file(database: str | None, *, uri: bool) -> None:
     os.close(fd)
 
 
-def make_engine(url: str, *, pooled: bool = True) -> Engine:
-    """An engine for `url`. One-shot commands pass `pooled=False`: no idle connection lingers."""
+def make_engine(url: str, *, pooled: bool = True, pool_size: int | None = None) -> Engine:
+    """An engine for `url`. One-shot commands pass `pooled=False`: no idle connection lingers.
+    A server passes its `pool_size`: that many connections kept open, and no more opened (a
+    request beyond them waits for one): SQLAlchemy's default overflow would open a connection
+    for each request beyond its five and close it after, a connection set up a request."""
     parsed = make_url(url)
-    pool = {} if pooled else {"poolclass": NullPool}
+    pool: dict[str, Any] = {} if pooled else {"poolclass": NullPool}
+    if pooled and pool_size is not None:
+        pool = {"pool_size": pool_size, "max_overflow": 0}
     if parsed.get_backend_name() == "sqlite":
         _private_file(parsed.database, uri="uri" in parsed.query)
         engine = create_engine(url, connect_args={"isolation_level": None}, **pool)

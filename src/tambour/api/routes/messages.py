@@ -7,7 +7,6 @@ from fastapi import Request, Response
 
 from tambour.api.auth import Caller, Shared, require
 from tambour.api.message_batcher import MessageBatcher
-from tambour.api.problems import ApiError
 from tambour.api.routes.tenancy import Id, Tenant
 from tambour.api.routing import V1, V1Router
 from tambour.api.schemas.messages import MessageCreate, MessageOut
@@ -15,7 +14,6 @@ from tambour.services import messages
 from tambour.services.api_keys import Scope
 from tambour.services.messages import MessageRequest
 
-WRITE_TIMEOUT = 30.0  # seconds a request waits for its message's batch to be written
 router = V1Router(prefix=f"{V1}/messages", tags=["messages"])
 
 
@@ -24,7 +22,7 @@ router = V1Router(prefix=f"{V1}/messages", tags=["messages"])
     status_code=201,
     summary="Send one message, decided by the compliance core (or refused with its reason)",
 )
-def send_message(
+async def send_message(
     body: MessageCreate,
     request: Request,
     response: Response,
@@ -39,12 +37,7 @@ def send_message(
         categories=tuple(body.categories), professions=tuple(body.professions),
     )  # fmt: skip
     batcher: MessageBatcher = request.app.state.message_batcher
-    try:
-        sent = batcher.send(
-            shared.context(caller), slug=advertiser, request=wanted, timeout=WRITE_TIMEOUT
-        )
-    except TimeoutError:
-        raise ApiError(503, "messages_busy") from None
+    sent = await batcher.send(shared.context(caller), slug=advertiser, request=wanted)
     response.headers["Location"] = f"{V1}/messages/{sent.id}"
     return MessageOut.of(sent)
 

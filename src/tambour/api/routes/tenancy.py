@@ -29,8 +29,9 @@ AdvertiserQuery = Annotated[
 ]
 
 
-def tenant(request: Request, caller: Caller, advertiser: AdvertiserQuery = None) -> str:
-    """The slug of the advertiser whose data the request is about."""
+async def tenant(request: Request, caller: Caller, advertiser: AdvertiserQuery = None) -> str:
+    """The slug of the advertiser whose data the request is about (a coroutine: FastAPI would
+    run a plain function in a thread)."""
     if caller.operator:
         if advertiser is None:
             detail = texts.detail("advertiser_required", language(request)) or ""
