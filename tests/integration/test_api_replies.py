@@ -101,3 +101,36 @@ def test_another_advertisers_replies_are_404(db_url: str, engine: Engine, tmp_pa
     with ApiServer(db_url, tmp_path) as server:
         (untouched,) = server.get(REPLIES, token=copie).json()["items"]
     assert untouched["status"] == "new"
+
+
+def test_the_inbox_is_paged_by_cursor_newest_first(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """Pages of `limit`, each with the next one's link, until the last; two replies received
+    at one instant are both listed once; a cursor that is not ours is 422."""
+    two_advertisers(Cli(db_url))
+    ids = [received(engine, f"Question {n}", PERSON, "36111", minute) for n, minute in
+           enumerate((1, 2, 2, 3, 4))]  # fmt: skip
+    received(engine, "Bonjour", PERSON, "36222", 5)  # copie's: never listed
+    reader = new_key(db_url, "--advertiser", "maison-lumiere", "--scopes", "read")
+    with ApiServer(db_url, tmp_path) as server:
+        seen: list[int] = []
+        page = server.get(REPLIES, token=reader, params={"limit": 2})
+        pages = 0
+        while True:
+            assert page.status_code == 200, page.text
+            body = page.json()
+            seen += [item["id"] for item in body["items"]]
+            pages += 1
+            if body["next"] is None:
+                assert "link" not in page.headers
+                break
+            assert page.headers["link"] == f'<{body["next"]}>; rel="next"'
+            page = server.get(body["next"], token=reader)
+        assert pages == 3
+        assert seen == [ids[4], ids[3], ids[2], ids[1], ids[0]]
+        assert_problem(
+            server.get(REPLIES, token=reader, params={"cursor": "pas-un-curseur"}),
+            422,
+            "invalid_cursor",
+        )

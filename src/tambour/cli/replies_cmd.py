@@ -46,7 +46,7 @@ def list_cmd(
     wanted = parse_choice(status, ReplyStatus, "--status") if status is not None else None
     ctx = open_context()
     with refusals(OPTIONS):
-        found = reply_inbox.list_replies(ctx, slug=advertiser, status=wanted, limit=limit)
+        found = reply_inbox.list_replies(ctx, slug=advertiser, status=wanted, limit=limit).replies
     if as_json:
         print_json([reply.as_dict() for reply in found])
         return

@@ -98,10 +98,32 @@ class Marked:
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class ReplyPosition:
+    """Where a page of replies starts: after the reply received at `received_at` with `id`
+    (replies come newest first; two received at one instant, by id)."""
+
+    received_at: datetime
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPage:
+    replies: list[KeptReply]
+    next_after: ReplyPosition | None  # None: the last page
+
+
 def list_replies(
-    ctx: Context, *, slug: str, status: ReplyStatus | None = None, limit: int = DEFAULT_LIMIT
-) -> list[KeptReply]:
-    """The advertiser's replies, newest first, `limit` at most, of one status or all."""
+    ctx: Context,
+    *,
+    slug: str,
+    status: ReplyStatus | None = None,
+    limit: int = DEFAULT_LIMIT,
+    after: ReplyPosition | None = None,
+) -> ReplyPage:
+    """The advertiser's replies, newest first, `limit` at most, of one status or all; those
+    received before `after` (the page after another), through the (advertiser, received_at)
+    index."""
     if limit < 1:
         said = TEXTS["limit"].format(limit=limit)
         raise InvalidInputError("limit", "out_of_range", said)
@@ -111,11 +133,19 @@ def list_replies(
             select(replies)
             .where(replies.c.advertiser_id == advertiser.id)
             .order_by(replies.c.received_at.desc(), replies.c.id.desc())
-            .limit(limit)
+            .limit(limit + 1)
         )
         if status is not None:
             query = query.where(replies.c.status == status.value)
-        return [_kept(row) for row in conn.execute(query)]
+        if after is not None:
+            query = query.where(
+                (replies.c.received_at < after.received_at)
+                | ((replies.c.received_at == after.received_at) & (replies.c.id < after.id))
+            )
+        found = [_kept(row) for row in conn.execute(query)]
+    page = found[:limit]
+    last = page[-1] if len(found) > limit else None
+    return ReplyPage(page, None if last is None else ReplyPosition(last.received_at, last.id))
 
 
 def mark_read(ctx: Context, *, slug: str, reply_id: int) -> Marked:

@@ -27,6 +27,9 @@ class Reply(BaseModel):
 
 class ReplyList(BaseModel):
     items: list[Reply] = Field(description="The newest replies, `limit` at most.")
+    next: str | None = Field(
+        description="The next page's URL (also in the Link header); null on the last page."
+    )
 
 
 class ReplyMarked(BaseModel):
