@@ -23,7 +23,7 @@ from tambour.rules.template import field_key
 from tambour.services import advertisers
 from tambour.services.context import Context, InvalidInputError, Problem, refuse_any
 from tambour.services.import_prepare import prepare
-from tambour.services.importer import ImportTally, _write_batch
+from tambour.services.importer import ImportTally, write_batch
 from tambour.store.tables import contacts
 
 SOURCE: Final = "api"  # the evidence's source: where the facts were learnt
@@ -263,7 +263,7 @@ def save(ctx: Context, *, slug: str, contact: ContactInput) -> SavedContact:
     tally = ImportTally(file=SOURCE, dry_run=False)
     with ctx.engine.begin() as conn:
         advertiser = advertisers.get(conn, slug)
-        _write_batch(conn, advertiser, batch.rows, tally, source=SOURCE, actor=ctx.actor, now=now)
+        write_batch(conn, advertiser, batch.rows, tally, source=SOURCE, actor=ctx.actor, now=now)
         contact_id = conn.execute(
             select(contacts.c.id).where(
                 contacts.c.advertiser_id == advertiser.id, contacts.c.e164 == e164

@@ -202,7 +202,7 @@ def _stored_profile(value: Any) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str | bytes) else dict(value)
 
 
-def _write_batch(
+def write_batch(
     conn: Connection,
     advertiser: Advertiser,
     rows: list[PreparedRow],
@@ -727,7 +727,7 @@ def _import(
                 for problems in prepared.rejects:
                     rejects.write(problems)
                 with step():
-                    _write_batch(
+                    write_batch(
                         conn, advertiser, prepared.rows, summary, source=source,
                         actor=ctx.actor, now=now,
                     )  # fmt: skip

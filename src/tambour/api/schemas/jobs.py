@@ -1,12 +1,17 @@
 """Background jobs (imports, plans, exports), as the API shows them."""
 
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, Field
 
 from tambour.api.schemas.common import Instant, Page
 from tambour.services import jobs
 from tambour.services.jobs import JobState
+
+# Where on the server a job reads or writes (the CLI shows them; an API client has no use for
+# the server's folders, and is not told them): a file for download is its `file`, served by
+# GET /api/v1/jobs/{id}/file.
+SERVER_PATHS: Final = frozenset({"path", "rejects_path", "mapping_path", "rejects_file"})
 
 
 class JobProgress(BaseModel):
@@ -39,7 +44,11 @@ class Job(BaseModel):
 
     @classmethod
     def of(cls, job: jobs.Job) -> "Job":
-        return cls.model_validate(job.as_dict())
+        shown = job.as_dict()
+        for part in ("arguments", "result"):
+            if shown.get(part):
+                shown[part] = {k: v for k, v in shown[part].items() if k not in SERVER_PATHS}
+        return cls.model_validate(shown)
 
 
 JobPage = Page[Job]
