@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench clean
+.PHONY: help demo test lint bench catalogs clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -39,6 +39,15 @@ lint: $(STAMP) ## ruff and mypy (strict on the pure core)
 
 bench: $(STAMP) ## Run the benchmarks in benches/ and print their figures
 	@for b in benches/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The gettext catalogs (tambour.i18n): extract the marked texts, merge them into each language's
+# .po (a changed text comes back fuzzy: translate it, remove the fuzzy mark), compile the .mo.
+CATALOGS := src/tambour/locale
+catalogs: $(STAMP) ## Extract, update and compile the translation catalogs (src/tambour/locale)
+	$(BIN)/pybabel extract -F babel.cfg -k C_:1c,2 --no-location --sort-output -w 100 \
+	    --project=Tambour --version=0.1.0 --copyright-holder=Tambour -o $(CATALOGS)/tambour.pot .
+	$(BIN)/pybabel update -D tambour -i $(CATALOGS)/tambour.pot -d $(CATALOGS) -w 100
+	$(BIN)/pybabel compile -D tambour -d $(CATALOGS) --statistics
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -20,6 +20,7 @@ from tambour.cli import (
     serve_cmd,
     sms_cmd,
     smsc_cmd,
+    user_cmd,
     webhook_cmd,
     worker_cmd,
 )
@@ -44,6 +45,7 @@ app.add_typer(smsc_cmd.app, name="smsc")
 app.add_typer(apikey_cmd.app, name="apikey")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(webhook_cmd.app, name="webhook")
+app.add_typer(user_cmd.app, name="user")
 app.command("demo")(demo_cmd.demo)
 app.command("worker")(worker_cmd.worker)
 app.command("proof")(proof_cmd.proof)

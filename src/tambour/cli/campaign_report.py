@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from tambour.rules.codes import Block
+from tambour.rules.labels import label
 from tambour.services.campaigns import Campaign
 from tambour.services.plan_reads import UNLOCATED, local_iso
 from tambour.sms.text import count_text
@@ -42,14 +43,16 @@ def _definition(campaign: Campaign) -> None:
 
 
 def _decisions(summary: dict[str, Any]) -> None:
+    """Counts by decision, legal basis and reason, each code with its label in the language of
+    the environment (LANG=fr_FR.UTF-8: French, the default; LANG=en_US.UTF-8: English)."""
     total = summary["targeted"]
     typer.echo(f"\n{total:,} contact(s) targeted")
     typer.echo(_line("send", summary["send"], total))
     for basis, n in summary["by_basis"].items():
-        typer.echo(_line(f"  {basis}", n, total))
+        typer.echo(f"{_line(f'  {basis}', n, total)}  {label(basis, None)}")
     typer.echo(_line("exclude", summary["exclude"], total))
     for reason, n in summary["by_reason"].items():
-        typer.echo(_line(f"  {reason}", n, total))
+        typer.echo(f"{_line(f'  {reason}', n, total)}  {label(reason, None)}")
     if summary["by_deferral"]:
         held = ", ".join(f"{reason} {n:,}" for reason, n in summary["by_deferral"].items())
         typer.echo(f"  held until their window opens: {held}")

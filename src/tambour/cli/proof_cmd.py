@@ -11,6 +11,7 @@ import typer
 from tambour.cli.context import open_context, refusals
 from tambour.cli.output import print_json
 from tambour.contacts.values import paris_time
+from tambour.rules.labels import label
 from tambour.services import proof as proofs
 from tambour.services.proof_records import Fact, Message, Planned, Proof
 
@@ -143,9 +144,9 @@ def _campaign(found: Proof, planned: Planned) -> Iterator[str]:
     yield "  Decision"
     rule = planned.rule
     if planned.decision == "send":
-        yield f"    SEND, legal basis {rule.code}: {rule.label}"
+        yield f"    SEND, legal basis {rule.code}: {label(rule.code, None)}"
     else:
-        yield f"    EXCLUDED, reason {rule.code}: {rule.label}"
+        yield f"    EXCLUDED, reason {rule.code}: {label(rule.code, None)}"
     if rule.wording:
         yield f"    Rule (docs/rules.md §{rule.section}): {rule.wording}"
     if planned.send_at is not None:
@@ -155,7 +156,7 @@ def _campaign(found: Proof, planned: Planned) -> Iterator[str]:
             local = f" (the recipient's own time: {own})"
         yield f"    Send time: {_at(planned.send_at)}{local}"
     if planned.deferral is not None:
-        yield f"    Held: {planned.deferral.code}: {planned.deferral.label}"
+        yield f"    Held: {planned.deferral.code}: {label(planned.deferral.code, None)}"
     where = ", ".join(
         part
         for part in (

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
 from tambour.keys import Keys
-from tambour.services import audit, installation, webhooks
+from tambour.services import audit, installation, users, webhooks
 from tambour.services.advertisers import stored_key, suppression_key
 from tambour.services.context import Context, InvalidInputError
 from tambour.services.seals import SEAL_PURPOSE
@@ -46,6 +46,7 @@ def rotate(ctx: Context, new: Keys) -> Rotation:
         # The seals cannot be made again without checking each row first: their key is kept.
         installation.replace_key(conn, old, new, keep=(SEAL_PURPOSE,))
         webhooks.rewrap_secrets(conn, old, new)  # each endpoint's signing secrets
+        users.rewrap_totp_secrets(conn, old, new)  # second factors of the web app
         rows = conn.execute(select(advertisers.c.id, advertisers.c.hash_key)).all()
         for advertiser_id, stored in rows:
             key = suppression_key(old, advertiser_id, stored)

@@ -543,3 +543,89 @@ webhook_attempts = Table(
     Column("error", String(200)),
     Index("ix_webhook_attempts_delivery_id", "delivery_id"),
 )
+
+# --- users, roles and sessions (migration 0014): defined below this line ---
+# The people of the web app (issue 16 point 2), services/users.py. An e-mail address is stored
+# case-folded (one account per address, whatever its case); the password as an Argon2id hash;
+# a TOTP secret wrapped under the installation key (keys.Keys.wrap), like webhook secrets, under
+# a label naming the user and the enrolment (`totp_version`): a copy of the database alone
+# cannot make codes. `totp_confirmed_at` set: the second factor is asked at each login;
+# `totp_last_step`, the time step of the last code accepted, refuses a code used twice.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # case-folded
+    Column("password_hash", String(200), nullable=False),  # $argon2id$...
+    Column("state", String(16), nullable=False),  # active, disabled
+    Column("totp_secret", LargeBinary(32)),  # wrapped; None: never enrolled
+    Column("totp_version", Integer, nullable=False, server_default="0"),  # 1, 2... per enrolment
+    Column("totp_confirmed_at", UtcDateTime()),  # None: enrolment not confirmed (not asked)
+    Column("totp_last_step", BigInteger),
+    Column("password_changed_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("last_login_at", UtcDateTime()),
+    Column("disabled_at", UtcDateTime()),
+)
+
+# A user's roles: one row per advertiser it works for (admin, marketer, viewer), or one without
+# an advertiser for the platform's operator.
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("role", String(16), nullable=False),  # operator, admin, marketer, viewer
+    Column("advertiser_id", Id, ForeignKey("advertisers.id")),  # None: the operator's
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Index("ix_memberships_user_id", "user_id"),
+    Index("ix_memberships_advertiser_id", "advertiser_id"),
+)
+
+# Server-side sessions: the browser holds a random token, shown once; the database its SHA-256.
+# A session ends when revoked, idle too long (`last_seen_at`) or at `expires_at`, whichever first.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),  # the absolute end
+    Column("revoked_at", UtcDateTime()),
+    Column("revoked_reason", String(20)),  # logout, revoked, disabled, password_changed
+    Index("ix_sessions_user_id", "user_id"),
+)
+
+# Invitations by link: the token is shown once (in the link), the database keeps its SHA-256.
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("email", String(254), nullable=False),  # case-folded
+    Column("role", String(16), nullable=False),
+    Column("advertiser_id", Id, ForeignKey("advertisers.id")),  # None: an operator's
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("accepted_at", UtcDateTime()),
+    Column("accepted_user_id", Id, ForeignKey("users.id")),
+    Index("ix_invitations_email", "email"),
+)
+
+# Failed logins, for throttling: per e-mail address (whether an account has it or not) and per
+# client address. A success forgets the address's failures.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(254), nullable=False),  # case-folded, as typed
+    Column("client", String(64)),  # the client's IP address; None: not known
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_login_failures_email_at", "email", "at"),
+    Index("ix_login_failures_client_at", "client", "at"),
+)
