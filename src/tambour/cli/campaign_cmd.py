@@ -424,11 +424,11 @@ def requeue_unknown(
     with refusals(NAMED_OPTIONS):
         done = unknown_messages.requeue_unknown(ctx, name=name, slug=advertiser)
     if as_json:
-        print_json(done)
+        print_json(asdict(done))
         return
-    typer.echo(f"{done['campaign']!r}: {done['requeued']:,} unknown message(s) queued again")
-    if done["kept_unknown"]:
-        typer.echo(f"  {done['kept_unknown']:,} stay unknown: the carrier took some of their parts")
+    typer.echo(f"{done.campaign!r}: {done.requeued:,} unknown message(s) queued again")
+    if done.kept_unknown:
+        typer.echo(f"  {done.kept_unknown:,} stay unknown: the carrier took some of their parts")
 
 
 UNKNOWN_FIELDS = (

@@ -10,13 +10,13 @@ it again would send those parts twice. It stays unknown.
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import exists, func, select, update
 
 from tambour.services import audit
 from tambour.services.campaigns import record, resolve
-from tambour.services.context import Context, ServiceError
+from tambour.services.context import ConflictError, Context
+from tambour.services.views import View
 from tambour.store.engine import reader
 from tambour.store.tables import outbox, outbox_parts
 
@@ -78,16 +78,25 @@ def to_check(ctx: Context, *, name: str, slug: str | None = None) -> list[Unknow
     return listed
 
 
-def requeue_unknown(ctx: Context, *, name: str, slug: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Requeued(View):
+    campaign: str  # its name
+    requeued: int  # unknown messages queued again
+    kept_unknown: int  # unknown still: the carrier took some of their parts
+
+
+def requeue_unknown(ctx: Context, *, name: str, slug: str | None = None) -> Requeued:
     """Queue again, due now, the campaign's unknown messages that have no part recorded as
     taken by the carrier. Only a launched campaign's: a cancelled one sends nothing more."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
         campaign = resolve(conn, name, slug, lock=True)
         if campaign.status != "launched":
-            raise ServiceError(
+            raise ConflictError(
                 f"{campaign.name!r} is {campaign.status}: only a launched campaign's messages "
-                "can be queued again"
+                "can be queued again",
+                code="campaign_not_launched",
+                field="name",
             )
         mine = (
             outbox.c.advertiser_id == campaign.advertiser.id,
@@ -119,4 +128,4 @@ def requeue_unknown(ctx: Context, *, name: str, slug: str | None = None) -> dict
                 conn, ctx, campaign, "requeue_unknown", now,
                 requeued=audit.id_ranges(requeued), kept_unknown=kept,
             )  # fmt: skip
-    return {"campaign": campaign.name, "requeued": len(requeued), "kept_unknown": kept}
+    return Requeued(campaign.name, len(requeued), kept)
