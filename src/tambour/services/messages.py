@@ -74,10 +74,6 @@ TEXTS: Final = {
     "label_too_long": "at most {limit} characters",
     "reference_too_long": "at most {limit} characters",
     "refused": "the recipient may not be sent this message: {code}",
-    "unknown_recipient": (
-        "the recipient is not a contact of this advertiser: without the ledger's facts there is "
-        "no legal basis for prospection"
-    ),
     "message_not_found": "no message {id}",
 }
 
@@ -257,11 +253,10 @@ def _decided(
     """The core's decision for the message, or its refusal: the reason code, or the blocks
     its recipient reveals (a placeholder without a value, too many parts)."""
     request = checked.request
-    recipient = known
-    if recipient is None:
-        if request.nature is not Nature.TRANSACTIONAL:
-            raise InvalidInputError("to", "no_legal_basis", TEXTS["unknown_recipient"])
-        recipient = _Recipient.stranger(now)  # made a contact once the message is accepted
+    # A number not in the ledger is decided as a person with no fact: the core finds no basis
+    # for prospection, and a transactional message's own transaction. It becomes a contact
+    # once its message is accepted.
+    recipient = known or _Recipient.stranger(now)
     campaign = _campaign(0, advertiser, checked.wanted, now)
     planner = Planner(campaign.facts(now, window), advertiser.facts, checked.content, now)
     facts = facts_of(
