@@ -48,8 +48,13 @@ def decode(request: Request, cursor: str | None) -> str | None:
     ):
         after: str = payload["after"]
         return after
+    raise invalid_cursor(request)
+
+
+def invalid_cursor(request: Request) -> ApiError:
+    """The 422 of a cursor that is not one of ours (or names no position of this list)."""
     detail = texts.detail("invalid_cursor", language(request)) or ""
-    raise ApiError(422, "invalid_cursor", errors=[FieldError("cursor", "invalid_cursor", detail)])
+    return ApiError(422, "invalid_cursor", errors=[FieldError("cursor", "invalid_cursor", detail)])
 
 
 def next_link(request: Request, response: Response, after: str | None) -> str | None:

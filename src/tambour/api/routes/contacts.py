@@ -101,10 +101,7 @@ def list_contacts(
     require(caller, Scope.OPERATOR, Scope.READ)
     after = pagination.decode(request, cursor)
     if after is not None and not after.startswith("+"):
-        detail = texts.detail("invalid_cursor", language(request)) or ""
-        raise ApiError(
-            422, "invalid_cursor", errors=[FieldError("cursor", "invalid_cursor", detail)]
-        )
+        raise pagination.invalid_cursor(request)
     found = contact_reads.list_contacts(
         shared.context(caller),
         slug=advertiser,

@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response
 
-from tambour.api import pagination, texts
+from tambour.api import pagination
 from tambour.api.auth import Caller, Shared, require
 from tambour.api.pagination import DEFAULT_LIMIT, Cursor, Limit
-from tambour.api.problems import ApiError, FieldError, language
 from tambour.api.routes.tenancy import MAX_ID, Id, Tenant
 from tambour.api.routing import V1, V1Router
 from tambour.api.schemas.replies import Reply, ReplyList, ReplyMarked
@@ -64,10 +63,7 @@ def _position(request: Request, cursor: str | None) -> ReplyPosition | None:
     except ValueError:
         position = None
     if position is None or position.received_at.tzinfo is None or not 0 < position.id <= MAX_ID:
-        detail = texts.detail("invalid_cursor", language(request)) or ""
-        raise ApiError(
-            422, "invalid_cursor", errors=[FieldError("cursor", "invalid_cursor", detail)]
-        )
+        raise pagination.invalid_cursor(request)
     return position
 
 

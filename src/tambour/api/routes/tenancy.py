@@ -58,5 +58,4 @@ def id_cursor(request: Request, cursor: str | None) -> int | None:
         return None
     if after.isdigit() and 0 < int(after) <= MAX_ID:
         return int(after)
-    detail = texts.detail("invalid_cursor", language(request)) or ""
-    raise ApiError(422, "invalid_cursor", errors=[FieldError("cursor", "invalid_cursor", detail)])
+    raise pagination.invalid_cursor(request)
