@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench catalogs clean
+.PHONY: help demo test lint bench catalogs clean chromium
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -26,10 +26,20 @@ $(REFERENCE_STAMP): $(REFERENCE)/package-lock.json
 	npm ci --prefix $(REFERENCE) --ignore-scripts --no-audit --no-fund --loglevel=error
 	@touch $(REFERENCE_STAMP)
 
+# Debian's Chromium, which the web app's browser tests drive with Playwright (never a browser
+# Playwright downloads): installed from the machine's packages when missing (as root, or sudo).
+chromium: ## Install Debian's chromium for the browser tests, when missing
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver fonts-dejavu-core >/dev/null; }
+	@chromium --version 2>/dev/null
+
 demo: $(STAMP) ## Set up and run the demo (SQLite in ./tambour-demo.db, no other service)
 	$(BIN)/tambour demo --database tambour-demo.db
 
-test: $(STAMP) $(REFERENCE_STAMP) ## Set up and run the whole test suite
+test: $(STAMP) $(REFERENCE_STAMP) chromium ## Set up and run the whole test suite
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy (strict on the pure core)

@@ -24,8 +24,10 @@ class Cli:
         self.env = {"TAMBOUR_DATABASE_URL": db_url, "TAMBOUR_ACTOR": actor}
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, ok: bool = True) -> Result:
-        done = self.runner.invoke(app, list(args), env=self.env, catch_exceptions=False)
+    def __call__(self, *args: str, ok: bool = True, stdin: str | None = None) -> Result:
+        done = self.runner.invoke(
+            app, list(args), env=self.env, catch_exceptions=False, input=stdin
+        )
         result = Result(done.exit_code, done.stdout, done.stderr)
         if ok:
             assert result.code == 0, f"{args} exited {result.code}: {result.err or result.out}"

@@ -42,8 +42,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from tambour import keys
 from tambour.store import schema
 from tambour.store.engine import make_engine
+from tests.conftest import TEST_SECRET_KEY
+
+# The web app's fixtures (a server per module, Chromium), for every module that asks for them.
+from tests.integration.web_app import web  # noqa: F401
+from tests.integration.web_browser import browser, chromium  # noqa: F401
 
 _KNOWN = ("sqlite", "postgresql")
 _DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -179,3 +185,36 @@ def engine(db_url: str) -> Iterator[Engine]:
         yield made
     finally:
         made.dispose()
+
+
+@pytest.fixture(scope="module", params=_backends())
+def module_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database shared by the tests of one module (on each backend): for a server
+    started once per module (the web app's browser tests), whose tests each make their own
+    data. PostgreSQL: a database of its own, dropped after the module. The test key is set
+    for its whole life (the per-test one is not yet set when a module's fixture starts)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(keys.KEY_ENV, TEST_SECRET_KEY)
+        patch.delenv(keys.KEY_FILE_ENV, raising=False)
+        yield from _module_database(request.param, tmp_path_factory)
+
+
+def _module_database(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('module-db') / 'tambour.db'}"
+        migrator = make_engine(url)
+        try:
+            schema.upgrade(migrator)
+        finally:
+            migrator.dispose()
+        yield url
+        return
+    admin_url = make_url(os.environ.get("TAMBOUR_TEST_PG_ADMIN_URL", _DEFAULT_PG_ADMIN_URL))
+    database = _PostgresTestDatabase(admin_url)
+    try:
+        database.create()
+        yield _url(database.url)
+    finally:
+        database.drop()

@@ -53,12 +53,14 @@ def test_the_template_holds_what_the_source_marks() -> None:
         (context, message if isinstance(message, str) else message[0])
         for _file, _line, message, _comments, context in extract_from_dir(
             ROOT / "src" / "tambour",
-            method_map=[("**.py", "python")],
+            method_map=[("**.py", "python"), ("web/templates/**.html", "jinja2")],
+            options_map={"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
             keywords={**DEFAULT_KEYWORDS, "C_": ((1, "c"), 2)},
         )
     }
     assert found == keys(pot())
-    assert len(found) == 2 * len(SOURCE) + 1  # a label and an explanation per code, "at"
+    codes = {key for key in found if key[0] and key[0].startswith(("label:", "explanation:"))}
+    assert len(codes) == 2 * len(SOURCE)  # a label and an explanation per code
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -74,8 +76,16 @@ def test_each_catalog_translates_every_text_of_the_template(language: str) -> No
 
 def test_french_is_written_in_french_not_copied() -> None:
     """Every French text differs from its English source: nothing left in English."""
-    copied = [m.id for m in po("fr") if m.id and m.string == m.id]
+    copied = [m.id for m in po("fr") if m.id and m.string == m.id and m.id not in SAME_IN_FRENCH]
     assert copied == []
+
+
+# Words written the same in both languages (a French reader reads them as French).
+SAME_IN_FRENCH = frozenset(
+    {"Contacts", "Total", "Message", "Messages", "Transactions", "SMS", "Segments", "Date",
+     "Code", "Export", "Type", "Description", "Options", "Actions", "Variables", "Sessions",
+     "Audit", "Webhooks", "Simulation", "Plan", "Service", "Source", "Version", "Page"}
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -67,6 +67,12 @@ class Runtime:
         return Context(engine=self.engine, actor=actor, clock=self.clock, keys=self._keys)
 
     @property
+    def keys(self) -> Keys:
+        """The installation's secret key (outside the database): the web app derives its CSRF
+        key from it."""
+        return self._keys
+
+    @property
     def ready(self) -> bool:
         return self._ready
 

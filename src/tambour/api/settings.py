@@ -4,8 +4,10 @@ read once per process when the app is built: each uvicorn worker builds its own 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from tambour.dispatch.config import ConfigError, callback_tokens, webhooks_config
+from tambour.services.sessions import SessionPolicy
 from tambour.settings import Settings
 
 
@@ -34,6 +36,12 @@ class ApiSettings:
     callbacks: Mapping[str, str] = field(default_factory=dict, repr=False)
     callback_max_body: int = 64 * 1024  # bytes of a callback's body (413 over it)
     callback_read_timeout: float = 10.0  # seconds for a callback's body to arrive whole
+    # The web app's sessions: ended after TAMBOUR_SESSION_IDLE_MINUTES without a request, and
+    # TAMBOUR_SESSION_HOURS after the login whatever happens.
+    session_policy: SessionPolicy = field(default_factory=SessionPolicy)
+    # Secure cookies even over plain HTTP (TAMBOUR_WEB_SECURE_COOKIES=1): behind a TLS proxy
+    # that does not forward the scheme. Over HTTPS they are Secure anyway.
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ApiSettings":
@@ -57,6 +65,16 @@ class ApiSettings:
             callback_read_timeout=_number(
                 env, "TAMBOUR_CALLBACK_READ_TIMEOUT", 10.0, low=0.1, high=600
             ),
+            session_policy=SessionPolicy(
+                idle=timedelta(
+                    minutes=_number(env, "TAMBOUR_SESSION_IDLE_MINUTES", 60, low=1, high=7 * 1440)
+                ),
+                absolute=timedelta(
+                    hours=_number(env, "TAMBOUR_SESSION_HOURS", 12, low=0.1, high=24 * 30)
+                ),
+            ),
+            secure_cookies=env.get("TAMBOUR_WEB_SECURE_COOKIES", "").lower()
+            in ("1", "true", "yes"),
         )
 
 

@@ -139,12 +139,14 @@ def revoke_session(ctx: Context, token: str, *, reason: str = "logout") -> Sessi
         return _session(conn, row.id)
 
 
-def revoke_all(ctx: Context, email: str) -> int:
-    """End every live session of the account `email`; how many there were."""
+def revoke_all(ctx: Context, email: str, *, keep: str | None = None) -> int:
+    """End every live session of the account `email` but the one of token `keep` (the page
+    asking, which stays signed in); how many there were."""
     now = ctx.now()
+    kept = None if keep is None else users.token_digest(keep)
     with ctx.engine.begin() as conn:
         user = users.user_by_id(conn, _user_id(conn, email))
-        count = users.revoke_sessions(conn, user.id, "revoked", now)
+        count = users.revoke_sessions(conn, user.id, "revoked", now, keep=kept)
         audit.append(
             conn,
             actor=ctx.actor,
