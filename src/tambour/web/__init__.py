@@ -12,10 +12,19 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tambour.web import errors
-from tambour.web.pages import account
+from tambour.web.pages import (
+    account,
+    audit,
+    campaign_editor,
+    campaign_plan,
+    contacts,
+    dashboard,
+    operator,
+    settings,
+)
 from tambour.web.templating import STATIC_DIR
 
-PAGES = (account,)
+PAGES = (account, dashboard, contacts, campaign_editor, campaign_plan, settings, audit, operator)
 
 
 def install(app: FastAPI) -> None:
