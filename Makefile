@@ -56,7 +56,7 @@ CATALOGS := src/tambour/locale
 catalogs: $(STAMP) ## Extract, update and compile the translation catalogs (src/tambour/locale)
 	$(BIN)/pybabel extract -F babel.cfg -k C_:1c,2 --no-location --sort-output -w 100 \
 	    --project=Tambour --version=0.1.0 --copyright-holder=Tambour -o $(CATALOGS)/tambour.pot .
-	$(BIN)/pybabel update -D tambour -i $(CATALOGS)/tambour.pot -d $(CATALOGS) -w 100
+	$(BIN)/pybabel update -D tambour -i $(CATALOGS)/tambour.pot -d $(CATALOGS) -w 100 --ignore-obsolete
 	$(BIN)/pybabel compile -D tambour -d $(CATALOGS) --statistics
 
 clean: ## Remove the virtual environment and caches

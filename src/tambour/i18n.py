@@ -17,8 +17,11 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from babel import Locale
 
 DOMAIN: Final = "tambour"
 LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
@@ -97,7 +100,16 @@ def format_decimal(number: float | Decimal | int, language: str | None = None) -
     1,234.5 in English."""
     from babel.numbers import format_decimal as babel_decimal  # Babel: only when formatting
 
-    return babel_decimal(number, locale=resolve(language))
+    return babel_decimal(number, locale=_locale(resolve(language)))
+
+
+@cache
+def _locale(language: str) -> "Locale":
+    """Babel's locale of `language`, parsed once (a parse at each number cost a page showing
+    hundreds of them a fifth of its time)."""
+    from babel import Locale
+
+    return Locale.parse(language)
 
 
 def format_datetime(
@@ -116,7 +128,7 @@ def format_datetime(
         _load(lang)
         .gettext(_AT)
         .format(
-            date=format_date(local.date(), "medium", locale=lang),
-            time=format_time(local.time(), "short", locale=lang),
+            date=format_date(local.date(), "medium", locale=_locale(lang)),
+            time=format_time(local.time(), "short", locale=_locale(lang)),
         )
     )

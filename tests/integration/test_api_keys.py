@@ -94,3 +94,18 @@ def test_a_revoked_key_no_longer_authenticates(db_url: str, engine: Engine) -> N
     with engine.connect() as conn:
         actions = conn.execute(text("SELECT action FROM audit_log ORDER BY seq")).scalars().all()
     assert actions[-2:] == ["apikey.create", "apikey.revoke"]
+
+
+def test_an_advertisers_admin_revokes_only_its_own_keys(db_url: str, engine: Engine) -> None:
+    cli = Cli(db_url)
+    cli.advertiser("maison-lumiere")
+    cli.advertiser("copie")
+    ctx = Context(engine=engine, actor="web:admin@maison-lumiere.fr")
+    theirs = api_keys.create(ctx, scopes=[Scope.READ], advertiser="copie", name="caisse")
+    ours = api_keys.create(ctx, scopes=[Scope.READ], advertiser="maison-lumiere")
+    with pytest.raises(api_keys.NotFound) as refused:
+        api_keys.revoke(ctx, theirs.key.key_id, advertiser="maison-lumiere")
+    assert refused.value.code == "api_key_not_found"
+    assert api_keys.authenticate(ctx, theirs.token).revoked_at is None
+    done = api_keys.revoke(ctx, ours.key.key_id, advertiser="maison-lumiere")
+    assert done.revoked_at is not None and done.advertiser == "maison-lumiere"

@@ -648,3 +648,112 @@ def test_the_user_command(db_url: str, engine: Engine) -> None:
     refused(lambda: sessions.check_session(ctx, third.token), "invalid_session")
     unknown = run(cli, "user", "disable", "nobody@x.fr", ok=False)
     assert unknown.exit_code == 2 and "tambour user list" in unknown.stderr
+
+
+# --- open invitations, revoked; an advertiser's admin disabling its own accounts ---------------
+
+
+def test_open_invitations_are_listed_by_advertiser_and_revoked_for_good(
+    ctx: Context, clock: Clock, engine: Engine
+) -> None:
+    first = users.invite(ctx, email="a@maison-lumiere.fr", role=Role.MARKETER,
+                         advertiser="maison-lumiere")  # fmt: skip
+    users.invite(ctx, email="b@maison-lumiere.fr", role=Role.VIEWER,
+                          advertiser="maison-lumiere", valid_for=timedelta(hours=1))  # fmt: skip
+    other = users.invite(ctx, email="c@copie.fr", role=Role.ADMIN, advertiser="copie")
+    ops = users.invite(ctx, email="ops2@tambour.fr", role=Role.OPERATOR)
+    used = users.invite(ctx, email="d@maison-lumiere.fr", role=Role.VIEWER,
+                        advertiser="maison-lumiere")  # fmt: skip
+    users.accept_invitation(ctx, used.token, PASSWORD)
+
+    def listed(**scope: Any) -> list[str]:
+        return [i.email for i in users.list_invitations(ctx, **scope)]
+
+    assert listed(advertiser="maison-lumiere") == ["a@maison-lumiere.fr", "b@maison-lumiere.fr"]
+    assert listed(advertiser="copie") == ["c@copie.fr"]
+    assert listed(operators=True) == ["ops2@tambour.fr"]
+    assert len(listed()) == 4
+    clock.advance(hours=1)  # the second expires
+    assert listed(advertiser="maison-lumiere") == ["a@maison-lumiere.fr"]
+
+    # Another advertiser's invitation is not found through this one.
+    refused(lambda: users.revoke_invitation(ctx, other.invitation.id, advertiser="maison-lumiere"),
+            "invitation_not_found", NotFoundError)  # fmt: skip
+    revoked = users.revoke_invitation(ctx, first.invitation.id, advertiser="maison-lumiere")
+    assert revoked.expires_at == clock.now and listed(advertiser="maison-lumiere") == []
+    refused(lambda: users.accept_invitation(ctx, first.token, PASSWORD), "invitation_expired")
+    refused(lambda: users.revoke_invitation(ctx, first.invitation.id), "invitation_expired",
+            ConflictError)  # fmt: skip
+    refused(lambda: users.revoke_invitation(ctx, used.invitation.id), "invitation_used")
+    refused(lambda: users.revoke_invitation(ctx, 999_999), "invitation_not_found")
+    users.revoke_invitation(ctx, ops.invitation.id)  # the operator's command line: any
+    entries = [d for a, d in audit_details(engine) if a == "user.invitation_revoke"]
+    assert entries == [
+        {"invitation": first.invitation.id, "email": "a@maison-lumiere.fr", "role": "marketer"},
+        {"invitation": ops.invitation.id, "email": "ops2@tambour.fr", "role": "operator"},
+    ]
+    with engine.connect() as conn:
+        owners = (
+            conn.execute(
+                select(audit_log.c.advertiser_id).where(
+                    audit_log.c.action == "user.invitation_revoke"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert owners == [_advertiser_id(conn, "maison-lumiere"), None]
+
+
+def test_an_admin_disables_and_enables_only_its_advertisers_own_accounts(
+    ctx: Context, engine: Engine
+) -> None:
+    admin = member(ctx, "admin@maison-lumiere.fr", Role.ADMIN)
+    marie = member(ctx, "marie@maison-lumiere.fr", Role.MARKETER)
+    member(ctx, "paul@copie.fr", Role.MARKETER, "copie")
+    shared = member(ctx, "agence@exemple.fr", Role.MARKETER)
+    made = users.invite(ctx, email="agence@exemple.fr", role=Role.VIEWER, advertiser="copie")
+    users.accept_invitation(ctx, made.token, PASSWORD)
+    scope = {"advertiser": "maison-lumiere", "acting": admin.email}
+
+    done = users.disable_user(ctx, "Marie@maison-lumiere.fr", **scope)
+    assert not done.active
+    assert users.enable_user(ctx, marie.email, **scope).active
+    refused(lambda: users.disable_user(ctx, "paul@copie.fr", **scope), "user_not_found",
+            NotFoundError)  # fmt: skip
+    refused(lambda: users.disable_user(ctx, shared.email, **scope), "user_shared", ConflictError)
+    refused(lambda: users.disable_user(ctx, admin.email, **scope), "own_account", ConflictError)
+    assert users.get_user(ctx, "paul@copie.fr").active and users.get_user(ctx, shared.email).active
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_log.c.action, audit_log.c.advertiser_id).where(
+                audit_log.c.action.in_(["user.disable", "user.enable"])
+            )
+        ).all()
+        home = _advertiser_id(conn, "maison-lumiere")
+    assert [tuple(r) for r in rows] == [("user.disable", home), ("user.enable", home)]
+
+
+def test_the_invitation_commands(db_url: str, engine: Engine) -> None:
+    cli = Cli(db_url)
+    cli.advertiser("maison-lumiere")
+    invited = run(cli, "user", "invite", "marie@maison-lumiere.fr", "--role", "marketer",
+                  "--advertiser", "maison-lumiere")  # fmt: skip
+    assert invited.stdout.startswith("/invitations/")
+    run(cli, "user", "invite", "ops@tambour.fr", "--role", "operator")
+    listed = json.loads(run(cli, "user", "invitations", "--json").stdout)
+    assert [(i["email"], i["role"], i["advertiser"]) for i in listed] == [
+        ("marie@maison-lumiere.fr", "marketer", "maison-lumiere"),
+        ("ops@tambour.fr", "operator", None),
+    ]
+    text = run(cli, "user", "invitations", "--advertiser", "maison-lumiere").stdout
+    assert text.startswith(f"{listed[0]['id']}: marie@maison-lumiere.fr as marketer of maison")
+    ops = json.loads(run(cli, "user", "invitations", "--operators", "--json").stdout)
+    assert [i["email"] for i in ops] == ["ops@tambour.fr"]
+    done = run(cli, "user", "revoke-invitation", str(listed[0]["id"]))
+    assert "revoked" in done.stdout
+    again = run(cli, "user", "revoke-invitation", str(listed[0]["id"]), ok=False)
+    assert again.exit_code == 2 and "expired" in again.stderr
+    unknown = run(cli, "user", "revoke-invitation", "4242", ok=False)
+    assert unknown.exit_code == 2 and "tambour user invitations" in unknown.stderr
+    assert len(json.loads(run(cli, "user", "invitations", "--json").stdout)) == 1

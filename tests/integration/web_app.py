@@ -100,7 +100,9 @@ def web(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         patch.delenv(keys.KEY_FILE_ENV, raising=False)
         cli.advertiser(HOME)
         cli.advertiser(OTHER)
-        with ApiServer(module_db_url, tmp_path_factory.mktemp("web")) as server:
+        folder = tmp_path_factory.mktemp("web")
+        files = {"TAMBOUR_FILES_DIR": str(folder / "files")}  # uploads, exports: the test's own
+        with ApiServer(module_db_url, folder, env=files) as server:
             app = WebApp(server, cli)
             for email, (role, advertiser) in ACCOUNTS.items():
                 app.add_user(email, role, advertiser)

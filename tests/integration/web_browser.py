@@ -103,8 +103,10 @@ def axe(page: Page) -> list[dict[str, Any]]:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[PlaywrightBrowser]:
+    """Chromium for one module's tests. Not for the session: the sync API leaves its event
+    loop running until it stops, and a later test's asyncio.run() would refuse to start."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (make test does it)")
     if not AXE.exists():

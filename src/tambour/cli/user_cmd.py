@@ -165,6 +165,62 @@ def enable(
     _said(user, as_json)
 
 
+def _invitation_dict(invitation: users.Invitation) -> dict[str, Any]:
+    return {
+        "id": invitation.id,
+        "email": invitation.email,
+        "role": invitation.role.value,
+        "advertiser": invitation.advertiser,
+        "created_at": invitation.created_at.isoformat(),
+        "created_by": invitation.created_by,
+        "expires_at": invitation.expires_at.isoformat(),
+    }
+
+
+@app.command("invitations")
+def invitations(
+    advertiser: Annotated[
+        str | None, typer.Option("--advertiser", help="Only this advertiser's invitations.")
+    ] = None,
+    operators: Annotated[
+        bool, typer.Option("--operators", help="Only the invitations of operators.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The invitations still open (neither used, expired nor revoked), oldest first."""
+    ctx = open_context()
+    with refusals({**_OPTIONS, "operators": "--operators"}, hints=_HINTS):
+        found = users.list_invitations(ctx, advertiser=advertiser, operators=operators)
+    if as_json:
+        print_json([_invitation_dict(invitation) for invitation in found])
+        return
+    for invitation in found:
+        where = "" if invitation.advertiser is None else f" of {invitation.advertiser}"
+        typer.echo(
+            f"{invitation.id}: {invitation.email} as {invitation.role.value}{where}, valid until "
+            f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC (by {invitation.created_by})"
+        )
+
+
+@app.command("revoke-invitation")
+def revoke_invitation(
+    invitation_id: Annotated[
+        int, typer.Argument(metavar="ID", help="The invitation's id (`tambour user invitations`).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Revoke an open invitation: its link stops working now."""
+    ctx = open_context()
+    options = {**_OPTIONS, "invitation": "ID"}
+    hints = {**_HINTS, "invitation_not_found": " (see `tambour user invitations`)"}
+    with refusals(options, hints=hints):
+        revoked = users.revoke_invitation(ctx, invitation_id)
+    if as_json:
+        print_json(_invitation_dict(revoked))
+    else:
+        typer.echo(f"invitation {revoked.id} of {revoked.email} revoked: its link no longer works")
+
+
 @sessions_app.command("revoke")
 def revoke_sessions(
     email: Annotated[str, typer.Argument(metavar="EMAIL")],
@@ -178,6 +234,27 @@ def revoke_sessions(
         print_json({"email": email.strip().casefold(), "revoked": count})
     else:
         typer.echo(f"{count} session{'s' if count != 1 else ''} ended")
+
+
+@app.command("purge")
+def purge(
+    days: Annotated[
+        int,
+        typer.Option("--days", min=1, max=3650, help="Keep ended sessions this many days."),
+    ] = 30,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Delete the sessions that ended more than --days ago and the failed logins the throttle
+    no longer counts (the audit log keeps the logins and logouts). Run it daily, with cron."""
+    ctx = open_context()
+    done = sessions.purge(ctx, ended_kept=timedelta(days=days))
+    if as_json:
+        print_json({"sessions": done.sessions, "login_failures": done.login_failures})
+    else:
+        typer.echo(
+            f"{done.sessions} ended session(s) and {done.login_failures} old failed login(s) "
+            "deleted"
+        )
 
 
 def _said(user: User, as_json: bool) -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "RejectsWriter",
     "control_character",
     "default_rejects_path",
+    "head",
     "invalid_phone_reason",
     "load_mapping",
     "read_contacts",
@@ -396,6 +397,26 @@ def sniff(
     """Encoding, delimiter, header and the canonical name of each column of a contact file.
 
     `mapping_source`, the mapping file the mapping was read from, is named in its errors."""
+    encoding, delimiter, header = _format(path)
+    columns = _columns(path, header, mapping, mapping_source)
+    return FileFormat(encoding, delimiter, tuple(header), columns)
+
+
+def head(path: Path, rows: int) -> tuple[FileFormat, list[tuple[int, list[str]]]]:
+    """A contact file's format, its columns not decided yet (all None), and the (line, cells)
+    of its first `rows` records of the header's width: what a person is shown to say what each
+    column means before the import (`sniff` then decides the columns, with their mapping)."""
+    encoding, delimiter, header = _format(path)
+    fmt = FileFormat(encoding, delimiter, tuple(header), (None,) * len(header))
+    first: list[Record] = []
+    for batch in read_batches(path, fmt, rows):  # the first batch only: the file is closed
+        first = batch
+        break
+    return fmt, [(line, cells) for line, cells, _ in first if cells is not None]
+
+
+def _format(path: Path) -> tuple[str, str, list[str]]:
+    """A contact file's encoding, delimiter and header (its first record with any text)."""
     encoding = _detect_encoding(path)
     recent: deque[str] = deque(maxlen=_RECENT)
     with _open(path, encoding) as f:
@@ -420,9 +441,7 @@ def sniff(
             raise ContactFileError(
                 f"{path}: line {header_line}: the header's column {index + 1} ({name!r}) {problem}"
             )
-    header = [unquote_cell(name) for name in header]
-    columns = _columns(path, header, mapping, mapping_source)
-    return FileFormat(encoding, delimiter, tuple(header), columns)
+    return encoding, delimiter, [unquote_cell(name) for name in header]
 
 
 # -- rows ---------------------------------------------------------------------------------------

@@ -151,11 +151,16 @@ def list_keys(ctx: Context, *, advertiser: str | None = None) -> list[ApiKey]:
         return [_key(row) for row in conn.execute(query)]
 
 
-def revoke(ctx: Context, key_id: str) -> ApiKey:
-    """Revoke a key (audited): servers refuse it within their key cache's time (a second)."""
+def revoke(ctx: Context, key_id: str, *, advertiser: str | None = None) -> ApiKey:
+    """Revoke a key (audited): servers refuse it within their key cache's time (a second).
+    With `advertiser` (its slug: an advertiser's admin acting), only one of its keys: another's
+    is not found."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
-        row = conn.execute(_selected().where(api_keys.c.key_id == key_id)).first()
+        query = _selected().where(api_keys.c.key_id == key_id)
+        if advertiser is not None:
+            query = query.where(api_keys.c.advertiser_id == _advertiser_id(conn, advertiser))
+        row = conn.execute(query).first()
         if row is None:
             raise NotFound(f"no API key {key_id!r}", code="api_key_not_found", field="key_id")
         if row.revoked_at is not None:

@@ -2,9 +2,12 @@
 hash chain, and every sealed row against its seal and the entries that wrote it), the anchor
 to keep outside, and the latest entries."""
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+
+from sqlalchemy import select
 
 from tambour.services import audit
 from tambour.services.audit import AuditEntry, VerifyResult
@@ -13,6 +16,7 @@ from tambour.services.ledger_proof import RowProblem, check_rows
 from tambour.services.seals import Sealer
 from tambour.services.views import View
 from tambour.store.engine import reader, snapshot
+from tambour.store.tables import audit_log
 
 # What a refusal says, by its code (the parameter it is about is said by each entry point).
 TEXTS: Final = {"negative": "{value} is negative: a count of entries is 0 or more"}
@@ -86,3 +90,45 @@ def latest(ctx: Context, *, limit: int = 50, advertiser_id: int | None = None) -
     _not_negative("limit", limit)
     with reader(ctx.engine) as conn:
         return audit.entries(conn, advertiser_id=advertiser_id, limit=limit)
+
+
+MOST_A_PAGE: Final = 200
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    """A page of an advertiser's entries, newest first; `next_before`: the cursor of the next
+    (older) page, None on the last."""
+
+    entries: tuple[AuditEntry, ...]
+    next_before: int | None
+
+
+def page(
+    ctx: Context, *, advertiser_id: int, before: int | None = None, limit: int = 50
+) -> EntryPage:
+    """Up to `limit` of the advertiser's entries older than entry `before` (None: the newest),
+    newest first. Walks the log from its end by its key (the log has no index by advertiser:
+    an advertiser with few recent entries among many of others' costs a longer walk)."""
+    if not 1 <= limit <= MOST_A_PAGE:
+        raise InvalidInputError("limit", "out_of_range", f"from 1 to {MOST_A_PAGE} entries a page")
+    _not_negative("before", before)
+    query = (
+        select(audit_log)
+        .where(audit_log.c.advertiser_id == advertiser_id)
+        .order_by(audit_log.c.seq.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(audit_log.c.seq < before)
+    with reader(ctx.engine) as conn:
+        rows = conn.execute(query).all()
+    entries = tuple(
+        AuditEntry(
+            seq=row.seq, at=row.at, actor=row.actor, action=row.action,
+            advertiser_id=row.advertiser_id, details=json.loads(row.details),
+            prev_hash=row.prev_hash, hash=row.hash,
+        )
+        for row in rows[:limit]
+    )  # fmt: skip
+    return EntryPage(entries, entries[-1].seq if len(rows) > limit else None)

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from tambour.services import audit, users
 from tambour.services.api_keys import UnauthenticatedError
 from tambour.services.context import Context, NotFoundError
 from tambour.services.users import User
 from tambour.store.engine import reader
-from tambour.store.tables import sessions
+from tambour.store.tables import login_failures, sessions
 from tambour.store.tables import users as user_rows
 
 REVOKE_REASONS: Final = ("logout", "revoked", "disabled", "password_changed")
@@ -173,6 +173,46 @@ def live_sessions(
             .order_by(sessions.c.id.desc())
         ).all()
     return [_built(row) for row in rows if _live(row, now, policy)]
+
+
+@dataclass(frozen=True, slots=True)
+class Purged:
+    sessions: int  # ended sessions deleted
+    login_failures: int  # failed logins forgotten
+
+
+ENDED_KEPT: Final = timedelta(days=30)  # an ended session stays listed this long
+
+
+def purge(
+    ctx: Context,
+    *,
+    ended_kept: timedelta = ENDED_KEPT,
+    failures_kept: timedelta = users.DEFAULT_THROTTLE.memory,
+) -> Purged:
+    """Delete the sessions that ended (logged out, revoked, expired) more than `ended_kept`
+    ago, and the failed logins older than the throttle remembers: neither is needed any more
+    (the audit log keeps who logged in and out). Audited with its counts."""
+    now = ctx.now()
+    ended_before = now - ended_kept
+    with ctx.engine.begin() as conn:
+        gone = conn.execute(
+            delete(sessions).where(
+                (sessions.c.revoked_at < ended_before) | (sessions.c.expires_at < ended_before)
+            )
+        ).rowcount
+        forgotten = conn.execute(
+            delete(login_failures).where(login_failures.c.at < now - failures_kept)
+        ).rowcount
+        done = Purged(int(gone), int(forgotten))
+        audit.append(
+            conn,
+            actor=ctx.actor,
+            action="session.purge",
+            details={"sessions": done.sessions, "login_failures": done.login_failures},
+            at=now,
+        )
+        return done
 
 
 def _user_id(conn: Connection, email: str) -> int:

@@ -210,6 +210,16 @@ def list_users(ctx: Context, *, advertiser: str | None = None) -> list[User]:
         return [_user(conn, user_id) for user_id in conn.execute(query).scalars().all()]
 
 
+def list_operators(ctx: Context) -> list[User]:
+    """The platform's operators (accounts with the operator's role), oldest first."""
+    with reader(ctx.engine) as conn:
+        held = select(memberships.c.user_id).where(
+            memberships.c.role == Role.OPERATOR.value, memberships.c.advertiser_id.is_(None)
+        )
+        query = select(users.c.id).where(users.c.id.in_(held)).order_by(users.c.id)
+        return [_user(conn, user_id) for user_id in conn.execute(query).scalars().all()]
+
+
 def get_user(ctx: Context, email: str) -> User:
     """The account of `email` (any case); NotFoundError when there is none."""
     with reader(ctx.engine) as conn:
@@ -220,11 +230,17 @@ def user_by_id(conn: Connection, user_id: int) -> User:
     return _user(conn, user_id)
 
 
-def disable_user(ctx: Context, email: str) -> User:
-    """Disable an account: it can no longer log in, and its sessions are revoked."""
+def disable_user(
+    ctx: Context, email: str, *, advertiser: str | None = None, acting: str | None = None
+) -> User:
+    """Disable an account: it can no longer log in, and its sessions are revoked. With
+    `advertiser` (an advertiser's admin acting, by its slug): only an account that holds roles
+    at that advertiser and nowhere else, never `acting`'s own (the address of who asks); the
+    audit entry is then the advertiser's."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
         row = _existing(conn, email)
+        advertiser_id = _only_at(conn, row, advertiser, acting)
         if row.state == UserState.DISABLED:
             return _user(conn, row.id)
         conn.execute(
@@ -237,17 +253,22 @@ def disable_user(ctx: Context, email: str) -> User:
             conn,
             actor=ctx.actor,
             action="user.disable",
+            advertiser_id=advertiser_id,
             details={**_named(row.id, row.email), "sessions_revoked": revoked},
             at=now,
         )
         return _user(conn, row.id)
 
 
-def enable_user(ctx: Context, email: str) -> User:
-    """Let a disabled account log in again (its old sessions stay revoked)."""
+def enable_user(
+    ctx: Context, email: str, *, advertiser: str | None = None, acting: str | None = None
+) -> User:
+    """Let a disabled account log in again (its old sessions stay revoked). `advertiser` and
+    `acting` as for `disable_user`."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
         row = _existing(conn, email)
+        advertiser_id = _only_at(conn, row, advertiser, acting)
         if row.state == UserState.ACTIVE:
             return _user(conn, row.id)
         conn.execute(
@@ -256,9 +277,42 @@ def enable_user(ctx: Context, email: str) -> User:
             .values(state=UserState.ACTIVE.value, disabled_at=None)
         )
         audit.append(
-            conn, actor=ctx.actor, action="user.enable", details=_named(row.id, row.email), at=now
+            conn,
+            actor=ctx.actor,
+            action="user.enable",
+            advertiser_id=advertiser_id,
+            details=_named(row.id, row.email),
+            at=now,
         )
         return _user(conn, row.id)
+
+
+def _only_at(conn: Connection, row: Any, advertiser: str | None, acting: str | None) -> int | None:
+    """The id of `advertiser` when the account `row` holds roles there and nowhere else, for
+    its admin to disable or enable it (None without an advertiser: the operator's command
+    line). NotFoundError for an account of another advertiser (as if there were none);
+    ConflictError for one that also works elsewhere (an operator decides) or for `acting`'s
+    own account."""
+    if advertiser is None:
+        return None
+    advertiser_id = _advertiser_id(conn, advertiser)
+    held = (
+        conn.execute(select(memberships.c.advertiser_id).where(memberships.c.user_id == row.id))
+        .scalars()
+        .all()
+    )
+    if advertiser_id not in held:
+        raise NotFoundError("no account has this address", code="user_not_found", field="email")
+    if any(other != advertiser_id for other in held):
+        raise ConflictError(
+            "this account also works for another advertiser or for the platform: an operator "
+            "disables or enables it",
+            code="user_shared",
+            field="email",
+        )
+    if acting is not None and acting.strip().casefold() == row.email:
+        raise ConflictError("an account cannot disable itself", code="own_account", field="email")
+    return advertiser_id
 
 
 def change_password(
@@ -356,6 +410,78 @@ def show_invitation(ctx: Context, token: str) -> Invitation:
     asking for a password); NotFoundError or ConflictError as `accept_invitation` would."""
     with reader(ctx.engine) as conn:
         row = _open_invitation(conn, token, ctx.now())
+        return _invitation(conn, row.id)
+
+
+def list_invitations(
+    ctx: Context, *, advertiser: str | None = None, operators: bool = False
+) -> list[Invitation]:
+    """The invitations that can still be accepted (neither used, expired nor revoked), oldest
+    first: of `advertiser` (its slug), of operators (`operators`), or all of them."""
+    if advertiser is not None and operators:
+        raise InvalidInputError(
+            "operators", "conflicting_arguments", "an advertiser's invitations or operators'"
+        )
+    now = ctx.now()
+    with reader(ctx.engine) as conn:
+        query = (
+            select(invitations.c.id)
+            .where(invitations.c.accepted_at.is_(None), invitations.c.expires_at > now)
+            .order_by(invitations.c.id)
+        )
+        if advertiser is not None:
+            query = query.where(invitations.c.advertiser_id == _advertiser_id(conn, advertiser))
+        elif operators:
+            query = query.where(invitations.c.advertiser_id.is_(None))
+        return [_invitation(conn, row_id) for row_id in conn.execute(query).scalars().all()]
+
+
+def revoke_invitation(
+    ctx: Context, invitation_id: int, *, advertiser: str | None = None
+) -> Invitation:
+    """Revoke an invitation that can still be accepted: its link stops working now (it is
+    refused as expired). With `advertiser`, only one of that advertiser's (another's is not
+    found). Audited. ConflictError when it was used or has expired already."""
+    now = ctx.now()
+    with ctx.engine.begin() as conn:
+        row = conn.execute(select(invitations).where(invitations.c.id == invitation_id)).first()
+        if (
+            row is not None
+            and advertiser is not None
+            and row.advertiser_id != _advertiser_id(conn, advertiser)
+        ):
+            row = None  # another advertiser's: not found, as if there were none
+        if row is None:
+            raise NotFoundError(
+                f"no invitation {invitation_id}", code="invitation_not_found", field="invitation"
+            )
+        if row.accepted_at is not None:
+            raise ConflictError(
+                "this invitation was used already", code="invitation_used", field="invitation"
+            )
+        if now >= row.expires_at:
+            raise ConflictError(
+                "this invitation has expired already",
+                code="invitation_expired",
+                field="invitation",
+            )
+        conn.execute(
+            update(invitations)
+            .where(invitations.c.id == row.id, invitations.c.accepted_at.is_(None))
+            .values(expires_at=now)
+        )
+        audit.append(
+            conn,
+            actor=ctx.actor,
+            action="user.invitation_revoke",
+            advertiser_id=row.advertiser_id,
+            details={
+                "invitation": row.id,
+                "email": audit.without_phones(row.email),
+                "role": row.role,
+            },
+            at=now,
+        )
         return _invitation(conn, row.id)
 
 

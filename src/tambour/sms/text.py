@@ -236,6 +236,32 @@ def _suggest(text: str, non_gsm: tuple[NonGsmChar, ...]) -> str | None:
     return "".join(pieces)
 
 
+def gsm7_alternative(char: str) -> str | None:
+    """The GSM-7 text a marketer may put instead of `char`, a character outside GSM 03.38
+    (’ gives ', « gives ", … gives ...); None when there is none (an emoji, a Chinese
+    character) or when `char` is in the alphabet already (é, è, à, ù stay as they are)."""
+    return _SUGGESTIONS.get(char)
+
+
+def with_gsm7_alternatives(text: str) -> str:
+    """`text` with every character that has a GSM-7 alternative replaced by it; the others
+    (GSM characters, and non-GSM ones without an alternative) stay. Unlike `suggestion`, it
+    replaces what it can even when a character without an alternative remains."""
+    first = _NON_GSM_RE.search(text)
+    if first is None:
+        return text
+    pieces: list[str] = []
+    pos = 0
+    for found in _non_gsm(text, first.start()):
+        replacement = _SUGGESTIONS.get(found.char)
+        if replacement is not None:
+            pieces.append(text[pos : found.index])
+            pieces.append(replacement)
+            pos = found.index + 1
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
 def _even_parts(units: int, part: int) -> tuple[int, tuple[int, ...]]:
     """Segments and their units when every character is one unit."""
     full, rest = divmod(units, part)

@@ -629,3 +629,25 @@ login_failures = Table(
     Index("ix_login_failures_email_at", "email", "at"),
     Index("ix_login_failures_client_at", "client", "at"),
 )
+
+# --- the web app's import mappings (migration 0015): defined below this line ---
+# What an advertiser said a column of its contact files means, by the column's header (compared
+# as contacts/headers.header_key folds it): a canonical column, `ignore` or `field` (kept as a
+# personalization field). Only what differs from what Tambour reads by itself is kept; the next
+# file with the same header is shown with it.
+import_mappings = Table(
+    "import_mappings",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, ForeignKey("advertisers.id"), nullable=False),
+    Column("header_key", String(200), nullable=False),  # the header, folded
+    Column("header", String(200), nullable=False),  # as last written
+    Column("meaning", String(40), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", String(100), nullable=False),
+    UniqueConstraint("advertiser_id", "header_key"),
+)
+
+# A contact's replies, found by its number (the contact's page, its proof): without it, every
+# reply of the advertiser was read for each contact shown.
+Index("ix_replies_advertiser_id_e164", replies.c.advertiser_id, replies.c.e164)
