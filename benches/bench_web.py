@@ -19,12 +19,12 @@ Two states of the launched campaign are measured:
   (their outbox rows set with plain SQL, as the worker would leave them): the dashboard then
   reads every row of the campaign.
 
-Pages are a parameter (`--pages dashboard,settings,audit`): PAGES names each page's path and its
-route's template (as the access log names it); add one line there for a new page (the plan
-report, a contact search) and it is measured the same way. A ledger can be kept and measured
-again without rebuilding it: `--keep DIR` keeps the SQLite file and the PostgreSQL database
-(its URL is printed), `--reuse URL` measures an existing one (its campaign queued again
-first).
+Pages are a parameter (`--pages dashboard,settings,audit`; all of them by default): PAGES names
+each page's path and its route's template (as the access log names it), and a search's form;
+add one line there for a new page and it is measured the same way. A ledger can be kept and
+measured again without rebuilding it: `--keep DIR` keeps the SQLite file and the PostgreSQL
+database (its URL is printed), `--reuse URL` measures an existing one (its campaign queued
+again first).
 
 Usage: python benches/bench_web.py [--contacts N] [--only sqlite|postgresql]
        [--pages dashboard,...] [--requests 60] [--keep DIR] [--reuse URL]
@@ -33,6 +33,7 @@ Usage: python benches/bench_web.py [--contacts N] [--only sqlite|postgresql]
 import argparse
 import json
 import os
+import re
 import secrets
 import statistics
 import subprocess
@@ -72,6 +73,7 @@ class PageToTime:
 
     path: str
     route: str
+    form: tuple[tuple[str, str], ...] = ()  # a POST of these fields (and the CSRF token)
 
 
 PAGES: dict[str, PageToTime] = {
@@ -79,11 +81,19 @@ PAGES: dict[str, PageToTime] = {
     "settings": PageToTime("/a/{slug}/settings/users", "/a/{slug}/settings/users"),
     "keys": PageToTime("/a/{slug}/settings/keys", "/a/{slug}/settings/keys"),
     "audit": PageToTime("/a/{slug}/audit", "/a/{slug}/audit"),
-    # The lead adds, once the pages exist:
-    # "plan report": PageToTime("/a/{slug}/campaigns/{campaign}/plan",
-    #                           "/a/{slug}/campaigns/{campaign_id}/plan"),
-    # "contact search": PageToTime("/a/{slug}/contacts?number=0612345678", "/a/{slug}/contacts"),
+    "plan report": PageToTime(
+        "/a/{slug}/campaigns/{campaign}/plan", "/a/{slug}/campaigns/{campaign_id}/plan"
+    ),
+    "campaign live": PageToTime(
+        "/a/{slug}/campaigns/{campaign}", "/a/{slug}/campaigns/{campaign_id}"
+    ),
+    # A search by number (national notation) answers with the contact's address; then its page.
+    "contact search": PageToTime(
+        "/a/{slug}/contacts/search", "/a/{slug}/contacts/search", (("number", "{national}"),)
+    ),
+    "contact page": PageToTime("/a/{slug}/contacts/{contact}", "/a/{slug}/contacts/{contact_id}"),
 }
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def _env(url: str) -> dict[str, str]:
@@ -271,16 +281,26 @@ def time_page(
 ) -> tuple[list[float], list[float]]:
     """(server times, client round trips) in ms of `requests` GETs of `page`, after WARM_UP."""
     path = page.path.format(**values)
+    form = {name: value.format(**values) for name, value in page.form}
+    if form:
+        found = _CSRF.search(client.get(f"/a/{values['slug']}/contacts").text)
+        assert found, "no CSRF token on the contacts page"
+        form["csrf_token"] = found.group(1)
+
+    def once() -> httpx.Response:
+        answer = client.post(path, data=form) if form else client.get(path)
+        if answer.status_code not in (200, 303):
+            raise SystemExit(f"{path}: {answer.status_code} {answer.text[:300]}")
+        return answer
+
     for _ in range(WARM_UP):
-        answer = client.get(path)
-        if answer.status_code != 200:
-            raise SystemExit(f"GET {path}: {answer.status_code} {answer.text[:300]}")
+        once()
     time.sleep(0.2)  # the warm-up's log lines written
     since = len(log.read_text().splitlines())
     trips = []
     for _ in range(requests):
         started = time.perf_counter()
-        client.get(path).raise_for_status()
+        once()
         trips.append((time.perf_counter() - started) * 1000)
     time.sleep(0.2)
     return server_times(log, page.route, since), trips
@@ -296,6 +316,11 @@ def measure(
             campaign = conn.execute(
                 text("SELECT id FROM campaigns WHERE name = :n"), {"n": CAMPAIGN}
             ).scalar_one()
+            middle = conn.execute(text("SELECT count(*) FROM contacts")).scalar_one() // 2
+            contact, e164 = conn.execute(  # a contact from the middle of the ledger
+                text("SELECT id, e164 FROM contacts ORDER BY id LIMIT 1 OFFSET :middle"),
+                {"middle": middle},
+            ).one()
     finally:
         engine.dispose()
     with serving(env, folder) as (address, log):
@@ -303,7 +328,16 @@ def measure(
         try:
             for name in pages:
                 server, trips = time_page(
-                    client, log, PAGES[name], requests, {"slug": SLUG, "campaign": str(campaign)}
+                    client,
+                    log,
+                    PAGES[name],
+                    requests,
+                    {
+                        "slug": SLUG,
+                        "campaign": str(campaign),
+                        "contact": str(contact),
+                        "national": "0" + e164[3:] if e164.startswith("+33") else e164,
+                    },
                 )
                 if not server:
                     raise SystemExit(f"{name}: no access log line for {PAGES[name].route}")
@@ -352,7 +386,7 @@ def main() -> None:
     parser.add_argument("--optouts", type=int, default=5_000, help="numbers opted out")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument(
-        "--pages", default="dashboard", type=lambda v: [p for p in v.split(",") if p],
+        "--pages", default=",".join(PAGES), type=lambda v: [p for p in v.split(",") if p],
         help=f"comma-separated, among: {', '.join(PAGES)}",
     )  # fmt: skip
     parser.add_argument("--requests", type=int, default=60, help="measured GETs a page")

@@ -2,7 +2,7 @@
 the rows in memory), the rows streamed in contact order, and a few rendered samples."""
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -202,25 +202,35 @@ def samples(
 ) -> list[dict[str, Any]]:
     """The first sends in contact order, and the first with the most parts (`most_parts`, from
     the summary: looked for in contact order, not by sorting the plan)."""
+    columns = (plan_rows.c.contact_id, *_ROW_COLUMNS)
+    found = sample_rows(conn, campaign_id, generation, most_parts, columns, count)
+    return [_row(r[1:]) for r in found]
+
+
+def sample_rows(
+    conn: Connection,
+    campaign_id: int,
+    generation: int,
+    most_parts: int,
+    columns: Sequence[Any],
+    count: int,
+) -> list[Any]:
+    """`columns` of the first `count` sends in contact order, and of the first send with
+    `most_parts` parts when none of them has that many (a report shows the longest message)."""
     sends = _mine(campaign_id, generation) & (plan_rows.c.decision == "send")
     found = list(
-        conn.execute(
-            select(plan_rows.c.contact_id, *_ROW_COLUMNS)
-            .where(sends)
-            .order_by(plan_rows.c.contact_id)
-            .limit(count)
-        )
+        conn.execute(select(*columns).where(sends).order_by(plan_rows.c.contact_id).limit(count))
     )
-    if found and all(r.segments < most_parts for r in found):
+    if found and all((r.segments or 0) < most_parts for r in found):
         longest = conn.execute(
-            select(plan_rows.c.contact_id, *_ROW_COLUMNS)
+            select(*columns)
             .where(sends, plan_rows.c.segments == most_parts)
             .order_by(plan_rows.c.contact_id)
             .limit(1)
         ).first()
         if longest is not None:
             found.append(longest)
-    return [_row(r[1:]) for r in found]
+    return found
 
 
 def most_parts(summary: dict[str, Any]) -> int:

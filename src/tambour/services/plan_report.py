@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from tambour.services import plan_reads
 from tambour.services.campaigns import PLAN_FRESH_FOR, Campaign, locate, shown_status
 from tambour.services.context import Context
 from tambour.sms.text import count_text
@@ -90,23 +91,11 @@ def _sample(row: Any) -> Sample:
 def _samples(conn: Connection, campaign: Campaign, most_parts: int) -> tuple[Sample, ...]:
     """The first sends in contact order, and the first with the most parts when none of them
     has that many (as the command line's report: plan_reads.samples)."""
-    sends = (
-        (plan_rows.c.campaign_id == campaign.id)
-        & (plan_rows.c.generation == campaign.plan_generation)
-        & (plan_rows.c.decision == "send")
+    if campaign.plan_generation is None:  # never planned: nothing to show
+        return ()
+    found = plan_reads.sample_rows(
+        conn, campaign.id, campaign.plan_generation, most_parts, _COLUMNS, SAMPLES
     )
-    found = list(
-        conn.execute(select(*_COLUMNS).where(sends).order_by(plan_rows.c.contact_id).limit(SAMPLES))
-    )
-    if found and all((r.segments or 0) < most_parts for r in found):
-        longest = conn.execute(
-            select(*_COLUMNS)
-            .where(sends, plan_rows.c.segments == most_parts)
-            .order_by(plan_rows.c.contact_id)
-            .limit(1)
-        ).first()
-        if longest is not None:
-            found.append(longest)
     return tuple(_sample(row) for row in found)
 
 

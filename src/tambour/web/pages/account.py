@@ -21,6 +21,7 @@ from tambour.web.visitors import (
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
     Page,
+    PageState,
     Signed,
     Visitor,
     safe_next,
@@ -99,20 +100,22 @@ async def choose_language(
     return redirect(request, safe_next(back))
 
 
+async def _invitation(
+    request: Request, state: PageState, token: str
+) -> tuple[dict[str, Any], Response | None]:
+    """The invitation page's values, or the page that says the link is no good."""
+    try:
+        found = await run_in_threadpool(users.show_invitation, user_context(request, None), token)
+    except ServiceError as error:
+        values = {"error": refusals.said(error, state.lang), "invitation": None, "token": ""}
+        return values, render(request, "account/invitation.html", values, status=error.status)
+    return {"invitation": found, "token": token, "error": None, "errors": {}}, None
+
+
 @router.get("/invitations/{token}")
 async def invitation_page(request: Request, state: Page, token: str) -> Response:
-    ctx = user_context(request, None)
-    try:
-        found = await run_in_threadpool(users.show_invitation, ctx, token)
-    except ServiceError as error:
-        values: dict[str, Any] = {
-            "error": refusals.said(error, state.lang),
-            "invitation": None,
-            "token": "",
-        }
-        return render(request, "account/invitation.html", values, status=error.status)
-    values = {"invitation": found, "token": token, "error": None, "errors": {}}
-    return render(request, "account/invitation.html", values)
+    values, refused = await _invitation(request, state, token)
+    return refused or render(request, "account/invitation.html", values)
 
 
 @router.post("/invitations/{token}")
@@ -123,17 +126,10 @@ async def accept_invitation(
     password: Text,
     confirmation: Text,
 ) -> Response:
+    values, refused = await _invitation(request, state, token)
+    if refused is not None:
+        return refused
     ctx = user_context(request, None)
-    try:
-        found = await run_in_threadpool(users.show_invitation, ctx, token)
-    except ServiceError as error:
-        values: dict[str, Any] = {
-            "error": refusals.said(error, state.lang),
-            "invitation": None,
-            "token": "",
-        }
-        return render(request, "account/invitation.html", values, status=error.status)
-    values = {"invitation": found, "token": token, "error": None, "errors": {}}
     if password != confirmation:
         text = i18n.translator(state.lang).gettext("The two passwords differ.")
         values["errors"] = {"confirmation": text}
