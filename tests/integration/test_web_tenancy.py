@@ -5,6 +5,7 @@ own is 404; and a viewer (a data-protection officer) can change nothing: every P
 records something answers 403 and leaves the data as it was."""
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -119,7 +120,26 @@ def data(web: WebApp, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dic
         page = f"/a/{slug}/campaigns/{campaign}/plan"
         answer = client.post(page, data={"csrf_token": csrf_of(client.get(page).text)})
         assert answer.status_code in (200, 303), answer.text
+    _jobs_done(web)  # the plans run in the background: their audit entries are all written
     return {slug: _ids(web, slug) for slug in (HOME, OTHER)}
+
+
+def _jobs_done(web: WebApp, timeout: float = 60.0) -> None:
+    """Until no job is queued or running (the counts of audit entries below compare)."""
+    engine = make_engine(web.server.db_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with engine.connect() as conn:
+                waiting = conn.execute(
+                    select(jobs.c.id).where(jobs.c.state.in_(("queued", "running")))
+                ).first()
+            if waiting is None:
+                return
+            assert time.monotonic() < deadline, "the plan jobs did not finish"
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
 
 
 def _ids_without_job(web: WebApp, slug: str) -> int:

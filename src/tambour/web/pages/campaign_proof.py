@@ -27,13 +27,13 @@ from tambour.services.proof_records import Message, Proof, Step
 from tambour.services.roles import Action
 from tambour.web import refusals
 from tambour.web.pages.campaign_views import (
-    CAMPAIGN_STATUSES,
     FACT_KINDS,
     MESSAGE_STATES,
     REPLY_MEANINGS,
     TERRITORIES,
     CampaignId,
-    campaign_menu,
+    campaign_header,
+    campaign_of,
     said,
 )
 from tambour.web.responses import redirect, with_cookies
@@ -230,13 +230,9 @@ def _proof_page(
     status: int = 200,
     **more: Any,
 ) -> Response:
-    found = campaigns.status(desk.ctx, slug=desk.slug, campaign_id=campaign_id)
+    campaign = campaign_of(desk, campaign_id)
     values = {
-        "desk": desk,
-        "campaign": found.campaign,
-        "status_text": said(CAMPAIGN_STATUSES, found.status, lang),
-        "shown": found.status,
-        "menu": campaign_menu(desk, found.campaign),
+        **campaign_header(desk, campaign, campaigns.shown_status(campaign), lang),
         "number": "",
         "errors": {},
         **(_proof_values(proof, lang) if proof is not None else {"proof": None}),
@@ -330,13 +326,9 @@ def _exports_values(desk: Desk, campaign_id: int, lang: str) -> dict[str, Any]:
 def _export_page(
     request: Request, desk: Desk, lang: str, campaign_id: int, *, status: int = 200, **more: Any
 ) -> Response:
-    found = campaigns.status(desk.ctx, slug=desk.slug, campaign_id=campaign_id)
+    campaign = campaign_of(desk, campaign_id)
     values = {
-        "desk": desk,
-        "campaign": found.campaign,
-        "status_text": said(CAMPAIGN_STATUSES, found.status, lang),
-        "shown": found.status,
-        "menu": campaign_menu(desk, found.campaign),
+        **campaign_header(desk, campaign, campaigns.shown_status(campaign), lang),
         "may_write": desk.can(Action.WRITE_CAMPAIGNS),
         "forms": {code: said(FORMS, code, lang) for code in FORMS},
         "chosen": "csv",

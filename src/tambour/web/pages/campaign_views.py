@@ -9,6 +9,7 @@ from typing import Annotated, Any, Final
 from fastapi import Path
 
 from tambour import i18n
+from tambour.jobs.kinds.campaigns import named
 from tambour.services.campaigns import Campaign
 from tambour.services.context import ServiceError
 from tambour.services.roles import Action
@@ -116,3 +117,21 @@ def campaign_menu(desk: Desk, campaign: Campaign) -> list[dict[str, Any]]:
     if campaign.launched_at is not None:
         entries.append({"href": f"{base}/export", "text": N_("Proof export")})
     return entries
+
+
+def campaign_header(desk: Desk, campaign: Campaign, shown: str, lang: str) -> dict[str, Any]:
+    """What every page of one campaign shows at its top: the campaign, its status as shown
+    (`shown`: campaigns.shown_status, or a live figure's), and its own menu."""
+    return {
+        "desk": desk,
+        "campaign": campaign,
+        "status_text": said(CAMPAIGN_STATUSES, shown, lang),
+        "shown": shown,
+        "menu": campaign_menu(desk, campaign),
+    }
+
+
+def campaign_of(desk: Desk, campaign_id: int) -> Campaign:
+    """The advertiser's campaign `campaign_id` by its row alone (NotFoundError for another's):
+    a page that shows no message figure never counts the messages."""
+    return named(desk.ctx, None, desk.slug, campaign_id)
