@@ -46,6 +46,7 @@ from tambour import keys
 from tambour.store import schema
 from tambour.store.engine import make_engine
 from tests.conftest import TEST_SECRET_KEY
+from tests.integration import message_minutes_check
 
 # The web app's fixtures (a server per module, Chromium), for every module that asks for them.
 from tests.integration.web_app import web  # noqa: F401
@@ -164,7 +165,9 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def db_url(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """After the test, the message counts the triggers kept are checked against the outbox
+    (tests/integration/message_minutes_check.py)."""
     if db_backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'tambour.db'}"
         migrator = make_engine(url)
@@ -172,10 +175,18 @@ def db_url(db_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> s
             schema.upgrade(migrator)
         finally:
             migrator.dispose()
-        return url
-    database: _PostgresTestDatabase = request.getfixturevalue("_postgres_database")
-    database.empty()
-    return _url(database.url)
+    else:
+        database: _PostgresTestDatabase = request.getfixturevalue("_postgres_database")
+        database.empty()
+        url = _url(database.url)
+    yield url
+    checker = make_engine(url)
+    try:
+        wrong = message_minutes_check.differences(checker)
+    finally:
+        checker.dispose()
+    if wrong:
+        pytest.fail(wrong)
 
 
 @pytest.fixture

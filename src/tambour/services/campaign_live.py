@@ -11,26 +11,22 @@ withdrawn or are in doubt through the same index, and the replies through the re
 the campaign messaged (the outbox's (campaign, contact) key). Why queued messages are held, and
 which carrier took what, are `tambour campaign status`'s: they read every message.
 
-`timeline` reads the time of each delivered or failed message (`done_at`, when its fate was
-known), grouped in SQL by minute then gathered by hour or by day when the campaign lasts longer
-(a chart keeps a readable number of bars): it reads every such message (seconds for half a
-million on a busy SQLite: no index holds `done_at`), so the page asks for it apart, every 30 s
-while the campaign sends. This process keeps each campaign's for a while, with how many
-messages it counted (an index-only count): a delivered or failed message never changes, so
-the same count is the same chart, and the pages of several people watching one campaign, or
-of a finished one, cost one read.
+`timeline` reads the campaign's messages delivered and failed by minute of `done_at` (when
+their fate was known) from `message_minutes`, which the outbox's triggers keep (services/
+message_minutes.py): a row per minute that saw messages settle, whatever the campaign's size;
+gathered here by hour or by day when the campaign lasts longer (a chart keeps a readable
+number of bars). The page asks for it apart, every 30 s while the campaign sends.
 """
 
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, String, cast, exists, func, literal, select
+from sqlalchemy import Connection, exists, func, literal, select
 
+from tambour.services import message_minutes
 from tambour.services.campaigns import Campaign, PlanFigures, locate, shown_status
 from tambour.services.context import Context
 from tambour.store.engine import reader
@@ -45,11 +41,6 @@ EXPLAINED: Final = ("failed", "expired", "cancelled", "unknown")
 BY_MINUTE_UP_TO: Final = timedelta(hours=2)
 BY_HOUR_UP_TO: Final = timedelta(hours=48)
 LATEST_REPLIES: Final = 5
-TIMELINE_KEPT: Final = 600.0  # seconds
-_KEPT_MOST: Final = 256
-_kept: dict[tuple[int, int, int], tuple[float, "LiveTimeline"]] = {}
-_kept_lock = threading.Lock()
-_MINUTE_FORMAT: Final = "%Y-%m-%d %H:%M"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,28 +118,23 @@ class LiveTimeline:
     sending: bool  # the chart changes still: the page asks for it again
 
 
-def _minute(conn: Connection, column: Any) -> ColumnElement[str]:
-    """`column` (a UTC instant) as 'YYYY-MM-DD HH:MM' on either database."""
-    if conn.dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), literal("YYYY-MM-DD HH24:MI"))
-    return func.substr(cast(column, String), 1, 16)  # SQLite stores '2026-12-08 10:00:00.000000'
-
-
-def _minutes(conn: Connection, campaign: Campaign) -> dict[datetime, dict[str, int]]:
-    bucket = _minute(conn, outbox.c.done_at).label("bucket")
+def _settled(conn: Connection, campaign: Campaign) -> tuple[str, dict[datetime, dict[str, int]]]:
+    """The campaign's chart unit, and its messages delivered and failed by minute (a span of
+    BY_MINUTE_UP_TO at most) or else by hour, added up in the database (a campaign of twenty
+    days is 480 hours, not 28,800 minutes)."""
+    span = message_minutes.settled_span(conn, campaign.id)
+    if span is None:
+        return "minute", {}
+    unit = _unit(timedelta(minutes=span[1] - span[0]))
     found: dict[datetime, dict[str, int]] = {}
-    for minute, state, n in conn.execute(
-        select(bucket, outbox.c.state, func.count())
-        .where(
-            outbox.c.campaign_id == campaign.id,
-            outbox.c.state.in_(FATES),
-            outbox.c.done_at.is_not(None),
-        )
-        .group_by(bucket, outbox.c.state)
-    ):
-        start = datetime.strptime(minute, _MINUTE_FORMAT).replace(tzinfo=UTC)
-        found.setdefault(start, {})[state] = n
-    return found
+    by = 1 if unit == "minute" else 60
+    for minute, (delivered, failed) in message_minutes.settled_by(conn, campaign.id, by).items():
+        found[message_minutes.minute_start(minute)] = {"delivered": delivered, "failed": failed}
+    return unit, found
+
+
+def _unit(span: timedelta) -> str:
+    return "minute" if span <= BY_MINUTE_UP_TO else "hour" if span <= BY_HOUR_UP_TO else "day"
 
 
 def _floor(instant: datetime, unit: str) -> datetime:
@@ -169,14 +155,14 @@ def _next(start: datetime, unit: str) -> datetime:
     return day.astimezone(UTC)  # the next Paris midnight, 23 or 25 hours later at a change
 
 
-def timeline_of(minutes: Mapping[datetime, Mapping[str, int]]) -> Timeline:
-    """The counts by minute gathered by the unit their span asks for, every unit between the
-    first and the last present (with zeros): a chart's bars stand for equal times."""
+def timeline_of(minutes: Mapping[datetime, Mapping[str, int]], unit: str | None = None) -> Timeline:
+    """The counts by minute (or by hour, for a unit of an hour or a day) gathered by `unit`
+    (None: the one their span asks for), every unit between the first and the last present
+    (with zeros): a chart's bars stand for equal times."""
     if not minutes:
         return Timeline("minute", ())
     first, last = min(minutes), max(minutes)
-    span = last - first
-    unit = "minute" if span <= BY_MINUTE_UP_TO else "hour" if span <= BY_HOUR_UP_TO else "day"
+    unit = unit or _unit(last - first)
     gathered: dict[datetime, list[int]] = {}
     for start, counts in minutes.items():
         slot = gathered.setdefault(_floor(start, unit), [0, 0])
@@ -280,20 +266,5 @@ def timeline(ctx: Context, *, slug: str, campaign_id: int) -> LiveTimeline:
             ).first()
             is not None
         )
-        settled = conn.execute(
-            select(func.count()).where(
-                outbox.c.campaign_id == campaign.id, outbox.c.state.in_(FATES)
-            )
-        ).scalar_one()
-        key = (id(ctx.engine), campaign.id, settled)
-        with _kept_lock:
-            found = _kept.get(key)
-        if found is not None and found[0] > time.monotonic():
-            return LiveTimeline(found[1].timeline, sending)
-        minutes = _minutes(conn, campaign)
-    made = LiveTimeline(timeline_of(minutes), sending)
-    with _kept_lock:
-        if len(_kept) >= _KEPT_MOST:
-            _kept.pop(min(_kept, key=lambda k: _kept[k][0]))
-        _kept[key] = (time.monotonic() + TIMELINE_KEPT, made)
-    return made
+        unit, counts = _settled(conn, campaign)
+    return LiveTimeline(timeline_of(counts, unit), sending)

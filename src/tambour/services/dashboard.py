@@ -5,18 +5,18 @@ jobs). One use case, `figures`, read in one snapshot with a few aggregate querie
 index that keeps it to this advertiser's rows:
 
 - campaigns by state: ix_campaigns_advertiser_id_kind_id (a few rows an advertiser);
-- messages over time: the outbox rows of the campaigns that can have sent in the period (those
-  launched and not over before it; a message sent by itself, from its start), through
-  ix_outbox_campaign_id_state and only the states a sent message is in, counted by hour in
-  the database (an hour is in one local day whatever the offset: French zones are whole
-  hours), then by local day here;
+- messages over time: `message_minutes` (services/message_minutes.py), the counts per campaign and
+  hour that the outbox's triggers keep, through its key (advertiser, hour): a few rows a
+  campaign and hour, whatever its size; by local day here (an hour is in one local day
+  whatever the offset: French zones are whole hours);
 - opt-outs and complaints: the advertiser's suppression list entries dated in the period
-  (uq_suppressions_advertiser_id_phone_hash), a complaint by its source;
+  (ix_suppressions_advertiser_id_suppressed_at), counted by hour in the database, a complaint
+  by its source;
 - unknown messages: ix_outbox_unknown (few rows, those in doubt);
 - failed jobs: ix_jobs_advertiser_id_id.
 
-A campaign launched with nothing sent yet costs nothing; one that sent N messages in the
-period costs a read of its N outbox rows (benches/bench_web.py measures both).
+A campaign of a million messages costs no more than one of ten (benches/bench_web.py measures
+one launched with nothing sent and one sent over 20 days).
 """
 
 from collections.abc import Mapping, Sequence
@@ -31,12 +31,11 @@ from sqlalchemy import (
     and_,
     func,
     literal_column,
-    or_,
     select,
 )
 
 from tambour.rules.codes import OptOutSource
-from tambour.services import advertisers
+from tambour.services import advertisers, message_minutes
 from tambour.services.context import Context, InvalidInputError
 from tambour.services.views import View
 from tambour.store.engine import snapshot
@@ -46,10 +45,6 @@ ZONE: Final = "Europe/Paris"  # the advertiser's days: the dashboard's reader is
 DEFAULT_DAYS: Final = 30
 MOST_DAYS: Final = 92
 WEEK: Final = 7  # the complaint rate compares the last WEEK days with the days before
-# Messages that left, counted as sent on the day of `submitted_at`. Unknown ones may or may not
-# have left: they are "to check", not sent; the record-only transport's (`recorded`) sent
-# nothing.
-SENT_STATES: Final = ("submitted", "delivered", "failed", "expired")
 SHOWN_STATES: Final = ("draft", "planned", "launched", "finished", "cancelled")
 # A complaint rate is "rising" when this week's (per 1,000 messages) is at least RISE times
 # the rate of the weeks before, with at least MIN_COMPLAINTS complaints this week (one or two
@@ -57,9 +52,6 @@ SHOWN_STATES: Final = ("draft", "planned", "launched", "finished", "cancelled")
 RISE: Final = 1.5
 MIN_COMPLAINTS: Final = 3
 FAILED_JOBS_SHOWN: Final = 5
-# A message sent by itself (kind `message`) never gets `finished_at`: it is looked at when it
-# started (or was launched) at most this long before the period.
-MESSAGE_MARGIN: Final = timedelta(days=7)
 _COMPLAINT: Final = OptOutSource.COMPLAINT_33700.value
 
 
@@ -196,7 +188,7 @@ def figures(ctx: Context, *, slug: str, days: int = DEFAULT_DAYS, zone: str = ZO
         advertiser = advertisers.get(conn, slug)
         owner = advertiser.id
         by_state = _campaigns_by_state(conn, owner)
-        messages = _messages_by_hour(conn, owner, since)
+        messages = message_minutes.by_hour(conn, owner, since=since)
         oppositions = _oppositions_by_hour(conn, owner, since)
         blocked = _blocked(conn, owner)
         in_doubt = _in_doubt(conn, owner)
@@ -204,7 +196,7 @@ def figures(ctx: Context, *, slug: str, days: int = DEFAULT_DAYS, zone: str = ZO
     series = {day: dict.fromkeys(_COUNTED, 0) for day in _dates(first, today)}
     for what, hours in (*messages.items(), *oppositions.items()):
         for hour, count in hours.items():
-            local = _hour_start(hour).astimezone(tz).date()
+            local = message_minutes.hour_start(hour).astimezone(tz).date()
             if local in series:
                 series[local][what] += count
     shown = tuple(Day(day, **counts) for day, counts in series.items())
@@ -246,10 +238,6 @@ def _dates(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _hour_start(hour: int) -> datetime:
-    return datetime.fromtimestamp(hour * 3600, UTC)
-
-
 def _hour(conn: Connection, column: Any) -> ColumnElement[Any]:
     """The hour of an instant, computed by the database for its GROUP BY, as cheaply as it
     can: on PostgreSQL the instant truncated to its hour (an hour of the session's zone is an
@@ -283,55 +271,6 @@ def _campaigns_by_state(conn: Connection, owner: int) -> dict[str, int]:
     return found
 
 
-def _live_campaigns(owner: int, since: datetime) -> Any:
-    """The ids of the advertiser's campaigns that may have sent (or settled) messages since
-    `since`: launched, and not over before it; a message sent by itself (never marked over),
-    when it started at most MESSAGE_MARGIN before."""
-    started = func.coalesce(campaigns.c.start_at, campaigns.c.launched_at)
-    return select(campaigns.c.id).where(
-        campaigns.c.advertiser_id == owner,
-        campaigns.c.launched_at.is_not(None),
-        or_(
-            and_(
-                campaigns.c.kind == "campaign",
-                or_(campaigns.c.finished_at.is_(None), campaigns.c.finished_at >= since),
-            ),
-            and_(campaigns.c.kind != "campaign", started >= since - MESSAGE_MARGIN),
-        ),
-    )
-
-
-def _messages_by_hour(conn: Connection, owner: int, since: datetime) -> dict[str, dict[int, int]]:
-    """Sent (by the hour it left), delivered and failed (by the hour it was known)."""
-    found: dict[str, dict[int, int]] = {"sent": {}, "delivered": {}, "failed": {}}
-    # The campaigns first: a list of ids lets PostgreSQL see how many messages it will read
-    # (through a join it guessed a few thousand, and sorted half a million on disk).
-    live = conn.execute(_live_campaigns(owner, since)).scalars().all()
-    if not live:
-        return found
-    sent_hour = _hour(conn, outbox.c.submitted_at).label("sent_hour")
-    done_hour = _hour(conn, outbox.c.done_at).label("done_hour")
-    query = (
-        select(outbox.c.state, sent_hour, done_hour, func.count())
-        .where(
-            outbox.c.campaign_id.in_(live),
-            outbox.c.state.in_(SENT_STATES),
-            outbox.c.advertiser_id == owner,
-            or_(outbox.c.submitted_at >= since, outbox.c.done_at >= since),
-        )
-        .group_by(outbox.c.state, sent_hour, done_hour)
-    )
-    since_hour = int(since.timestamp()) // 3600
-    for state, sent_at, done_at, count in conn.execute(query):
-        sent = None if sent_at is None else _hour_number(sent_at)
-        done = None if done_at is None else _hour_number(done_at)
-        if sent is not None and sent >= since_hour:
-            _add(found["sent"], sent, count)
-        if done is not None and done >= since_hour and state in ("delivered", "failed"):
-            _add(found[state], done, count)
-    return found
-
-
 def _oppositions_by_hour(
     conn: Connection, owner: int, since: datetime
 ) -> dict[str, dict[int, int]]:
@@ -341,12 +280,6 @@ def _oppositions_by_hour(
     hour = _hour(conn, suppressions.c.suppressed_at).label("hour")
     is_complaint = suppressions.c.source == _COMPLAINT
     mine = suppressions.c.advertiser_id == owner
-    if conn.dialect.name == "sqlite":
-        # Read the table in order rather than through its (advertiser, number hash) index:
-        # the hashes are random, and so is the order in which that index reaches the rows (a
-        # page read for each of them: ten times slower on 35,000 entries). SQLite keeps no
-        # statistics to choose by itself; an installation on SQLite is a small one.
-        mine = (suppressions.c.advertiser_id + literal_column("0")) == owner
     for complaint, at, count in conn.execute(
         select(is_complaint, hour, func.count())
         .where(mine, suppressions.c.suppressed_at >= since)

@@ -134,6 +134,8 @@ suppressions = Table(
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("seal", LargeBinary(16)),  # keyed digest of the row (services/seals.py)
     UniqueConstraint("advertiser_id", "phone_hash"),
+    # The dashboard's opt-outs and complaints of a period (migration 0016).
+    Index("ix_suppressions_advertiser_id_suppressed_at", "advertiser_id", "suppressed_at"),
 )
 
 audit_log = Table(
@@ -147,6 +149,7 @@ audit_log = Table(
     Column("details", Text, nullable=False),  # canonical JSON, hashed as stored
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_advertiser_id_seq", "advertiser_id", "seq"),  # an advertiser's log
 )
 
 # --- campaigns (issue 4) --------------------------------------------------------------------
@@ -651,3 +654,21 @@ import_mappings = Table(
 # A contact's replies, found by its number (the contact's page, its proof): without it, every
 # reply of the advertiser was read for each contact shown.
 Index("ix_replies_advertiser_id_e164", replies.c.advertiser_id, replies.c.e164)
+
+# --- messages per campaign and minute (migration 0016) -----------------------------------------
+# Sent (by the minute of submitted_at), delivered and failed (by the minute of done_at), kept
+# exact by triggers on outbox (the migration says how); `minute`: whole minutes since 1970, UTC;
+# `shard`: the writing PostgreSQL server process (0 on SQLite), added up by readers
+# (services/message_minutes.py). Nothing in Python writes it.
+message_minutes = Table(
+    "message_minutes",
+    metadata,
+    Column("advertiser_id", Id, primary_key=True, autoincrement=False),
+    Column("minute", Integer, primary_key=True, autoincrement=False),
+    Column("campaign_id", Id, primary_key=True, autoincrement=False),
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    Column("sent", Integer, nullable=False),
+    Column("delivered", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Index("ix_message_minutes_campaign_id_minute", "campaign_id", "minute"),
+)
