@@ -39,8 +39,12 @@ chromium: ## Install Debian's chromium for the browser tests, when missing
 demo: $(STAMP) ## Set up and run the demo (SQLite in ./tambour-demo.db, no other service)
 	$(BIN)/tambour demo --database tambour-demo.db
 
+# In parallel (pytest-xdist): 4 processes on a 2-core machine, as the tests wait on servers,
+# subprocesses and databases a good part of their time; a module's tests stay on one process
+# (loadscope), which starts the module's server and Chromium once. `pytest tests/x.py` alone
+# still runs in one process.
 test: $(STAMP) $(REFERENCE_STAMP) chromium ## Set up and run the whole test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 4 --dist loadscope
 
 lint: $(STAMP) ## ruff and mypy (strict on the pure core)
 	$(BIN)/ruff check src tests benches

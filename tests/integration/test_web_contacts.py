@@ -356,7 +356,10 @@ def test_a_viewer_sees_everything_and_changes_nothing(web: WebApp) -> None:
 
 def test_another_advertiser_sees_nothing_of_these_contacts(web: WebApp) -> None:
     marketer = web.client(MARKETER)
-    job_id = import_file(web, marketer, french_file("06 40 00 00 01", bad="1"))
+    # A meaning given: the advertiser has a mapping of its own, which the stranger must not see.
+    job_id = import_file(
+        web, marketer, french_file("06 40 00 00 01", bad="1"), **{"Recueilli via": "consent_method"}
+    )
     assert wait_for(marketer, job_id).status_code == 286
     found = web.post_form(marketer, f"{BASE}/contacts/search", {"number": "0640000001"},
                           page=f"{BASE}/contacts")  # fmt: skip

@@ -65,7 +65,11 @@ class Browser:
         """A screenshot of `page` as <name>.png, then axe-core on it: fails on any serious or
         critical violation, and returns every violation (minor ones included)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        # Written aside then renamed: tests running in parallel (make test) never leave a
+        # half-written file, should two of them name the same screenshot.
+        partial = SCREENSHOTS / f".{name}.{os.getpid()}.png"
+        page.screenshot(path=str(partial), full_page=True)
+        partial.replace(SCREENSHOTS / f"{name}.png")
         violations = axe(page)
         serious = [v for v in violations if v["impact"] in FORBIDDEN_IMPACTS]
         assert not serious, f"{name}: axe-core found " + json.dumps(
