@@ -757,3 +757,108 @@ def test_the_invitation_commands(db_url: str, engine: Engine) -> None:
     unknown = run(cli, "user", "revoke-invitation", "4242", ok=False)
     assert unknown.exit_code == 2 and "tambour user invitations" in unknown.stderr
     assert len(json.loads(run(cli, "user", "invitations", "--json").stdout)) == 1
+
+
+# --- changing a member's role ------------------------------------------------------------------
+
+
+def _roles_at(user: User, slug: str) -> list[str]:
+    return [m.role.value for m in user.memberships if m.advertiser == slug]
+
+
+def test_an_admin_changes_a_members_role_and_its_session_sees_it_next(
+    ctx: Context, engine: Engine
+) -> None:
+    admin = member(ctx, "admin@maison-lumiere.fr", Role.ADMIN)
+    marie = member(ctx, "marie@maison-lumiere.fr", Role.MARKETER)
+    opened = sessions.open_session(ctx, marie.id)
+    home = _advertiser_id_of(engine, "maison-lumiere")
+    assert can(sessions.check_session(ctx, opened.token).user, Action.WRITE_CAMPAIGNS, home)
+    scope = {"advertiser": "maison-lumiere", "acting": admin.email}
+
+    done = users.change_role(ctx, email="Marie@Maison-Lumiere.fr", role=Role.VIEWER, **scope)
+    assert _roles_at(done, "maison-lumiere") == ["viewer"]
+    # The session lives on, and reads the role afresh: a viewer now.
+    seen = sessions.check_session(ctx, opened.token).user
+    assert can(seen, Action.READ, home) and not can(seen, Action.WRITE_CAMPAIGNS, home)
+    # The same role again changes nothing, and is not audited twice.
+    users.change_role(ctx, email=marie.email, role=Role.VIEWER, **scope)
+    promoted = users.change_role(ctx, email=marie.email, role=Role.ADMIN, **scope)
+    assert _roles_at(promoted, "maison-lumiere") == ["admin"]
+    entries = [(a, d) for a, d in audit_details(engine) if a == "user.role_change"]
+    assert [d for _, d in entries] == [
+        {"user": marie.id, "email": marie.email, "from": ["marketer"], "role": "viewer"},
+        {"user": marie.id, "email": marie.email, "from": ["viewer"], "role": "admin"},
+    ]
+    with engine.connect() as conn:
+        owners = set(
+            conn.execute(
+                select(audit_log.c.advertiser_id).where(audit_log.c.action == "user.role_change")
+            ).scalars()
+        )
+    assert owners == {home}
+
+
+def test_a_role_change_is_refused_for_oneself_the_last_admin_and_a_stranger(
+    ctx: Context,
+) -> None:
+    admin = member(ctx, "admin@maison-lumiere.fr", Role.ADMIN)
+    marie = member(ctx, "marie@maison-lumiere.fr", Role.MARKETER)
+    paul = member(ctx, "paul@copie.fr", Role.MARKETER, "copie")
+    scope = {"advertiser": "maison-lumiere", "acting": admin.email}
+    refused(lambda: users.change_role(ctx, email=admin.email, role=Role.VIEWER, **scope),
+            "own_role", ConflictError)  # fmt: skip
+    refused(lambda: users.change_role(ctx, email=paul.email, role=Role.VIEWER, **scope),
+            "user_not_found", NotFoundError)  # fmt: skip
+    refused(lambda: users.change_role(ctx, email=marie.email, role=Role.OPERATOR, **scope),
+            "invalid_role", InvalidInputError)  # fmt: skip
+    # The operator (no `acting`) cannot take the advertiser's only admin away either.
+    refused(lambda: users.change_role(ctx, email=admin.email, advertiser="maison-lumiere",
+                                      role=Role.MARKETER), "last_admin", ConflictError)  # fmt: skip
+    # A second admin, enabled, lets the first step down; a disabled one does not count.
+    users.change_role(ctx, email=marie.email, role=Role.ADMIN, **scope)
+    users.disable_user(ctx, marie.email)
+    refused(lambda: users.change_role(ctx, email=admin.email, advertiser="maison-lumiere",
+                                      role=Role.VIEWER), "last_admin", ConflictError)  # fmt: skip
+    users.enable_user(ctx, marie.email)
+    done = users.change_role(ctx, email=admin.email, advertiser="maison-lumiere", role=Role.VIEWER)
+    assert _roles_at(done, "maison-lumiere") == ["viewer"]
+    assert _roles_at(users.get_user(ctx, paul.email), "copie") == ["marketer"]  # untouched
+
+
+def test_the_role_command(db_url: str, engine: Engine) -> None:
+    cli = Cli(db_url)
+    cli.advertiser("maison-lumiere")
+    ctx = Context(engine=engine, actor="test:users")
+    member(ctx, "admin@maison-lumiere.fr", Role.ADMIN)
+    member(ctx, "marie@maison-lumiere.fr", Role.MARKETER)
+    done = run(cli, "user", "role", "marie@maison-lumiere.fr", "--advertiser", "maison-lumiere",
+               "--role", "Viewer")  # fmt: skip
+    assert done.stdout.strip() == "marie@maison-lumiere.fr: viewer of maison-lumiere"
+    as_json = run(cli, "user", "role", "marie@maison-lumiere.fr", "--advertiser",
+                  "maison-lumiere", "--role", "admin", "--json")  # fmt: skip
+    assert json.loads(as_json.stdout)["memberships"] == [
+        {"role": "admin", "advertiser": "maison-lumiere"}
+    ]
+    bad = run(cli, "user", "role", "marie@maison-lumiere.fr", "--advertiser", "maison-lumiere",
+              "--role", "operator", ok=False)  # fmt: skip
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: --role:")
+    run(cli, "user", "role", "marie@maison-lumiere.fr", "--advertiser", "maison-lumiere",
+        "--role", "marketer")  # fmt: skip
+    last = run(cli, "user", "role", "admin@maison-lumiere.fr", "--advertiser", "maison-lumiere",
+               "--role", "viewer", ok=False)  # fmt: skip
+    assert last.exit_code == 2 and "no enabled admin" in last.stderr
+    unknown = run(cli, "user", "role", "nobody@x.fr", "--advertiser", "maison-lumiere",
+                  "--role", "viewer", ok=False)  # fmt: skip
+    assert unknown.exit_code == 2 and "tambour user list" in unknown.stderr
+    with engine.connect() as conn:
+        changes = conn.execute(
+            select(audit_log.c.details).where(audit_log.c.action == "user.role_change")
+        ).scalars()
+        said = [json.loads(details)["role"] for details in changes]
+    assert said == ["viewer", "admin", "marketer"]  # the refusals recorded nothing
+
+
+def _advertiser_id_of(engine: Engine, slug: str) -> int:
+    with engine.connect() as conn:
+        return _advertiser_id(conn, slug)

@@ -4,8 +4,13 @@ in Chromium for the login page itself."""
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import httpx
+import pyotp
+import segno
+from markupsafe import escape
+from playwright.sync_api import expect
 from sqlalchemy import select, update
 
 from tambour.store.engine import make_engine
@@ -196,3 +201,73 @@ def test_login_in_chromium_by_labels_and_axe(web: WebApp, browser: Browser) -> N
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
     browser.check(page, "home-operator")
+
+
+# --- the second factor, set up by a QR code ------------------------------------------------------
+
+
+def _svg_path(svg: str) -> str:
+    found = re.search(r'<path [^>]*class="qrline"[^>]*\bd="([^"]+)"', svg)  # dark modules
+    assert found, svg[:200]
+    return found.group(1)
+
+
+def test_the_second_factor_is_set_up_by_a_qr_code_drawn_on_the_server(web: WebApp) -> None:
+    email = "qr@maison-lumiere.fr"
+    web.add_user(email, "admin", "maison-lumiere")
+    client = web.client(email)
+    page = client.get("/account").text
+    started = client.post("/account/totp", data={"csrf_token": csrf_of(page)})
+    assert started.status_code == 200, started.text
+    shown = started.text
+    svg = re.search(r"<svg [^>]*>.*?</svg>", shown, re.S)
+    assert svg, "no inline SVG"
+    label = "Code QR du second facteur : scannez-le avec votre application d'authentification"
+    assert f'role="img" aria-label="{escape(label)}"' in svg.group(0)
+    title = re.search(r"<title>([^<]*)</title>", svg.group(0))
+    assert title and unescape(title.group(1)) == label
+    assert "<script" not in shown.split("<main", 1)[1] and "<img" not in shown
+    # The key for typing by hand, and the URI as a link: the QR code holds that very URI.
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', shown)
+    link = re.search(r'<a href="(otpauth://[^"]+)"', shown)
+    assert secret and link
+    uri = unescape(link.group(1))
+    assert uri.startswith("otpauth://totp/Tambour:qr%40maison-lumiere.fr?")
+    assert f"secret={secret.group(1)}" in uri and "issuer=Tambour" in uri
+    expected = segno.make(uri, error="m", micro=False)
+    assert _svg_path(svg.group(0)) == _svg_path(expected.svg_inline(scale=4, border=4))
+    other = segno.make(uri.replace(secret.group(1), "A" * len(secret.group(1))), error="m")
+    assert _svg_path(svg.group(0)) != _svg_path(other.svg_inline(scale=4, border=4))
+    # A wrong code: said beside the field, the same key and QR code shown again to retry.
+    app = pyotp.TOTP(secret.group(1))
+    wrong = "000000" if app.now() != "000000" else "111111"
+    retry = client.post("/account/totp/confirm", data={"code": wrong,
+                                                       "csrf_token": csrf_of(shown)})  # fmt: skip
+    assert retry.status_code == 422 and 'id="f-code-error"' in retry.text
+    assert f'<code class="secret">{secret.group(1)}</code>' in retry.text
+    assert _svg_path(retry.text) == _svg_path(svg.group(0))
+    # Confirmed with a code of the app, from now on each login asks for one.
+    code = app.now()
+    done = client.post("/account/totp/confirm",
+                       data={"code": code, "csrf_token": csrf_of(shown)})  # fmt: skip
+    assert done.status_code == 303 and done.headers["location"] == "/account?saved=totp"
+    asked = _login(web.client(), email, PASSWORD)
+    assert asked.status_code in (401, 422) and "Saisissez le code" in asked.text
+
+
+def test_the_qr_code_in_chromium_has_a_name_and_the_key_beside_it(
+    web: WebApp, browser: Browser
+) -> None:
+    email = "qr-browser@maison-lumiere.fr"
+    web.add_user(email, "admin", "maison-lumiere")
+    page = browser.signed_in(web, email)
+    page.goto(web.url + "/account")
+    page.get_by_role("button", name="Configurer un second facteur").click()
+    image = page.get_by_role("img", name=re.compile("^Code QR du second facteur"))
+    expect(image).to_be_visible()
+    secret = page.locator("code.secret").inner_text()
+    assert re.fullmatch(r"[A-Z2-7]{16,}", secret)
+    browser.check(page, "account-totp-qr")
+    page.get_by_label("Code de votre application d'authentification").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Activer le second facteur").click()
+    expect(page.get_by_role("status")).to_contain_text("second facteur est activé")

@@ -392,6 +392,93 @@ def test_the_list_is_newest_first_by_pages_and_by_state(web: WebApp) -> None:
     assert client.get(f"{CAMPAIGNS}?status=perdue").status_code == 422
 
 
+# --- deleting a draft ------------------------------------------------------------------------
+
+
+def _audited_deletions(web: WebApp) -> list[str]:
+    found = web.cli("audit", "list", "--limit", "1000", "--json").json()
+    return [e["details"].get("campaign") for e in found if e["action"] == "campaign.delete"]
+
+
+def test_a_draft_is_deleted_after_its_confirmation_page(web: WebApp) -> None:
+    client = web.client(MARKETER)
+    campaign_id = _create(web, client, "A supprimer")
+    page = client.get(f"{CAMPAIGNS}/{campaign_id}/edit").text
+    assert f'href="{CAMPAIGNS}/{campaign_id}/delete"' in page
+    assert 'aria-label="Supprimer la campagne A supprimer">Supprimer</a>' in page
+    confirm = client.get(f"{CAMPAIGNS}/{campaign_id}/delete")
+    assert confirm.status_code == 200
+    assert "Supprimer cette campagne ?" in confirm.text and "brouillon" in confirm.text
+    assert f'<form method="post" action="{CAMPAIGNS}/{campaign_id}/delete">' in confirm.text
+    # Without its CSRF token, nothing happens.
+    assert client.post(f"{CAMPAIGNS}/{campaign_id}/delete").status_code == 403
+    done = web.post_form(client, f"{CAMPAIGNS}/{campaign_id}/delete", {},
+                         page=f"{CAMPAIGNS}/{campaign_id}/delete")  # fmt: skip
+    assert done.status_code == 303 and done.headers["location"] == f"{CAMPAIGNS}?saved=deleted"
+    listed = client.get(done.headers["location"]).text
+    assert "La campagne est supprimée, avec son plan." in listed
+    assert f"{CAMPAIGNS}/{campaign_id}/edit" not in listed
+    assert client.get(f"{CAMPAIGNS}/{campaign_id}/edit").status_code == 404
+    assert client.get(f"{CAMPAIGNS}/{campaign_id}/delete").status_code == 404
+    assert "A supprimer" in _audited_deletions(web)
+    # Its name serves again.
+    _create(web, client, "A supprimer")
+
+
+def test_a_planned_campaign_is_deleted_a_launched_one_is_refused_in_french(
+    web: WebApp, contacts: list[str]
+) -> None:
+    client = web.client(MARKETER)
+    planned = _create(web, client, "Planifiée à supprimer")
+    web.cli.blocked_or_not("campaign", "plan", "Planifiée à supprimer", "--advertiser",
+                           "maison-lumiere", "--json")  # fmt: skip
+    confirm = client.get(f"{CAMPAIGNS}/{planned}/delete").text
+    assert "La campagne et son plan sont supprimés" in html.unescape(confirm)
+    done = web.post_form(client, f"{CAMPAIGNS}/{planned}/delete", {},
+                         page=f"{CAMPAIGNS}/{planned}/delete")  # fmt: skip
+    assert done.status_code == 303
+    assert client.get(f"{CAMPAIGNS}/{planned}/plan").status_code == 404
+
+    launched = _create(web, client, "Lancée gardée")
+    web.cli.blocked_or_not("campaign", "plan", "Lancée gardée", "--advertiser",
+                           "maison-lumiere", "--json")  # fmt: skip
+    web.cli("campaign", "launch", "Lancée gardée", "--advertiser", "maison-lumiere")
+    assert f"{CAMPAIGNS}/{launched}/delete" not in client.get(f"{CAMPAIGNS}/{launched}/edit").text
+    shown = client.get(f"{CAMPAIGNS}/{launched}/delete")
+    main = shown.text.split("<main", 1)[1]
+    assert shown.status_code == 200 and f'action="{CAMPAIGNS}/{launched}/delete"' not in main
+    assert "Seule une campagne en brouillon ou planifiée peut être supprimée" in html.unescape(
+        shown.text
+    )
+    token = web.post_form(client, f"{CAMPAIGNS}/{launched}/delete", {},
+                          page=f"{CAMPAIGNS}/{launched}/edit")  # fmt: skip
+    assert token.status_code == 409
+    said = campaign_edit.TEXTS["campaign_launched"].format(
+        name="Lancée gardée", status="launched", doing="deleted"
+    )
+    assert str(escape(_said("campaign_launched", "", said))) in token.text
+    assert _status(web, "Lancée gardée")["status"] == "launched"
+
+
+def test_a_viewer_and_another_advertiser_cannot_delete(web: WebApp) -> None:
+    marketer = web.client(MARKETER)
+    campaign_id = _create(web, marketer, "Gardée")
+    viewer = web.client(VIEWER)
+    assert (
+        f"{CAMPAIGNS}/{campaign_id}/delete"
+        not in viewer.get(f"{CAMPAIGNS}/{campaign_id}/edit").text
+    )
+    assert viewer.get(f"{CAMPAIGNS}/{campaign_id}/delete").status_code == 403
+    refused = web.post_form(viewer, f"{CAMPAIGNS}/{campaign_id}/delete", {}, page=CAMPAIGNS)
+    assert refused.status_code == 403
+    stranger = web.client(STRANGER)
+    assert stranger.get(f"{CAMPAIGNS}/{campaign_id}/delete").status_code == 404
+    crossed = web.post_form(stranger, f"/a/copie/campaigns/{campaign_id}/delete", {},
+                            page="/a/copie/campaigns")  # fmt: skip
+    assert crossed.status_code == 404
+    assert _status(web, "Gardée")["status"] == "draft"
+
+
 # --- roles and tenants ------------------------------------------------------------------------
 
 
@@ -493,6 +580,19 @@ def test_a_marketer_writes_a_campaign_and_watches_the_counter(
     page.get_by_role("link", name="Campagnes", exact=True).first.click()
     expect(page.get_by_role("link", name="Navigateur", exact=True)).to_be_visible()
     browser.check(page, "campaign_editor-list")
+
+
+def test_a_marketer_deletes_a_draft_in_chromium(web: WebApp, browser: Browser) -> None:
+    campaign_id = _create(web, web.client(MARKETER), "Brouillon jetable")
+    page = browser.signed_in(web, MARKETER)
+    page.goto(web.url + f"{CAMPAIGNS}/{campaign_id}/edit")
+    page.get_by_role("link", name="Supprimer la campagne Brouillon jetable").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Supprimer « Brouillon jetable »")
+    browser.check(page, "campaign-delete")
+    page.get_by_role("button", name="Oui, supprimer la campagne").click()
+    expect(page.get_by_role("status")).to_contain_text("La campagne est supprimée")
+    expect(page.get_by_role("link", name="Brouillon jetable")).to_have_count(0)
+    browser.check(page, "campaign-deleted")
 
 
 def test_a_viewer_reads_a_campaign_in_chromium(web: WebApp, browser: Browser) -> None:

@@ -165,6 +165,22 @@ def enable(
     _said(user, as_json)
 
 
+@app.command("role")
+def role_cmd(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The account's address.")],
+    advertiser: Annotated[str, typer.Option("--advertiser", help="The advertiser's slug.")],
+    role: Annotated[str, typer.Option("--role", help="admin, marketer or viewer.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Change the role of an account at an advertiser (its sessions see it at their next
+    request). An advertiser keeps at least one enabled admin."""
+    chosen = parse_choice(role, Role, "--role")
+    ctx = open_context()
+    with refusals(_OPTIONS, hints=_HINTS):
+        user = users.change_role(ctx, email=email, advertiser=advertiser, role=chosen)
+    _said(user, as_json)
+
+
 def _invitation_dict(invitation: users.Invitation) -> dict[str, Any]:
     return {
         "id": invitation.id,

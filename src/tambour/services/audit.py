@@ -19,7 +19,7 @@ in clear: callers pass counts, file names, hashes.
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -233,7 +233,11 @@ def _gap_problem(expected: int, seq: int) -> str:
 
 
 def verify(
-    conn: Connection, *, expect_head: str | None = None, expect_count: int | None = None
+    conn: Connection,
+    *,
+    expect_head: str | None = None,
+    expect_count: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> VerifyResult:
     """Walk the whole log in seq order, streamed (a chunk of rows in memory at a time), and
     check: seq is 1, 2, 3... without gaps; each stored hash matches the entry's content; each
@@ -245,7 +249,8 @@ def verify(
     `expect_count` alone: the log has at least that many entries.
 
     On SQLite, call it in a short transaction of its own: make_engine's transactions take the
-    write lock, so appenders wait while it runs."""
+    write lock, so appenders wait while it runs. `progress` hears the entries checked, a chunk
+    at a time (it may raise to stop the walk)."""
     if expect_count is not None and expect_count < 0:
         raise ValueError("expect_count must not be negative")
     problem: str | None = None
@@ -269,6 +274,8 @@ def verify(
     try:
         for row in result:
             count += 1
+            if progress is not None and count % _VERIFY_CHUNK == 0:
+                progress(_VERIFY_CHUNK)
             if problem is None:
                 expected = count
                 recomputed = entry_hash(
@@ -307,6 +314,8 @@ def verify(
             prev = row.hash
     finally:
         result.close()
+    if progress is not None and count % _VERIFY_CHUNK:
+        progress(count % _VERIFY_CHUNK)
 
     if problem is None and expect_count is not None and count < expect_count:
         problem = f"the log has {count} entries, the anchor says {expect_count}"

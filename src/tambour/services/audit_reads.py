@@ -5,9 +5,9 @@ to keep outside, and the latest entries."""
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tambour.services import audit
 from tambour.services.audit import AuditEntry, VerifyResult
@@ -16,10 +16,23 @@ from tambour.services.ledger_proof import RowProblem, check_rows
 from tambour.services.seals import Sealer
 from tambour.services.views import View
 from tambour.store.engine import reader, snapshot
-from tambour.store.tables import audit_log
+from tambour.store.tables import audit_log, evidence, plan_rows, suppressions
 
 # What a refusal says, by its code (the parameter it is about is said by each entry point).
 TEXTS: Final = {"negative": "{value} is negative: a count of entries is 0 or more"}
+
+# The phases of a verification, as its progress names them: the log's entries, then the rows.
+ENTRIES: Final = "entries"
+ROWS: Final = "rows"
+
+
+class VerifyProgress(Protocol):
+    """Who hears how far a verification is (a job's control, jobs/control.py): a phase and
+    its total, then the units done; either may raise to stop the verification."""
+
+    def phase(self, name: str, total: int | None = None, done: int = 0) -> None: ...
+
+    def advance(self, count: int = 1) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,17 @@ class Verification:
             ],
         }  # fmt: skip
 
+    def for_advertiser(self) -> dict[str, Any]:
+        """What an advertiser may know of the check of the whole platform: whether all is
+        intact, where the chain breaks, how many rows were changed (not which: they may be
+        another advertiser's), and the anchor to keep outside."""
+        log = self.log
+        return {
+            "ok": self.ok, "log_ok": log.ok, "count": log.count, "head": log.head,
+            "first_bad": log.first_bad, "rows_ok": self.rows_ok,
+            "row_problems": self.row_problem_count,
+        }  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Head(View):
@@ -67,15 +91,33 @@ def _not_negative(field: str, value: int | None) -> None:
 
 
 def verify(
-    ctx: Context, *, expect_head: str | None = None, expect_count: int | None = None
+    ctx: Context,
+    *,
+    expect_head: str | None = None,
+    expect_count: int | None = None,
+    progress: VerifyProgress | None = None,
 ) -> Verification:
     """Recompute the chain (against the anchor kept outside, when given: `audit.verify`) and
     check every evidence, suppression and plan row against its seal and the entries that
-    wrote it, in one snapshot."""
+    wrote it, in one snapshot. `progress` hears the two phases (ENTRIES, then ROWS, each with
+    its total) and the units checked (a job stops the check there when it is cancelled)."""
     _not_negative("expect_count", expect_count)
     with snapshot(ctx.engine) as conn:
-        log = audit.verify(conn, expect_head=expect_head, expect_count=expect_count)
-        rows = check_rows(conn, Sealer.of(ctx.keys))
+        if progress is None:
+            log = audit.verify(conn, expect_head=expect_head, expect_count=expect_count)
+            rows = check_rows(conn, Sealer.of(ctx.keys))
+        else:
+            progress.phase(ENTRIES, audit.head(conn)[0])
+            log = audit.verify(
+                conn, expect_head=expect_head, expect_count=expect_count,
+                progress=progress.advance,
+            )  # fmt: skip
+            total = sum(
+                conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (evidence, suppressions, plan_rows)
+            )
+            progress.phase(ROWS, total)
+            rows = check_rows(conn, Sealer.of(ctx.keys), progress.advance)
     return Verification(log, dict(rows.rows), tuple(rows.problems), rows.count)
 
 

@@ -13,7 +13,7 @@ plan is made current. Streamed: a chunk of rows in memory at a time.
 
 import bisect
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -33,6 +33,7 @@ from tambour.store.tables import campaigns
 
 MAX_NAMED = 50  # problems named in full; the rest are counted
 _FETCH = 5000
+Progress = Callable[[int], None] | None  # hears the rows checked, a chunk at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +154,9 @@ def _stream(conn: Connection, sql: str) -> Iterator[Any]:
 
 
 def _walk_ids(
-    check: LedgerCheck, table: str, rows: Iterator[tuple[int, bool, str]], runs: _Runs
-) -> None:
+    check: LedgerCheck, table: str, rows: Iterator[tuple[int, bool, str]], runs: _Runs,
+    progress: Progress = None,
+) -> None:  # fmt: skip
     """Rows (id, seal ok, what the row is) in id order against the runs that list them."""
     pending = iter(runs.runs)
     current = next(pending, None)
@@ -177,6 +179,8 @@ def _walk_ids(
     count = 0
     for row_id, sealed, what in rows:
         count += 1
+        if progress is not None and count % _FETCH == 0:
+            progress(_FETCH)
         removed_below(row_id)
         run = runs.covering(row_id)
         if run is None:
@@ -191,6 +195,8 @@ def _walk_ids(
             )  # fmt: skip
     removed_below(1 << 62)
     check.rows[table] = count
+    if progress is not None and count % _FETCH:
+        progress(count % _FETCH)
 
 
 _EVIDENCE = {
@@ -241,7 +247,10 @@ def _suppressions(
         yield row[0], ok, f"advertiser {row[1]}, {row[3]}"
 
 
-def _plans(conn: Connection, sealer: Sealer, check: LedgerCheck, coverage: _Coverage) -> None:
+def _plans(
+    conn: Connection, sealer: Sealer, check: LedgerCheck, coverage: _Coverage,
+    progress: Progress = None,
+) -> None:  # fmt: skip
     """Each plan row against its seal; each campaign's current plan against the audit entry
     that made it current: the same generation, every row, the same sum of seals (rows of an
     earlier version written back have valid seals of their own). Rows of a generation no
@@ -254,6 +263,8 @@ def _plans(conn: Connection, sealer: Sealer, check: LedgerCheck, coverage: _Cove
     count = 0
     for row in _stream(conn, _PLAN_ROWS):
         count += 1
+        if progress is not None and count % _FETCH == 0:
+            progress(_FETCH)
         key = (row[0], row[1])
         counts[key] = counts.get(key, 0) + 1
         stored = row[20]
@@ -270,6 +281,8 @@ def _plans(conn: Connection, sealer: Sealer, check: LedgerCheck, coverage: _Cove
         else:
             sums[key] = sums.get(key, 0) + seal_number(bytes(stored))
     check.rows["plan_rows"] = count
+    if progress is not None and count % _FETCH:
+        progress(count % _FETCH)
     current = dict(
         conn.execute(
             select(campaigns.c.id, campaigns.c.plan_generation).where(
@@ -322,15 +335,17 @@ def _plans(conn: Connection, sealer: Sealer, check: LedgerCheck, coverage: _Cove
             )  # fmt: skip
 
 
-def check_rows(conn: Connection, sealer: Sealer) -> LedgerCheck:
-    """Every evidence, suppression and plan row against its seal and the audit log."""
+def check_rows(conn: Connection, sealer: Sealer, progress: Progress = None) -> LedgerCheck:
+    """Every evidence, suppression and plan row against its seal and the audit log;
+    `progress` hears the rows checked, a chunk at a time (it may raise to stop the walk)."""
     check = LedgerCheck()
     coverage = _coverage(conn)
-    _walk_ids(check, "evidence", _evidence(conn, sealer), coverage.evidence)
+    _walk_ids(check, "evidence", _evidence(conn, sealer), coverage.evidence, progress)
     _walk_ids(
-        check, "suppressions", _suppressions(conn, sealer, check, coverage), coverage.suppressions
-    )
-    _plans(conn, sealer, check, coverage)
+        check, "suppressions", _suppressions(conn, sealer, check, coverage),
+        coverage.suppressions, progress,
+    )  # fmt: skip
+    _plans(conn, sealer, check, coverage, progress)
     return check
 
 

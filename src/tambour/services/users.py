@@ -315,6 +315,89 @@ def _only_at(conn: Connection, row: Any, advertiser: str | None, acting: str | N
     return advertiser_id
 
 
+def change_role(
+    ctx: Context, *, email: str, advertiser: str, role: Role, acting: str | None = None
+) -> User:
+    """Give the account `email` the role `role` (admin, marketer or viewer) at `advertiser`
+    (its slug), in place of the one it holds there; `acting` is the address of who asks (an
+    admin of the advertiser: never its own role), None for the operator. Refused: a role that
+    is not an advertiser's (`invalid_role`), an account with no role there (NotFound, as one
+    of another advertiser), one's own role (`own_role`), and leaving the advertiser with no
+    enabled admin (`last_admin`). The account's open sessions keep working: each request
+    reads its roles afresh, so the next one sees the new role. Same role: nothing changes."""
+    if role not in ADVERTISER_ROLES:
+        raise InvalidInputError(
+            "role", "invalid_role", "the role at an advertiser is admin, marketer or viewer"
+        )
+    now = ctx.now()
+    with ctx.engine.begin() as conn:
+        row = _existing(conn, email)
+        advertiser_id = _advertiser_id(conn, advertiser)
+        # The advertiser's row locked: its changes of role are made one at a time (two admins
+        # demoting each other at once cannot both succeed, nor wait on each other).
+        conn.execute(
+            select(advertisers.c.id).where(advertisers.c.id == advertiser_id).with_for_update()
+        )
+        held = conn.execute(
+            select(memberships.c.id, memberships.c.role)
+            .where(memberships.c.user_id == row.id, memberships.c.advertiser_id == advertiser_id)
+            .order_by(memberships.c.id)
+        ).all()
+        if not held:
+            raise NotFoundError("no account has this address", code="user_not_found", field="email")
+        if acting is not None and acting.strip().casefold() == row.email:
+            raise ConflictError(
+                "an account cannot change its own role", code="own_role", field="email"
+            )
+        before = sorted({Role(h.role) for h in held})
+        if before == [role]:
+            return _user(conn, row.id)
+        if Role.ADMIN in before and role is not Role.ADMIN and row.state == UserState.ACTIVE:
+            _keep_an_admin(conn, advertiser_id, row.id)
+        first, *others = held
+        conn.execute(
+            update(memberships).where(memberships.c.id == first.id).values(role=role.value)
+        )
+        if others:
+            conn.execute(delete(memberships).where(memberships.c.id.in_([h.id for h in others])))
+        audit.append(
+            conn,
+            actor=ctx.actor,
+            action="user.role_change",
+            advertiser_id=advertiser_id,
+            details={
+                **_named(row.id, row.email),
+                "from": [r.value for r in before],
+                "role": role.value,
+            },
+            at=now,
+        )
+        return _user(conn, row.id)
+
+
+def _keep_an_admin(conn: Connection, advertiser_id: int, leaving: int) -> None:
+    """ConflictError `last_admin` unless the advertiser keeps an enabled admin other than the
+    account `leaving`."""
+    other = conn.execute(
+        select(memberships.c.id)
+        .select_from(memberships.join(users, users.c.id == memberships.c.user_id))
+        .where(
+            memberships.c.advertiser_id == advertiser_id,
+            memberships.c.role == Role.ADMIN.value,
+            memberships.c.user_id != leaving,
+            users.c.state == UserState.ACTIVE.value,
+        )
+        .limit(1)
+    ).first()
+    if other is None:
+        raise ConflictError(
+            "the advertiser would have no enabled admin left: give the role of admin to "
+            "another account first",
+            code="last_admin",
+            field="role",
+        )
+
+
 def change_password(
     ctx: Context, *, email: str, current: str, new: str, keep_session: str | None = None
 ) -> User:
@@ -703,6 +786,17 @@ def enrol_totp(ctx: Context, email: str) -> TotpEnrolment:
             details=_named(row.id, row.email),
             at=now,
         )
+    return TotpEnrolment(passwords.totp_text(secret), passwords.totp_uri(secret, row.email))
+
+
+def pending_totp(ctx: Context, email: str) -> TotpEnrolment | None:
+    """The enrolment waiting for its code (shown again after a wrong one, so that the app
+    already set up is not set up anew); None when none waits."""
+    with reader(ctx.engine) as conn:
+        row = _existing(conn, email)
+    if row.totp_secret is None or row.totp_confirmed_at is not None:
+        return None
+    secret = _wrapped(ctx.keys, row.id, row.totp_version, row.totp_secret)
     return TotpEnrolment(passwords.totp_text(secret), passwords.totp_uri(secret, row.email))
 
 

@@ -67,6 +67,12 @@ REFUSALS: Final[dict[str, str]] = {
         "platform operator can disable or enable it."
     ),
     "own_account": N_("An account cannot disable itself."),
+    "own_role": N_("You cannot change your own role: ask another administrator."),
+    "last_admin": N_(
+        "The advertiser would be left without an enabled administrator: make another account "
+        "administrator first."
+    ),
+    "invalid_role": N_("At an advertiser, the role is administrator, marketer or viewer."),
     # -- passwords (services/passwords.py) ------------------------------------------------------
     "password_too_short": N_("This password is too short."),
     "password_too_long": N_("This password is too long."),

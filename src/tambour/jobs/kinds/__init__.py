@@ -28,13 +28,20 @@ class JobKind:
 
 def builtin() -> dict[str, JobKind]:
     """The kinds every runner knows, by name."""
-    from tambour.jobs.kinds import campaign_export, campaign_plan, contacts_export, contacts_import
+    from tambour.jobs.kinds import (
+        audit_verify,
+        campaign_export,
+        campaign_plan,
+        contacts_export,
+        contacts_import,
+    )
 
     kinds = (
         JobKind(contacts_import.KIND, contacts_import.run),
         JobKind(campaign_plan.KIND, campaign_plan.run),
         JobKind(campaign_export.KIND, campaign_export.run),
         JobKind(contacts_export.KIND, contacts_export.run),
+        JobKind(audit_verify.KIND, audit_verify.run),
     )
     return {kind.name: kind for kind in kinds}
 

@@ -13,7 +13,7 @@ from tambour.services import sessions, users
 from tambour.services.api_keys import UnauthenticatedError
 from tambour.services.context import ServiceError
 from tambour.services.users import ThrottledError
-from tambour.web import refusals
+from tambour.web import qr, refusals
 from tambour.web.responses import redirect
 from tambour.web.routing import WebRouter
 from tambour.web.templating import render
@@ -217,7 +217,15 @@ async def enrol_totp(request: Request, state: Page, visitor: Signed) -> Response
         return await _account(
             request, visitor, error.status, error=refusals.said(error, state.lang)
         )
-    return await _account(request, visitor, enrolment=enrolment)
+    return await _account(request, visitor, **_enrolment(enrolment, state.lang))
+
+
+def _enrolment(enrolment: users.TotpEnrolment, lang: str) -> dict[str, Any]:
+    """An enrolment as the page shows it: its key, and its URI as a QR code to scan."""
+    label = i18n.translator(lang).gettext(
+        "QR code of the second factor: scan it with your authenticator app"
+    )
+    return {"enrolment": enrolment, "qr": qr.svg(enrolment.uri, label)}
 
 
 @router.post("/account/totp/confirm")
@@ -228,9 +236,10 @@ async def confirm_totp(
     try:
         await run_in_threadpool(users.confirm_totp, ctx, visitor.user.email, code)
     except ServiceError as error:
-        return await _account(
-            request, visitor, error.status, errors={"code": refusals.said(error, state.lang)}
-        )
+        errors = {"code": refusals.said(error, state.lang)}
+        pending = await run_in_threadpool(users.pending_totp, ctx, visitor.user.email)
+        shown = {} if pending is None else _enrolment(pending, state.lang)
+        return await _account(request, visitor, error.status, errors=errors, **shown)
     return redirect(request, "/account?saved=totp")
 
 

@@ -5,9 +5,12 @@
   a phone number in clear (services/audit.append refuses one), so the details are shown as
   they are, shortened;
 - POST /a/{slug}/audit/verify: the whole check (services/audit_reads.verify): the hash chain
-  of the platform's log, and every sealed row against its seal. Its result is explained in
+  of the platform's log, and every sealed row against its seal, asked for as a job
+  (services/audit_jobs.py: a minute on a large ledger), then
+- /a/{slug}/audit/verifications/{job_id}: its progress (htmx swaps /status in every second;
+  without JavaScript the page reloads itself, and says so), then its result explained in
   words; of the platform it says only what an advertiser may know (whether all is intact,
-  and the anchor to keep outside), nothing of other advertisers' rows.
+  and the anchor to keep outside), nothing of other advertisers' rows. /cancel stops it.
 """
 
 import json
@@ -17,9 +20,15 @@ from fastapi import Query, Request
 from starlette.responses import Response
 
 from tambour import i18n
-from tambour.services import audit_reads
+from tambour.api.routes.tenancy import Id
+from tambour.jobs import on_demand
+from tambour.services import audit_jobs, audit_reads
 from tambour.services.audit import AuditEntry
+from tambour.services.context import Problem, ServiceError
+from tambour.services.jobs import Job, JobState
 from tambour.services.roles import Action
+from tambour.web import refusals
+from tambour.web.responses import redirect
 from tambour.web.routing import WebRouter
 from tambour.web.templating import render
 from tambour.web.visitors import AtAdvertiser, Desk, Page
@@ -29,6 +38,20 @@ N_ = i18n.N_
 PAGE_SIZE: Final = 50
 MOST_SHOWN: Final = 6  # details shown an entry
 MOST_CHARACTERS: Final = 80  # a detail's value, shortened
+POLL_SECONDS: Final = 1  # the progress, asked again by htmx
+RELOAD_SECONDS: Final = 3  # the page, reloaded without JavaScript
+
+STATES: Final = {
+    JobState.QUEUED.value: N_("Waiting to start"),
+    JobState.RUNNING.value: N_("Checking"),
+    JobState.SUCCEEDED.value: N_("Check finished"),
+    JobState.FAILED.value: N_("Check failed"),
+    JobState.CANCELLED.value: N_("Check stopped"),
+}
+PHASES: Final = {
+    audit_reads.ENTRIES: N_("entries of the log"),
+    audit_reads.ROWS: N_("sealed rows"),
+}
 
 ACTIONS: Final = {
     "advertiser.create": N_("advertiser created"),
@@ -65,6 +88,7 @@ ACTIONS: Final = {
     "user.accept_invitation": N_("invitation accepted"),
     "user.disable": N_("account disabled"),
     "user.enable": N_("account enabled"),
+    "user.role_change": N_("role changed"),
     "webhook.endpoint_created": N_("webhook endpoint created"),
     "webhook.endpoint_updated": N_("webhook endpoint changed"),
     "webhook.endpoint_disabled": N_("webhook endpoint disabled"),
@@ -110,21 +134,21 @@ def summary(entry: AuditEntry) -> list[tuple[str, str]]:
     return pairs
 
 
-def _page(
-    request: Request, desk: Desk, lang: str, before: int | None, *, status: int = 200,
-    verification: audit_reads.Verification | None = None,
-) -> Response:  # fmt: skip
+def _page(request: Request, desk: Desk, before: int | None, lang: str) -> Response:
     found = audit_reads.page(desk.ctx, advertiser_id=desk.advertiser.id, before=before,
                              limit=PAGE_SIZE)  # fmt: skip
+    last = audit_jobs.latest(desk.ctx, slug=desk.slug)
     values: dict[str, Any] = {
         "found": found,
         "before": before,
-        "verification": verification,
+        "last_check": last,
+        "last_outcome": None if last is None else audit_jobs.outcome(last),
+        "states": STATES,
         "action_name": lambda action: action_name(action, lang),
         "actor_name": lambda actor: actor_name(actor, lang),
         "summary": summary,
     }
-    return render(request, "audit/audit.html", values, status=status)
+    return render(request, "audit/audit.html", values)
 
 
 @router.get("/a/{slug}/audit")
@@ -134,11 +158,69 @@ def audit_page(
     state: Page,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    return _page(request, desk, state.lang, before)
+    return _page(request, desk, before, state.lang)
 
 
 @router.post("/a/{slug}/audit/verify")
 def verify(request: Request, desk: AtAdvertiser, state: Page) -> Response:
+    """The check, asked for as a job (one under way already is shown instead)."""
     desk.require(Action.READ)  # a data-protection officer checks the log: reading is enough
-    checked = audit_reads.verify(desk.ctx)
-    return _page(request, desk, state.lang, None, verification=checked)
+    job = audit_jobs.start(desk.ctx, slug=desk.slug)
+    on_demand.kick()
+    return redirect(request, f"/a/{desk.slug}/audit/verifications/{job.id}")
+
+
+def _job_values(desk: Desk, job: Job, lang: str, error: str | None = None) -> dict[str, Any]:
+    progress = job.progress
+    percent = None
+    if job.state is JobState.RUNNING and progress.total:
+        percent = min(100, round(100 * progress.done / progress.total))
+    failed = None
+    if job.error_code is not None:
+        problem = Problem(None, job.error_code, job.error_message or "")
+        failed = refusals.problem_text(problem, lang)
+    return {
+        "desk": desk,
+        "job": job,
+        "outcome": audit_jobs.outcome(job),
+        "states": STATES,
+        "phases": PHASES,
+        "percent": percent,
+        "polling": not job.finished,
+        "poll_seconds": POLL_SECONDS,
+        "reload_seconds": RELOAD_SECONDS,
+        "runs_jobs": on_demand.enabled(),
+        "failed": failed,
+        "error": error,
+    }
+
+
+@router.get("/a/{slug}/audit/verifications/{job_id}")
+def verification_page(request: Request, desk: AtAdvertiser, state: Page, job_id: Id) -> Response:
+    job = audit_jobs.get(desk.ctx, slug=desk.slug, job_id=job_id)
+    return render(request, "audit/verification.html", _job_values(desk, job, state.lang))
+
+
+@router.get("/a/{slug}/audit/verifications/{job_id}/status")
+def verification_status(request: Request, desk: AtAdvertiser, state: Page, job_id: Id) -> Response:
+    """The progress, then the result, for htmx to swap in every second; 286 once it is over
+    (htmx stops polling)."""
+    job = audit_jobs.get(desk.ctx, slug=desk.slug, job_id=job_id)
+    values = _job_values(desk, job, state.lang)
+    return render(
+        request, "audit/_verification_status.html", values, status=286 if job.finished else 200
+    )
+
+
+@router.post("/a/{slug}/audit/verifications/{job_id}/cancel")
+def cancel_verification(request: Request, desk: AtAdvertiser, state: Page, job_id: Id) -> Response:
+    desk.require(Action.READ)  # whoever may ask for the check may stop it
+    try:
+        audit_jobs.cancel(desk.ctx, slug=desk.slug, job_id=job_id)
+    except ServiceError as error:
+        if error.status == 404:
+            raise
+        job = audit_jobs.get(desk.ctx, slug=desk.slug, job_id=job_id)
+        values = _job_values(desk, job, state.lang, refusals.said(error, state.lang))
+        return render(request, "audit/verification.html", values, status=error.status)
+    return redirect(request, f"/a/{desk.slug}/audit/verifications/{job_id}")

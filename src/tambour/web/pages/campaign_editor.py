@@ -4,6 +4,8 @@
 - /a/{slug}/campaigns/new and /a/{slug}/campaigns/{id}/edit: the editor (services/
   campaign_drafts.py: services/campaigns.create and campaign_edit.edit); a campaign that can
   no longer change, or a reader's visit, shows it without a form;
+- /a/{slug}/campaigns/{id}/delete: a draft or planned campaign deleted after a page that asks
+  to confirm (services/campaign_edit.delete_campaign: what it refuses is said in words);
 - /a/{slug}/campaigns/counter, /gsm7, /schedule: the editor's live parts (htmx fragments):
   the counter and previews (services/campaign_preview.py), the text with its GSM-7
   alternatives, the sending windows by territory (services/campaign_schedule.py).
@@ -23,7 +25,13 @@ from starlette.responses import Response
 
 from tambour import i18n
 from tambour.rules.codes import Channel, Nature
-from tambour.services import campaign_drafts, campaign_preview, campaign_schedule, campaigns
+from tambour.services import (
+    campaign_drafts,
+    campaign_edit,
+    campaign_preview,
+    campaign_schedule,
+    campaigns,
+)
 from tambour.services.campaign_drafts import Draft
 from tambour.services.campaign_preview import Preview
 from tambour.services.campaigns import PLANNABLE, SHOWN_STATUSES, Campaign
@@ -59,6 +67,12 @@ SAVED: Final = {
     "edited": N_("The campaign is saved."),
     "replanned": N_("The campaign is saved; its plan was made on the old text: plan it again."),
     "unchanged": N_("Nothing changed: the campaign has this definition already."),
+}
+LIST_SAVED: Final = {
+    "deleted": N_(
+        "The campaign is deleted, with its plan. The audit log keeps what it was and that it "
+        "was deleted."
+    ),
 }
 
 Line = Annotated[str, Form(max_length=200)]
@@ -232,11 +246,14 @@ def campaign_list(
     state: Page,
     status: Annotated[str, Query(max_length=16)] = "",
     before: Annotated[int | None, Query(ge=1)] = None,
+    saved: Annotated[str, Query(max_length=16)] = "",
 ) -> Response:
     found = campaigns.page_campaigns(
         desk.ctx, slug=desk.slug, status=status or None, before=before, limit=PAGE_SIZE
     )
+    notice = LIST_SAVED.get(saved)
     values = {
+        "notice": i18n.translator(state.lang).gettext(notice) if notice else None,
         "desk": desk,
         "page_of": found,
         "status": status,
@@ -331,6 +348,48 @@ def edit_campaign(
         )  # fmt: skip
     saved = "unchanged" if done is None else "replanned" if done.plan_dropped else "edited"
     return redirect(request, f"/a/{desk.slug}/campaigns/{campaign_id}/edit?saved={saved}")
+
+
+# --- deleting a draft --------------------------------------------------------------------------
+
+
+def _delete_page(
+    request: Request, desk: Desk, campaign: Campaign, *, error: str | None = None,
+    status: int = 200,
+) -> Response:  # fmt: skip
+    values = {
+        "desk": desk,
+        "campaign": campaign,
+        "deletable": campaign.status in PLANNABLE,
+        "shown_status": campaigns.shown_status(campaign),
+        "statuses": STATUSES,
+        "error": error,
+    }
+    return render(request, "campaign_editor/delete.html", values, status=status)
+
+
+@router.get("/a/{slug}/campaigns/{campaign_id}/delete")
+def delete_page(request: Request, desk: AtAdvertiser, state: Page, campaign_id: int) -> Response:
+    """The campaign, and a button that deletes it (or why it cannot be)."""
+    desk.require(Action.WRITE_CAMPAIGNS)
+    campaign = campaign_drafts.get(desk.ctx, desk.advertiser, campaign_id)
+    return _delete_page(request, desk, campaign)
+
+
+@router.post("/a/{slug}/campaigns/{campaign_id}/delete")
+def delete_campaign(
+    request: Request, desk: AtAdvertiser, state: Page, campaign_id: int
+) -> Response:
+    desk.require(Action.WRITE_CAMPAIGNS)
+    try:
+        campaign_edit.delete_campaign(desk.ctx, slug=desk.slug, campaign_id=campaign_id)
+    except ServiceError as error:
+        if error.status == 404:
+            raise
+        campaign = campaign_drafts.get(desk.ctx, desk.advertiser, campaign_id)
+        said = refusals.said(error, state.lang)
+        return _delete_page(request, desk, campaign, error=said, status=error.status)
+    return redirect(request, f"/a/{desk.slug}/campaigns?saved=deleted")
 
 
 # --- the live parts ---------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 - /operator/advertisers: every advertiser, and the form of `tambour advertiser create` (slug,
   name, sender IDs, STOP number, categories, non-commercial registration);
 - /operator/advertisers/{slug}: one advertiser, and the form of `tambour advertiser update`
-  (name, sender IDs added, categories, non-commercial registration);
+  (name, sender IDs added, categories, non-commercial registration); its accounts, each
+  with its role there, which the operator changes as `tambour user role` does;
 - /operator/operators: the operators, the open invitations (revocable), and two invitations by
   link: an operator's, and an advertiser's first administrator's.
 
@@ -22,21 +23,23 @@ from tambour import i18n
 from tambour.rules.fold import split_list
 from tambour.services import advertisers, users
 from tambour.services.context import Context, ServiceError
-from tambour.services.roles import Role
+from tambour.services.roles import ADVERTISER_ROLES, Role
 from tambour.web import refusals
 from tambour.web.responses import redirect
 from tambour.web.routing import WebRouter
 from tambour.web.templating import render
-from tambour.web.visitors import Operator, Page
+from tambour.web.visitors import Operator, Page, Signed
 
 router = WebRouter()
 N_ = i18n.N_
 SAVED: Final = {
     "created": N_("The advertiser is created. Next: invite its first administrator."),
     "updated": N_("The advertiser is saved."),
+    "role": N_("The role is changed: the account's pages follow it from its next click."),
     "revoked-invitation": N_("The invitation is revoked: its link no longer works."),
 }
 _SENDERS: Final = re.compile(r"[\s,;]+")
+ROLE_CHOICES: Final = ("admin", "marketer", "viewer")
 
 Line = Annotated[str, Form(max_length=200)]
 Short = Annotated[str, Form(max_length=64)]
@@ -115,6 +118,9 @@ def _advertiser_page(
     found = advertisers.show(ctx, slug)
     shown = {
         "advertiser": found,
+        "accounts": users.list_users(ctx, advertiser=slug),
+        "role_choices": ROLE_CHOICES,
+        "error": None,
         "form": {"name": found.name, "add_senders": "", "categories": "; ".join(found.categories),
                  "non_commercial_id": found.non_commercial_id or "", "clear": False},
         "errors": {},
@@ -164,6 +170,31 @@ def update_advertiser(
             errors=refusals.by_field(error, state.lang),
         )  # fmt: skip
     return redirect(request, f"/operator/advertisers/{slug}?saved=updated")
+
+
+@router.post("/operator/advertisers/{slug}/users/role")
+def change_role(
+    request: Request,
+    ctx: Operator,
+    visitor: Signed,
+    state: Page,
+    slug: SlugPath,
+    email: Annotated[str, Form(max_length=320)] = "",
+    role: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """The role of an account at this advertiser (the advertiser keeps an enabled admin)."""
+    if role not in ADVERTISER_ROLES:
+        said = i18n.translator(state.lang).gettext("Choose a role among those listed.")
+        return _advertiser_page(request, ctx, slug, status=422, error=said)
+    try:
+        users.change_role(
+            ctx, email=email, advertiser=slug, role=Role(role), acting=visitor.user.email
+        )
+    except ServiceError as error:
+        return _advertiser_page(
+            request, ctx, slug, status=error.status, error=refusals.said(error, state.lang)
+        )
+    return redirect(request, f"/operator/advertisers/{slug}?saved=role")
 
 
 # --- operators and invitations ------------------------------------------------------------------

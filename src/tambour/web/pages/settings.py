@@ -5,7 +5,8 @@ invitations, its API keys, its webhooks. The column mapping is the contacts page
   (services/advertisers.update is Action.MANAGE_ADVERTISERS, the operator's);
 - /a/{slug}/settings/users: the accounts with a role here, the open invitations; an admin
   (Action.MANAGE_USERS) invites by e-mail (the link is shown once, to send), revokes an
-  invitation, disables or enables an account of this advertiser alone;
+  invitation, disables or enables an account of this advertiser alone, changes the role of
+  an account here (never its own; the advertiser keeps an enabled admin);
 - /a/{slug}/settings/keys: the API keys; an admin (MANAGE_KEYS) creates one (its token shown
   once) or revokes one;
 - /a/{slug}/settings/webhooks (and /{id}): the endpoints, their recent deliveries; an admin
@@ -41,6 +42,7 @@ DELIVERIES_SHOWN: Final = 20
 SAVED: Final = {
     "disabled": N_("The account is disabled: it can no longer log in, its sessions are ended."),
     "enabled": N_("The account is enabled again: it can log in."),
+    "role": N_("The role is changed: the account's pages follow it from its next click."),
     "revoked-invitation": N_("The invitation is revoked: its link no longer works."),
     "revoked-key": N_("The key is revoked: the API refuses it from now on."),
     "endpoint-disabled": N_(
@@ -201,6 +203,30 @@ def _account_change(
             request, desk, lang, status=error.status, error=refusals.said(error, lang)
         )
     return redirect(request, f"{_base(desk)}/users?saved={'enabled' if enable else 'disabled'}")
+
+
+@router.post("/a/{slug}/settings/users/role")
+def change_role(
+    request: Request,
+    desk: AtAdvertiser,
+    state: Page,
+    email: Email = "",
+    role: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    desk.require(Action.MANAGE_USERS)
+    if role not in ADVERTISER_ROLES:
+        said = i18n.translator(state.lang).gettext("Choose a role among those listed.")
+        return _users_page(request, desk, state.lang, status=422, error=said)
+    try:
+        users.change_role(
+            desk.ctx, email=email, advertiser=desk.slug, role=Role(role),
+            acting=desk.visitor.user.email,
+        )  # fmt: skip
+    except ServiceError as error:
+        return _users_page(
+            request, desk, state.lang, status=error.status, error=refusals.said(error, state.lang)
+        )
+    return redirect(request, f"{_base(desk)}/users?saved=role")
 
 
 @router.post("/a/{slug}/settings/invitations/{invitation_id}/revoke")
