@@ -76,11 +76,17 @@ def test_a_campaign_is_counted_by_minute(engine: Engine, tmp_path: Path) -> None
         outbox.record_receipts(
             conn, NOW + timedelta(minutes=2), [Receipt("k2", MessageState.DELIVERED, from_tlv=True)]
         )
+    campaign = claimed[0].campaign_id
     with engine.connect() as conn:
-        counts = message_minutes.by_minute(conn, claimed[0].campaign_id)
-        other = message_minutes.by_minute(conn, claimed[0].campaign_id + 1)
-    assert counts == {"sent": {M: 3}, "delivered": {M: 1, M + 2: 1}, "failed": {M: 1}}
-    assert other == {"sent": {}, "delivered": {}, "failed": {}}
+        by_minute = message_minutes.settled_by(conn, campaign, 1)
+        by_hour = message_minutes.settled_by(conn, campaign, 60)
+        span = message_minutes.settled_span(conn, campaign)
+        other = message_minutes.settled_by(conn, campaign + 1, 1)
+        kept = message_minutes_check.kept(conn)
+    assert by_minute == {M: (1, 1), M + 2: (1, 0)}
+    assert by_hour == {H * 60: (2, 1)} and span == (M, M + 2) and other == {}
+    sent = {key: n for key, n in kept.items() if key[3] == "sent"}
+    assert sent == {(claimed[0].advertiser_id, M, campaign, "sent"): 3}
 
 
 def test_plain_sql_moves_and_removes_the_counts(engine: Engine, tmp_path: Path) -> None:

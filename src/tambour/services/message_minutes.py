@@ -5,8 +5,8 @@ leave or settle, whatever the number of messages. Sent counts a message in a sen
 failed count it at the minute of its `done_at`.
 
 Two reads: an advertiser's counts by hour over a period (the dashboard: through the table's key,
-advertiser then minute, added up by hour in the database), and one campaign's by minute (its
-live chart: through (campaign, minute))."""
+advertiser then minute, added up by hour in the database), and one campaign's delivered and
+failed by minute or hour (its live chart: through (campaign, minute))."""
 
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -55,12 +55,6 @@ def by_hour(conn: Connection, advertiser_id: int, *, since: datetime) -> Counts:
     hour = (c.minute // 60).label("hour")  # integer division in SQL
     first = minute_of(since) // 60 * 60
     return _read(conn, hour, c.advertiser_id == advertiser_id, c.minute >= first)
-
-
-def by_minute(conn: Connection, campaign_id: int) -> Counts:
-    """One campaign's messages, by minute (whole minutes since 1970)."""
-    c = message_minutes.c
-    return _read(conn, c.minute, c.campaign_id == campaign_id)
 
 
 def settled_span(conn: Connection, campaign_id: int) -> tuple[int, int] | None:

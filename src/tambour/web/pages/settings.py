@@ -155,6 +155,15 @@ def users_page(
     return _users_page(request, desk, state.lang, notice=_notice(saved, state.lang))
 
 
+def _role_chosen(value: str) -> Role | None:
+    """The advertiser's role a form's select sent (None: not one of them)."""
+    return Role(value) if value in ADVERTISER_ROLES else None
+
+
+def _choose_a_role(lang: str) -> str:
+    return i18n.translator(lang).gettext("Choose a role among those listed.")
+
+
 @router.post("/a/{slug}/settings/users/invite")
 def invite(
     request: Request,
@@ -165,9 +174,9 @@ def invite(
 ) -> Response:
     desk.require(Action.MANAGE_USERS)
     form = {"email": email, "role": role}
-    chosen = Role(role) if role in ADVERTISER_ROLES else None
+    chosen = _role_chosen(role)
     if chosen is None:
-        said = i18n.translator(state.lang).gettext("Choose a role among those listed.")
+        said = _choose_a_role(state.lang)
         return _users_page(request, desk, state.lang, status=422, form=form, errors={"role": said})
     try:
         made = users.invite(desk.ctx, email=email, role=chosen, advertiser=desk.slug)
@@ -214,12 +223,12 @@ def change_role(
     role: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     desk.require(Action.MANAGE_USERS)
-    if role not in ADVERTISER_ROLES:
-        said = i18n.translator(state.lang).gettext("Choose a role among those listed.")
-        return _users_page(request, desk, state.lang, status=422, error=said)
+    chosen = _role_chosen(role)
+    if chosen is None:
+        return _users_page(request, desk, state.lang, status=422, error=_choose_a_role(state.lang))
     try:
         users.change_role(
-            desk.ctx, email=email, advertiser=desk.slug, role=Role(role),
+            desk.ctx, email=email, advertiser=desk.slug, role=chosen,
             acting=desk.visitor.user.email,
         )  # fmt: skip
     except ServiceError as error:
