@@ -66,7 +66,10 @@ def test_a_configured_tps_caps_even_without_throttling() -> None:
     async def scenario() -> None:
         async with running_smsc() as smsc, bound_session(smsc, tps=200) as session:
             elapsed = await submit_all(session, 400)
-            assert 1.9 <= elapsed <= 2.6  # 4 at once (20 ms), then 200 a second
+            # 4 at once (20 ms), then 200 a second: never faster than 1.9 s (the cap); the upper
+            # bound leaves room for a machine busy with the suite's other processes (make test
+            # runs four) and still fails a rate below about 135 a second.
+            assert 1.9 <= elapsed <= 3.0
             assert session.stats.rate == 200
             assert session.stats.slowdowns == 0
             assert received_once(smsc, 400)
