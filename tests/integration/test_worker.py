@@ -6,16 +6,20 @@ except in the crash test, where `tambour worker` is a process killed with SIGKIL
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,10 +71,49 @@ class Clock:
 
 
 def run(scenario: Callable[[], Coroutine[Any, Any, None]], timeout: float = 90.0) -> None:
+    """Run `scenario`, failing after `timeout` seconds with where every task and thread was
+    then (a hang seen once in CI must say where it hung)."""
+
     async def bounded() -> None:
-        await asyncio.wait_for(scenario(), timeout)
+        task = asyncio.ensure_future(scenario())
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            where = _where_everything_is()
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            raise AssertionError(f"the scenario took more than {timeout} s; then:\n{where}")
+        task.result()
 
     asyncio.run(bounded())
+
+
+def _where_everything_is(frames: int = 4) -> str:
+    """Each asyncio task's and each thread's innermost frames, one line each."""
+
+    def line(stack: traceback.StackSummary) -> str:
+        return " < ".join(f"{Path(s.filename).name}:{s.lineno} {s.name}" for s in stack[::-1])
+
+    def awaited(task: "asyncio.Task[Any]") -> traceback.StackSummary:
+        """The chain of coroutines a task awaits (get_stack gives its outermost frame only)."""
+        stack: list[FrameType] = []
+        coroutine: Any = task.get_coro()
+        while coroutine is not None:
+            frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
+            if frame is not None:
+                stack.append(frame)
+            coroutine = getattr(coroutine, "cr_await", None) or getattr(
+                coroutine, "gi_yieldfrom", None
+            )
+        walk = ((frame, frame.f_lineno) for frame in stack[-frames:])
+        return traceback.StackSummary.extract(walk, lookup_lines=False)
+
+    out = [f"task {t.get_name()}: {line(awaited(t))}" for t in asyncio.all_tasks()]
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        stack = traceback.extract_stack(frame, limit=frames)
+        out.append(f"thread {names.get(ident, ident)}: {line(stack)}")
+    return "\n".join(out)
 
 
 def worker(engine: Engine, smsc: Smsc, clock: Callable[[], datetime], **settings: Any) -> Worker:
