@@ -17,6 +17,7 @@ from tambour.cli import (
     phone_cmd,
     proof_cmd,
     replies_cmd,
+    requests_cmd,
     serve_cmd,
     sms_cmd,
     smsc_cmd,
@@ -38,6 +39,7 @@ app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(advertiser_cmd.app, name="advertiser")
 app.add_typer(contacts_cmd.app, name="contacts")
 app.add_typer(optout_cmd.app, name="optout")
+app.add_typer(requests_cmd.app, name="requests")
 app.add_typer(replies_cmd.app, name="replies")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(campaign_cmd.app, name="campaign")

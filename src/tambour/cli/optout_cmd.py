@@ -59,3 +59,21 @@ def import_cmd(
         typer.echo(f"  rejected, line {reject.line}: {reject.field}: {reject.reason}")
     for warning in result.warnings[:20]:
         typer.echo(f"  opted out now, line {warning.line}: {warning.field}: {warning.reason}")
+
+
+@app.command("check")
+def check(
+    number: Annotated[str, typer.Argument()],
+    advertiser: Advertiser,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Whether a number is on the advertiser's suppression list, since when and why."""
+    ctx = open_context()
+    with refusals(OPTIONS):
+        status = optouts.check(ctx, slug=advertiser, number=number)
+    if as_json:
+        print_json(status.as_dict())
+    elif status.opted_out and status.since is not None:
+        typer.echo(f"opted out since {status.since:%Y-%m-%d %H:%M} ({status.source})")
+    else:
+        typer.echo("not opted out")

@@ -80,12 +80,12 @@ def parse_instant(value: str, option: str) -> datetime:
     return local
 
 
-def create_file(path: Path, option: str) -> IO[str]:
-    """A new file for people (a CSV: UTF-8 with a BOM, as Excel reads it), readable by its owner
-    only; refused when something is at `path` already (nothing is written over) or its folder
-    does not exist."""
+def create_file(path: Path, option: str, encoding: str = "utf-8-sig") -> IO[str]:
+    """A new file for people (a CSV: UTF-8 with a BOM, as Excel reads it; JSON: `utf-8`),
+    readable by its owner only; refused when something is at `path` already (nothing is
+    written over) or its folder does not exist."""
     try:
-        return create_private(path, "utf-8-sig")
+        return create_private(path, encoding)
     except FileExistsError:
         fail(f"{option}: {path} exists already; name a new file")
     except FileNotFoundError:

@@ -32,6 +32,7 @@ from tambour.store.bulk import driver_cursor
 from tambour.store.tables import campaigns
 
 MAX_NAMED = 50  # problems named in full; the rest are counted
+_ERASED = {"erased": True}  # an erased evidence row's data (services/erasure.py)
 _FETCH = 5000
 Progress = Callable[[int], None] | None  # hears the rows checked, a chunk at a time
 
@@ -106,6 +107,12 @@ class _Coverage:
     rewritten: dict[int, tuple[bytes, int, str]] = field(default_factory=dict)
     # campaign id -> its plans, in chain order: the last is the one made current
     plans: dict[int, list[_Plan]] = field(default_factory=dict)
+    # Evidence rows an erasure blanked, and plan rows it rewrote: (campaign, generation) ->
+    # (seq of the entry, seal before, seal after) of each row (services/erasure.py).
+    erased: _Runs = field(default_factory=_Runs)
+    plan_rewrites: dict[tuple[int, int], list[tuple[int, bytes, bytes]]] = field(
+        default_factory=dict
+    )
 
 
 def _coverage(conn: Connection) -> _Coverage:
@@ -133,7 +140,17 @@ def _coverage(conn: Connection) -> _Coverage:
                 found.plans.setdefault(int(campaign_id), []).append(
                     _Plan(NO_PLAN, 0, None, seq, action)
                 )
+            for first, last in rows.get("evidence_erased", ()):
+                found.erased.runs.append((int(first), int(last), seq, action))
+            for campaign_id, generation, _contact, before, after in rows.get(
+                "plan_rows_rewritten", ()
+            ):
+                if before is not None:  # a row sealed since the upgrade that sealed them all
+                    found.plan_rewrites.setdefault((int(campaign_id), int(generation)), []).append(
+                        (seq, bytes.fromhex(before), bytes.fromhex(after))
+                    )
     found.evidence.sort()
+    found.erased.sort()
     found.suppressions.sort()
     return found
 
@@ -215,14 +232,19 @@ _PLAN_ROWS = (
 )
 
 
-def _evidence(conn: Connection, sealer: Sealer) -> Iterator[tuple[int, bool, str]]:
+def _evidence(conn: Connection, sealer: Sealer, erased: _Runs) -> Iterator[tuple[int, bool, str]]:
+    """Each evidence row: its seal, and its fingerprint made again from its data; a row an
+    erasure blanked (listed by its audit entry) has only its seal and the erased mark."""
     seal = sealer.evidence
     for row in _stream(conn, _EVIDENCE[conn.dialect.name]):
         stored = row[10]
         ok = (
             stored is not None
             and bytes(stored) == seal(row[:10])
-            and bytes(row[6]) == fact_fingerprint(row[3], row[4], row[5])
+            and (
+                bytes(row[6]) == fact_fingerprint(row[3], row[4], row[5])
+                or (erased.covering(row[0]) is not None and json.loads(row[5]) == _ERASED)
+            )
         )
         yield row[0], ok, f"contact {row[2]}, {row[3]}"
 
@@ -324,7 +346,7 @@ def _plans(
         elif (
             key not in edited
             and made.seal_sum is not None
-            and sums.get(key, 0) % SEAL_SPACE != made.seal_sum
+            and sums.get(key, 0) % SEAL_SPACE != _after_erasures(key, made, coverage)
         ):
             check.add(
                 RowProblem(
@@ -335,12 +357,26 @@ def _plans(
             )  # fmt: skip
 
 
+def _after_erasures(key: tuple[int, int], made: _Plan, coverage: _Coverage) -> int | None:
+    """The sum of seals a plan's rows must have: what its entry says, each row an erasure
+    rewrote since counted by its new seal instead of the old one."""
+    if made.seal_sum is None:
+        return None
+    total = made.seal_sum
+    for seq, before, after in coverage.plan_rewrites.get(key, ()):
+        if seq > made.seq:
+            total += seal_number(after) - seal_number(before)
+    return total % SEAL_SPACE
+
+
 def check_rows(conn: Connection, sealer: Sealer, progress: Progress = None) -> LedgerCheck:
     """Every evidence, suppression and plan row against its seal and the audit log;
     `progress` hears the rows checked, a chunk at a time (it may raise to stop the walk)."""
     check = LedgerCheck()
     coverage = _coverage(conn)
-    _walk_ids(check, "evidence", _evidence(conn, sealer), coverage.evidence, progress)
+    _walk_ids(
+        check, "evidence", _evidence(conn, sealer, coverage.erased), coverage.evidence, progress
+    )
     _walk_ids(
         check, "suppressions", _suppressions(conn, sealer, check, coverage),
         coverage.suppressions, progress,

@@ -154,7 +154,7 @@ def add(
         )
         reference = phone_hash(advertiser, e164).hex()[:16]
         if written.suppressions or written.rewritten:  # not an opposition told again
-            _tell_opted_out(conn, advertiser, e164, source, at or now, now)
+            tell_opted_out(conn, advertiser, e164, source, at or now, now)
         audit.append(
             conn,
             actor=ctx.actor,
@@ -169,7 +169,7 @@ def add(
     return OptedOut(reference, source.value, bool(recorded))
 
 
-def _tell_opted_out(
+def tell_opted_out(
     conn: Connection,
     advertiser: Advertiser,
     e164: str,

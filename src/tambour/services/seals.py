@@ -236,6 +236,11 @@ class Written:
     rewritten: list[tuple[int, bytes]] = field(default_factory=list)  # suppression id, seal
     plans: list[PlanWritten] = field(default_factory=list)
     dropped: list[int] = field(default_factory=list)  # campaign ids left without a plan
+    # An erasure (services/erasure.py): evidence rows whose data it blanked (their seals hold:
+    # they cover the fingerprint, not the data), and plan rows it rewrote without number and
+    # text: (campaign id, generation, contact id, seal before or None, seal after).
+    erased_evidence: list[int] = field(default_factory=list)
+    plan_rewritten: list[tuple[int, int, int, bytes | None, bytes]] = field(default_factory=list)
 
     def add(self, other: "Written") -> None:
         self.evidence += other.evidence
@@ -243,11 +248,14 @@ class Written:
         self.rewritten += other.rewritten
         self.plans += other.plans
         self.dropped += other.dropped
+        self.erased_evidence += other.erased_evidence
+        self.plan_rewritten += other.plan_rewritten
 
     def __bool__(self) -> bool:
         return bool(
             self.evidence or self.suppressions or self.rewritten or self.plans or self.dropped
-        )
+            or self.erased_evidence or self.plan_rewritten
+        )  # fmt: skip
 
     def as_details(self) -> dict[str, Any]:
         """What the audit entry says: id runs (compact), rewritten entries, plans."""
@@ -262,6 +270,13 @@ class Written:
             said["plans"] = [p.as_list() for p in self.plans]
         if self.dropped:
             said["plans_dropped"] = list(self.dropped)
+        if self.erased_evidence:
+            said["evidence_erased"] = id_ranges(self.erased_evidence)
+        if self.plan_rewritten:
+            said["plan_rows_rewritten"] = [
+                [c, g, contact, before.hex() if before is not None else None, after.hex()]
+                for c, g, contact, before, after in self.plan_rewritten
+            ]
         return said
 
 

@@ -50,6 +50,7 @@ EVENT_TYPES: Final = (
     "campaign.launched",
     "campaign.finished",
     "job.finished",
+    "data_request.due",
 )
 SECRET_PURPOSE: Final = "webhook-secret"
 ROTATION_OVERLAP: Final = timedelta(hours=24)

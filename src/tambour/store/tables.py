@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -671,4 +672,38 @@ message_minutes = Table(
     Column("delivered", Integer, nullable=False),
     Column("failed", Integer, nullable=False),
     Index("ix_message_minutes_campaign_id_minute", "campaign_id", "minute"),
+)
+
+# --- data requests (migration 0017) -------------------------------------------------------------
+# The register of what people asked of an advertiser about their data (GDPR Art. 15-21): who
+# asked, by what means, when, the deadline (one month, extended by up to two more with a
+# reason), and how and when it was answered (services/data_requests.py). The number is kept
+# while the request is open (to answer it), then only its keyed hash (as the suppression list).
+DATA_REQUEST_KINDS = ("access", "portability", "rectification", "erasure", "objection")
+DATA_REQUEST_MEANS = ("email", "letter", "phone", "sms", "web", "in_person", "other")
+DATA_REQUEST_STATES = ("open", "answered", "refused")
+
+data_requests = Table(
+    "data_requests",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, ForeignKey("advertisers.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # one of DATA_REQUEST_KINDS
+    Column("phone_hash", LargeBinary(32), nullable=False),  # suppression.phone_hash's
+    Column("e164", String(16)),  # while open; None once answered, refused or erased
+    Column("contact_id", Id),  # the advertiser's contact with that number, when there was one
+    Column("requester", String(200), nullable=False),  # who asked (the person, a lawyer...)
+    Column("means", String(16), nullable=False),  # one of DATA_REQUEST_MEANS
+    Column("received_on", Date(), nullable=False),
+    Column("due_by", Date(), nullable=False),  # received_on + one month, or as extended
+    Column("extension_reason", String(500)),  # why the deadline was extended (Art. 12(3))
+    Column("status", String(16), nullable=False),  # one of DATA_REQUEST_STATES
+    Column("note", String(1000)),
+    Column("answered_at", UtcDateTime()),
+    Column("answered_by", String(100)),
+    Column("outcome", JSON),  # what was done: counts, a file's name, a refusal's reason
+    Column("reminded_on", Date()),  # the last reminder of its deadline (dashboard, webhook)
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Index("ix_data_requests_advertiser_id_status_due_by", "advertiser_id", "status", "due_by"),
 )

@@ -69,6 +69,7 @@ EVENTS: Final = {
     "campaign.launched": N_("a campaign was launched"),
     "campaign.finished": N_("a campaign is over"),
     "job.finished": N_("a job is over (import, plan, export)"),
+    "data_request.due": N_("a data request is due within a week, or overdue"),
 }
 DELIVERY_STATES: Final = {
     "pending": N_("waiting"),
