@@ -159,6 +159,57 @@ DETAILS: Final[dict[str, tuple[str, str]]] = {
         "Cette tâche n'a pas (encore) de fichier à télécharger.",
         "This job has no file to download (yet).",
     ),
+    # data requests
+    "request_not_found": (
+        "Aucune demande de droits de ce numéro.",
+        "No data request with this id.",
+    ),
+    "not_open": (
+        "Cette demande est déjà traitée ou refusée.",
+        "This request is answered or refused already.",
+    ),
+    "already_extended": (
+        "Le délai de cette demande a déjà été prolongé (une fois, de deux mois au plus).",
+        "This request's deadline was extended already (once, by two months at most).",
+    ),
+    "extension_too_late": (
+        "Le délai d'un mois est passé : une prolongation s'annonce à la personne avant.",
+        "The one-month deadline has passed: an extension is told to the person before it.",
+    ),
+    "received_in_future": (
+        "Une demande ne peut pas avoir été reçue après aujourd'hui.",
+        "A request cannot have been received after today.",
+    ),
+    "empty_requester": (
+        "Dites qui a fait la demande (la personne, ou qui agit pour elle).",
+        "Say who asked (the person, or who acts for them).",
+    ),
+    "empty_reason": (
+        "Donnez la raison (elle est dite à la personne).",
+        "Give the reason (it is told to the person).",
+    ),
+    "wrong_kind": (
+        "Cette réponse ne convient pas au type de la demande.",
+        "This answer does not fit the request's kind.",
+    ),
+    "no_contact": (
+        "Le numéro n'est pas un contact de l'annonceur : il n'y a rien à rectifier.",
+        "The number is not a contact of the advertiser: there is nothing to rectify.",
+    ),
+    "not_rectifiable": (
+        "Ce champ ne se rectifie pas ici : un consentement ou une opposition est un fait daté ; "
+        "enregistrez-en un nouveau.",
+        "This field cannot be rectified here: a consent or an opposition is a dated fact; "
+        "record a new one.",
+    ),
+    "no_corrections": (
+        "Donnez au moins un champ à corriger.",
+        "Give at least one field to correct.",
+    ),
+    "bad_postal_code": (
+        "Ce n'est pas un code postal français (5 chiffres).",
+        "This is not a French postal code (5 digits).",
+    ),
     # campaigns
     "campaign_not_found": ("Aucune campagne de ce numéro.", "No campaign with this id."),
     "campaign_exists": (

@@ -56,10 +56,10 @@ MAX_NOTE: Final = 1000
 MAX_REASON: Final = 500
 
 TEXTS: Final = {
-    "invalid_kind": "{value!r} is not a kind of request (there are: {choices})",
+    "invalid_request_kind": "{value!r} is not a kind of request (there are: {choices})",
     "invalid_means": "{value!r} is not a means of asking (there are: {choices})",
     "empty_requester": "say who asked (the person, or who acts for them)",
-    "too_long": "{what} is longer than {limit} characters",
+    "value_too_long": "{what} is longer than {limit} characters",
     "received_in_future": "received on {received}, after today ({today})",
     "request_not_found": "{slug} has no data request {request_id}",
     "not_open": "data request {request_id} is {status} already",
@@ -116,7 +116,7 @@ def _parsed(value: str, enum: type[StrEnum], field: str, code: str) -> Any:
 
 
 def parse_kind(value: str, field: str = "kind") -> RequestKind:
-    kind: RequestKind = _parsed(value, RequestKind, field, "invalid_kind")
+    kind: RequestKind = _parsed(value, RequestKind, field, "invalid_request_kind")
     return kind
 
 
@@ -130,8 +130,8 @@ def _text(value: str | None, field: str, what: str, limit: int) -> str | None:
         return None
     value = value.strip()
     if len(value) > limit:
-        said = TEXTS["too_long"].format(what=what, limit=limit)
-        raise InvalidInputError(field, "too_long", said)
+        said = TEXTS["value_too_long"].format(what=what, limit=limit)
+        raise InvalidInputError(field, "value_too_long", said)
     return value
 
 

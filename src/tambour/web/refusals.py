@@ -192,6 +192,34 @@ REFUSALS: Final[dict[str, str]] = {
     "send_at_too_far": N_("This sending time is too far ahead: send the message later."),
     "label_too_long": N_("This label is too long."),
     "reference_too_long": N_("This reference is too long."),
+    # -- data requests (services/data_requests.py, request_answers.py) ----------------------------
+    "invalid_request_kind": N_(
+        "This is not a kind of request (access, portability, rectification, erasure, objection)."
+    ),
+    "invalid_means": N_(
+        "This is not a means of asking (email, letter, phone, SMS, web, in person, other)."
+    ),
+    "empty_requester": N_("Say who asked (the person, or who acts for them)."),
+    "value_too_long": N_("This text is too long."),
+    "received_in_future": N_("A request cannot have been received after today."),
+    "request_not_found": N_("This data request does not exist."),
+    "not_open": N_("This request is answered or refused already."),
+    "already_extended": N_(
+        "This request's deadline was extended already (once, by two months at most)."
+    ),
+    "extension_too_late": N_(
+        "The one-month deadline has passed: an extension is told to the person before it."
+    ),
+    "empty_reason": N_("Give the reason (it is told to the person)."),
+    "wrong_kind": N_("This answer does not fit the request's kind."),
+    "no_contact": N_("The number is not a contact of the advertiser: there is nothing to rectify."),
+    "not_rectifiable": N_(
+        "This field cannot be rectified here: a consent or an opposition is a dated fact; record "
+        "a new one."
+    ),
+    "no_corrections": N_("Give at least one field to correct."),
+    "bad_value": N_("This value holds a control character or is too long."),
+    "bad_postal_code": N_("This is not a French postal code (5 digits)."),
     # -- contacts (services/contacts.py, contact_reads.py, contact_writes.py, proof.py) ---------
     "contact_not_found": N_("This contact is not in the ledger."),
     "number_not_found": N_("The ledger has no contact, opt-out or reply from this number."),
