@@ -22,6 +22,8 @@ from tambour.store.tables import (
     audit_log,
     consent_form_versions,
     evidence,
+)
+from tambour.store.tables import (
     form_submissions as rows,
 )
 from tests.dispatch_setup import ensure_advertiser
