@@ -23,6 +23,7 @@ from tambour.api.routes import (
     campaigns,
     contacts,
     docs,
+    forms,
     health,
     jobs,
     me,
@@ -92,6 +93,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         messages,
         jobs,
         webhooks,
+        forms,
     ):
         app.include_router(resource.router)
     app.include_router(callbacks.router)  # the aggregators' delivery callbacks

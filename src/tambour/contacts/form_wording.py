@@ -113,7 +113,9 @@ def _texts(value: Any, where: str, *, required: bool = True) -> dict[str, str]:
             raise WordingError(f"{where}.{lang}", "invalid_wording", "a text")
         text = " ".join(text.split()) if "\n" not in text else text.strip()
         if len(text) > MAX_TEXT:
-            raise WordingError(f"{where}.{lang}", "too_long", f"at most {MAX_TEXT} characters")
+            raise WordingError(
+                f"{where}.{lang}", "wording_too_long", f"at most {MAX_TEXT} characters"
+            )
         if text:
             texts[lang] = text
     if "fr" not in texts and (required or texts):
@@ -131,7 +133,7 @@ def parse_wording(data: Any) -> Wording:
         kind = FormKind(str(data.get("kind")))
     except ValueError:
         said = ", ".join(k.value for k in FormKind)
-        raise WordingError("wording.kind", "invalid_kind", f"one of {said}") from None
+        raise WordingError("wording.kind", "invalid_form_kind", f"one of {said}") from None
     title = _texts(data.get("title"), "wording.title")
     information = _texts(data.get("information"), "wording.information")
     purposes: list[Purpose] = []

@@ -35,7 +35,7 @@ SLUG: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_ORIGINS: Final = 20
 TEXTS: Final = {
     "invalid_form_slug": "lower-case letters, digits and '-', at most 64, not starting with '-'",
-    "invalid_kind": "one of consent, b2b, customer_notice",
+    "invalid_form_kind": "one of consent, b2b, customer_notice",
     "invalid_origin": "{origin!r} is not an origin: https://host (or http://localhost:port)",
     "too_many_origins": "at most {most} origins",
     "form_exists": "{slug} already has a form {form}",
@@ -147,7 +147,7 @@ def _kind(kind: str | FormKind) -> FormKind:
     try:
         return FormKind(kind)
     except ValueError:
-        raise _refuse("kind", "invalid_kind") from None
+        raise _refuse("kind", "invalid_form_kind") from None
 
 
 def create(

@@ -252,8 +252,8 @@ def _version_id(conn: Connection, form: ConsentForm) -> int:
 def _send_code(
     ctx: Context, owner: advertisers.Advertiser, form: ConsentForm, e164: str, code: str, lang: str
 ) -> None:
-    """The code, by a transactional message through the normal dispatch (a refusal, such as
-    a 33700 complaint recorded for the number, is said as the number's)."""
+    """The code, by a transactional message through the normal dispatch (refused as any
+    message would be: a 33700 complaint recorded for the number stops it)."""
     text = (
         i18n.translator(lang)
         .gettext(CODE_TEXT)
@@ -263,10 +263,7 @@ def _send_code(
         to=e164, text=text, sender=owner.senders[0], nature=Nature.TRANSACTIONAL,
         label=f"form {form.slug}", transaction=f"form {form.slug} confirmation",
     )  # fmt: skip
-    try:
-        messages.send(ctx, slug=owner.slug, request=request)
-    except InvalidInputError as error:
-        raise InvalidInputError("number", error.code, error.message) from None
+    messages.send(ctx, slug=owner.slug, request=request)
 
 
 def _record(
