@@ -127,6 +127,10 @@ def test_fill_unticked_refused_then_confirmed_by_sms_code_and_proved(
     assert f"wording hash sha256:{digest}" in report
     assert "consent_given" in report and f"proof=sha256:{digest}" in report
     assert "confirmed by the code sent by SMS" in report
+    data = cli("proof", "0612345678", "--advertiser", HOME, "--json").json()
+    (sent,) = data["forms"]
+    assert sent["wording_hash"] == digest and sent["double_opt_in"] and sent["confirmed_at"]
+    assert sent["ip_prefix"] == "127.0.0.0/24" and sent["choices"]["purposes"] == ["sms"]
     wording = cli("form", "wording", f"sha256:{digest}", "--advertiser", HOME).out
     assert "prospection commerciale par SMS de la part de Maison Lumière SAS" in wording
 

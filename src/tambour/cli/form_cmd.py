@@ -41,14 +41,6 @@ def url_of(form: ConsentForm) -> str:
     return Settings.from_env().public_url + form.path
 
 
-def embed_snippet(form: ConsentForm) -> str:
-    """The HTML an advertiser puts on its page to show the form in a frame."""
-    return (
-        f'<iframe src="{url_of(form)}" title="{form.current.wording.title["fr"]}" '
-        'style="width:100%;min-height:32rem;border:0" loading="lazy"></iframe>'
-    )
-
-
 def _version_lines(version: FormVersion) -> list[str]:
     return [
         f"  version {version.version}, published {version.published_at.isoformat()} by "
@@ -144,7 +136,7 @@ def show(
         for line in _version_lines(version):
             typer.echo(line)
     typer.echo("embed:")
-    typer.echo(f"  {embed_snippet(found)}")
+    typer.echo(f"  {found.snippet(Settings.from_env().public_url)}")
 
 
 @app.command("wording")

@@ -6,6 +6,7 @@ A published version is never updated: nothing here updates one, and a trigger of
 0018 refuses an UPDATE on either database. Every change is audited.
 """
 
+import html
 import json
 import re
 from collections.abc import Sequence
@@ -81,6 +82,15 @@ class ConsentForm(View):
     def path(self) -> str:
         """Where `tambour serve` shows it (public/pages.py)."""
         return f"/f/{self.advertiser}/{self.slug}"
+
+    def snippet(self, base_url: str) -> str:
+        """The HTML an advertiser puts on its page to show the form in a frame (`base_url`:
+        where `tambour serve` is reached, TAMBOUR_PUBLIC_URL)."""
+        title = html.escape(self.current.wording.title["fr"])
+        return (
+            f'<iframe src="{html.escape(base_url + self.path)}" title="{title}" '
+            'style="width:100%;min-height:32rem;border:0" loading="lazy"></iframe>'
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

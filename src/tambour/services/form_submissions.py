@@ -200,6 +200,9 @@ def submit(
     )
     token = secrets.token_urlsafe(24)
     code_hash = expires = None
+    if found.double_opt_in and not owner.senders:  # its sender ID was removed since
+        said = consent_forms.TEXTS["no_sender"]
+        raise InvalidInputError("double_opt_in", "no_sender", said)
     if found.double_opt_in:
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         code_hash, expires = _code_hash(ctx, token, code), now + timedelta(minutes=CODE_MINUTES)

@@ -44,8 +44,12 @@ def _base(desk: Desk) -> str:
     return f"/a/{desk.slug}/forms"
 
 
+def _public_base(request: Request) -> str:
+    return web_settings(request).base.public_url or str(request.base_url).rstrip("/")
+
+
 def _public(request: Request, form: ConsentForm) -> str:
-    return (web_settings(request).base.public_url or str(request.base_url).rstrip("/")) + form.path
+    return _public_base(request) + form.path
 
 
 def _list_page(
@@ -140,16 +144,12 @@ def _form_page(
 ) -> Response:
     found, versions = consent_forms.show(desk.ctx, slug=desk.slug, form=form)
     url = _public(request, found)
-    title = found.current.wording.title["fr"].replace('"', "&quot;")
     shown = {
         "desk": desk,
         "form": found,
         "versions": versions,
         "url": url,
-        "snippet": (
-            f'<iframe src="{url}" title="{title}" '
-            'style="width:100%;min-height:32rem;border:0" loading="lazy"></iframe>'
-        ),
+        "snippet": found.snippet(_public_base(request)),
         "may_write": desk.can(Action.WRITE_CONTACTS),
         "values": _fields(found.current.wording),
         "preview": None,
