@@ -2,7 +2,9 @@
 facts an import would (read back by the planner as the `consent` basis), double opt-in, tenants
 kept apart. On SQLite and PostgreSQL."""
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -17,7 +19,7 @@ from tambour.services.context import (
     InvalidInputError,
     NotFoundError,
 )
-from tambour.services.form_submissions import GoneError
+from tambour.services.form_submissions import GoneError, TooManyError
 from tambour.store.tables import (
     audit_log,
     consent_form_versions,
@@ -27,6 +29,7 @@ from tambour.store.tables import (
     form_submissions as rows,
 )
 from tests.dispatch_setup import ensure_advertiser
+from tests.integration.cli import Cli
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # a Tuesday
 SLUG = "maison-lumiere"
@@ -139,6 +142,14 @@ def test_b2b_objection_is_an_opt_out_and_information_is_recorded(
     assert facts.kind.value == "professional"
     assert facts.collection.informed and facts.collection.objection_offered
     assert facts.opt_outs and facts.opt_outs[0].source.value == "data_request"
+    # A number may send an advertiser's forms a few times an hour, counted in the database.
+    for _ in range(form_submissions.PER_NUMBER_HOUR - 1):
+        form_submissions.submit(ctx(engine), slug=owner, form="pro", number=NUMBER)
+    with pytest.raises(TooManyError) as refused:
+        form_submissions.submit(ctx(engine), slug=owner, form="pro", number=NUMBER)
+    assert refused.value.status == 429
+    later = ctx(engine, NOW + timedelta(hours=1, minutes=1))
+    form_submissions.submit(later, slug=owner, form="pro", number=NUMBER)
 
 
 def test_double_opt_in_counts_only_once_confirmed_with_the_right_code(
@@ -201,3 +212,30 @@ def test_double_opt_in_counts_only_once_confirmed_with_the_right_code(
             code=code,
         )
     assert gone.value.code == "code_expired"
+
+
+def test_the_command_line_words_refusals_by_option_and_shows_versions(
+    db_url: str, tmp_path: Path
+) -> None:
+    cli = Cli(db_url)
+    cli.advertiser(SLUG)
+    bad = cli("form", "create", "club", "--advertiser", SLUG, "--origin", "ftp://x", ok=False)
+    assert bad.code == 2 and "--origin" in bad.err and "Traceback" not in bad.err
+    cli("form", "create", "club", "--advertiser", SLUG)
+    shown = cli("form", "show", "club", "--advertiser", SLUG, "--json").json()
+    wording = shown["current"]["wording"]
+    wording["information"]["fr"] += " Rendez-vous en boutique."
+    path = tmp_path / "wording.json"
+    path.write_text(json.dumps(wording), encoding="utf-8")
+    published = cli("form", "publish", "club", "--advertiser", SLUG, "--wording", str(path))
+    assert "published as version 2" in published.out
+    again = cli("form", "publish", "club", "--advertiser", SLUG, "--wording", str(path))
+    assert "unchanged: still version 2" in again.out
+    listed = cli("form", "list", "--advertiser", SLUG).out
+    assert "club  consent  version 2  /f/maison-lumiere/club" in listed
+    wording["title"] = {"en": "English only"}
+    path.write_text(json.dumps(wording), encoding="utf-8")
+    refused = cli("form", "publish", "club", "--advertiser", SLUG, "--wording", str(path), ok=False)
+    assert refused.code == 2 and "French" in refused.err
+    missing = cli("form", "show", "nope", "--advertiser", SLUG, ok=False)
+    assert missing.code == 2 and "no form nope" in missing.err
