@@ -18,6 +18,9 @@ class Settings:
     # TAMBOUR_FILES_DIR: where the API's uploads (files to import) and the exports its jobs
     # write are kept, owner-only; the server and the workers must both reach it.
     files_dir: str = "./tambour-files"
+    # TAMBOUR_PUBLIC_URL: where people reach `tambour serve`'s public pages (consent forms),
+    # e.g. https://forms.example.fr; the embed snippets and links name it. Unset: relative.
+    public_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -31,4 +34,5 @@ class Settings:
             actor=env.get("TAMBOUR_ACTOR") or f"cli:{user}",
             now=env.get("TAMBOUR_NOW") or None,
             files_dir=env.get("TAMBOUR_FILES_DIR") or "./tambour-files",
+            public_url=(env.get("TAMBOUR_PUBLIC_URL") or "").rstrip("/"),
         )

@@ -45,6 +45,12 @@ def test_no_generated_request_breaks_the_document(db_url: str, tmp_path: Path) -
         operations = [result.ok() for result in schema.get_all_operations()]
         assert {op.label for op in operations} == {
             "GET /api/v1/me",
+            "GET /api/v1/forms",
+            "POST /api/v1/forms",
+            "GET /api/v1/forms/{form}",
+            "PATCH /api/v1/forms/{form}",
+            "POST /api/v1/forms/{form}/versions",
+            "GET /api/v1/form-wordings/{wording_hash}",
             "GET /api/v1/advertisers",
             "POST /api/v1/advertisers",
             "GET /api/v1/advertisers/{slug}",

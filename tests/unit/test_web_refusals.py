@@ -644,7 +644,24 @@ DYNAMIC = {
     # A webhook URL refused by webhooks/targets.py: TargetError's codes, found above as a
     # carrier's (test_the_webhook_urls_refusals_are_found).
     "services/webhooks.py:_check_url:error.code",
+    # A form's wording refused by contacts/form_wording.py: WordingError's codes
+    # (test_the_wording_refusals_have_texts).
+    "services/consent_forms.py:_wording:error.code",
 }
+
+
+def _wording_codes() -> set[str]:
+    """The codes of contacts/form_wording.py's WordingError (pure: no ServiceError there)."""
+    from tambour.contacts import form_wording
+
+    source = Path(form_wording.__file__).read_text(encoding="utf-8")
+    return set(re.findall(r'WordingError\(\s*[^,]+,\s*"([a-z_]+)"', source))
+
+
+def test_the_wording_refusals_have_texts() -> None:
+    codes = _wording_codes()
+    assert codes >= {"french_required", "invalid_form_kind", "no_purpose"}
+    assert codes <= set(refusals.REFUSALS), codes - set(refusals.REFUSALS)
 
 
 def test_the_scan_follows_every_way_a_code_is_given(found: Found) -> None:
@@ -687,7 +704,7 @@ def test_every_code_a_service_raises_has_a_text(found: Found) -> None:
 
 
 def test_no_text_waits_for_a_code_no_service_raises(found: Found) -> None:
-    assert set(refusals.REFUSALS) - set(found.codes) == set()
+    assert set(refusals.REFUSALS) - set(found.codes) - _wording_codes() == set()
     assert set(refusals.DETAILED) <= set(refusals.REFUSALS)
 
 

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
-from tambour import __version__, web
+from tambour import __version__, public, web
 from tambour.api import idempotency, metrics, openapi, problems
 from tambour.api.auth import KeyCache
 from tambour.api.message_batcher import MessageBatcher
@@ -24,6 +24,7 @@ from tambour.api.routes import (
     contacts,
     data_requests,
     docs,
+    forms,
     health,
     jobs,
     me,
@@ -94,9 +95,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         messages,
         jobs,
         webhooks,
+        forms,
     ):
         app.include_router(resource.router)
     app.include_router(callbacks.router)  # the aggregators' delivery callbacks
     docs.install(app, OPENAPI_URL)
+    public.install(app)  # what recipients open: the consent forms, at /f/
     web.install(app)  # the pages, at /; after the API, whose handlers they wrap
     return app

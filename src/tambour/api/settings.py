@@ -42,6 +42,12 @@ class ApiSettings:
     # Secure cookies even over plain HTTP (TAMBOUR_WEB_SECURE_COOKIES=1): behind a TLS proxy
     # that does not forward the scheme. Over HTTPS they are Secure anyway.
     secure_cookies: bool = False
+    # The public consent forms (public/): submissions a truncated IP may make a second, and at
+    # once (TAMBOUR_FORM_RATE, TAMBOUR_FORM_BURST), and the least seconds between showing a
+    # form and its submission (TAMBOUR_FORM_MIN_FILL: faster is a bot's).
+    form_rate: float = 0.2
+    form_burst: int = 10
+    form_min_fill: float = 2.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ApiSettings":
@@ -75,6 +81,9 @@ class ApiSettings:
             ),
             secure_cookies=env.get("TAMBOUR_WEB_SECURE_COOKIES", "").lower()
             in ("1", "true", "yes"),
+            form_rate=_number(env, "TAMBOUR_FORM_RATE", 0.2, low=0.001, high=1e6),
+            form_burst=int(_number(env, "TAMBOUR_FORM_BURST", 10, low=1, high=1e6)),
+            form_min_fill=_number(env, "TAMBOUR_FORM_MIN_FILL", 2.0, low=0, high=600),
         )
 
 

@@ -11,6 +11,7 @@ from tambour.cli import (
     contacts_cmd,
     db_cmd,
     demo_cmd,
+    form_cmd,
     jobs_cmd,
     keys_cmd,
     optout_cmd,
@@ -40,6 +41,7 @@ app.add_typer(advertiser_cmd.app, name="advertiser")
 app.add_typer(contacts_cmd.app, name="contacts")
 app.add_typer(optout_cmd.app, name="optout")
 app.add_typer(requests_cmd.app, name="requests")
+app.add_typer(form_cmd.app, name="form")
 app.add_typer(replies_cmd.app, name="replies")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(campaign_cmd.app, name="campaign")

@@ -90,6 +90,9 @@ def report(found: Proof) -> Iterator[str]:
     for planned in found.plans:
         yield ""
         yield from _campaign(found, planned)
+    if found.forms:
+        yield ""
+        yield from _forms(found)
     yield ""
     yield "SUPPRESSION LIST"
     entry = found.suppression
@@ -127,6 +130,32 @@ def report(found: Proof) -> Iterator[str]:
         yield f"      names: {', '.join(audited.covers)}"
     yield ""
     yield "The whole chain and every row are checked by `tambour audit verify`."
+
+
+def _forms(found: Proof) -> Iterator[str]:
+    """The hosted forms the person filled in, and the facts each one wrote."""
+    yield "CONSENT FORMS FILLED IN"
+    for sent in found.forms:
+        yield (
+            f"  Submission #{sent.id}: form {sent.form} version {sent.version}, sent "
+            f"{_at(sent.submitted_at)} ({sent.via}, network {sent.ip_prefix or 'unknown'})"
+        )
+        yield f"      wording hash sha256:{sent.wording_hash}"
+        yield (
+            f"      (its text: `tambour form wording sha256:{sent.wording_hash} "
+            f"--advertiser {found.advertiser.slug}`)"
+        )
+        choices = sent.choices
+        ticked = ", ".join(choices.get("purposes") or ()) or "none"
+        objection = "; objection ticked" if choices.get("objection") else ""
+        yield f"      boxes ticked: {ticked}{objection}; language {choices.get('lang', 'fr')}"
+        if sent.double_opt_in:
+            yield f"      confirmed by the code sent by SMS {_at(sent.confirmed_at)}"
+        if sent.user_agent:
+            yield f"      user agent: {sent.user_agent}"
+    source = {f"form:{sent.form}:v{sent.version}" for sent in found.forms}
+    yield "  Facts these forms wrote"
+    yield from _facts(tuple(fact for fact in found.evidence if fact.source in source))
 
 
 def _campaign(found: Proof, planned: Planned) -> Iterator[str]:

@@ -40,7 +40,8 @@ def serve(
     log_level: LogLevel = "info",
     log_format: LogFormat = "json",
 ) -> None:
-    """Run the HTTP API: /api/v1 (documented at /api/docs), /healthz, /readyz, /metrics."""
+    """Run the HTTP API: /api/v1 (documented at /api/docs), /healthz, /readyz, /metrics; the
+    web app; the public consent forms at /f/ADVERTISER/FORM."""
     level = configure_logs(log_level, log_format)
     try:
         settings = ApiSettings.from_env()

@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from tambour.contacts.reader import FileFormat, Record, Reject
 from tambour.contacts.row import CANONICAL_COLUMNS
 from tambour.rules.codes import ContactKind, OptOutSource
 from tambour.rules.template import field_key
 from tambour.services import advertisers
+from tambour.services.advertisers import Advertiser
 from tambour.services.context import Context, InvalidInputError, Problem, refuse_any
-from tambour.services.import_prepare import prepare
+from tambour.services.import_prepare import PreparedBatch, prepare
 from tambour.services.importer import ImportTally, write_batch
 from tambour.store.tables import contacts
 
@@ -248,27 +249,46 @@ def save(ctx: Context, *, slug: str, contact: ContactInput) -> SavedContact:
     """Create or update advertiser `slug`'s contact `contact.number` with what `contact`
     states; refused (InvalidInputError, each problem at its field) when any value is, as
     the import would reject its row, or a consent given lacks its date or proof."""
+    now = ctx.now()
+    batch = prepared(contact, ctx.engine.dialect.name, now)
+    with ctx.engine.begin() as conn:
+        advertiser = advertisers.get(conn, slug)
+        return write(conn, advertiser, batch, source=SOURCE, actor=ctx.actor, now=now)
+
+
+def prepared(contact: ContactInput, dialect: str, now: datetime) -> PreparedBatch:
+    """`contact` as the one prepared row of an import batch, checked as `save` says."""
     cells = _cells(contact)
     columns = tuple(name for name, value in cells.items() if value is not None and value != "")
     row = [str(cells[name]) for name in columns]
     fmt = FileFormat("utf-8", ",", columns, columns)
     record: Record = (2, row, [])  # line 2: the row after a header
-    now = ctx.now()
-    dialect = ctx.engine.dialect.name
     batch = prepare(fmt, [record], dialect, now, fast=False)
     if batch.rejects or not batch.rows:
         raise _refusal(batch.rejects or [[Reject(2, "phone", "the phone number is missing", ())]])
-    (prepared,) = batch.rows
-    e164 = prepared[0]
-    tally = ImportTally(file=SOURCE, dry_run=False)
-    with ctx.engine.begin() as conn:
-        advertiser = advertisers.get(conn, slug)
-        write_batch(conn, advertiser, batch.rows, tally, source=SOURCE, actor=ctx.actor, now=now)
-        contact_id = conn.execute(
-            select(contacts.c.id).where(
-                contacts.c.advertiser_id == advertiser.id, contacts.c.e164 == e164
-            )
-        ).scalar_one()
+    return batch
+
+
+def write(
+    conn: Connection,
+    advertiser: Advertiser,
+    batch: PreparedBatch,
+    *,
+    source: str,
+    actor: str,
+    now: datetime,
+) -> SavedContact:
+    """Write a `prepared` contact in the caller's transaction, as the importer writes a row:
+    the same evidence rows and seals, suppressions and audit entry, from `source`."""
+    (row,) = batch.rows
+    e164 = row[0]
+    tally = ImportTally(file=source, dry_run=False)
+    write_batch(conn, advertiser, batch.rows, tally, source=source, actor=actor, now=now)
+    contact_id = conn.execute(
+        select(contacts.c.id).where(
+            contacts.c.advertiser_id == advertiser.id, contacts.c.e164 == e164
+        )
+    ).scalar_one()
     return SavedContact(
         id=contact_id,
         e164=e164,

@@ -23,7 +23,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, select
 
 from tambour.contacts.values import paris_time
-from tambour.services import advertisers, campaigns
+from tambour.services import advertisers, campaigns, form_submissions
 from tambour.services.advertisers import Advertiser
 from tambour.services.audit import entry_hash, without_phones
 from tambour.services.campaigns import Campaign
@@ -371,6 +371,11 @@ def proof(ctx: Context, *, slug: str, number: str, campaign: str | None = None) 
         suppression=suppressed,
         replies=replied,
         audit=tuple(entries),
+        forms=tuple(
+            form_submissions.of_contact(ctx, advertiser_id=advertiser.id, contact_id=contact_id)
+            if contact is not None
+            else ()
+        ),
     )
 
 

@@ -251,6 +251,8 @@ class Proof:
     suppression: Suppressed | None
     replies: tuple[Replied, ...]
     audit: tuple[Entry, ...]  # in chain order
+    # The hosted forms the person filled in (services/form_submissions.py), oldest first.
+    forms: tuple[Any, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -264,6 +266,7 @@ class Proof:
             "suppression": plain(self.suppression),
             "replies": plain(self.replies),
             "audit": plain(self.audit),
+            "forms": plain(self.forms),
         }
 
 

@@ -707,3 +707,66 @@ data_requests = Table(
     Column("created_by", String(100), nullable=False),
     Index("ix_data_requests_advertiser_id_status_due_by", "advertiser_id", "status", "due_by"),
 )
+
+# --- hosted consent forms (migration 0018) -----------------------------------------------------
+# An advertiser's forms (public/ serves them at /f/{advertiser}/{form}): `kind` consent (B2C,
+# an unticked box per purpose and channel), b2b (information and an unticked objection box) or
+# customer_notice (the same block, for the customer exception at checkout). `origins`: the
+# sites that may embed it (frame-ancestors) or post to it (CORS).
+consent_forms = Table(
+    "consent_forms",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, ForeignKey("advertisers.id"), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("origins", JSON, nullable=False),  # list of https://host[:port]
+    Column("double_opt_in", Integer, nullable=False),  # 1: a code by SMS confirms it
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    UniqueConstraint("advertiser_id", "slug"),
+)
+
+# A form's published wordings, never updated (services/consent_forms.py refuses it, and a
+# trigger-free check: the service only inserts): `wording` the canonical JSON of every text
+# the person reads, `wording_hash` its SHA-256 (hex), what the consent's proof names.
+consent_form_versions = Table(
+    "consent_form_versions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, nullable=False),
+    Column("form_id", Id, ForeignKey("consent_forms.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("wording", Text, nullable=False),  # canonical JSON: hashed as stored
+    Column("wording_hash", String(64), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
+    Column("published_by", String(100), nullable=False),
+    UniqueConstraint("form_id", "version"),
+    Index("ix_consent_form_versions_advertiser_id_wording_hash", "advertiser_id", "wording_hash"),
+)
+
+# What a person sent through a form: the evidence a control needs (time, channel, truncated IP,
+# user agent, what was ticked) and, for a double opt-in, the code awaited (hashed). Only a
+# confirmed submission writes evidence (its ids in `evidence_ids`).
+form_submissions = Table(
+    "form_submissions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, nullable=False),
+    Column("form_id", Id, nullable=False),
+    Column("version_id", Id, nullable=False),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),  # of the code page's
+    Column("e164", String(16), nullable=False),
+    Column("choices", JSON, nullable=False),  # purposes ticked, objection, language
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("ip_prefix", String(64)),  # IPv4 /24, IPv6 /48
+    Column("user_agent", String(300)),
+    Column("via", String(16), nullable=False),  # page or cors
+    Column("code_hash", LargeBinary(32)),  # double opt-in: HMAC of the code sent
+    Column("expires_at", UtcDateTime()),
+    Column("attempts", Integer, nullable=False),
+    Column("confirmed_at", UtcDateTime()),
+    Column("contact_id", Id),
+    Column("evidence_ids", JSON),
+    Index("ix_form_submissions_advertiser_id_e164", "advertiser_id", "e164"),
+)

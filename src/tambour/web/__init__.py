@@ -19,12 +19,15 @@ from tambour.web.pages import (
     campaign_plan,
     contacts,
     dashboard,
+    forms,
     operator,
     settings,
 )
 from tambour.web.templating import STATIC_DIR
 
-PAGES = (account, dashboard, contacts, campaign_editor, campaign_plan, settings, audit, operator)
+PAGES = (
+    account, dashboard, contacts, forms, campaign_editor, campaign_plan, settings, audit, operator,
+)  # fmt: skip
 
 
 def install(app: FastAPI) -> None:

@@ -366,6 +366,39 @@ REFUSALS: Final[dict[str, str]] = {
         "The database schema cannot be upgraded as it is: the server's log says why."
     ),
     "same_key": N_("The new key is the current one: give another key."),
+    # -- hosted consent forms (services/consent_forms.py, form_submissions.py) ------------------
+    "invalid_form_slug": N_(
+        "A form's name is made of lower-case letters, digits and hyphens (at most 64)."
+    ),
+    "invalid_form_kind": N_("A form is a consent form, a B2B form or a customer notice."),
+    "invalid_origin": N_(
+        "An origin is the start of a site's address only: https://shop.example, without a path."
+    ),
+    "too_many_origins": N_("A form may be embedded by 20 sites at most."),
+    "form_exists": N_("The advertiser already has a form of this name: choose another."),
+    "form_not_found": N_("The advertiser has no form of this name."),
+    "version_not_found": N_("No version of the advertiser's forms has this wording hash."),
+    "no_sender": N_(
+        "A double opt-in sends its code by SMS: the advertiser needs a sender ID first."
+    ),
+    "kind_changed": N_("A form keeps its kind: this wording is of another kind."),
+    "publication_conflict": N_("The form was published meanwhile: reload the page and try again."),
+    "invalid_wording": N_("This wording cannot be shown as it is: check each text."),
+    "wording_too_long": N_("This text is too long: 2,000 characters at most."),
+    "french_required": N_("Every text of a form needs its French version."),
+    "invalid_key": N_("A box's key is made of lower-case letters, digits and underscores."),
+    "duplicate_key": N_("Two boxes have the same key: give each its own."),
+    "invalid_channel": N_("A box consents to SMS, MMS or both."),
+    "no_purpose": N_("A consent form needs at least one box to tick."),
+    "no_objection": N_("This form needs the text of its objection box."),
+    "not_mobile": N_("This number is not a mobile: SMS need one."),
+    "nothing_ticked": N_("No box was ticked: no consent is recorded."),
+    "unknown_purpose": N_("This box is not one of the form's."),
+    "too_many_submissions": N_("This number was sent too many times: try again in an hour."),
+    "submission_not_found": N_("No submission awaits a code here."),
+    "code_expired": N_("The code has expired: fill in the form again."),
+    "wrong_code": N_("This is not the code sent."),
+    "already_confirmed": N_("This submission is already confirmed."),
 }
 
 # The values a text names, read from the service's English message by named groups.
