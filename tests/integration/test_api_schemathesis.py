@@ -45,6 +45,12 @@ def test_no_generated_request_breaks_the_document(db_url: str, tmp_path: Path) -
         operations = [result.ok() for result in schema.get_all_operations()]
         assert {op.label for op in operations} == {
             "GET /api/v1/me",
+            "GET /api/v1/data-requests",
+            "POST /api/v1/data-requests",
+            "GET /api/v1/data-requests/{request_id}",
+            "POST /api/v1/data-requests/{request_id}/extend",
+            "POST /api/v1/data-requests/{request_id}/refuse",
+            "POST /api/v1/data-requests/{request_id}/answer",
             "GET /api/v1/forms",
             "POST /api/v1/forms",
             "GET /api/v1/forms/{form}",

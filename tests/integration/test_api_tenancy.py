@@ -41,6 +41,10 @@ OPENAPI: Final = f"{V1}/openapi.json"
 NOW: Final = "2027-03-23T10:00:00+01:00"  # a Tuesday morning in Paris: the window is open
 LATER: Final = "2027-03-23T10:05:00+01:00"  # the job runner's clock, after the server's
 NONE_SUCH: Final = 2**63 - 1  # a valid id that no object has
+# What names no object for the parameters that are not ids.
+NONE_SUCH_BY_NAME: Final[dict[str, object]] = {
+    "slug": "nobody", "form": "personne", "wording_hash": "sha256:" + "0" * 64,
+}  # fmt: skip
 METHODS: Final = ("get", "post", "put", "patch", "delete")
 
 B_PERSON: Final = "+33611000001"  # copie's contact
@@ -65,10 +69,10 @@ class World:
 
     a: str  # maison-lumiere, scopes read, write, send
     b: str  # copie, scopes read, write, send
-    ids: dict[str, list[int]] = field(default_factory=dict)
+    ids: dict[str, list[Any]] = field(default_factory=dict)
     export_job: int = 0
     endpoint: int = 0
-    a_ids: dict[str, list[int]] = field(default_factory=dict)
+    a_ids: dict[str, list[Any]] = field(default_factory=dict)
     b_posts: list[tuple[str, str, dict[str, Any], httpx.Response]] = field(default_factory=list)
     posted: int = 0
 
@@ -153,6 +157,11 @@ def build(server: ApiServer, db_url: str, engine: Engine, tmp_path: Path) -> Wor
         {"number": A_PERSON, "first_name": "Léa", "consent": consent("Maison Lumière")}, world,
     )["id"]  # fmt: skip
     made(server, b, f"{V1}/optouts", {"number": B_OPTED}, world)  # contact.opted_out
+    asked = {"kind": "erasure", "requester": "la personne"}
+    b_request = made(server, b, f"{V1}/data-requests", {**asked, "number": B_PERSON}, world)["id"]
+    a_request = made(server, a, f"{V1}/data-requests", {**asked, "number": A_PERSON}, world)["id"]
+    b_form = made(server, b, f"{V1}/forms", {"slug": "inscription"}, world)
+    a_form = made(server, a, f"{V1}/forms", {"slug": "newsletter"}, world)
     message = made(
         server, b, f"{V1}/messages",
         {"to": B_PERSON, "sender": "COPIE", "nature": "transactional", "transaction": "CMD-9",
@@ -194,6 +203,9 @@ def build(server: ApiServer, db_url: str, engine: Engine, tmp_path: Path) -> Wor
         "endpoint_id": [world.endpoint],
         "delivery_id": [d["id"] for d in deliveries],
         "reply_id": [reply],
+        "request_id": [b_request],
+        "form": [b_form["slug"]],
+        "wording_hash": [b_form["current"]["wording_hash"]],
     }
     world.a_ids = {
         "contact_id": [a_contact],
@@ -202,6 +214,9 @@ def build(server: ApiServer, db_url: str, engine: Engine, tmp_path: Path) -> Wor
         "endpoint_id": [a_endpoint],
         "delivery_id": [d["id"] for d in a_deliveries],
         "reply_id": [a_reply],
+        "request_id": [a_request],
+        "form": [a_form["slug"]],
+        "wording_hash": [a_form["current"]["wording_hash"]],
     }
     return world
 
@@ -217,6 +232,11 @@ def b_view(server: ApiServer, world: World, tmp_path: Path) -> dict[str, Any]:
         f"{V1}/jobs",
         f"{V1}/replies",
         f"{V1}/webhooks/endpoints",
+        f"{V1}/data-requests",
+        *(f"{V1}/data-requests/{i}" for i in world.ids["request_id"]),
+        f"{V1}/forms",
+        *(f"{V1}/forms/{slug}" for slug in world.ids["form"]),
+        *(f"{V1}/form-wordings/{digest}" for digest in world.ids["wording_hash"]),
         f"{V1}/optouts/{B_OPTED}",
         f"{V1}/optouts/{B_PERSON}",
         *(f"{V1}/contacts/{i}" for i in world.ids["contact_id"]),
@@ -295,6 +315,20 @@ BODIES: Final[dict[str, Body]] = {
     },
     "export_contacts": {"json": {"form": "csv"}},
     "add_optout": {"json": {"number": B_PERSON}},
+    "add_data_request": {"json": {"kind": "erasure", "number": B_PERSON, "requester": "Intrus"}},
+    "extend_data_request": {"json": {"reason": "Intrus"}},
+    "refuse_data_request": {"json": {"reason": "Intrus"}},
+    "answer_data_request": {"json": {}},
+    "create_form": {"json": {"slug": "intrusion"}},
+    "update_form": {"json": {"double_opt_in": True}},
+    "publish_form": {
+        "json": {
+            "kind": "consent",
+            "title": {"fr": "Intrus"},
+            "information": {"fr": "Intrus"},
+            "purposes": [{"key": "sms", "channels": ["sms"], "label": {"fr": "Intrus"}}],
+        }
+    },
     "create_campaign": {
         "json": {
             "name": "Intruse",
@@ -357,6 +391,9 @@ NOT_FOUND: Final[dict[str, str]] = {
     "endpoint_id": "endpoint_not_found",
     "delivery_id": "delivery_not_found",
     "reply_id": "reply_not_found",
+    "request_id": "request_not_found",
+    "form": "form_not_found",
+    "wording_hash": "version_not_found",
     "slug": "advertiser_not_found",
 }
 OTHER_PARAMETERS: Final = ("number",)
@@ -429,7 +466,7 @@ def test_every_route_naming_an_object_is_404_for_another_advertisers_key(
                 # Exactly as for an object that does not exist.
                 none_such = server.request(
                     operation.method,
-                    url_of(operation, {name: "nobody" if name == "slug" else NONE_SUCH}),
+                    url_of(operation, {name: NONE_SUCH_BY_NAME.get(name, NONE_SUCH)}),
                     token=world.a,
                     **body_of(operation),
                 )

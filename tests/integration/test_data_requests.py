@@ -9,15 +9,23 @@ then dispatched by a real worker to the local SMSC over TCP."""
 
 import json
 import stat
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, MetaData, select
 
+from tambour.services import consent_forms, form_submissions
+from tambour.services.context import Context
 from tambour.services.data_requests import one_month_after
-from tambour.store.tables import advertisers, data_requests, webhook_deliveries, webhook_events
+from tambour.store.tables import (
+    advertisers,
+    data_requests,
+    webhook_deliveries,
+    webhook_events,
+)
+from tambour.store.tables import form_submissions as form_submissions_table
 from tests.integration.cli import Cli
 from tests.integration.test_contacts import write_csv
 from tests.integration.test_export_proof import (
@@ -273,10 +281,27 @@ def test_erasure_leaves_no_trace_but_the_suppression(
 
 
 def test_erasure_of_a_number_never_messaged(cli: Cli, engine: Engine, tmp_path: Path) -> None:
+    """A contact imported, never messaged, who also filled in a consent form (recorded with
+    its network) and started another that asks for a code it never confirmed."""
     cli("contacts", "import", str(contacts_file(tmp_path, LUMIERE)), "--advertiser", LUMIERE)
+    ctx = Context(
+        engine=engine, actor="test:forms", clock=lambda: datetime(2026, 12, 1, 8, tzinfo=UTC)
+    )
+    consent_forms.create(ctx, slug=LUMIERE, form="newsletter")
+    consent_forms.create(ctx, slug=LUMIERE, form="club", double_opt_in=True)
+    for form in ("newsletter", "club"):
+        form_submissions.submit(
+            ctx, slug=LUMIERE, form=form, number=NO_BASIS, ticked=["sms"],
+            ip="203.0.113.7", user_agent="Mozilla/5.0 (Marie)",
+        )  # fmt: skip
     request = add(cli, NO_BASIS, "erasure")
     cli("requests", "answer", str(request), "--advertiser", LUMIERE)
     assert _found(engine, NO_BASIS, "Marie") == []
+    with engine.connect() as conn:
+        kept = conn.execute(select(form_submissions_table)).all()
+    # The confirmed submission stays as proof of what was filled in, without number nor network.
+    assert [(r.e164, r.ip_prefix, r.user_agent) for r in kept] == [("", None, None)]
+    assert kept[0].confirmed_at is not None
     assert "ledger intact: every row sealed" in cli("audit", "verify").out
     unknown = add(cli, "+33612349999", "erasure")  # not a contact: suppressed all the same
     done = cli("requests", "answer", str(unknown), "--advertiser", LUMIERE, "--json").json()

@@ -35,6 +35,7 @@ from tambour.store.tables import (
     data_requests,
     early_receipts,
     evidence,
+    form_submissions,
     idempotency_keys,
     outbox,
     replies,
@@ -121,6 +122,7 @@ def erase(
         )
         .values(e164=None, requester=ERASED)
     )
+    _blank_form_submissions(conn, advertiser, e164)
     events = _scrub_events(conn, advertiser, e164)
     stored = _drop_stored_answers(conn, advertiser, e164)
     return Erased(
@@ -241,6 +243,17 @@ def _blank_own_campaigns(conn: Connection, advertiser: Advertiser, contact_id: i
             campaigns.c.id.in_(own),
         )
         .values(text=ERASED, reference=None)
+    )
+
+
+def _blank_form_submissions(conn: Connection, advertiser: Advertiser, e164: str) -> None:
+    """A consent form's submissions from the number: one never confirmed goes (it proved
+    nothing); a confirmed one keeps what it proves (form, version, choices, dates) without the
+    number and the network it came from."""
+    mine = (form_submissions.c.advertiser_id == advertiser.id) & (form_submissions.c.e164 == e164)
+    conn.execute(delete(form_submissions).where(mine, form_submissions.c.confirmed_at.is_(None)))
+    conn.execute(
+        update(form_submissions).where(mine).values(e164=ERASED, ip_prefix=None, user_agent=None)
     )
 
 
