@@ -69,7 +69,9 @@ def test_requests_are_registered_and_answered_over_the_api(
         assert_problem(again, 409, "not_open")
         # Erasure: the contact is gone, the number stays suppressed.
         erasure = server.post(REQUESTS, token=key, json={**body, "kind": "erasure"}).json()
-        erased = server.post(f"{REQUESTS}/{erasure['id']}/answer", token=key, json={}).json()
+        path = f"{REQUESTS}/{erasure['id']}/answer"
+        assert_problem(server.post(path, token=key, json={}), 422, "erasure_unconfirmed")
+        erased = server.post(path, token=key, json={"confirm_erasure": True}).json()
         assert erased["erased"]["contact_id"] == made.json()["id"]
         assert erased["erased"]["suppressed"] is True and erased["data"] is None
         gone = server.get(f"/api/v1/contacts/{made.json()['id']}", token=key)

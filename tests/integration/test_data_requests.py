@@ -253,7 +253,10 @@ def test_erasure_leaves_no_trace_but_the_suppression(
     assert {table for table, *_ in before} >= {
         "contacts", "outbox", "plan_rows", "replies", "data_requests", "webhook_events",
     }  # fmt: skip
-    said = cli("requests", "answer", str(request), "--advertiser", LUMIERE, "--json").json()
+    unconfirmed = cli("requests", "answer", str(request), "--advertiser", LUMIERE, ok=False)
+    assert unconfirmed.code == 2 and "--confirm-erasure: confirm the erasure" in unconfirmed.err
+    said = cli("requests", "answer", str(request), "--advertiser", LUMIERE, "--confirm-erasure",
+               "--json").json()  # fmt: skip
     erased = said["erased"]
     assert erased["contact_id"] is not None and erased["replies"] == 1
     assert erased["messages"] == 1 and erased["plan_rows"] == 1 and erased["evidence"] >= 2
@@ -262,7 +265,7 @@ def test_erasure_leaves_no_trace_but_the_suppression(
     # What is left is Cave Dupont's own data about the same person: not this erasure's.
     assert left and all(owner not in (None, lumiere) for *_, owner in left), left
     cave_only = add(cli, STOPPED, "erasure", slug=CAVE)
-    cli("requests", "answer", str(cave_only), "--advertiser", CAVE)
+    cli("requests", "answer", str(cave_only), "--advertiser", CAVE, "--confirm-erasure")
     nothing = _found(engine, STOPPED, "Zoé")
     assert nothing == [], nothing
     # The proof still verifies; the number stays on the suppression list.
@@ -295,7 +298,7 @@ def test_erasure_of_a_number_never_messaged(cli: Cli, engine: Engine, tmp_path: 
             ip="203.0.113.7", user_agent="Mozilla/5.0 (Marie)",
         )  # fmt: skip
     request = add(cli, NO_BASIS, "erasure")
-    cli("requests", "answer", str(request), "--advertiser", LUMIERE)
+    cli("requests", "answer", str(request), "--advertiser", LUMIERE, "--confirm-erasure")
     assert _found(engine, NO_BASIS, "Marie") == []
     with engine.connect() as conn:
         kept = conn.execute(select(form_submissions_table)).all()
@@ -304,13 +307,14 @@ def test_erasure_of_a_number_never_messaged(cli: Cli, engine: Engine, tmp_path: 
     assert kept[0].confirmed_at is not None
     assert "ledger intact: every row sealed" in cli("audit", "verify").out
     unknown = add(cli, "+33612349999", "erasure")  # not a contact: suppressed all the same
-    done = cli("requests", "answer", str(unknown), "--advertiser", LUMIERE, "--json").json()
+    done = cli("requests", "answer", str(unknown), "--advertiser", LUMIERE, "--confirm-erasure",
+               "--json").json()  # fmt: skip
     assert done["erased"]["contact_id"] is None and done["erased"]["suppressed"] is True
 
 
 def test_audit_verify_still_catches_an_edit_after_an_erasure(both: Cli, engine: Engine) -> None:
     request = add(both, DELIVERED, "erasure")
-    both("requests", "answer", str(request), "--advertiser", LUMIERE)
+    both("requests", "answer", str(request), "--advertiser", LUMIERE, "--confirm-erasure")
     assert "ledger intact: every row sealed" in both("audit", "verify").out
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE plan_rows SET text = 'changé' WHERE e164 = ''")

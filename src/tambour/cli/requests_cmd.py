@@ -2,7 +2,6 @@
 erasure, objection), each answered within its deadline."""
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -21,7 +20,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 OPTIONS = {
     "slug": "--advertiser", "kind": "--kind", "means": "--means", "requester": "--requester",
     "received_on": "--received", "note": "--note", "reason": "--reason", "request": "ID",
-    "corrections": "--set",
+    "corrections": "--set", "confirm": "--confirm-erasure",
 }  # fmt: skip
 
 
@@ -57,7 +56,7 @@ def add(
     """Register a request; it is due one month after it was received."""
     ctx = open_context()
     with refusals(OPTIONS):
-        received_on = _day(received) if received else None
+        received_on = data_requests.parse_day(received or "")
         request = data_requests.add(
             ctx, slug=advertiser, kind=data_requests.parse_kind(kind),
             number=number, requester=requester, means=data_requests.parse_means(means),
@@ -67,13 +66,6 @@ def add(
         print_json(request.as_dict())
     else:
         typer.echo(f"request {request.id} registered: {request.kind}, due {request.due_by}")
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        fail(f"--received: {value!r} is not a date (YYYY-MM-DD)")
 
 
 @app.command("list")
@@ -159,6 +151,9 @@ def answer(
         list[str] | None,
         typer.Option("--set", help="Rectification: FIELD=VALUE (empty removes), repeatable."),
     ] = None,
+    confirm_erasure: Annotated[
+        bool, typer.Option("--confirm-erasure", help="Erasure: it cannot be undone.")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Answer a request by its kind: the data (access, portability), the erasure, the
@@ -176,7 +171,9 @@ def answer(
             result: object = copy.request.as_dict()
             said = f"request {request_id} answered: {out}/request-{request_id}.json and .html"
         elif kind == RequestKind.ERASURE:
-            erased = request_answers.answer_erasure(ctx, slug=advertiser, request_id=request_id)
+            erased = request_answers.answer_erasure(
+                ctx, slug=advertiser, request_id=request_id, confirmed=confirm_erasure
+            )
             result = erased.as_dict()
             e = erased.erased
             said = (

@@ -37,9 +37,10 @@ from sqlalchemy import (
 from tambour.rules.codes import OptOutSource
 from tambour.services import advertisers, message_minutes
 from tambour.services.context import Context, InvalidInputError
+from tambour.services.data_requests import REMIND_DAYS
 from tambour.services.views import View
 from tambour.store.engine import snapshot
-from tambour.store.tables import campaigns, jobs, outbox, suppressions
+from tambour.store.tables import campaigns, data_requests, jobs, outbox, suppressions
 
 ZONE: Final = "Europe/Paris"  # the advertiser's days: the dashboard's reader is in France
 DEFAULT_DAYS: Final = 30
@@ -135,6 +136,14 @@ class FailedJob(View):
 
 
 @dataclass(frozen=True, slots=True)
+class DueRequest(View):
+    id: int
+    kind: str
+    due_by: date
+    days_left: int  # negative: overdue
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard(View):
     """What the dashboard shows, at `at`: `days` oldest first, the last one today (so far)."""
 
@@ -148,6 +157,8 @@ class Dashboard(View):
     complaints: ComplaintTrend
     failed_jobs: tuple[FailedJob, ...]  # the latest few of the period
     failed_job_count: int  # all of the period
+    # Open data requests due within a week, or overdue (services/data_requests.py).
+    requests_due: tuple[DueRequest, ...] = ()
 
     @property
     def totals(self) -> Day:
@@ -169,7 +180,8 @@ class Dashboard(View):
     def needs_attention(self) -> bool:
         return bool(
             self.blocked or self.in_doubt or self.complaints.rising or self.failed_job_count
-        )
+            or self.requests_due
+        )  # fmt: skip
 
 
 def figures(ctx: Context, *, slug: str, days: int = DEFAULT_DAYS, zone: str = ZONE) -> Dashboard:
@@ -193,6 +205,7 @@ def figures(ctx: Context, *, slug: str, days: int = DEFAULT_DAYS, zone: str = ZO
         blocked = _blocked(conn, owner)
         in_doubt = _in_doubt(conn, owner)
         failed, failed_count = _failed_jobs(conn, owner, since)
+        requests_due = _requests_due(conn, owner, today)
     series = {day: dict.fromkeys(_COUNTED, 0) for day in _dates(first, today)}
     for what, hours in (*messages.items(), *oppositions.items()):
         for hour, count in hours.items():
@@ -220,7 +233,22 @@ def figures(ctx: Context, *, slug: str, days: int = DEFAULT_DAYS, zone: str = ZO
         complaints=trend,
         failed_jobs=failed,
         failed_job_count=failed_count,
+        requests_due=requests_due,
     )
+
+
+def _requests_due(conn: Connection, owner: int, today: date) -> tuple[DueRequest, ...]:
+    horizon = today + timedelta(days=REMIND_DAYS)
+    rows = conn.execute(
+        select(data_requests.c.id, data_requests.c.kind, data_requests.c.due_by)
+        .where(
+            data_requests.c.advertiser_id == owner,
+            data_requests.c.status == "open",
+            data_requests.c.due_by <= horizon,
+        )
+        .order_by(data_requests.c.due_by, data_requests.c.id)
+    )
+    return tuple(DueRequest(r.id, r.kind, r.due_by, (r.due_by - today).days) for r in rows)
 
 
 _COUNTED: Final = ("sent", "delivered", "failed", "opt_outs", "complaints")

@@ -69,6 +69,7 @@ TEXTS: Final = {
         "within the first month"
     ),
     "empty_reason": "give the reason (it is told to the person)",
+    "invalid_date": "{value!r} is not a date (YYYY-MM-DD)",
     "wrong_kind": "data request {request_id} is {kind}, not {expected}",
 }
 
@@ -113,6 +114,17 @@ def _parsed(value: str, enum: type[StrEnum], field: str, code: str) -> Any:
         choices = ", ".join(member.value for member in enum)
         said = TEXTS[code].format(value=value, choices=choices)
         raise InvalidInputError(field, code, said) from None
+
+
+def parse_day(value: str, field: str = "received_on") -> date | None:
+    """A day written YYYY-MM-DD (None for an empty text), or InvalidInputError for `field`."""
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        said = TEXTS["invalid_date"].format(value=value)
+        raise InvalidInputError(field, "invalid_date", said) from None
 
 
 def parse_kind(value: str, field: str = "kind") -> RequestKind:

@@ -45,6 +45,7 @@ TEXTS: Final = {
         "contact has (a consent or an opposition is a dated fact: record a new one)"
     ),
     "no_corrections": "give at least one field to correct",
+    "erasure_unconfirmed": "confirm the erasure: it cannot be undone",
     "bad_value": "{field}: {problem}",
     "bad_postal_code": "{field}: {value!r} is not a French postal code (5 digits)",
 }
@@ -101,8 +102,12 @@ def answer_objection(ctx: Context, *, slug: str, request_id: int) -> DataRequest
         return view(conn, ctx, advertiser, request_id)
 
 
-def answer_erasure(ctx: Context, *, slug: str, request_id: int) -> ErasureAnswer:
-    """Answer an erasure request: services/erasure.py, audited with the rows it rewrote."""
+def answer_erasure(ctx: Context, *, slug: str, request_id: int, confirmed: bool) -> ErasureAnswer:
+    """Answer an erasure request: services/erasure.py, audited with the rows it rewrote.
+    `confirmed`: the caller said it knows an erasure cannot be undone (refused otherwise,
+    field `confirm`)."""
+    if not confirmed:
+        raise InvalidInputError("confirm", "erasure_unconfirmed", TEXTS["erasure_unconfirmed"])
     now = ctx.now()
     with ctx.engine.begin() as conn:
         advertiser, row = _start(conn, slug, request_id, RequestKind.ERASURE)

@@ -21,12 +21,14 @@ from tambour.web.pages import (
     dashboard,
     forms,
     operator,
+    requests,
     settings,
 )
 from tambour.web.templating import STATIC_DIR
 
 PAGES = (
-    account, dashboard, contacts, forms, campaign_editor, campaign_plan, settings, audit, operator,
+    account, dashboard, contacts, forms, requests, campaign_editor, campaign_plan, settings, audit,
+    operator,
 )  # fmt: skip
 
 

@@ -220,6 +220,11 @@ REFUSALS: Final[dict[str, str]] = {
     "no_corrections": N_("Give at least one field to correct."),
     "bad_value": N_("This value holds a control character or is too long."),
     "bad_postal_code": N_("This is not a French postal code (5 digits)."),
+    "invalid_date": N_("This is not a date: write it as 2026-12-01, or pick it."),
+    "erasure_unconfirmed": N_(
+        "Tick the box to confirm: an erasure cannot be undone (the number stays on the "
+        "opposition list)."
+    ),
     # -- contacts (services/contacts.py, contact_reads.py, contact_writes.py, proof.py) ---------
     "contact_not_found": N_("This contact is not in the ledger."),
     "number_not_found": N_("The ledger has no contact, opt-out or reply from this number."),

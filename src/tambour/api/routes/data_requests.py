@@ -97,7 +97,9 @@ def answer_data_request(
             document=subject_access_html(copy.data, "fr"),
         )  # fmt: skip
     if kind == RequestKind.ERASURE:
-        erased = request_answers.answer_erasure(ctx, slug=advertiser, request_id=request_id)
+        erased = request_answers.answer_erasure(
+            ctx, slug=advertiser, request_id=request_id, confirmed=body.confirm_erasure
+        )
         return AnswerOut.of_erasure(erased.request, erased.erased)
     if kind == RequestKind.OBJECTION:
         done = request_answers.answer_objection(ctx, slug=advertiser, request_id=request_id)

@@ -35,6 +35,9 @@ class Reason(BaseModel):
 class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    confirm_erasure: bool = Field(
+        default=False, description="Erasure only: true, to say it cannot be undone."
+    )
     corrections: dict[Annotated[str, text(1, 64)], Annotated[str | None, text(0, 200)]] | None = (
         Field(
             default=None,

@@ -17,6 +17,7 @@ from tambour.services import dashboard
 from tambour.services.context import Problem
 from tambour.services.dashboard import Dashboard
 from tambour.web import charts, refusals
+from tambour.web.documents import REQUEST_KINDS
 from tambour.web.routing import WebRouter
 from tambour.web.templating import render
 from tambour.web.visitors import AtAdvertiser, Page
@@ -134,6 +135,7 @@ def _values(found: Dashboard, lang: str) -> dict[str, Any]:
         },
         "fmt": fmt,
         "job_kind": lambda kind: job_kind(kind, lang),
+        "request_kind": lambda kind: _(REQUEST_KINDS.get(kind, kind)),
         "job_error": lambda job: _job_error(job, lang),
     }
 
