@@ -24,10 +24,12 @@ class Settings:
     # short links (default: the public URL). Unset: a campaign using links is blocked.
     public_url: str | None = None
     short_url: str | None = None
+    # TAMBOUR_CLICKS_RETENTION_DAYS: short-link clicks are erased after that many days.
+    clicks_retention_days: int = 90
 
     @property
     def links(self) -> LinkBases:
-        return LinkBases(self.public_url, self.short_url)
+        return LinkBases(self.public_url, self.short_url, self.clicks_retention_days)
 
     def problems(self) -> list[str]:
         """What is wrong with the link bases, each naming its variable."""
@@ -37,6 +39,8 @@ class Settings:
             problem = value is not None and base_problem(value)
             if problem:
                 found.append(f"{name}: {problem}")
+        if not 1 <= self.clicks_retention_days <= 3650:
+            found.append("TAMBOUR_CLICKS_RETENTION_DAYS: a number of days from 1 to 3650")
         if self.short_url and not self.public_url:
             found.append("TAMBOUR_SHORT_URL is set without TAMBOUR_PUBLIC_URL")
         return found
@@ -55,4 +59,15 @@ class Settings:
             files_dir=env.get("TAMBOUR_FILES_DIR") or "./tambour-files",
             public_url=env.get("TAMBOUR_PUBLIC_URL") or None,
             short_url=env.get("TAMBOUR_SHORT_URL") or None,
+            clicks_retention_days=_days(env.get("TAMBOUR_CLICKS_RETENTION_DAYS")),
         )
+
+
+def _days(value: str | None) -> int:
+    """A number of days as given; 0 (refused by `problems`) for what is not one."""
+    if not value:
+        return 90
+    try:
+        return int(value)
+    except ValueError:
+        return 0

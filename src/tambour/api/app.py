@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
-from tambour import __version__, web
+from tambour import __version__, public, web
 from tambour.api import idempotency, metrics, openapi, problems
 from tambour.api.auth import KeyCache
 from tambour.api.message_batcher import MessageBatcher
@@ -33,6 +33,9 @@ from tambour.api.routes import (
 )
 from tambour.api.runtime import Runtime
 from tambour.api.settings import ApiSettings
+from tambour.public.pages import ACTOR
+from tambour.services.clicks import ClickRecorder, Resolver
+from tambour.services.context import Context
 
 OPENAPI_URL = "/api/v1/openapi.json"
 DESCRIPTION = """\
@@ -44,6 +47,17 @@ or English by `Accept-Language`. Every POST takes an `Idempotency-Key`. Lists ar
 by cursor (`limit`, `next`). Rate limits per key come in the `RateLimit` headers.
 """
 log = logging.getLogger("tambour.api")
+
+
+def public_context(shared: Runtime) -> Context:
+    """The Context of what recipients do through links (the audit log names them so)."""
+    return Context(
+        engine=shared.engine,
+        actor=ACTOR,
+        clock=shared.clock,
+        keys=shared.keys,
+        links=shared.settings.base.links,
+    )
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -61,6 +75,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         gc.freeze()
         yield
         batcher.close()
+        recorder.close()  # the clicks still queued are written
         shared.close()
 
     app = FastAPI(
@@ -95,6 +110,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     ):
         app.include_router(resource.router)
     app.include_router(callbacks.router)  # the aggregators' delivery callbacks
+    public_ctx = public_context(shared)
+    recorder = app.state.click_recorder = ClickRecorder(public_ctx)
+    app.state.link_resolver = Resolver(shared.engine, lambda: shared.keys)
+    public.install(app)  # what recipients open: opt-out links, short links
     docs.install(app, OPENAPI_URL)
     web.install(app)  # the pages, at /; after the API, whose handlers they wrap
     return app

@@ -57,6 +57,7 @@ class LinkBases:
 
     public_url: str | None = None
     short_url: str | None = None  # None: the public URL
+    clicks_kept_days: int = 90  # clicks are erased after that many days
 
     def __post_init__(self) -> None:
         for name in ("public_url", "short_url"):

@@ -30,7 +30,8 @@ from queue import Empty
 from typing import Any, Final, NamedTuple
 
 from orjson import loads as json_loads
-from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of, personalization
 from tambour.rules.codes import ContactKind, OptOutSource, Reason
@@ -434,14 +435,23 @@ def _sealed(rows: list[list[Any]], sealer: Sealer, stats: ChunkStats) -> list[li
 
 def _reserve_links(conn: Connection, n: int) -> int:
     """The first of `n` link ids reserved for this chunk (a short transaction of its own: ids
-    a failed plan leaves unused are never handed out again)."""
+    a failed plan leaves unused are never handed out again). The counter's row is made on
+    first use (by the migration, or here when a table was emptied)."""
+    bump = (
+        update(link_counter)
+        .where(link_counter.c.id == 1)
+        .values(next_id=link_counter.c.next_id + n)
+        .returning(link_counter.c.next_id)
+    )
     with conn.begin():
-        after = conn.execute(
-            update(link_counter)
-            .where(link_counter.c.id == 1)
-            .values(next_id=link_counter.c.next_id + n)
-            .returning(link_counter.c.next_id)
-        ).scalar_one()
+        after = conn.execute(bump).scalar_one_or_none()
+        if after is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(link_counter).values(id=1, next_id=1 + n))
+                after = 1 + n
+            except IntegrityError:  # another plan made it meanwhile
+                after = conn.execute(bump).scalar_one()
     return int(after) - n
 
 
