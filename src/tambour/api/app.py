@@ -34,6 +34,7 @@ from tambour.api.routes import (
 from tambour.api.runtime import Runtime
 from tambour.api.settings import ApiSettings
 from tambour.public.pages import ACTOR
+from tambour.public.redirects import ShortLinks
 from tambour.services.clicks import ClickRecorder, Resolver
 from tambour.services.context import Context
 
@@ -94,7 +95,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.metrics = metrics.registry(shared.engine, shared.clock)
     problems.install(app)
     idempotency.install(app)
-    app.add_middleware(ServerEdge, limiter=shared.limiter)  # added last: the outermost
+    app.add_middleware(ServerEdge, limiter=shared.limiter)
+    app.add_middleware(ShortLinks)  # added last: the outermost (redirects answer at once)
     openapi.install(app)
     app.include_router(health.router)
     for resource in (
