@@ -14,9 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from tambour.services import clicks as click_service
+from tambour.services import webhooks
 from tambour.services.context import Context
 from tambour.sms.text import count_text
 from tambour.store.engine import make_engine
@@ -26,7 +27,9 @@ from tambour.store.tables import (
     evidence,
     link_clicks,
     message_links,
+    outbox,
     suppressions,
+    webhook_events,
 )
 from tests.integration.api_server import ApiServer, new_key
 from tests.integration.cli import Cli
@@ -299,3 +302,64 @@ def create_engine_for(db_url: str) -> Iterator[Any]:
 
 def _bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+def test_a_click_within_a_second_of_the_send_is_a_scanner_and_a_persons_is_told_by_webhook(
+    db_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    cli = Cli(db_url)
+    cli.env["TAMBOUR_NOW"] = NOW
+    cli.env["TAMBOUR_PUBLIC_URL"] = "https://m.example.fr"
+    cli.advertiser("maison-lumiere")
+    cli("contacts", "import", str(sample_file(tmp_path)), "--advertiser", "maison-lumiere")
+    planned(cli, "Printemps")
+    cli("campaign", "launch", "Printemps")
+    ctx = Context(engine, actor="test", clock=lambda: datetime(2027, 3, 26, 9, tzinfo=UTC))
+    webhooks.create_endpoint(
+        ctx, advertiser="maison-lumiere", url="https://hooks.example.fr/t",
+        events=["link.clicked"], allow_private=True,
+    )  # fmt: skip
+    sent = datetime(2027, 3, 26, 9, tzinfo=UTC)
+    with engine.begin() as conn:
+        link = conn.execute(
+            select(message_links).where(message_links.c.kind == "go").limit(1)
+        ).one()
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.campaign_id == link.campaign_id, outbox.c.contact_id == link.contact_id)
+            .values(state="submitted", submitted_at=sent)
+        )
+        message_id = conn.execute(
+            select(outbox.c.id).where(
+                outbox.c.campaign_id == link.campaign_id, outbox.c.contact_id == link.contact_id
+            )
+        ).scalar_one()
+    target = click_service.LinkTarget(
+        link.id, link.advertiser_id, link.campaign_id, link.contact_id, TARGET, "metropole", None
+    )
+    with engine.begin() as conn:
+        people = click_service.write_clicks(
+            conn,
+            [
+                click_service.Click(
+                    target, sent + timedelta(milliseconds=300), None, BROWSER, None
+                ),
+                click_service.Click(target, sent + timedelta(minutes=5), None, BROWSER, None),
+            ],
+            sent + timedelta(minutes=5),
+            None,
+        )
+    assert people == 1
+    with engine.connect() as conn:
+        bots = conn.execute(select(link_clicks.c.bot).order_by(link_clicks.c.id)).scalars().all()
+        bodies = (
+            conn.execute(
+                select(webhook_events.c.body).where(webhook_events.c.type == "link.clicked")
+            )
+            .scalars()
+            .all()
+        )
+    assert bots == ["too_soon", None]
+    (body,) = [json.loads(b) for b in bodies]
+    assert body["data"]["message_id"] == message_id and body["data"]["url"] == TARGET
+    assert body["data"]["territory"] == "metropole" and "number" not in body["data"]

@@ -1,9 +1,11 @@
 """Links made per message (issue 17): the template's link forms, their final lengths, the codes."""
 
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tambour.rules.clicks import Bot, classify, too_soon, truncated_ip
 from tambour.rules.links import CODE_LENGTH, TOKEN_LENGTH, LinkBases, base_problem
 from tambour.rules.template import LinkPart, parse_template
 from tambour.services.link_codes import SPACE, LinkCodes
@@ -68,3 +70,48 @@ def test_an_opt_out_token_carries_a_keyed_check() -> None:
     assert codes.token_id(codes.code(78) + token[CODE_LENGTH:]) is None
     assert codes.form_ok(token, codes.form_value(token))
     assert not codes.form_ok(token, codes.form_value(codes.token(78)))
+
+
+CHROME = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36"
+
+
+@pytest.mark.parametrize(
+    ("method", "agent", "headers", "bot"),
+    [
+        ("GET", CHROME, {}, None),
+        ("HEAD", CHROME, {}, Bot.HEAD),
+        ("GET", CHROME, {"sec-purpose": "prefetch;prerender"}, Bot.PREFETCH),
+        ("GET", CHROME, {"purpose": "prefetch"}, Bot.PREFETCH),
+        ("GET", None, {}, Bot.USER_AGENT),
+        ("GET", "WhatsApp/2.23.20.0", {}, Bot.USER_AGENT),
+        ("GET", "facebookexternalhit/1.1", {}, Bot.USER_AGENT),
+        ("GET", "Mozilla/5.0 (compatible; Googlebot/2.1)", {}, Bot.USER_AGENT),
+        ("GET", "curl/8.5.0", {}, Bot.USER_AGENT),
+        ("GET", "Mozilla/5.0 HeadlessChrome/126.0", {}, Bot.USER_AGENT),
+    ],
+)
+def test_bots_prefetches_and_scanners_are_told_apart(
+    method: str, agent: str | None, headers: dict[str, str], bot: Bot | None
+) -> None:
+    assert classify(method, agent, headers) is bot
+
+
+def test_a_follow_within_a_second_of_the_send_is_a_scanner() -> None:
+    sent = datetime(2027, 3, 26, 9, tzinfo=UTC)
+    assert too_soon(sent + timedelta(milliseconds=400), sent)
+    assert not too_soon(sent + timedelta(seconds=3), sent)
+    assert not too_soon(sent, None)  # not sent yet: nothing to compare with
+
+
+@pytest.mark.parametrize(
+    ("address", "kept"),
+    [
+        ("203.0.113.77", "203.0.113.0/24"),
+        ("2001:db8:abcd:12:1:2:3:4", "2001:db8:abcd::/48"),
+        ("::ffff:198.51.100.9", "198.51.100.0/24"),
+        ("not an address", None),
+        (None, None),
+    ],
+)
+def test_addresses_are_kept_truncated(address: str | None, kept: str | None) -> None:
+    assert truncated_ip(address) == kept
