@@ -39,7 +39,7 @@ from sqlalchemy import create_engine, func, select
 
 sys.path.insert(0, str(Path(__file__).parent))
 from contact_file import write
-from measure import TAMBOUR, throwaway_postgres
+from measure import TAMBOUR, serving, throwaway_postgres
 from tambour.keys import Keys
 from tambour.services.link_codes import LinkCodes
 from tambour.store.tables import link_clicks, message_links
@@ -85,28 +85,9 @@ def build(url: str, contacts: int, folder: Path) -> list[str]:
 @contextmanager
 def served(url: str, folder: Path) -> Iterator[str]:
     env = {**os.environ, "TAMBOUR_DATABASE_URL": url, "TAMBOUR_SECRET_KEY": KEY,
-           "TAMBOUR_NOW": NOW, "TAMBOUR_LOG_LEVEL": "warning"}  # fmt: skip
-    with (folder / "serve.log").open("wb") as sink:
-        process = subprocess.Popen(
-            [TAMBOUR, "serve", "--port", "0", "--log-level", "warning"],
-            env=env, stdout=subprocess.PIPE, stderr=sink,
-        )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().decode()
-        if "listening on" not in line:
-            raise SystemExit(f"tambour serve said {line!r}")
-        base = line.split("listening on ", 1)[1].split()[0]
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+           "TAMBOUR_NOW": NOW}  # fmt: skip
+    with serving(env, folder, "warning") as (base, _log):
         yield base
-    finally:
-        process.terminate()  # a clean shutdown: the clicks still queued are written
-        process.wait(30)
 
 
 async def _client(base: str, codes: list[str], seconds: float, concurrency: int, seed: int):

@@ -36,7 +36,6 @@ from tambour.api.settings import ApiSettings
 from tambour.public.pages import ACTOR
 from tambour.public.redirects import ShortLinks
 from tambour.services.clicks import ClickRecorder, Resolver
-from tambour.services.context import Context
 
 OPENAPI_URL = "/api/v1/openapi.json"
 DESCRIPTION = """\
@@ -48,17 +47,6 @@ or English by `Accept-Language`. Every POST takes an `Idempotency-Key`. Lists ar
 by cursor (`limit`, `next`). Rate limits per key come in the `RateLimit` headers.
 """
 log = logging.getLogger("tambour.api")
-
-
-def public_context(shared: Runtime) -> Context:
-    """The Context of what recipients do through links (the audit log names them so)."""
-    return Context(
-        engine=shared.engine,
-        actor=ACTOR,
-        clock=shared.clock,
-        keys=shared.keys,
-        links=shared.settings.base.links,
-    )
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -112,8 +100,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     ):
         app.include_router(resource.router)
     app.include_router(callbacks.router)  # the aggregators' delivery callbacks
-    public_ctx = public_context(shared)
-    recorder = app.state.click_recorder = ClickRecorder(public_ctx)
+    recorder = app.state.click_recorder = ClickRecorder(shared.acting_as(ACTOR))
     app.state.link_resolver = Resolver(shared.engine, lambda: shared.keys)
     public.install(app)  # what recipients open: opt-out links, short links
     docs.install(app, OPENAPI_URL)

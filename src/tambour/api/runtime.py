@@ -63,7 +63,10 @@ class Runtime:
 
     def context(self, key: ApiKey | None = None) -> Context:
         """The Context of a use case run for `key` (the audit log names it)."""
-        actor = "api" if key is None else f"api:{key.key_id}"
+        return self.acting_as("api" if key is None else f"api:{key.key_id}")
+
+    def acting_as(self, actor: str) -> Context:
+        """The Context of a use case run for `actor` (the web app's account, a recipient)."""
         return Context(
             engine=self.engine,
             actor=actor,

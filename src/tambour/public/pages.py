@@ -42,14 +42,7 @@ def language(request: Request) -> str:
 
 def context(request: Request) -> Context:
     """The Context of what a recipient does through a link (the audit log names them so)."""
-    shared = runtime(request)
-    return Context(
-        engine=shared.engine,
-        actor=ACTOR,
-        clock=shared.clock,
-        keys=shared.keys,
-        links=shared.settings.base.links,
-    )
+    return runtime(request).acting_as(ACTOR)
 
 
 def page(

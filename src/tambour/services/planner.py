@@ -689,19 +689,15 @@ def reseal(conn: Connection, sealer: Sealer, where: Any, seal_sum: int) -> int:
 
 
 def drop_generation(conn: Connection, campaign_id: int, generation: int, *, older: bool) -> None:
-    """Delete one generation's rows, or (older=True) every generation before it."""
-    where = plan_rows.c.campaign_id == campaign_id
-    if older:
-        where &= plan_rows.c.generation < generation
-    else:
-        where &= plan_rows.c.generation == generation
-    conn.execute(delete(plan_rows).where(where))
-    links = message_links.c.campaign_id == campaign_id
-    if older:
-        links &= message_links.c.generation < generation
-    else:
-        links &= message_links.c.generation == generation
-    conn.execute(delete(message_links).where(links))
+    """Delete one generation's rows and the links made for them, or (older=True) those of
+    every generation before it."""
+    for table in (plan_rows, message_links):
+        where = table.c.campaign_id == campaign_id
+        if older:
+            where &= table.c.generation < generation
+        else:
+            where &= table.c.generation == generation
+        conn.execute(delete(table).where(where))
 
 
 def next_generation(conn: Connection, campaign_id: int) -> int | None:
