@@ -363,3 +363,17 @@ def test_a_click_within_a_second_of_the_send_is_a_scanner_and_a_persons_is_told_
     (body,) = [json.loads(b) for b in bodies]
     assert body["data"]["message_id"] == message_id and body["data"]["url"] == TARGET
     assert body["data"]["territory"] == "metropole" and "number" not in body["data"]
+
+
+def test_no_click_is_lost_on_a_clean_shutdown(
+    served: tuple[Cli, ApiServer], engine: Engine
+) -> None:
+    cli, server = served
+    texts = sends(planned(cli, "Printemps"))
+    cli("campaign", "launch", "Printemps")
+    links = [SHORT.search(t).group(0) for t in texts.values()]  # type: ignore[union-attr]
+    with httpx.Client(timeout=30, headers={"User-Agent": BROWSER}) as client:
+        for n in range(60):
+            assert client.get(links[n % len(links)]).status_code == 302
+    server.stop()  # SIGTERM at once: the clicks still queued are written on the way out
+    assert count(engine, link_clicks) == 60

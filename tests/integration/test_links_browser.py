@@ -89,6 +89,13 @@ def test_a_recipient_opts_out_by_the_link_and_follows_a_short_link(
     assert clicks(web.server.db_url) == {None: 1, "prefetch": 1}
     report = cli("links", "report", "Liens", "--json").json()
     assert report["clicks"] == 1 and report["not_counted"] == {"prefetch": 1}
+    # The campaign's page says it too, to its advertiser's marketer.
+    marketer = browser.signed_in(web, "marketer@maison-lumiere.fr")
+    marketer.goto(f"{web.url}/a/{HOME}/campaigns/{report['campaign_id']}")
+    section = marketer.get_by_role("region", name="Clics des liens courts")
+    assert "1 clic(s) de personnes" in section.inner_text()
+    assert "Non comptés (robots, analyseurs de liens, préchargements) : 1" in section.inner_text()
+    browser.check(marketer, "link-clicks-campaign")
 
     # The next campaign excludes the number that opted out.
     cli.blocked_or_not("campaign", "create", "--name", "Suite", "--text", text, *common)
