@@ -14,10 +14,12 @@ person's activity recorded once a day). Latency is the client's round trip (clie
 share the machine's cores: the server's own time is lower). After a first unmeasured second
 (the codes looked up once, then remembered), every 302 counts; any other answer is an error.
 `--baseline` times `/healthz` the same way: on a machine busy with other work, the ratio of
-the two says what the redirects cost.
+the two says what the redirects cost. `--in-process N` first times N redirects by calling the
+app itself (its whole middleware stack, as uvicorn does) in the bench's process: the server's
+own time per redirect, without the client's and the network's.
 
 Usage: python benches/bench_redirects.py [--contacts N] [--only sqlite|postgresql]
-       [--seconds 10] [--clients 2] [--concurrency 16] [--baseline]
+       [--seconds 10] [--clients 2] [--concurrency 16] [--baseline] [--in-process N]
 """
 
 import argparse
@@ -151,8 +153,48 @@ def report(name: str, latencies: list[float], errors: int, seconds: float) -> No
     )
 
 
+async def _in_process(url: str, paths: list[str], n: int) -> list[float]:
+    """The server's own time per redirect: the app called as uvicorn calls it (its whole
+    middleware stack), in this process, with no client nor network."""
+    os.environ.update(TAMBOUR_DATABASE_URL=url, TAMBOUR_SECRET_KEY=KEY, TAMBOUR_NOW=NOW)
+    from tambour.api.app import create_app
+
+    app = create_app()
+    rng = random.Random(7)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start" and message["status"] != 302:
+            raise SystemExit(f"in process: answered {message['status']}")
+
+    headers = [(b"user-agent", UA.encode()), (b"host", b"m.bench.fr")]
+    times: list[float] = []
+    for k in range(len(paths) + n):  # every code once first: then they are remembered
+        path = paths[k] if k < len(paths) else rng.choice(paths)
+        scope = {"type": "http", "method": "GET", "path": path, "headers": headers,
+                 "query_string": b"", "client": ("203.0.113.7", 5000), "scheme": "https",
+                 "server": ("m.bench.fr", 443), "http_version": "1.1", "root_path": ""}  # fmt: skip
+        began = time.perf_counter()
+        await app(scope, receive, send)
+        if k >= len(paths):
+            times.append(time.perf_counter() - began)
+    app.state.click_recorder.close()
+    return times
+
+
 def one(backend: str, url: str, args: argparse.Namespace, folder: Path) -> None:
     paths = ["/s/" + code for code in build(url, args.contacts, folder)]
+    if args.in_process:
+        times = asyncio.run(_in_process(url, paths, args.in_process))
+        ms = sorted(t * 1000 for t in times)
+        q = statistics.quantiles(ms, n=100)
+        print(
+            f"{backend:<11} in process: {len(ms) / sum(t for t in times):>8,.0f} redirects/s "
+            f"of server time (one core)   p50 {q[49]:6.3f} ms  p95 {q[94]:6.3f} ms  "
+            f"p99 {q[98]:6.3f} ms"
+        )
     with served(url, folder) as base:
         latencies, errors = measure(base, paths, args.seconds, args.clients, args.concurrency)
         report(backend, latencies, errors, args.seconds)
@@ -175,6 +217,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--in-process", type=int, default=0, metavar="N",
+        help="First time N redirects inside this process: the server's own time.",
+    )  # fmt: skip
     parser.add_argument(
         "--baseline", action="store_true", help="Also time /healthz: what the machine allows."
     )
