@@ -40,8 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +48,7 @@ from sqlalchemy import Engine, create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from contact_file import write
-from measure import PG_ADMIN, TAMBOUR, throwaway_postgres
+from measure import PG_ADMIN, TAMBOUR, serving, throwaway_postgres
 
 TARGET_MS = 200.0
 NOW = "2026-11-30T09:00:00+01:00"  # a Monday morning in Paris; the facts are all older
@@ -228,33 +226,6 @@ def mark_queued(url: str) -> None:
         _vacuumed(engine)
     finally:
         engine.dispose()
-
-
-@contextmanager
-def serving(env: dict[str, str], folder: Path) -> Iterator[tuple[str, Path]]:
-    """`tambour serve --port 0`: its address, and the file its JSON logs go to."""
-    log = folder / f"serve-{time.monotonic_ns()}.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [TAMBOUR, "serve", "--port", "0", "--log-level", "info"],
-            env=env, stdout=subprocess.PIPE, stderr=sink,
-        )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().decode()
-        if "listening on" not in line:
-            raise SystemExit(f"tambour serve said {line!r}: {log.read_text()}")
-        url = line.split("listening on ", 1)[1].split()[0]
-        for _ in range(200):
-            try:
-                if httpx.get(url + "/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield url, log
-    finally:
-        process.terminate()
-        process.wait(15)
 
 
 def logged_in(url: str) -> httpx.Client:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from sqlalchemy import create_engine, text
 
 TAMBOUR = str(Path(sys.executable).with_name("tambour"))
@@ -90,3 +91,33 @@ def throwaway_postgres() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def serving(
+    env: Mapping[str, str], folder: Path, log_level: str = "info"
+) -> Iterator[tuple[str, Path]]:
+    """`tambour serve --port 0`: its address, and the file its JSON logs go to. Stopped with
+    SIGTERM: a clean shutdown."""
+    log = folder / f"serve-{time.monotonic_ns()}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [TAMBOUR, "serve", "--port", "0", "--log-level", log_level],
+            env=env, stdout=subprocess.PIPE, stderr=sink,
+        )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        if "listening on" not in line:
+            raise SystemExit(f"tambour serve said {line!r}: {log.read_text()}")
+        url = line.split("listening on ", 1)[1].split()[0]
+        for _ in range(200):
+            try:
+                if httpx.get(url + "/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield url, log
+    finally:
+        process.terminate()
+        process.wait(30)

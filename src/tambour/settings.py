@@ -5,6 +5,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tambour.rules.links import LinkBases, base_problem
 from tambour.store.engine import DEFAULT_DATABASE_URL
 
 
@@ -18,9 +19,31 @@ class Settings:
     # TAMBOUR_FILES_DIR: where the API's uploads (files to import) and the exports its jobs
     # write are kept, owner-only; the server and the workers must both reach it.
     files_dir: str = "./tambour-files"
-    # TAMBOUR_PUBLIC_URL: where people reach `tambour serve`'s public pages (consent forms),
-    # e.g. https://forms.example.fr; the embed snippets and links name it. Unset: relative.
-    public_url: str = ""
+    # TAMBOUR_PUBLIC_URL: the base of the pages recipients open (the one-click opt-out link),
+    # e.g. https://m.example.fr, served by `tambour serve`; TAMBOUR_SHORT_URL: the base of
+    # short links (default: the public URL). Unset: a campaign using links is blocked.
+    public_url: str | None = None
+    short_url: str | None = None
+    # TAMBOUR_CLICKS_RETENTION_DAYS: short-link clicks are erased after that many days.
+    clicks_retention_days: int = 90
+
+    @property
+    def links(self) -> LinkBases:
+        return LinkBases(self.public_url, self.short_url, self.clicks_retention_days)
+
+    def problems(self) -> list[str]:
+        """What is wrong with the link bases, each naming its variable."""
+        found = []
+        for name, value in (("TAMBOUR_PUBLIC_URL", self.public_url),
+                            ("TAMBOUR_SHORT_URL", self.short_url)):  # fmt: skip
+            problem = value is not None and base_problem(value)
+            if problem:
+                found.append(f"{name}: {problem}")
+        if not 1 <= self.clicks_retention_days <= 3650:
+            found.append("TAMBOUR_CLICKS_RETENTION_DAYS: a number of days from 1 to 3650")
+        if self.short_url and not self.public_url:
+            found.append("TAMBOUR_SHORT_URL is set without TAMBOUR_PUBLIC_URL")
+        return found
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -34,5 +57,17 @@ class Settings:
             actor=env.get("TAMBOUR_ACTOR") or f"cli:{user}",
             now=env.get("TAMBOUR_NOW") or None,
             files_dir=env.get("TAMBOUR_FILES_DIR") or "./tambour-files",
-            public_url=(env.get("TAMBOUR_PUBLIC_URL") or "").rstrip("/"),
+            public_url=env.get("TAMBOUR_PUBLIC_URL") or None,
+            short_url=env.get("TAMBOUR_SHORT_URL") or None,
+            clicks_retention_days=_days(env.get("TAMBOUR_CLICKS_RETENTION_DAYS")),
         )
+
+
+def _days(value: str | None) -> int:
+    """A number of days as given; 0 (refused by `problems`) for what is not one."""
+    if not value:
+        return 90
+    try:
+        return int(value)
+    except ValueError:
+        return 0

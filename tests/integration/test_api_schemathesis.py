@@ -79,6 +79,7 @@ def test_no_generated_request_breaks_the_document(db_url: str, tmp_path: Path) -
             "DELETE /api/v1/campaigns/{campaign_id}",
             "POST /api/v1/campaigns/{campaign_id}/plan",
             "GET /api/v1/campaigns/{campaign_id}/report",
+            "GET /api/v1/campaigns/{campaign_id}/clicks",
             "GET /api/v1/campaigns/{campaign_id}/rows",
             "POST /api/v1/campaigns/{campaign_id}/launch",
             "POST /api/v1/campaigns/{campaign_id}/cancel",

@@ -1,9 +1,12 @@
 """rules.md section 5: sender IDs, advertiser identity, the STOP mention, campaign blocks."""
 
+from dataclasses import replace
+
 import pytest
 
 from tambour.rules.codes import Block, Channel, Nature
 from tambour.rules.content import MMS_MAX_BYTES, check_content, sender_id_problem, stop_mention
+from tambour.rules.links import LinkBases
 from tests.unit.factories import ADVERTISER
 
 
@@ -216,3 +219,54 @@ def test_every_block_code_is_exercised_by_this_module() -> None:
 
     source = inspect.getsource(sys.modules[__name__])
     assert [b.name for b in Block if f"Block.{b.name}" not in source] == []
+
+
+# --- links made per message (issue 17) -------------------------------------------------------
+
+LINKS = LinkBases("https://m.example.fr")
+
+
+def link_check(text: str, nature: Nature = Nature.COMMERCIAL, **kw):  # type: ignore[no-untyped-def]
+    return check_content(
+        text=text, sender="MLUMIERE", nature=nature, channel=Channel.SMS,
+        advertiser=kw.get("advertiser", ADVERTISER), links=kw.get("links", LINKS),
+        transaction_field="commande" if nature is Nature.TRANSACTIONAL else None,
+    )  # fmt: skip
+
+
+def test_a_link_to_something_else_than_a_web_address_blocks_the_campaign() -> None:
+    for target in ("ftp://x.fr/a", "javascript:alert(1)", "https://", "www.x.fr", "https://a b.fr"):
+        found = {f.code for f in link_check(f"Soldes {{link:{target}}}").blocks}
+        assert Block.INVALID_LINK in found, target
+    assert not link_check("Soldes {link:https://maison-lumiere.fr/soldes?x=1}").blocks
+
+
+def test_links_without_a_public_address_block_the_campaign_and_alone_are_refused() -> None:
+    unconfigured = link_check("Soldes {link:https://x.fr} {stop_link}", links=LinkBases())
+    assert {f.code for f in unconfigured.blocks} == {Block.LINKS_UNCONFIGURED}
+    alone = link_check("Soldes {stop_link}", links=None)
+    assert {f.code for f in alone.blocks} == {Block.LINKS_UNCONFIGURED}
+
+
+def test_an_opt_out_link_in_a_transactional_message_is_refused() -> None:
+    check = link_check("Votre commande {commande} est prête {stop_link}", Nature.TRANSACTIONAL)
+    assert Block.STOP_LINK_TRANSACTIONAL in {f.code for f in check.blocks}
+    # The advertiser's option adds none to a transactional message.
+    wanting = replace(ADVERTISER, stop_link=True)
+    plain = link_check(
+        "Votre commande {commande} est prête", Nature.TRANSACTIONAL, advertiser=wanting
+    )
+    assert not plain.appended_stop_link and not plain.blocks
+
+
+def test_the_advertisers_option_ends_each_prospection_message_with_its_opt_out_link() -> None:
+    wanting = replace(ADVERTISER, stop_link=True)
+    check = link_check("Maison Lumière : -20% {link:https://x.fr/s}", advertiser=wanting)
+    assert check.appended_stop_link and check.link_kinds == ("go", "stop")
+    _, text = check.message({}, ["https://m.example.fr/s/AAAAAAA", "https://m.example.fr/o/B" * 1])
+    # The STOP mention still holds, the link comes last.
+    assert text == (
+        "Maison Lumière : -20% https://m.example.fr/s/AAAAAAA STOP au 36111 https://m.example.fr/o/B"
+    )
+    own = link_check("Maison Lumière : -20% {stop_link}", advertiser=wanting)
+    assert not own.appended_stop_link and own.link_kinds == ("stop",)

@@ -35,6 +35,9 @@ from tambour.api.routes import (
 )
 from tambour.api.runtime import Runtime
 from tambour.api.settings import ApiSettings
+from tambour.public.link_pages import ACTOR
+from tambour.public.redirects import ShortLinks
+from tambour.services.clicks import ClickRecorder, Resolver
 
 OPENAPI_URL = "/api/v1/openapi.json"
 DESCRIPTION = """\
@@ -63,6 +66,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         gc.freeze()
         yield
         batcher.close()
+        recorder.close()  # the clicks still queued are written
         shared.close()
 
     app = FastAPI(
@@ -81,7 +85,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.metrics = metrics.registry(shared.engine, shared.clock)
     problems.install(app)
     idempotency.install(app)
-    app.add_middleware(ServerEdge, limiter=shared.limiter)  # added last: the outermost
+    app.add_middleware(ServerEdge, limiter=shared.limiter)
+    app.add_middleware(ShortLinks)  # added last: the outermost (redirects answer at once)
     openapi.install(app)
     app.include_router(health.router)
     for resource in (
@@ -99,6 +104,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     ):
         app.include_router(resource.router)
     app.include_router(callbacks.router)  # the aggregators' delivery callbacks
+    recorder = app.state.click_recorder = ClickRecorder(shared.acting_as(ACTOR))
+    app.state.link_resolver = Resolver(shared.engine, lambda: shared.keys)
+    public.install(app)  # what recipients open: opt-out links, short links
     docs.install(app, OPENAPI_URL)
     public.install(app)  # what recipients open: the consent forms, at /f/
     web.install(app)  # the pages, at /; after the API, whose handlers they wrap

@@ -63,8 +63,17 @@ class Runtime:
 
     def context(self, key: ApiKey | None = None) -> Context:
         """The Context of a use case run for `key` (the audit log names it)."""
-        actor = "api" if key is None else f"api:{key.key_id}"
-        return Context(engine=self.engine, actor=actor, clock=self.clock, keys=self._keys)
+        return self.acting_as("api" if key is None else f"api:{key.key_id}")
+
+    def acting_as(self, actor: str) -> Context:
+        """The Context of a use case run for `actor` (the web app's account, a recipient)."""
+        return Context(
+            engine=self.engine,
+            actor=actor,
+            clock=self.clock,
+            keys=self._keys,
+            links=self.settings.base.links,
+        )
 
     @property
     def keys(self) -> Keys:

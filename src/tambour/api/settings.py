@@ -57,8 +57,11 @@ class ApiSettings:
             callbacks = callback_tokens(env)
         except ConfigError as error:
             raise ApiSettingsError(str(error)) from None
+        base = Settings.from_env(env)
+        if base.problems():
+            raise ApiSettingsError("; ".join(base.problems()))
         return cls(
-            base=Settings.from_env(env),
+            base=base,
             rate=_number(env, "TAMBOUR_API_RATE", 50.0, low=0.001, high=1e6),
             burst=int(_number(env, "TAMBOUR_API_BURST", 100, low=1, high=1e6)),
             key_cache_seconds=_number(env, "TAMBOUR_API_KEY_CACHE_SECONDS", 1.0, low=0, high=60),

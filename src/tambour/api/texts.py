@@ -232,6 +232,10 @@ DETAILS: Final[dict[str, tuple[str, str]]] = {
         "Cette campagne est terminée : chaque message a connu son sort, rien n'est à annuler.",
         "This campaign is finished: every message reached its fate, nothing is left to cancel.",
     ),
+    "unknown_link": (
+        "Ce lien est inconnu ou n'est plus valide.",
+        "This link is unknown or no longer valid.",
+    ),
     "campaign_frozen": (
         "Cette campagne est lancée ou annulée : son plan ne peut plus changer.",
         "This campaign is launched or cancelled: its plan can no longer change.",

@@ -14,6 +14,7 @@ from tambour.cli import (
     form_cmd,
     jobs_cmd,
     keys_cmd,
+    links_cmd,
     optout_cmd,
     phone_cmd,
     proof_cmd,
@@ -50,6 +51,7 @@ app.add_typer(apikey_cmd.app, name="apikey")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(webhook_cmd.app, name="webhook")
 app.add_typer(user_cmd.app, name="user")
+app.add_typer(links_cmd.app, name="links")
 app.command("demo")(demo_cmd.demo)
 app.command("worker")(worker_cmd.worker)
 app.command("proof")(proof_cmd.proof)

@@ -25,6 +25,7 @@ UPDATE_OPTIONS = {
     "categories": "--categories",
     "non_commercial_id": "--non-commercial-id",
     "clear_non_commercial": "--clear-non-commercial",
+    "stop_link": "--stop-link",
 }
 
 
@@ -94,10 +95,17 @@ def update(
     categories: Annotated[
         str | None, typer.Option("--categories", help="'a;b': replaces the product categories.")
     ] = None,
+    stop_link: Annotated[
+        bool | None,
+        typer.Option(
+            "--stop-link/--no-stop-link",
+            help="End every prospection message with its one-click opt-out link (or not).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Change an advertiser (audited): its name, non-commercial registration, categories, or
-    add sender IDs."""
+    """Change an advertiser (audited): its name, non-commercial registration, categories,
+    whether its prospection messages end with their opt-out link, or add sender IDs."""
     ctx = open_context()
     with refusals(UPDATE_OPTIONS):
         advertiser = advertisers.update(
@@ -108,6 +116,7 @@ def update(
             clear_non_commercial=clear_non_commercial,
             add_senders=add_sender or [],
             categories=None if categories is None else list(split_list(categories)),
+            stop_link=stop_link,
         )
     if as_json:
         print_json(advertiser.as_dict())

@@ -146,6 +146,12 @@ _REMEDIES: dict[str, str] = {
     "update SLUG --non-commercial-id ID), or tambour campaign edit {name} --nature commercial",
     Block.NO_TRANSACTION_FIELD: "name the contact field of each transaction: tambour campaign edit "
     "{name} --transaction-field FIELD",
+    Block.INVALID_LINK: "give each {{link:...}} an http:// or https:// address: tambour campaign "
+    "edit {name} --text ...",
+    Block.LINKS_UNCONFIGURED: "set TAMBOUR_PUBLIC_URL (the base of the links recipients open, "
+    "e.g. https://m.example.fr) and plan again, or write the address itself: tambour campaign "
+    "edit {name} --text ...",
+    Block.STOP_LINK_TRANSACTIONAL: "remove {{stop_link}}: tambour campaign edit {name} --text ...",
 }
 
 

@@ -29,6 +29,8 @@ def open_context(*, check_schema: bool = True, check_key: bool = True) -> Contex
     settings = Settings.from_env()
     if not 0 < len(settings.actor) <= MAX_ACTOR or control_character(settings.actor):
         fail(f"TAMBOUR_ACTOR: who acts, 1 to {MAX_ACTOR} printable characters")
+    for problem in settings.problems():
+        fail(problem)
     try:
         engine = make_engine(settings.database_url, pooled=False)
     except (ArgumentError, ImportError, ValueError) as error:
@@ -48,8 +50,10 @@ def open_context(*, check_schema: bool = True, check_key: bool = True) -> Contex
             keys = installation.keys_if_any(engine, keys)
     fixed = _injected_now()
     if fixed is None:
-        return Context(engine=engine, actor=settings.actor, keys=keys)
-    return Context(engine=engine, actor=settings.actor, clock=lambda: fixed, keys=keys)
+        return Context(engine=engine, actor=settings.actor, keys=keys, links=settings.links)
+    return Context(
+        engine=engine, actor=settings.actor, clock=lambda: fixed, keys=keys, links=settings.links
+    )
 
 
 def running_clock() -> Callable[[], datetime]:

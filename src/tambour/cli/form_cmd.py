@@ -38,7 +38,7 @@ def _read(path: Path | None) -> Any:
 
 
 def url_of(form: ConsentForm) -> str:
-    return Settings.from_env().public_url + form.path
+    return (Settings.from_env().public_url or "") + form.path
 
 
 def _version_lines(version: FormVersion) -> list[str]:
@@ -136,7 +136,7 @@ def show(
         for line in _version_lines(version):
             typer.echo(line)
     typer.echo("embed:")
-    typer.echo(f"  {found.snippet(Settings.from_env().public_url)}")
+    typer.echo(f"  {found.snippet(Settings.from_env().public_url or '')}")
 
 
 @app.command("wording")

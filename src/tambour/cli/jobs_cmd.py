@@ -84,7 +84,13 @@ def run(
     opened = open_context()
     # Pooled: the runner and its lease keeper each hold a connection for the job's length.
     engine = make_engine(opened.engine.url.render_as_string(hide_password=False))
-    ctx = Context(engine=engine, actor=opened.actor, clock=running_clock(), keys=opened.keys)
+    ctx = Context(
+        engine=engine,
+        actor=opened.actor,
+        clock=running_clock(),
+        keys=opened.keys,
+        links=opened.links,
+    )
     runner = Runner(ctx, lease=timedelta(seconds=lease), parent=parent)
     try:
         with refusals(), _stopping_on_signals(runner):

@@ -58,7 +58,7 @@ def _lang(request: Request, chosen: str | None) -> str:
 
 def _context(request: Request) -> Context:
     shared = runtime(request)
-    return Context(engine=shared.engine, actor="public-form", clock=shared.clock, keys=shared.keys)
+    return shared.acting_as("public-form")
 
 
 def _form(ctx: Context, slug: str, form: str) -> ConsentForm:

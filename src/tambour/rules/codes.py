@@ -67,6 +67,9 @@ class Block(StrEnum):
     NOTHING_TO_SEND = "nothing_to_send"
     NON_COMMERCIAL_UNRECORDED = "non_commercial_unrecorded"
     NO_TRANSACTION_FIELD = "no_transaction_field"
+    INVALID_LINK = "invalid_link"  # a {link:...} whose address is not an http(s) URL
+    LINKS_UNCONFIGURED = "links_unconfigured"  # links in the text, no public URL configured
+    STOP_LINK_TRANSACTIONAL = "stop_link_transactional"  # {stop_link} in a transactional text
 
 
 class Nature(StrEnum):

@@ -2,11 +2,13 @@
 campaign-level blocks that stop a whole campaign before anything is sent."""
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from tambour.rules.codes import Block, Channel, Nature
 from tambour.rules.facts import AdvertiserFacts, word_in
 from tambour.rules.fold import fold
+from tambour.rules.links import LinkBases, target_problem
 from tambour.rules.promotion import promotion_verdict
 from tambour.rules.template import STOP_WORD, Template, parse_template
 
@@ -131,15 +133,36 @@ class ContentCheck:
     template: Template
     stop_suffix: str
     blocks: tuple[Finding, ...]
+    # The advertiser ends every prospection message with its opt-out link, and the text has
+    # none of its own: appended after the STOP mention.
+    appended_stop_link: bool = False
 
     @property
     def literal(self) -> str:
         """The text as written, placeholders left out."""
         return "".join(p for p in self.template.parts if isinstance(p, str))
 
-    def final_text(self, rendered: str) -> str:
-        """The exact message for one contact: the rendered text and the STOP mention."""
-        return rendered + self.stop_suffix if self.stop_suffix else rendered
+    @property
+    def link_kinds(self) -> tuple[str, ...]:
+        """The kind (`stop`, `go`) of each link a message carries, in order: the text's, then
+        the appended opt-out link."""
+        kinds = tuple(link.kind for link in self.template.links)
+        return (*kinds, "stop") if self.appended_stop_link else kinds
+
+    def final_text(self, rendered: str, appended_link: str | None = None) -> str:
+        """The exact message for one contact: the rendered text, the STOP mention and, when
+        the advertiser wants it, the message's own opt-out link (`appended_link`)."""
+        text = rendered + self.stop_suffix if self.stop_suffix else rendered
+        if self.appended_stop_link:
+            text = f"{text} {appended_link or ''}"
+        return text
+
+    def message(self, values: Mapping[str, str], links: Sequence[str] = ()) -> tuple[str, str]:
+        """The rendered text (before the STOP mention) and the exact message, with `links`
+        (one per `link_kinds`, in order)."""
+        rendered = self.template.render(values, links)
+        appended = links[-1] if self.appended_stop_link and links else None
+        return rendered, self.final_text(rendered, appended)
 
 
 def check_content(
@@ -151,9 +174,12 @@ def check_content(
     advertiser: AdvertiserFacts,
     media_bytes: int = 0,
     transaction_field: str | None = None,
+    links: LinkBases | None = None,
 ) -> ContentCheck:
     """All campaign-level checks of rules.md section 5 for one campaign's message, and the
-    checks of its declared nature (section 1): the nature is checked, not taken on trust."""
+    checks of its declared nature (section 1): the nature is checked, not taken on trust.
+    `links`: where the links made per message point; None where no such link can be made
+    (a message sent alone: `{stop_link}` and `{link:...}` are refused)."""
     template = parse_template(text)
     literal = "".join(p for p in template.parts if isinstance(p, str))
     blocks = nature_findings(literal, nature, advertiser, transaction_field)
@@ -178,6 +204,13 @@ def check_content(
         blocks.append(
             Finding(Block.UNRESOLVED_PLACEHOLDER, f"{error.message} at character {error.index + 1}")
         )
+    appended = bool(
+        advertiser.stop_link
+        and links is not None
+        and nature is not Nature.TRANSACTIONAL
+        and not any(link.kind == "stop" for link in template.links)
+    )
+    blocks.extend(link_findings(template, nature, links, appended))
     if channel is Channel.MMS and media_bytes > MMS_MAX_BYTES:
         blocks.append(
             Finding(
@@ -185,7 +218,48 @@ def check_content(
                 f"the media weighs {media_bytes} bytes, at most {MMS_MAX_BYTES} go in one MMS",
             )
         )
-    return ContentCheck(template, mention.suffix, tuple(blocks))
+    return ContentCheck(template, mention.suffix, tuple(blocks), appended)
+
+
+def link_findings(
+    template: Template, nature: Nature, links: LinkBases | None, appended: bool
+) -> list[Finding]:
+    """The blocks of the links a message would carry: an address that is not an http(s) URL,
+    an opt-out link in a transactional message (rules.md section 5: a transactional message
+    is not prospection and carries no marketing opt-out), no base configured to make them."""
+    found: list[Finding] = []
+    kinds = {link.kind for link in template.links} | ({"stop"} if appended else set())
+    for link in template.links:
+        problem = link.kind == "go" and target_problem(link.target or "")
+        if problem:
+            found.append(Finding(Block.INVALID_LINK, f"{problem} (at character {link.index + 1})"))
+    if "stop" in kinds and nature is Nature.TRANSACTIONAL:
+        found.append(
+            Finding(
+                Block.STOP_LINK_TRANSACTIONAL,
+                "a transactional message is not prospection and carries no opt-out link: "
+                "remove {stop_link}",
+            )
+        )
+    if not kinds:
+        return found
+    if links is None:
+        found.append(
+            Finding(
+                Block.LINKS_UNCONFIGURED,
+                "links made per message ({stop_link}, {link:...}) are made by a campaign's "
+                "plan only: write the address itself",
+            )
+        )
+    elif links.public_url is None:
+        found.append(
+            Finding(
+                Block.LINKS_UNCONFIGURED,
+                "the text carries links made per message but no public address is "
+                "configured for them (TAMBOUR_PUBLIC_URL): the operator sets it",
+            )
+        )
+    return found
 
 
 def nature_findings(

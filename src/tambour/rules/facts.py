@@ -80,6 +80,7 @@ class AdvertiserFacts:
     stop_number: str | None = None
     categories: frozenset[str] = frozenset()  # folded
     non_commercial_id: str | None = None  # RNA or SIREN recorded by the operator
+    stop_link: bool = False  # end every prospection message with its one-click opt-out link
 
     def is_named(self, who: str) -> bool:
         """Whether `who` designates this advertiser: its name, slug or a sender ID, folded."""

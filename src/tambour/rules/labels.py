@@ -431,6 +431,30 @@ SOURCE: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
                 "recipient's transaction (an order number, for instance): name that field.",
             ),
         ),
+        "invalid_link": (
+            C_("label:invalid_link", "A link's address is not valid"),
+            C_(
+                "explanation:invalid_link",
+                "A {link:...} must give an address starting with http:// or https:// and naming "
+                "a site: correct the address.",
+            ),
+        ),
+        "links_unconfigured": (
+            C_("label:links_unconfigured", "Links cannot be made"),
+            C_(
+                "explanation:links_unconfigured",
+                "The text carries links made per message ({stop_link}, {link:...}) but the "
+                "installation has no public address for them: the operator configures it.",
+            ),
+        ),
+        "stop_link_transactional": (
+            C_("label:stop_link_transactional", "Opt-out link in a transactional message"),
+            C_(
+                "explanation:stop_link_transactional",
+                "A transactional message is not prospection and carries no marketing opt-out "
+                "link: remove {stop_link}.",
+            ),
+        ),
     }
 )
 

@@ -8,7 +8,7 @@ renders empty.
 """
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -44,6 +44,8 @@ class Planner:
     advertiser: AdvertiserFacts
     content: ContentCheck
     now: datetime  # when the plan is made
+    # Links of the final length, for messages rendered without their own (a preview).
+    stand_ins: tuple[str, ...] = ()
     # Each text met: its count, the characters forcing UCS-2, and the text itself (one object
     # per distinct message, which its later readers hash once).
     _counts: dict[str, tuple[TextCount, str, str]] = field(
@@ -57,16 +59,18 @@ class Planner:
     def decide(self, contact: ContactFacts, *, duplicate: bool = False) -> Decision:
         return decide(contact, self.campaign, self.advertiser, self.now, duplicate=duplicate)
 
-    def message(self, decision: Decision, values: Mapping[str, str]) -> Planned:
+    def message(
+        self, decision: Decision, values: Mapping[str, str], links: Sequence[str] = ()
+    ) -> Planned:
         """The plan row of `decision`: for a send, the message rendered from `values`
-        (personalization fields keyed by `template.field_key`) and what it costs."""
+        (personalization fields keyed by `template.field_key`) with its own `links` (one per
+        `content.link_kinds`), and what it costs."""
         if not decision.send:
             return Planned(decision)
         template = self.content.template
         if self._personalized:
             values = template.usable(values)
-        rendered = template.render(values)
-        text = self.content.final_text(rendered)
+        rendered, text = self.content.message(values, links or self.stand_ins)
         found = self._counts.get(text)
         if found is None:
             if len(self._counts) >= _COUNT_CACHE:

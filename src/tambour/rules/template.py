@@ -1,12 +1,15 @@
 """Message templates: `{field}` for any contact field, `{field|default}` with a default.
 
-`{{` and `}}` stand for literal braces. A placeholder with no value and no default is unresolved
-(rules.md section 5, `unresolved_placeholder`); so is a brace that opens and never closes.
+`{stop_link}` is the message's own one-click opt-out link and `{link:https://...}` a short link
+to that address, made per message at plan time (rules/links.py); any other `{word:...}` form is
+an error. `{{` and `}}` stand for literal braces. A placeholder with no value and no default is
+unresolved (rules.md section 5, `unresolved_placeholder`); so is a brace that opens
+and never closes.
 Field names compare folded: `{Prénom}` finds a `prenom` column.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -58,6 +61,19 @@ class Placeholder:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkPart:
+    """A link made per message: `stop` (the opt-out link) or `go` (a short link to `target`)."""
+
+    kind: str
+    target: str | None = None
+    index: int = 0  # where it starts in the source
+
+
+STOP_LINK = "stop_link"
+LINK_PREFIX = "link:"
+
+
+@dataclass(frozen=True, slots=True)
 class TemplateError:
     """A malformed part of the template: what and where (character index)."""
 
@@ -68,7 +84,7 @@ class TemplateError:
 @dataclass(frozen=True, slots=True)
 class Template:
     source: str
-    parts: tuple[str | Placeholder, ...]
+    parts: tuple[str | Placeholder | LinkPart, ...]
     errors: tuple[TemplateError, ...]
     keys: tuple[str, ...] = ()  # the placeholders' keys, each once
     required: tuple[Placeholder, ...] = ()  # the placeholders without a default, in order
@@ -76,6 +92,11 @@ class Template:
     @property
     def placeholders(self) -> tuple[Placeholder, ...]:
         return tuple(p for p in self.parts if isinstance(p, Placeholder))
+
+    @property
+    def links(self) -> tuple[LinkPart, ...]:
+        """The links made per message, in order."""
+        return tuple(p for p in self.parts if isinstance(p, LinkPart))
 
     def usable(self, values: Mapping[str, str]) -> dict[str, str]:
         """The placeholders' values that may stand in a message (`usable_value`)."""
@@ -92,20 +113,24 @@ class Template:
             return ()
         return tuple(p.name for p in self.required if not values.get(p.key))
 
-    def render(self, values: Mapping[str, str]) -> str:
-        """The text for one contact; `values` are keyed by `field_key`. Missing values with no
-        default render empty: call `missing` first, a campaign with any is blocked."""
+    def render(self, values: Mapping[str, str], links: Sequence[str] = ()) -> str:
+        """The text for one contact; `values` are keyed by `field_key`, `links` are the
+        message's own links in the order of `self.links`. Missing values with no default
+        render empty: call `missing` first, a campaign with any is blocked."""
         out: list[str] = []
+        made = iter(links)
         for part in self.parts:
             if isinstance(part, str):
                 out.append(part)
+            elif isinstance(part, LinkPart):
+                out.append(next(made, ""))
             else:
                 out.append(values.get(part.key) or part.default or "")
         return "".join(out)
 
 
 def parse_template(source: str) -> Template:
-    parts: list[str | Placeholder] = []
+    parts: list[str | Placeholder | LinkPart] = []
     errors: list[TemplateError] = []
     literal: list[str] = []
     pos = 0
@@ -120,15 +145,23 @@ def parse_template(source: str) -> Template:
             errors.append(TemplateError(match.start(), f"unmatched '{token}'"))
             literal.append(token)
             continue
-        name, bar, default = match.group(1).partition("|")
+        inside = match.group(1)
+        link = _link_part(inside, match.start())
+        if isinstance(link, TemplateError):
+            errors.append(link)
+            continue
+        name, bar, default = inside.partition("|")
         name = name.strip()
-        if not name:
+        if link is None and not name:
             errors.append(TemplateError(match.start(), "empty placeholder '{}'"))
             continue
         if literal:
             parts.append("".join(literal))
             literal = []
-        parts.append(Placeholder(name, field_key(name), default if bar else None))
+        if link is not None:
+            parts.append(link)
+        else:
+            parts.append(Placeholder(name, field_key(name), default if bar else None))
     literal.append(source[pos:])
     if "".join(literal):
         parts.append("".join(literal))
@@ -136,3 +169,20 @@ def parse_template(source: str) -> Template:
     keys = tuple(dict.fromkeys(p.key for p in placeholders))
     required = tuple(p for p in placeholders if p.default is None)
     return Template(source, tuple(parts), tuple(errors), keys, required)
+
+
+def _link_part(inside: str, index: int) -> LinkPart | TemplateError | None:
+    """The link a placeholder's inside names, an error for an unknown `{word:...}` form, or
+    None for a contact field."""
+    if inside.strip().casefold() == STOP_LINK:
+        return LinkPart("stop", None, index)
+    head, colon, rest = inside.partition(":")
+    if not colon or "|" in head or not head.strip() or " " in head.strip():
+        return None
+    if head.strip().casefold() == LINK_PREFIX[:-1]:
+        return LinkPart("go", rest.strip(), index)
+    return TemplateError(
+        index,
+        f"unknown placeholder form '{{{inside}}}': write {{field}}, {{field|default}}, "
+        "{stop_link} or {link:https://...}",
+    )

@@ -70,6 +70,7 @@ class Advertiser:
     hash_key: bytes = field(repr=False)  # of the suppression list: see suppression_key
     created_at: datetime
     non_commercial_id: str | None = None  # RNA or SIREN: may send `non_commercial` campaigns
+    stop_link: bool = False  # every prospection message ends with its one-click opt-out link
 
     @property
     def facts(self) -> AdvertiserFacts:
@@ -80,6 +81,7 @@ class Advertiser:
             stop_number=self.stop_number,
             categories=fold_set(self.categories),
             non_commercial_id=self.non_commercial_id,
+            stop_link=self.stop_link,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,6 +92,7 @@ class Advertiser:
             "stop_number": self.stop_number,
             "categories": list(self.categories),
             "non_commercial_id": self.non_commercial_id,
+            "stop_link": self.stop_link,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -181,8 +184,10 @@ def update(
     clear_non_commercial: bool = False,
     add_senders: Sequence[str] = (),
     categories: list[str] | None = None,
+    stop_link: bool | None = None,
 ) -> Advertiser:
-    """Change an advertiser's name, non-commercial registration, categories, or add sender
+    """Change an advertiser's name, non-commercial registration, categories, whether its
+    prospection messages end with their one-click opt-out link (`stop_link`), or add sender
     IDs (a sender ID is never taken away: past campaigns and plans name it). Audited with
     what changed, from what. Refused like `create`; NotFoundError for an unknown slug."""
     problems = []
@@ -196,6 +201,7 @@ def update(
         and not clear_non_commercial
         and not add_senders
         and categories is None
+        and stop_link is None
     ):
         problems.append(Problem(None, "nothing_to_change", TEXTS["nothing_to_change"]))
     if name is not None and not name.strip():
@@ -224,6 +230,9 @@ def update(
         if categories is not None and list(categories) != list(before.categories):
             values["categories"] = categories
             changes["categories"] = {"from": list(before.categories), "to": categories}
+        if stop_link is not None and stop_link != before.stop_link:
+            values["stop_link"] = stop_link
+            changes["stop_link"] = {"from": before.stop_link, "to": stop_link}
         wanted_id = None if clear_non_commercial else registered
         if (registered is not None or clear_non_commercial) and (
             wanted_id != before.non_commercial_id
@@ -412,6 +421,7 @@ def _built(rows: Iterable[Any], conn: Connection) -> dict[int, Advertiser]:
             hash_key=suppression_key(keys, row.id, row.hash_key),
             created_at=row.created_at,
             non_commercial_id=row.non_commercial_id,
+            stop_link=bool(row.stop_link),
         )
         for row in found
     }

@@ -17,6 +17,7 @@ from tambour.contacts.values import parse_datetime
 from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import MAX_PARTS, check_content
 from tambour.rules.fold import split_list
+from tambour.rules.links import LinkBases
 from tambour.services import campaign_definition as definition
 from tambour.services import campaign_edit, campaigns
 from tambour.services.advertisers import Advertiser
@@ -118,14 +119,21 @@ def _instants(draft: Draft, problems: list[Problem]) -> tuple[datetime | None, d
     return found[0], found[1]
 
 
-def length_problem(advertiser: Advertiser, draft: Draft) -> Problem | None:
-    """The text's words alone (placeholders left out) with the STOP mention it will carry,
-    when they take more than MAX_PARTS parts: every recipient's message would be blocked."""
+def length_problem(
+    advertiser: Advertiser, draft: Draft, links: LinkBases | None = None
+) -> Problem | None:
+    """The text's words alone (placeholders left out, links at their final length) with the
+    STOP mention it will carry, when they take more than MAX_PARTS parts: every recipient's
+    message would be blocked."""
+    bases = links or LinkBases()
     content = check_content(
         text=draft.text, sender=draft.sender.strip(), nature=draft.nature,
-        channel=draft.channel, advertiser=advertiser.facts,
+        channel=draft.channel, advertiser=advertiser.facts, links=bases,
     )  # fmt: skip
-    parts = count_text(content.final_text(content.literal)).segments
+    stand_ins = bases.stand_ins(content.link_kinds)
+    literal = content.template.render({}, stand_ins)
+    appended = stand_ins[-1] if content.appended_stop_link else None
+    parts = count_text(content.final_text(literal, appended)).segments
     if parts <= MAX_PARTS:
         return None
     said = TEXTS["text_too_long"].format(parts=parts, most=MAX_PARTS)
@@ -139,7 +147,7 @@ def _form_problems(
     problem of the definition, found as the use cases find them (name, sender, text...)."""
     problems: list[Problem] = []
     start, send_by = _instants(draft, problems)
-    too_long = length_problem(advertiser, draft)
+    too_long = length_problem(advertiser, draft, ctx.links)
     if too_long is not None:
         problems.append(too_long)
     if not problems:

@@ -164,7 +164,7 @@ def edit(
             )
         )
         edited = resolve(conn, campaign.name, campaign.advertiser.slug)
-        content = edited.content()
+        content = edited.content(ctx.links)
         details = definition.audit_details(new)
         record(
             conn, ctx, edited, "edit", now, changed=list(changed),

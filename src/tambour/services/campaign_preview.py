@@ -23,6 +23,7 @@ from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import MAX_PARTS, ContentCheck, Finding, check_content, names_advertiser
 from tambour.rules.decision import Decision
 from tambour.rules.facts import CampaignFacts
+from tambour.rules.links import LinkBases
 from tambour.rules.planning import Planner
 from tambour.rules.template import Template, field_key
 from tambour.services import contacts as contact_service
@@ -146,7 +147,12 @@ def _as_written(template: Template) -> dict[str, str]:
 
 
 def _check(
-    advertiser: Advertiser, text: str, nature: Nature, sender: str, transaction_field: str | None
+    advertiser: Advertiser,
+    text: str,
+    nature: Nature,
+    sender: str,
+    transaction_field: str | None,
+    links: LinkBases,
 ) -> ContentCheck:
     return check_content(
         text=text,
@@ -155,14 +161,17 @@ def _check(
         channel=Channel.SMS,
         advertiser=advertiser.facts,
         transaction_field=transaction_field,
+        links=links,
     )
 
 
 def _planner(
-    content: ContentCheck, advertiser: Advertiser, nature: Nature, now: datetime
+    content: ContentCheck, advertiser: Advertiser, nature: Nature, now: datetime, links: LinkBases
 ) -> Planner:
+    """A planner whose messages carry links of their final length (stand-ins)."""
     facts = CampaignFacts(nature=nature, channel=Channel.SMS, start=now)
-    return Planner(facts, advertiser.facts, content, now)
+    stand_ins = links.stand_ins(content.link_kinds)
+    return Planner(facts, advertiser.facts, content, now, stand_ins)
 
 
 def preview(
@@ -181,9 +190,9 @@ def preview(
     one is given, its own message. Refused: a number that is not one (InvalidInputError,
     field `number`), a contact the advertiser does not have (NotFoundError)."""
     now = ctx.now().astimezone(UTC)
-    content = _check(advertiser, text, nature, sender, transaction_field)
+    content = _check(advertiser, text, nature, sender, transaction_field, ctx.links)
     template = content.template
-    planner = _planner(content, advertiser, nature, now)
+    planner = _planner(content, advertiser, nature, now, ctx.links)
     written = planner.message(_SEND, _as_written(template))
     assert written.text is not None and written.counted is not None
     contact = None

@@ -20,6 +20,7 @@ from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import ContentCheck, check_content
 from tambour.rules.facts import CampaignFacts
 from tambour.rules.fold import fold_set
+from tambour.rules.links import LinkBases
 from tambour.services import advertisers, audit, webhooks
 from tambour.services import campaign_definition as definition
 from tambour.services.advertisers import Advertiser
@@ -122,7 +123,8 @@ class Campaign:
             transaction_field=self.transaction_field,
         )
 
-    def content(self) -> ContentCheck:
+    def content(self, links: LinkBases) -> ContentCheck:
+        """The content check, with `links` where its links made per message point."""
         return check_content(
             text=self.text,
             sender=self.sender,
@@ -130,6 +132,7 @@ class Campaign:
             channel=self.channel,
             advertiser=self.advertiser.facts,
             transaction_field=self.transaction_field,
+            links=links,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -399,7 +402,7 @@ def create(
             },
         )
         campaign = resolve(conn, name, slug)
-        content = campaign.content()
+        content = campaign.content(ctx.links)
         record(
             conn, ctx, campaign, "create", now, **definition.audit_details(wanted),
             blocks=[b.code.value for b in content.blocks],

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from tambour import keys as process_keys
 from tambour.keys import Keys, load_keys
+from tambour.rules.links import LinkBases
 
 
 def utc_now() -> datetime:
@@ -20,6 +21,7 @@ class Context:
     actor: str
     clock: Callable[[], datetime] = field(default=utc_now)
     keys: Keys = field(default_factory=load_keys)  # the secret key, kept outside the database
+    links: LinkBases = field(default_factory=LinkBases)  # where recipients open links (settings)
 
     def __post_init__(self) -> None:
         # The key use cases are given is the one advertisers are read with (tambour/keys.py).

@@ -37,6 +37,8 @@ from tambour.store.tables import (
     evidence,
     form_submissions,
     idempotency_keys,
+    link_clicks,
+    message_links,
     outbox,
     replies,
     webhook_events,
@@ -62,6 +64,7 @@ class Erased(View):
     webhook_events: int  # events whose quote of the number or a text went
     stored_answers: int  # API answers kept for idempotent retries, dropped
     suppressed: bool  # put on the suppression list by this erasure (else it was already)
+    clicks: int = 0  # its short links followed: gone (the campaign's counts lose them)
 
 
 def erase(
@@ -88,7 +91,7 @@ def erase(
         now=now, written=written,
     )  # fmt: skip
     suppressed = len(written.suppressions) > before
-    blanked = rewritten = messages = cancelled = 0
+    blanked = rewritten = messages = cancelled = clicks = 0
     if contact is not None:
         cid = int(contact.id)
         blanked = _blank_evidence(conn, advertiser, cid, written)
@@ -96,6 +99,7 @@ def erase(
         rewritten = _rewrite_plan_rows(conn, advertiser, cid, written)
         cancelled, messages = _blank_messages(conn, advertiser, cid, now)
         _blank_own_campaigns(conn, advertiser, cid)
+        clicks = _drop_clicks(conn, advertiser, cid)
         conn.execute(
             update(contacts)
             .where(contacts.c.id == cid, contacts.c.advertiser_id == advertiser.id)
@@ -127,7 +131,7 @@ def erase(
     stored = _drop_stored_answers(conn, advertiser, e164)
     return Erased(
         phone_hash(advertiser, e164).hex()[:16], contact_id, blanked, rewritten, messages,
-        cancelled, answered, events, stored, suppressed,
+        cancelled, answered, events, stored, suppressed, clicks,
     )  # fmt: skip
 
 
@@ -210,6 +214,18 @@ def _rewrite_plan_rows(
             updates,
         )
     return len(updates)
+
+
+def _drop_clicks(conn: Connection, advertiser: Advertiser, contact_id: int) -> int:
+    """The clicks on the contact's short links: when, from what network and browser."""
+    links = select(message_links.c.id).where(
+        message_links.c.advertiser_id == advertiser.id, message_links.c.contact_id == contact_id
+    )
+    return conn.execute(
+        delete(link_clicks).where(
+            link_clicks.c.advertiser_id == advertiser.id, link_clicks.c.link_id.in_(links)
+        )
+    ).rowcount
 
 
 def _blank_messages(

@@ -19,6 +19,7 @@ from tambour.keys import Keys
 from tambour.services import audit, installation, users, webhooks
 from tambour.services.advertisers import stored_key, suppression_key
 from tambour.services.context import Context, InvalidInputError
+from tambour.services.link_codes import LINK_PURPOSE
 from tambour.services.seals import SEAL_PURPOSE
 from tambour.services.views import View
 from tambour.store.engine import reader
@@ -44,7 +45,8 @@ def rotate(ctx: Context, new: Keys) -> Rotation:
     now = ctx.now()
     with ctx.engine.begin() as conn:
         # The seals cannot be made again without checking each row first: their key is kept.
-        installation.replace_key(conn, old, new, keep=(SEAL_PURPOSE,))
+        # So are the link codes: links already sent in messages keep working.
+        installation.replace_key(conn, old, new, keep=(SEAL_PURPOSE, LINK_PURPOSE))
         webhooks.rewrap_secrets(conn, old, new)  # each endpoint's signing secrets
         users.rewrap_totp_secrets(conn, old, new)  # second factors of the web app
         rows = conn.execute(select(advertisers.c.id, advertisers.c.hash_key)).all()

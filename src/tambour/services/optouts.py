@@ -142,30 +142,50 @@ def add(
     now = ctx.now()
     with ctx.engine.begin() as conn:
         advertiser = advertisers.get(conn, slug)
-        written = Written()
-        recorded = record_optouts(
-            conn,
-            advertiser,
-            [(e164, source, at or now)],
-            origin=f"optout:{source.value}",
-            actor=ctx.actor,
-            now=now,
-            written=written,
-        )
-        reference = phone_hash(advertiser, e164).hex()[:16]
-        if written.suppressions or written.rewritten:  # not an opposition told again
-            tell_opted_out(conn, advertiser, e164, source, at or now, now)
-        audit.append(
-            conn,
-            actor=ctx.actor,
-            action="optout.add",
-            advertiser_id=advertiser.id,
-            details=with_rows(
-                {"source": source.value, "phone_hash": reference, "known_contact": bool(recorded)},
-                written,
-            ),
-            at=now,
-        )
+        return opt_out(conn, ctx, advertiser, e164, source, at or now, now)
+
+
+def opt_out(
+    conn: Connection,
+    ctx: Context,
+    advertiser: Advertiser,
+    e164: str,
+    source: OptOutSource,
+    at: datetime,
+    now: datetime,
+    **audited: Any,
+) -> OptedOut:
+    """`add` inside the caller's transaction, for a number already checked (E.164): evidence,
+    suppression entry, the webhook event and the audit entry (with `audited` details)."""
+    written = Written()
+    recorded = record_optouts(
+        conn,
+        advertiser,
+        [(e164, source, at)],
+        origin=f"optout:{source.value}",
+        actor=ctx.actor,
+        now=now,
+        written=written,
+    )
+    reference = phone_hash(advertiser, e164).hex()[:16]
+    if written.suppressions or written.rewritten:  # not an opposition told again
+        tell_opted_out(conn, advertiser, e164, source, at, now)
+    audit.append(
+        conn,
+        actor=ctx.actor,
+        action="optout.add",
+        advertiser_id=advertiser.id,
+        details=with_rows(
+            {
+                "source": source.value,
+                "phone_hash": reference,
+                "known_contact": bool(recorded),
+                **audited,
+            },
+            written,
+        ),
+        at=now,
+    )
     return OptedOut(reference, source.value, bool(recorded))
 
 

@@ -30,7 +30,8 @@ from queue import Empty
 from typing import Any, Final, NamedTuple
 
 from orjson import loads as json_loads
-from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of, personalization
 from tambour.rules.codes import ContactKind, OptOutSource, Reason
@@ -39,12 +40,14 @@ from tambour.rules.day_mentions import day_warnings
 from tambour.rules.decision import Decision, decide, later_duplicates
 from tambour.rules.facts import OptOut
 from tambour.rules.fold import fold_set
+from tambour.rules.links import LinkBases
 from tambour.rules.planning import Planner, plan_blocks
 from tambour.rules.template import field_key
 from tambour.services import plan_reads
 from tambour.services.advertisers import Advertiser
 from tambour.services.campaigns import PLANNABLE, Campaign, record, resolve, window_policy
 from tambour.services.context import ConflictError, Context, ServiceError
+from tambour.services.link_codes import LinkCodes
 from tambour.services.seals import (
     PLAN_SEALED,
     SEAL_SPACE,
@@ -59,7 +62,7 @@ from tambour.sms.phone import PhoneInfo, parse_phone
 from tambour.store.bulk import copy_time, insert_rows, refresh_statistics
 from tambour.store.engine import make_engine, reader
 from tambour.store.sqlite_params import bind_as_is
-from tambour.store.tables import campaigns, plan_rows
+from tambour.store.tables import campaigns, link_counter, message_links, plan_rows
 
 CHUNK = 5000  # contacts read, decided and written together
 PARALLEL_FROM = 20_000  # smaller audiences are planned in this process
@@ -99,6 +102,13 @@ class PlanJob:
     transaction_key: str | None = None  # transactional: the field_key of the transaction field
     max_parts: int = MAX_PARTS
     sealer: Sealer = field(default_factory=current_sealer)
+    # The links each message carries (rules/links.py): their kinds and targets, in order, the
+    # bases they are made on (None: not configured, the plan is blocked and counts stand-ins)
+    # and the codes' key.
+    link_kinds: tuple[str, ...] = ()
+    link_targets: tuple[str | None, ...] = ()
+    links: LinkBases | None = None
+    codes: LinkCodes | None = None
 
 
 @dataclass
@@ -270,13 +280,53 @@ def _read_chunk(cursor: Any, job: PlanJob, lo: int, hi: int) -> _Chunk:
 _Decided = tuple[int, str, dict[str, Any], bytes, Decision]
 
 
-def _plan_rows(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[list[Any]]:
-    """The chunk's plan rows, in PLAN_COLUMNS order, sealed. The hot loops of a plan, one
-    after the other over the chunk (each keeps its own code in the processor's cache): the
+def _plan_rows(
+    job: PlanJob, chunk: _Chunk, stats: ChunkStats, reserve: Callable[[int], int]
+) -> tuple[list[list[Any]], list[tuple[Any, ...]]]:
+    """The chunk's plan rows, in PLAN_COLUMNS order, sealed, and the rows of the links their
+    messages carry (ids from `reserve(n)`, the first of n). The hot loops of a plan, one after
+    the other over the chunk (each keeps its own code in the processor's cache): the
     decisions, the rows with their messages, the seals."""
     decided = _decisions(job, chunk, stats)
-    rows = _rows(job, decided, chunk.latest, stats)
-    return _sealed(rows, job.sealer, stats)
+    made: _MadeLinks | None = None
+    if job.link_kinds and job.links is not None and job.codes is not None:
+        sends = sum(1 for item in decided if item[4].send)
+        if sends:
+            made = _MadeLinks(job, reserve(sends * len(job.link_kinds)))
+    rows = _rows(job, decided, chunk.latest, stats, made)
+    return _sealed(rows, job.sealer, stats), made.rows if made else []
+
+
+LINK_COLUMNS = (
+    "id", "advertiser_id", "campaign_id", "generation", "contact_id", "kind", "target",
+    "territory",
+)  # fmt: skip
+
+
+class _MadeLinks:
+    """The links of a chunk's messages: each send's, ids taken in turn from a reserved block."""
+
+    def __init__(self, job: PlanJob, first: int) -> None:
+        assert job.links is not None and job.codes is not None
+        self.job, self.links, self.codes = job, job.links, job.codes
+        self.next_id = first
+        self.rows: list[tuple[Any, ...]] = []
+
+    def of(self, contact_id: int, territory: str | None) -> list[str]:
+        """The links of one send's message, recorded."""
+        job, urls = self.job, []
+        for kind, target in zip(job.link_kinds, job.link_targets, strict=True):
+            link_id = self.next_id
+            self.next_id += 1
+            if kind == "stop":
+                urls.append(self.links.stop_link(self.codes.token(link_id)))
+            else:
+                urls.append(self.links.short_link(self.codes.code(link_id)))
+            self.rows.append(
+                (link_id, job.advertiser.id, job.campaign_id, job.generation, contact_id, kind,
+                 target, territory)
+            )  # fmt: skip
+        return urls
 
 
 def _decisions(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[_Decided]:
@@ -312,11 +362,17 @@ def _decisions(job: PlanJob, chunk: _Chunk, stats: ChunkStats) -> list[_Decided]
 
 
 def _rows(
-    job: PlanJob, decided: list[_Decided], latest: dict[int, int], stats: ChunkStats
+    job: PlanJob,
+    decided: list[_Decided],
+    latest: dict[int, int],
+    stats: ChunkStats,
+    made: "_MadeLinks | None" = None,
 ) -> list[list[Any]]:
     """The plan rows of the decided contacts, in PLAN_COLUMNS order but the seal: a send's
-    exact message written, and what the messages reveal counted in `stats`. Lists: the seal
-    is appended to each."""
+    exact message written (with its own links, `made`; without, links of the same length
+    stand in: the plan is blocked), and what the messages reveal counted in `stats`. Lists:
+    the seal is appended to each."""
+    stand_ins = (job.links or LinkBases()).stand_ins(job.link_kinds)
     dialect, planner, max_parts = job.dialect, job.planner, job.max_parts
     campaign_id, generation, advertiser = job.campaign_id, job.generation, job.advertiser.id
     stored = _stored[dialect]
@@ -337,7 +393,8 @@ def _rows(
                  None, None, None, None, profile_hash, latest.get(contact_id, 0), None]
             )  # fmt: skip
             continue
-        planned = planner.message(decision, personalization(profile))
+        links = made.of(contact_id, territory) if made is not None else stand_ins
+        planned = planner.message(decision, personalization(profile), links)
         count = planned.counted
         assert count is not None and decision.send_at is not None
         if planned.missing:
@@ -376,6 +433,28 @@ def _sealed(rows: list[list[Any]], sealer: Sealer, stats: ChunkStats) -> list[li
     return rows
 
 
+def _reserve_links(conn: Connection, n: int) -> int:
+    """The first of `n` link ids reserved for this chunk (a short transaction of its own: ids
+    a failed plan leaves unused are never handed out again). The counter's row is made on
+    first use (by the migration, or here when a table was emptied)."""
+    bump = (
+        update(link_counter)
+        .where(link_counter.c.id == 1)
+        .values(next_id=link_counter.c.next_id + n)
+        .returning(link_counter.c.next_id)
+    )
+    with conn.begin():
+        after = conn.execute(bump).scalar_one_or_none()
+        if after is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(link_counter).values(id=1, next_id=1 + n))
+                after = 1 + n
+            except IntegrityError:  # another plan made it meanwhile
+                after = conn.execute(bump).scalar_one()
+    return int(after) - n
+
+
 def _pg_session(conn: Connection) -> None:
     """Times in UTC (as the SQLite path reads them: same facts, same plan), and the chunk
     queries kept on their indexes whatever the statistics say right after a large import."""
@@ -391,9 +470,11 @@ def _plan_chunk(
     with reads.begin():  # one snapshot: a contact is read with all of its facts
         cursor = reads.connection.driver_connection.cursor()  # type: ignore[union-attr]
         chunk = _read_chunk(cursor, job, lo, hi)
-    rows = _plan_rows(job, chunk, stats)
+    rows, link_rows = _plan_rows(job, chunk, stats, lambda n: _reserve_links(writes, n))
     with writes.begin():
         insert_rows(writes, "plan_rows", PLAN_COLUMNS, rows)
+        if link_rows:
+            insert_rows(writes, "message_links", LINK_COLUMNS, link_rows)
         # The report's figures for this chunk, counted by the database from the rows stored.
         stats.groups = plan_reads.groups(writes, job.campaign_id, job.generation, (lo, hi))
     return stats
@@ -608,13 +689,15 @@ def reseal(conn: Connection, sealer: Sealer, where: Any, seal_sum: int) -> int:
 
 
 def drop_generation(conn: Connection, campaign_id: int, generation: int, *, older: bool) -> None:
-    """Delete one generation's rows, or (older=True) every generation before it."""
-    where = plan_rows.c.campaign_id == campaign_id
-    if older:
-        where &= plan_rows.c.generation < generation
-    else:
-        where &= plan_rows.c.generation == generation
-    conn.execute(delete(plan_rows).where(where))
+    """Delete one generation's rows and the links made for them, or (older=True) those of
+    every generation before it."""
+    for table in (plan_rows, message_links):
+        where = table.c.campaign_id == campaign_id
+        if older:
+            where &= table.c.generation < generation
+        else:
+            where &= table.c.generation == generation
+        conn.execute(delete(table).where(where))
 
 
 def next_generation(conn: Connection, campaign_id: int) -> int | None:
@@ -650,7 +733,7 @@ def plan(
         window = window_policy(conn, campaign.advertiser)
     if campaign.status not in PLANNABLE:
         raise _frozen(campaign)
-    content = campaign.content()
+    content = campaign.content(ctx.links)
     # The core compares the instant with every fact's (UTC, as read): given in UTC too, each
     # comparison is of two times of one zone, not of two zones' offsets.
     at = now.astimezone(UTC)
@@ -671,6 +754,13 @@ def plan(
         transaction_key=field_key(campaign.transaction_field)
         if campaign.transaction_field
         else None,
+        link_kinds=content.link_kinds,
+        link_targets=(
+            *(link.target for link in content.template.links),
+            *((None,) if content.appended_stop_link else ()),
+        ),
+        links=ctx.links if ctx.links.public_url else None,
+        codes=LinkCodes.for_keys(ctx.keys) if content.link_kinds else None,
     )
     try:
         with reader(ctx.engine) as conn:

@@ -21,6 +21,8 @@ from tambour.store.tables import (
     contacts,
     data_requests,
     evidence,
+    link_clicks,
+    message_links,
     outbox,
     plan_rows,
     replies,
@@ -50,6 +52,7 @@ def collect(conn: Connection, advertiser: Advertiser, e164: str, now: datetime) 
         "decisions": _decisions(conn, advertiser, contact_id) if contact_id else [],
         "messages": _messages(conn, advertiser, e164),
         "replies": _replies(conn, advertiser, e164),
+        "clicks": _clicks(conn, advertiser, contact_id) if contact_id else [],
         "suppression": {
             "opted_out": suppression is not None,
             "source": suppression.source if suppression else None,
@@ -145,6 +148,32 @@ def _replies(conn: Connection, advertiser: Advertiser, e164: str) -> list[dict[s
         {
             "received_at": _when(r.received_at), "to": r.to_number, "text": r.text,
             "meaning": r.meaning,
+        }
+        for r in rows
+    ]  # fmt: skip
+
+
+def _clicks(conn: Connection, advertiser: Advertiser, contact_id: int) -> list[dict[str, Any]]:
+    """The short links of the contact's messages that were followed (by the person, or by a
+    bot or a link scanner, said so)."""
+    rows = conn.execute(
+        select(
+            campaigns.c.name, message_links.c.target, link_clicks.c.clicked_at,
+            link_clicks.c.ip, link_clicks.c.user_agent, link_clicks.c.bot,
+        )
+        .join(message_links, message_links.c.id == link_clicks.c.link_id)
+        .join(campaigns, campaigns.c.id == link_clicks.c.campaign_id)
+        .where(
+            link_clicks.c.advertiser_id == advertiser.id,
+            message_links.c.advertiser_id == advertiser.id,
+            message_links.c.contact_id == contact_id,
+        )
+        .order_by(link_clicks.c.clicked_at, link_clicks.c.id)
+    )  # fmt: skip
+    return [
+        {
+            "campaign": r.name, "link_to": r.target, "at": _when(r.clicked_at),
+            "network": r.ip, "user_agent": r.user_agent, "not_counted_as": r.bot,
         }
         for r in rows
     ]  # fmt: skip

@@ -47,6 +47,7 @@ EVENT_TYPES: Final = (
     "contact.opted_out",
     "contact.complained",
     "reply.received",
+    "link.clicked",
     "campaign.launched",
     "campaign.finished",
     "job.finished",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -74,6 +75,8 @@ advertisers = Table(
     # the database (tambour/keys.py, services/advertisers.suppression_key): no key without it.
     Column("hash_key", LargeBinary(32)),
     Column("non_commercial_id", String(20)),  # RNA or SIREN of a non-commercial body
+    # Every prospection message ends with its one-click opt-out link (migration 0019).
+    Column("stop_link", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -769,4 +772,53 @@ form_submissions = Table(
     Column("contact_id", Id),
     Column("evidence_ids", JSON),
     Index("ix_form_submissions_advertiser_id_e164", "advertiser_id", "e164"),
+)
+
+# --- links made per message (migration 0019) ---------------------------------------------------
+# One row per link of a planned message: `stop` (its one-click opt-out link) or `go` (a short
+# link to `target`). Its id, reserved from link_counter, is the code in the URL through a keyed
+# permutation (services/link_codes.py): no code in clear, none derivable from another.
+message_links = Table(
+    "message_links",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("advertiser_id", Id, nullable=False),
+    Column("campaign_id", Id, nullable=False),
+    Column("generation", Integer, nullable=False),  # the plan's
+    Column("contact_id", Id, nullable=False),
+    Column("kind", String(8), nullable=False),  # stop, go
+    Column("target", Text),  # a short link's address
+    Column("territory", String(32)),  # the recipient's: clicks are counted by it
+    Column("variant", String(40)),  # the message variant (A/B), when there are several
+    Column("used_at", UtcDateTime()),  # an opt-out link: when it opted the number out
+    Index("ix_message_links_campaign_id_generation", "campaign_id", "generation"),
+)
+
+# The next id message_links hands out (one row): plans reserve ids in blocks.
+link_counter = Table(
+    "link_counter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("next_id", Id, nullable=False),
+)
+
+# A short link followed. Kept `clicks_retention_days` (90 by default), then erased. `bot`: why
+# the click is not a person's (a scanner, a prefetch, a HEAD...), None for a person's.
+link_clicks = Table(
+    "link_clicks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, nullable=False),
+    Column("campaign_id", Id, nullable=False),
+    Column("link_id", Id, nullable=False),
+    Column("outbox_id", Id),  # the message, once launched
+    Column("variant", String(40)),
+    Column("territory", String(32)),
+    Column("clicked_at", UtcDateTime(), nullable=False),
+    Column("ip", String(48)),  # truncated: /24 IPv4, /48 IPv6
+    Column("user_agent", String(300)),
+    Column("bot", String(16)),
+    Index("ix_link_clicks_campaign_id_clicked_at", "campaign_id", "clicked_at"),
+    Index("ix_link_clicks_clicked_at", "clicked_at"),
+    Index("ix_link_clicks_advertiser_id_id", "advertiser_id", "id"),
 )

@@ -160,6 +160,7 @@ REFUSALS: Final[dict[str, str]] = {
         "This campaign is finished: every message has reached its fate, nothing is left to cancel."
     ),
     "campaign_frozen": N_("This campaign is launched or cancelled: its plan can no longer change."),
+    "unknown_link": N_("This link is unknown or no longer valid."),
     "campaign_not_launched": N_(
         "This campaign is not launched: this is only possible for a launched campaign."
     ),

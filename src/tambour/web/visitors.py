@@ -137,7 +137,7 @@ def user_context(request: Request, user: User | None) -> Context:
     """The Context of a use case run from the web app (the audit log names the account)."""
     shared = runtime(request)
     actor = "web" if user is None else f"web:{user.email}"
-    return Context(engine=shared.engine, actor=actor, clock=shared.clock, keys=shared.keys)
+    return shared.acting_as(actor)
 
 
 def _b64(raw: bytes) -> str:

@@ -36,10 +36,11 @@ from tambour.api.schemas.campaigns import (
     PlanRow,
     PlanRowPage,
 )
+from tambour.api.schemas.clicks import Clicks
 from tambour.api.schemas.jobs import Job
 from tambour.jobs.kinds import campaign_export, campaign_plan
 from tambour.jobs.kinds.campaigns import named
-from tambour.services import campaign_edit, campaigns, jobs, plan_reads
+from tambour.services import campaign_edit, campaigns, click_reports, jobs, plan_reads
 from tambour.services.api_keys import Scope
 from tambour.services.jobs import JobRequest
 
@@ -178,6 +179,19 @@ def get_plan_report(
     require(caller, *READ)
     found = plan_reads.report(shared.context(caller), slug=advertiser, campaign_id=campaign_id)
     return PlanReport.of(found)
+
+
+@router.get(
+    "/{campaign_id}/clicks",
+    summary="Clicks of the campaign's short links: people's, by territory, variant and day",
+    description="Only people's clicks are counted; bots, link scanners and prefetches are "
+    "left out and counted apart in `not_counted` by why (`head`, `prefetch`, `user_agent`, "
+    "`too_soon`: within a second of the message leaving). A click is never consent.",
+)
+def get_clicks(campaign_id: Id, caller: Caller, advertiser: Tenant, shared: Shared) -> Clicks:
+    require(caller, *READ)
+    found = click_reports.report(shared.context(caller), slug=advertiser, campaign_id=campaign_id)
+    return Clicks(**found.as_dict())
 
 
 @router.get("/{campaign_id}/rows", summary="The plan's rows, in contact order, a page at a time")

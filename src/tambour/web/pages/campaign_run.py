@@ -14,8 +14,11 @@ from fastapi import Form, Query, Request
 from starlette.responses import Response
 
 from tambour import i18n
-from tambour.services import campaign_live, campaigns, plan_report
+from tambour.rules.template import parse_template
+from tambour.services import campaign_live, campaigns, click_reports, plan_report
 from tambour.services.campaign_live import LiveCampaign, Timeline
+from tambour.services.campaigns import Campaign
+from tambour.services.click_reports import ClickReport
 from tambour.services.context import ServiceError
 from tambour.services.roles import Action
 from tambour.web import charts, refusals
@@ -125,8 +128,16 @@ def _overview(
         "may_write": desk.can(Action.WRITE_CAMPAIGNS),
         "cancellable": live.status in CANCELLABLE,
         "notice": notice,
+        "clicks": _clicks(desk, campaign) if campaign.launched_at else None,
     }
     return render(request, "campaign_plan/campaign.html", values)
+
+
+def _clicks(desk: Desk, campaign: Campaign) -> ClickReport | None:
+    """The clicks of the campaign's short links, when its text has any."""
+    if not any(link.kind == "go" for link in parse_template(campaign.text).links):
+        return None
+    return click_reports.report(desk.ctx, slug=desk.slug, campaign_id=campaign.id)
 
 
 @router.get(CAMPAIGN)

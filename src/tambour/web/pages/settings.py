@@ -66,6 +66,7 @@ EVENTS: Final = {
     "contact.opted_out": N_("a contact opted out"),
     "contact.complained": N_("a contact complained to the 33700"),
     "reply.received": N_("a reply came"),
+    "link.clicked": N_("a person followed a short link"),
     "campaign.launched": N_("a campaign was launched"),
     "campaign.finished": N_("a campaign is over"),
     "job.finished": N_("a job is over (import, plan, export)"),
