@@ -173,6 +173,22 @@ def test_requests_due_soon_are_told_once_a_day(cli: Cli, engine: Engine) -> None
     assert not any(DELIVERED in json.dumps(e) or STOPPED in json.dumps(e) for e in events)
 
 
+def test_the_job_runner_reminds_once_a_day_when_idle(cli: Cli, engine: Engine) -> None:
+    """What workers run daily: `tambour jobs run` (a worker's child) tells the requests due
+    soon when it has no job to do, once a day whatever the number of runners."""
+    cli("webhook", "create", "--advertiser", LUMIERE, "--url", "https://crm.example.fr/hook",
+        "--event", "data_request.due")  # fmt: skip
+    late = add(cli, STOPPED, "access", "--received", "2026-10-28")
+    for _ in range(2):
+        cli("jobs", "run", "--until-idle")
+    with engine.connect() as conn:
+        told = [
+            json.loads(body)["data"]
+            for body in conn.execute(select(webhook_events.c.body)).scalars()
+        ]
+    assert [(e["request"], e["days_left"]) for e in told] == [(late, -3)]
+
+
 # --- answers ------------------------------------------------------------------------------------
 
 

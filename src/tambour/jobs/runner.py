@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tambour.jobs.control import CancelRequested, JobControl, LeaseLost, Shutdown
 from tambour.jobs.kinds import JobKind, builtin
-from tambour.services import audit, clicks
+from tambour.services import audit, clicks, data_requests
 from tambour.services import jobs as queue
 from tambour.services.context import Context, ServiceError
 from tambour.services.jobs import DEFAULT_LEASE, Job, JobState, Outcome, Progress
@@ -32,7 +32,7 @@ from tambour.store.engine import reader
 
 log = logging.getLogger("tambour.jobs")
 
-CLICKS_ERASED_EVERY: Final = 24 * 3600.0  # seconds between two erasures of expired clicks
+UPKEEP_EVERY: Final = 24 * 3600.0  # seconds between two runs of the daily upkeep
 POLL_SECONDS: Final = 1.0  # how often an idle runner looks for due jobs
 BEAT_SECONDS: Final = 0.5  # how often the lease keeper writes progress (and renews)
 RETRY_SECONDS: Final = 5.0  # after the database failed the runner's own statements
@@ -163,7 +163,7 @@ class Runner:
         self.parent = parent
         self.report = RunnerReport()
         self._stopping = threading.Event()
-        self._clicks_erased = -float("inf")
+        self._upkept = -float("inf")
 
     def stop(self) -> None:
         """Stop after the job under way, which stops at its next step and is queued again."""
@@ -207,7 +207,7 @@ class Runner:
                 self._stopping.wait(RETRY_SECONDS)
                 continue
             if job is None:
-                self.erase_expired_clicks()
+                self.daily_upkeep()
                 if until_idle:
                     break
                 self._stopping.wait(self.poll)
@@ -219,23 +219,36 @@ class Runner:
         )
         return self.report
 
-    def erase_expired_clicks(self) -> None:
+    def daily_upkeep(self) -> None:
         """Once a day (and when the runner first idles): the short links' clicks past their
-        retention period erased (services/clicks.py; several runners erase nothing twice)."""
-        if time.monotonic() - self._clicks_erased < CLICKS_ERASED_EVERY:
+        retention period erased (services/clicks.py), and the data requests due within a week
+        or overdue told by webhook (services/data_requests.py). Several runners do nothing
+        twice: each is idempotent for the day."""
+        if time.monotonic() - self._upkept < UPKEEP_EVERY:
             return
-        self._clicks_erased = time.monotonic()
+        self._upkept = time.monotonic()
         try:
             done = clicks.erase_expired(self.ctx)
         except DBAPIError:  # tried again tomorrow; the queue's own errors are said above
             log.warning("expired clicks not erased", extra={"event": "clicks_not_erased"})
-            return
-        if done.clicks:
-            log.info(
-                "%s expired click(s) erased",
-                done.clicks,
-                extra={"event": "clicks_erased", "clicks": done.clicks},
-            )
+        else:
+            if done.clicks:
+                log.info(
+                    "%s expired click(s) erased",
+                    done.clicks,
+                    extra={"event": "clicks_erased", "clicks": done.clicks},
+                )
+        try:
+            reminded = data_requests.remind(self.ctx)
+        except DBAPIError:
+            log.warning("data requests not reminded", extra={"event": "requests_not_reminded"})
+        else:
+            if reminded.due:
+                log.info(
+                    "%s data request(s) due within a week or overdue",
+                    len(reminded.due),
+                    extra={"event": "requests_due", "requests": len(reminded.due)},
+                )
 
     def run_next(self) -> Job | None:
         """Rescue jobs whose runner died, claim the next due job and run it; returns it as it
