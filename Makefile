@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench catalogs clean chromium
+.PHONY: help demo test lint bench catalogs clean chromium wrk
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -36,6 +36,14 @@ chromium: ## Install Debian's chromium for the browser tests, when missing
 	    chromium chromium-driver fonts-dejavu-core >/dev/null; }
 	@chromium --version 2>/dev/null
 
+# wrk, the HTTP load generator benches/bench_redirects.py drives when it is there (a client in C
+# leaves the cores to the server); from the machine's packages, as chromium.
+wrk: ## Install Debian's wrk for the redirect bench, when missing
+	@command -v wrk >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+
 demo: $(STAMP) ## Set up and run the demo (SQLite in ./tambour-demo.db, no other service)
 	$(BIN)/tambour demo --database tambour-demo.db
 
@@ -51,7 +59,7 @@ lint: $(STAMP) ## ruff and mypy (strict on the pure core)
 	$(BIN)/ruff format --check src tests benches
 	$(BIN)/mypy
 
-bench: $(STAMP) ## Run the benchmarks in benches/ and print their figures
+bench: $(STAMP) wrk ## Run the benchmarks in benches/ and print their figures
 	@for b in benches/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # The gettext catalogs (tambour.i18n): extract the marked texts, merge them into each language's

@@ -67,6 +67,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         yield
         batcher.close()
         recorder.close()  # the clicks still queued are written
+        app.state.link_resolver.close()
         shared.close()
 
     app = FastAPI(
@@ -106,8 +107,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(callbacks.router)  # the aggregators' delivery callbacks
     recorder = app.state.click_recorder = ClickRecorder(shared.acting_as(ACTOR))
     app.state.link_resolver = Resolver(shared.engine, lambda: shared.keys)
-    public.install(app)  # what recipients open: opt-out links, short links
+    public.install(app)  # what recipients open: consent forms, opt-out links, short links
     docs.install(app, OPENAPI_URL)
-    public.install(app)  # what recipients open: the consent forms, at /f/
     web.install(app)  # the pages, at /; after the API, whose handlers they wrap
     return app

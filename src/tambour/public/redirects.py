@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -49,7 +48,7 @@ class ShortLinks:
         code = path[_PREFIX_LENGTH:]
         found = resolver.remembered(code)
         if found is True:
-            found = await run_in_threadpool(resolver.look_up, code)
+            found = resolver.look_up(code)
         if not isinstance(found, LinkTarget):
             await self.app(scope, receive, send)
             return
