@@ -8,7 +8,7 @@ import pytest
 from tambour.contacts.form_wording import FormKind, WordingError, default_wording, parse_wording
 from tambour.keys import Keys
 from tambour.public import antibot
-from tambour.services.form_submissions import truncate_ip
+from tambour.rules.network import truncated_ip
 
 
 def test_the_hash_is_sha256_of_one_canonical_text_whatever_the_key_order() -> None:
@@ -62,7 +62,7 @@ def test_the_anti_bot_token_is_bound_to_its_form_and_its_time() -> None:
 
 
 def test_ip_addresses_are_kept_truncated_only() -> None:
-    assert truncate_ip("203.0.113.77") == "203.0.113.0/24"
-    assert truncate_ip("2001:db8:1234:5678::1") == "2001:db8:1234::/48"
-    assert truncate_ip("::ffff:198.51.100.9") == "198.51.100.0/24"
-    assert truncate_ip("not an ip") is None and truncate_ip(None) is None
+    assert truncated_ip("203.0.113.77") == "203.0.113.0/24"
+    assert truncated_ip("2001:db8:1234:5678::1") == "2001:db8:1234::/48"
+    assert truncated_ip("::ffff:198.51.100.9") == "198.51.100.0/24"
+    assert truncated_ip("not an ip") is None and truncated_ip(None) is None

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tambour.rules.clicks import Bot, classify, too_soon, truncated_ip
+from tambour.rules.clicks import Bot, classify, too_soon
 from tambour.rules.links import CODE_LENGTH, TOKEN_LENGTH, LinkBases, base_problem
+from tambour.rules.network import truncated_ip
 from tambour.rules.template import LinkPart, parse_template
 from tambour.services.link_codes import SPACE, LinkCodes
 from tambour.sms.text import count_text

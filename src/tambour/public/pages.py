@@ -21,10 +21,10 @@ from tambour import i18n
 from tambour.api import texts
 from tambour.api.rate_limit import RateLimiter
 from tambour.public import antibot
+from tambour.rules.network import truncated_ip
 from tambour.services import advertisers, consent_forms, form_submissions
 from tambour.services.consent_forms import ConsentForm
 from tambour.services.context import Context, NotFoundError, ServiceError
-from tambour.services.form_submissions import truncate_ip
 from tambour.store.engine import reader
 from tambour.web.templating import environment
 from tambour.web.visitors import PageNotFoundError, runtime
@@ -90,7 +90,7 @@ def _limiter(request: Request) -> RateLimiter:
 
 def _allowed(request: Request) -> bool:
     host = request.client.host if request.client else None
-    return _limiter(request).take(truncate_ip(host) or "unknown").allowed
+    return _limiter(request).take(truncated_ip(host) or "unknown").allowed
 
 
 def _page(

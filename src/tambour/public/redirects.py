@@ -14,8 +14,9 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tambour.public.link_pages import gone
-from tambour.rules.clicks import classify, truncated_ip
+from tambour.rules.clicks import classify
 from tambour.rules.links import CODE_LENGTH, SHORT_PATH
+from tambour.rules.network import truncated_ip
 from tambour.services.clicks import Click, ClickRecorder, LinkTarget, Resolver
 
 router = APIRouter(include_in_schema=False)

@@ -4,7 +4,6 @@ the request's method and headers and the instants. A click is never consent (rul
 3: only a person's dated, proven consent is), at most an action (`last_activity_at`).
 """
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -53,17 +52,3 @@ def classify(method: str, user_agent: str | None, headers: Mapping[str, str]) ->
 def too_soon(clicked_at: datetime, sent_at: datetime | None) -> bool:
     """A follow within a second of the message leaving: no person reads a message so fast."""
     return sent_at is not None and clicked_at - sent_at < SCANNER_WINDOW
-
-
-def truncated_ip(address: str | None) -> str | None:
-    """The client's address cut to its network: /24 for IPv4, /48 for IPv6 (not a person's)."""
-    if not address:
-        return None
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    prefix = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))

@@ -18,7 +18,6 @@ as their source and the wording hash as the consent's proof, under one audit ent
 
 import hashlib
 import hmac
-import ipaddress
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +29,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from tambour import i18n
 from tambour.contacts.form_wording import FormKind
 from tambour.rules.codes import ContactKind, Nature, OptOutSource
+from tambour.rules.network import truncated_ip
 from tambour.services import advertisers, audit, consent_forms, contact_writes, messages
 from tambour.services.consent_forms import ConsentForm
 from tambour.services.contact_writes import Collection, Consent, ContactInput, Opposition
@@ -104,20 +104,6 @@ class FormSubmission(View):
     ip_prefix: str | None
     user_agent: str | None
     via: str
-
-
-def truncate_ip(address: str | None) -> str | None:
-    """The network of `address`, never the address itself: IPv4 /24, IPv6 /48."""
-    if not address:
-        return None
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    prefix = 24 if ip.version == 4 else 48
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 def _token_hash(token: str) -> bytes:
@@ -214,7 +200,7 @@ def submit(
             .values(
                 advertiser_id=owner.id, form_id=found.id, version_id=_version_id(conn, found),
                 token_hash=_token_hash(token), e164=e164, choices=choices, submitted_at=now,
-                ip_prefix=truncate_ip(ip), user_agent=(user_agent or "")[:MAX_USER_AGENT] or None,
+                ip_prefix=truncated_ip(ip), user_agent=(user_agent or "")[:MAX_USER_AGENT] or None,
                 via=via, code_hash=code_hash, expires_at=expires, attempts=0,
             )
             .returning(form_submissions.c.id)
