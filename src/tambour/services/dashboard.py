@@ -35,12 +35,11 @@ from sqlalchemy import (
 )
 
 from tambour.rules.codes import OptOutSource
-from tambour.services import advertisers, message_minutes
+from tambour.services import advertisers, data_requests, message_minutes
 from tambour.services.context import Context, InvalidInputError
-from tambour.services.data_requests import REMIND_DAYS
 from tambour.services.views import View
 from tambour.store.engine import snapshot
-from tambour.store.tables import campaigns, data_requests, jobs, outbox, suppressions
+from tambour.store.tables import campaigns, jobs, outbox, suppressions
 
 ZONE: Final = "Europe/Paris"  # the advertiser's days: the dashboard's reader is in France
 DEFAULT_DAYS: Final = 30
@@ -238,16 +237,7 @@ def figures(ctx: Context, *, slug: str, days: int = DEFAULT_DAYS, zone: str = ZO
 
 
 def _requests_due(conn: Connection, owner: int, today: date) -> tuple[DueRequest, ...]:
-    horizon = today + timedelta(days=REMIND_DAYS)
-    rows = conn.execute(
-        select(data_requests.c.id, data_requests.c.kind, data_requests.c.due_by)
-        .where(
-            data_requests.c.advertiser_id == owner,
-            data_requests.c.status == "open",
-            data_requests.c.due_by <= horizon,
-        )
-        .order_by(data_requests.c.due_by, data_requests.c.id)
-    )
+    rows = data_requests.due(conn, today, owner)
     return tuple(DueRequest(r.id, r.kind, r.due_by, (r.due_by - today).days) for r in rows)
 
 

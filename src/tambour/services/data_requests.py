@@ -370,18 +370,26 @@ class Reminders(View):
     told: int
 
 
+def due(conn: Connection, today: date, advertiser_id: int | None = None) -> list[Row[Any]]:
+    """The open requests due within REMIND_DAYS days of `today`, or overdue (every
+    advertiser's, or `advertiser_id`'s), by deadline: what is reminded of by webhook and shown
+    on the dashboard."""
+    query = select(data_requests).where(
+        data_requests.c.status == "open",
+        data_requests.c.due_by <= today + timedelta(days=REMIND_DAYS),
+    )
+    if advertiser_id is not None:
+        query = query.where(data_requests.c.advertiser_id == advertiser_id)
+    return list(conn.execute(query.order_by(data_requests.c.due_by, data_requests.c.id)).all())
+
+
 def remind(ctx: Context, *, slug: str | None = None) -> Reminders:
     """The open requests due soon or overdue (every advertiser's, or `slug`'s), each told once
     a day by a `data_request.due` webhook event (what the workers run daily)."""
     now, today = ctx.now(), _today(ctx)
-    horizon = today + timedelta(days=REMIND_DAYS)
     with ctx.engine.begin() as conn:
-        query = select(data_requests).where(
-            data_requests.c.status == "open", data_requests.c.due_by <= horizon
-        )
-        if slug is not None:
-            query = query.where(data_requests.c.advertiser_id == advertisers.get(conn, slug).id)
-        rows = conn.execute(query.order_by(data_requests.c.due_by, data_requests.c.id)).all()
+        owner = None if slug is None else advertisers.get(conn, slug).id
+        rows = due(conn, today, owner)
         untold = [row for row in rows if row.reminded_on != today]
         emit(
             conn,
@@ -405,9 +413,3 @@ def _event_data(row: Row[Any], today: date) -> dict[str, Any]:
         "request": row.id, "kind": row.kind, "received_on": row.received_on.isoformat(),
         "due_by": row.due_by.isoformat(), "days_left": (row.due_by - today).days,
     }  # fmt: skip
-
-
-def due_soon(ctx: Context, *, slug: str) -> list[DataRequest]:
-    """The advertiser's open requests due within REMIND_DAYS days or overdue (the dashboard)."""
-    horizon = _today(ctx) + timedelta(days=REMIND_DAYS)
-    return [r for r in list_requests(ctx, slug=slug, status="open") if r.due_by <= horizon]

@@ -682,25 +682,21 @@ message_minutes = Table(
 # asked, by what means, when, the deadline (one month, extended by up to two more with a
 # reason), and how and when it was answered (services/data_requests.py). The number is kept
 # while the request is open (to answer it), then only its keyed hash (as the suppression list).
-DATA_REQUEST_KINDS = ("access", "portability", "rectification", "erasure", "objection")
-DATA_REQUEST_MEANS = ("email", "letter", "phone", "sms", "web", "in_person", "other")
-DATA_REQUEST_STATES = ("open", "answered", "refused")
-
 data_requests = Table(
     "data_requests",
     metadata,
     Column("id", Id, primary_key=True),
     Column("advertiser_id", Id, ForeignKey("advertisers.id"), nullable=False),
-    Column("kind", String(16), nullable=False),  # one of DATA_REQUEST_KINDS
+    Column("kind", String(16), nullable=False),  # services/data_requests.py RequestKind
     Column("phone_hash", LargeBinary(32), nullable=False),  # suppression.phone_hash's
     Column("e164", String(16)),  # while open; None once answered, refused or erased
     Column("contact_id", Id),  # the advertiser's contact with that number, when there was one
     Column("requester", String(200), nullable=False),  # who asked (the person, a lawyer...)
-    Column("means", String(16), nullable=False),  # one of DATA_REQUEST_MEANS
+    Column("means", String(16), nullable=False),  # services/data_requests.py Means
     Column("received_on", Date(), nullable=False),
     Column("due_by", Date(), nullable=False),  # received_on + one month, or as extended
     Column("extension_reason", String(500)),  # why the deadline was extended (Art. 12(3))
-    Column("status", String(16), nullable=False),  # one of DATA_REQUEST_STATES
+    Column("status", String(16), nullable=False),  # open, answered, refused
     Column("note", String(1000)),
     Column("answered_at", UtcDateTime()),
     Column("answered_by", String(100)),
