@@ -50,9 +50,11 @@ demo: $(STAMP) ## Set up and run the demo (SQLite in ./tambour-demo.db, no other
 # In parallel (pytest-xdist): 4 processes on a 2-core machine, as the tests wait on servers,
 # subprocesses and databases a good part of their time; a module's tests stay on one process
 # (loadscope), which starts the module's server and Chromium once. `pytest tests/x.py` alone
-# still runs in one process.
+# still runs in one process. The tests marked `paced` measure rates against the wall clock: they
+# run afterwards, alone, where the other processes cannot starve their event loop.
 test: $(STAMP) $(REFERENCE_STAMP) chromium ## Set up and run the whole test suite
-	$(BIN)/python -m pytest -q -n 4 --dist loadscope
+	$(BIN)/python -m pytest -q -n 4 --dist loadscope -m "not paced"
+	$(BIN)/python -m pytest -q -m paced
 
 lint: $(STAMP) ## ruff and mypy (strict on the pure core)
 	$(BIN)/ruff check src tests benches

@@ -6,6 +6,8 @@ gets few of them; a configured `tps`, or one set while running, still caps."""
 import asyncio
 import time
 
+import pytest
+
 from tambour.dispatch.smpp.client import Accepted, SmppSession
 from tambour.dispatch.smpp.pdu import Address, SubmitSm
 from tambour.dispatch.smsc import Smsc
@@ -14,6 +16,8 @@ from tests.integration.smpp_peers import bound_session, run, running_smsc
 BRAND = Address(5, 0, "BRAND")
 MOBILE = Address(1, 1, "33612345678")
 PRODUCERS = 256  # more submitters than the window (64), as a worker keeps it full
+
+pytestmark = pytest.mark.paced  # rates against the wall clock: `make test` runs these alone
 
 
 def submit(n: int) -> SubmitSm:
