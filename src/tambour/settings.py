@@ -26,6 +26,12 @@ class Settings:
     short_url: str | None = None
     # TAMBOUR_CLICKS_RETENTION_DAYS: short-link clicks are erased after that many days.
     clicks_retention_days: int = 90
+    # TAMBOUR_TEXTS_RETENTION_DAYS: a message's text (personalised: it may name the person) is
+    # removed that many days after it was sent, its proof kept (`tambour retention run`).
+    texts_retention_days: int = 365
+    # TAMBOUR_REPLIES_RETENTION_DAYS: the texts of replies (a STOP is recorded as an opt-out
+    # first) are removed that many days after they came.
+    replies_retention_days: int = 365
 
     @property
     def links(self) -> LinkBases:
@@ -39,8 +45,14 @@ class Settings:
             problem = value is not None and base_problem(value)
             if problem:
                 found.append(f"{name}: {problem}")
-        if not 1 <= self.clicks_retention_days <= 3650:
-            found.append("TAMBOUR_CLICKS_RETENTION_DAYS: a number of days from 1 to 3650")
+        periods = (
+            ("TAMBOUR_CLICKS_RETENTION_DAYS", self.clicks_retention_days),
+            ("TAMBOUR_TEXTS_RETENTION_DAYS", self.texts_retention_days),
+            ("TAMBOUR_REPLIES_RETENTION_DAYS", self.replies_retention_days),
+        )
+        for name, days in periods:
+            if not 1 <= days <= 3650:
+                found.append(f"{name}: a number of days from 1 to 3650")
         if self.short_url and not self.public_url:
             found.append("TAMBOUR_SHORT_URL is set without TAMBOUR_PUBLIC_URL")
         return found
@@ -59,14 +71,16 @@ class Settings:
             files_dir=env.get("TAMBOUR_FILES_DIR") or "./tambour-files",
             public_url=env.get("TAMBOUR_PUBLIC_URL") or None,
             short_url=env.get("TAMBOUR_SHORT_URL") or None,
-            clicks_retention_days=_days(env.get("TAMBOUR_CLICKS_RETENTION_DAYS")),
+            clicks_retention_days=_days(env.get("TAMBOUR_CLICKS_RETENTION_DAYS"), 90),
+            texts_retention_days=_days(env.get("TAMBOUR_TEXTS_RETENTION_DAYS"), 365),
+            replies_retention_days=_days(env.get("TAMBOUR_REPLIES_RETENTION_DAYS"), 365),
         )
 
 
-def _days(value: str | None) -> int:
+def _days(value: str | None, default: int) -> int:
     """A number of days as given; 0 (refused by `problems`) for what is not one."""
     if not value:
-        return 90
+        return default
     try:
         return int(value)
     except ValueError:
