@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tambour.rules.links import LinkBases, base_problem
+from tambour.rules.retention import RetentionPeriods
 from tambour.store.engine import DEFAULT_DATABASE_URL
 
 
@@ -36,6 +37,12 @@ class Settings:
     @property
     def links(self) -> LinkBases:
         return LinkBases(self.public_url, self.short_url, self.clicks_retention_days)
+
+    @property
+    def retention(self) -> RetentionPeriods:
+        return RetentionPeriods(
+            self.texts_retention_days, self.replies_retention_days, self.clicks_retention_days
+        )
 
     def problems(self) -> list[str]:
         """What is wrong with the link bases, each naming its variable."""

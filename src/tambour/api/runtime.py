@@ -73,6 +73,7 @@ class Runtime:
             clock=self.clock,
             keys=self._keys,
             links=self.settings.base.links,
+            retention=self.settings.base.retention,
         )
 
     @property

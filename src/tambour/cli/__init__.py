@@ -20,6 +20,7 @@ from tambour.cli import (
     proof_cmd,
     replies_cmd,
     requests_cmd,
+    retention_cmd,
     serve_cmd,
     sms_cmd,
     smsc_cmd,
@@ -42,6 +43,7 @@ app.add_typer(advertiser_cmd.app, name="advertiser")
 app.add_typer(contacts_cmd.app, name="contacts")
 app.add_typer(optout_cmd.app, name="optout")
 app.add_typer(requests_cmd.app, name="requests")
+app.add_typer(retention_cmd.app, name="retention")
 app.add_typer(form_cmd.app, name="form")
 app.add_typer(replies_cmd.app, name="replies")
 app.add_typer(audit_cmd.app, name="audit")

@@ -50,9 +50,20 @@ def open_context(*, check_schema: bool = True, check_key: bool = True) -> Contex
             keys = installation.keys_if_any(engine, keys)
     fixed = _injected_now()
     if fixed is None:
-        return Context(engine=engine, actor=settings.actor, keys=keys, links=settings.links)
+        return Context(
+            engine=engine,
+            actor=settings.actor,
+            keys=keys,
+            links=settings.links,
+            retention=settings.retention,
+        )
     return Context(
-        engine=engine, actor=settings.actor, clock=lambda: fixed, keys=keys, links=settings.links
+        engine=engine,
+        actor=settings.actor,
+        clock=lambda: fixed,
+        keys=keys,
+        links=settings.links,
+        retention=settings.retention,
     )
 
 

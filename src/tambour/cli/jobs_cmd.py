@@ -90,6 +90,7 @@ def run(
         clock=running_clock(),
         keys=opened.keys,
         links=opened.links,
+        retention=opened.retention,
     )
     runner = Runner(ctx, lease=timedelta(seconds=lease), parent=parent)
     try:

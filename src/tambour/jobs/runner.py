@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tambour.jobs.control import CancelRequested, JobControl, LeaseLost, Shutdown
 from tambour.jobs.kinds import JobKind, builtin
-from tambour.services import audit, clicks, data_requests
+from tambour.services import audit, data_requests, retention
 from tambour.services import jobs as queue
 from tambour.services.context import Context, ServiceError
 from tambour.services.jobs import DEFAULT_LEASE, Job, JobState, Outcome, Progress
@@ -220,24 +220,25 @@ class Runner:
         return self.report
 
     def daily_upkeep(self) -> None:
-        """Once a day (and when the runner first idles): the short links' clicks past their
-        retention period erased (services/clicks.py), and the data requests due within a week
-        or overdue told by webhook (services/data_requests.py). Several runners do nothing
-        twice: each is idempotent for the day."""
+        """Once a day (and when the runner first idles): the retention run (contacts whose
+        data lapsed, texts, clicks and events past their periods: services/retention.py), and
+        the data requests due within a week or overdue told by webhook
+        (services/data_requests.py). Several runners do nothing twice: each is idempotent for
+        the day, and the retention run erases a contact under the advertiser's lock."""
         if time.monotonic() - self._upkept < UPKEEP_EVERY:
             return
         self._upkept = time.monotonic()
         try:
-            done = clicks.erase_expired(self.ctx)
+            done = retention.run(self.ctx)
         except DBAPIError:  # tried again tomorrow; the queue's own errors are said above
-            log.warning("expired clicks not erased", extra={"event": "clicks_not_erased"})
+            log.warning("retention run failed", extra={"event": "retention_failed"})
         else:
-            if done.clicks:
-                log.info(
-                    "%s expired click(s) erased",
-                    done.clicks,
-                    extra={"event": "clicks_erased", "clicks": done.clicks},
-                )
+            log.info(
+                "retention run: %s contact(s) erased, %s click(s)",
+                done.contacts_erased,
+                done.clicks,
+                extra={"event": "retention_run", **done.counts(), "seconds": done.seconds},
+            )
         try:
             reminded = data_requests.remind(self.ctx)
         except DBAPIError:

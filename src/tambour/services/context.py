@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from tambour import keys as process_keys
 from tambour.keys import Keys, load_keys
 from tambour.rules.links import LinkBases
+from tambour.rules.retention import RetentionPeriods
 
 
 def utc_now() -> datetime:
@@ -22,6 +23,7 @@ class Context:
     clock: Callable[[], datetime] = field(default=utc_now)
     keys: Keys = field(default_factory=load_keys)  # the secret key, kept outside the database
     links: LinkBases = field(default_factory=LinkBases)  # where recipients open links (settings)
+    retention: RetentionPeriods = field(default_factory=RetentionPeriods)  # (settings)
 
     def __post_init__(self) -> None:
         # The key use cases are given is the one advertisers are read with (tambour/keys.py).

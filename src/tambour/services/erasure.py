@@ -13,6 +13,7 @@ it blanked (`evidence_erased`) and the plan rows it rewrote, with their seals be
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -38,8 +39,8 @@ from tambour.store.tables import (
     form_submissions,
     idempotency_keys,
     link_clicks,
-    message_links,
     outbox,
+    plan_rows,
     replies,
     webhook_events,
 )
@@ -84,70 +85,118 @@ def erase(
             contacts.c.advertiser_id == advertiser.id, contacts.c.e164 == e164
         )
     ).first()
-    contact_id: int | None = contact.id if contact is not None else None
     before = len(written.suppressions)
     record_optouts(
         conn, advertiser, [(e164, OptOutSource.DATA_REQUEST, now)], origin=origin, actor=actor,
         now=now, written=written,
     )  # fmt: skip
     suppressed = len(written.suppressions) > before
-    blanked = rewritten = messages = cancelled = clicks = 0
+    done = ContactsErased()
     if contact is not None:
-        cid = int(contact.id)
-        blanked = _blank_evidence(conn, advertiser, cid, written)
-        _record_erasure(conn, advertiser, cid, now, actor, origin, written)
-        rewritten = _rewrite_plan_rows(conn, advertiser, cid, written)
-        cancelled, messages = _blank_messages(conn, advertiser, cid, now)
-        _blank_own_campaigns(conn, advertiser, cid)
-        clicks = _drop_clicks(conn, advertiser, cid)
+        done = erase_contacts(
+            conn, advertiser, [(int(contact.id), contact.kind)], now=now, actor=actor,
+            origin=origin, written=written, cancelled_for=Reason.OPTED_OUT,
+        )  # fmt: skip
+    answered = erase_numbers(conn, advertiser, [e164])
+    events = _scrub_events(conn, advertiser, e164)
+    stored = _drop_stored_answers(conn, advertiser, e164)
+    return Erased(
+        phone_hash(advertiser, e164).hex()[:16], None if contact is None else int(contact.id),
+        done.evidence, done.plan_rows, done.messages, done.cancelled, answered, events, stored,
+        suppressed, done.clicks,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ContactsErased:
+    evidence: int = 0  # evidence rows blanked
+    plan_rows: int = 0  # plan rows rewritten
+    messages: int = 0  # messages blanked
+    cancelled: int = 0  # of them, queued ones that will not leave
+    clicks: int = 0
+
+
+def erase_contacts(
+    conn: Connection,
+    advertiser: Advertiser,
+    found: Sequence[tuple[int, str]],
+    *,
+    now: datetime,
+    actor: str,
+    origin: str,
+    written: Written,
+    cancelled_for: Reason,
+    plans: Sequence[tuple[int, int]] | None = None,
+) -> ContactsErased:
+    """Erase the contacts `found` ((id, kind) each) of `advertiser`, in the caller's
+    transaction: their evidence blanked with the fact of the erasure added, their plan rows
+    and messages without number and text (queued ones cancelled for `cancelled_for`), the
+    clicks of their messages dropped, the rows themselves emptied. What is reached through
+    their number (replies, data requests, submissions): `erase_numbers`. `plans`: the
+    advertiser's (campaign, generation) plans, when the caller knows them already."""
+    ids = [cid for cid, _ in found]
+    if not ids:
+        return ContactsErased()
+    blanked = _blank_evidence(conn, advertiser, ids, written)
+    _record_erasures(conn, advertiser, ids, now, actor, origin, written)
+    if plans is None:
+        plans = plan_generations(conn, advertiser)
+    rewritten = _rewrite_plan_rows(conn, advertiser, ids, plans, written)
+    cancelled, messages, clicks = _blank_messages(conn, advertiser, ids, now, cancelled_for)
+    for kind in {kind for _, kind in found}:
         conn.execute(
             update(contacts)
-            .where(contacts.c.id == cid, contacts.c.advertiser_id == advertiser.id)
+            .where(
+                contacts.c.advertiser_id == advertiser.id,
+                contacts.c.id.in_([cid for cid, k in found if k == kind]),
+            )
             .values(
-                e164=None, profile={}, profile_hash=profile_hash(contact.kind, _EMPTY_PROFILE),
+                e164=None, profile={}, profile_hash=profile_hash(kind, _EMPTY_PROFILE),
                 erased_at=now, updated_at=now,
             )
         )  # fmt: skip
+    return ContactsErased(blanked, rewritten, messages, cancelled, clicks)
+
+
+def erase_numbers(conn: Connection, advertiser: Advertiser, numbers: Sequence[str]) -> int:
+    """What the advertiser holds under the numbers themselves: the replies' number and text,
+    early receipts, the register of data requests, consent form submissions. Returns the
+    replies blanked."""
     answered = conn.execute(
         update(replies)
-        .where(replies.c.advertiser_id == advertiser.id, replies.c.e164 == e164)
+        .where(replies.c.advertiser_id == advertiser.id, replies.c.e164.in_(numbers))
         .values(e164=ERASED, text=ERASED)
     ).rowcount
     conn.execute(
         update(early_receipts)
-        .where(early_receipts.c.recipient.in_([e164, e164.lstrip("+")]))
+        .where(early_receipts.c.recipient.in_([*numbers, *(n.lstrip("+") for n in numbers)]))
         .values(recipient=None)
     )
     conn.execute(
         update(data_requests)
         .where(
             data_requests.c.advertiser_id == advertiser.id,
-            data_requests.c.phone_hash == phone_hash(advertiser, e164),
+            data_requests.c.phone_hash.in_([phone_hash(advertiser, n) for n in numbers]),
         )
         .values(e164=None, requester=ERASED)
     )
-    _blank_form_submissions(conn, advertiser, e164)
-    events = _scrub_events(conn, advertiser, e164)
-    stored = _drop_stored_answers(conn, advertiser, e164)
-    return Erased(
-        phone_hash(advertiser, e164).hex()[:16], contact_id, blanked, rewritten, messages,
-        cancelled, answered, events, stored, suppressed, clicks,
-    )  # fmt: skip
+    _blank_form_submissions(conn, advertiser, numbers)
+    return answered
 
 
 def _blank_evidence(
-    conn: Connection, advertiser: Advertiser, contact_id: int, written: Written
+    conn: Connection, advertiser: Advertiser, contact_ids: list[int], written: Written
 ) -> int:
-    """Replace the data of the contact's evidence by ERASED_DATA (the seal covers the
+    """Replace the data of the contacts' evidence by ERASED_DATA (the seal covers the
     fingerprint, not the data: it still holds); listed as `evidence_erased`. The facts this
-    erasure wrote (the opposition, which names no one) stay as they are."""
+    erasure wrote (an opposition, which names no one) stay as they are."""
     ours = set(written.evidence)
     ids = [
         rid
         for rid in conn.execute(
             select(evidence.c.id).where(
                 evidence.c.advertiser_id == advertiser.id,
-                evidence.c.contact_id == contact_id,
+                evidence.c.contact_id.in_(contact_ids),
                 evidence.c.kind != EvidenceKind.ERASURE.value,
             )
         ).scalars()
@@ -155,58 +204,86 @@ def _blank_evidence(
     ]
     if ids:
         data: Any = json.loads(ERASED_DATA)
-        conn.execute(update(evidence).where(evidence.c.id.in_(ids)).values(data=data))
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            conn.execute(update(evidence).where(evidence.c.id.in_(chunk)).values(data=data))
         written.erased_evidence += ids
     return len(ids)
 
 
-def _record_erasure(
+def _record_erasures(
     conn: Connection,
     advertiser: Advertiser,
-    contact_id: int,
+    contact_ids: list[int],
     now: datetime,
     actor: str,
     origin: str,
     written: Written,
 ) -> None:
-    """The fact of the erasure in the contact's evidence: what stops a message queued for it
-    (services/outbox.py) and tells a later reader why the contact is empty."""
+    """The fact of the erasure in each contact's evidence: what stops a message queued for
+    it (services/outbox.py) and tells a later reader why the contact is empty."""
     fact = Evidence(EvidenceKind.ERASURE, now)
     dialect = conn.dialect.name
+    at = copy_time(dialect, now)
     written.evidence += insert_evidence(
         conn,
-        [(advertiser.id, contact_id, fact.kind.value, copy_time(dialect, now), fact.data_json,
-          fact.fingerprint, origin, copy_time(dialect, now), actor)],
+        [(advertiser.id, cid, fact.kind.value, at, fact.data_json, fact.fingerprint, origin, at,
+          actor) for cid in contact_ids],
     )  # fmt: skip
 
 
 _NUMBER, _POSTAL, _TEXT = PLAN_SEALED.index("e164"), PLAN_SEALED.index("postal_code"), 16
+_IN_CHUNK: Final = 500  # ids in one IN list
+
+
+def plan_generations(conn: Connection, advertiser: Advertiser) -> list[tuple[int, int]]:
+    """The (campaign, generation) plans of the advertiser, each found from the ends of its
+    campaign's primary key range (no scan of the rows)."""
+    found = []
+    for campaign_id in conn.execute(
+        select(campaigns.c.id).where(campaigns.c.advertiser_id == advertiser.id)
+    ).scalars():
+        low, high = conn.execute(
+            select(func.min(plan_rows.c.generation), func.max(plan_rows.c.generation)).where(
+                plan_rows.c.campaign_id == campaign_id
+            )
+        ).one()
+        if low is not None:
+            found += [(int(campaign_id), g) for g in range(int(low), int(high) + 1)]
+    return found
 
 
 def _rewrite_plan_rows(
-    conn: Connection, advertiser: Advertiser, contact_id: int, written: Written
+    conn: Connection,
+    advertiser: Advertiser,
+    contact_ids: list[int],
+    plans: Sequence[tuple[int, int]],
+    written: Written,
 ) -> int:
-    """The contact's plan rows, every generation, without number, postal code and text,
-    sealed again: each listed with its seal before and after (`plan_rows_rewritten`)."""
+    """The contacts' plan rows, every generation, without number, postal code and text,
+    sealed again: the change to each generation's sum of seals goes to `written`. Read plan
+    by plan through the primary key (campaign, generation, contact)."""
     assert PLAN_SEALED[_TEXT] == "text"
     q = mark(conn)
     cursor = driver_cursor(conn)
-    cursor.execute(
-        f"SELECT {', '.join(PLAN_SEALED)}, seal FROM plan_rows "
-        f"WHERE advertiser_id = {q} AND contact_id = {q}",
-        [advertiser.id, contact_id],
-    )
     seal = current_sealer().plan_row
     updates = []
-    for found in cursor.fetchall():
-        row = [bytes(v) if isinstance(v, memoryview) else v for v in found]
-        old = row.pop()
-        row[_NUMBER], row[_POSTAL], row[_TEXT] = ERASED, None, None
-        new = seal(row)
-        updates.append((new, row[0], row[1], row[2]))
-        written.plan_rewritten.append(
-            (int(row[0]), int(row[1]), int(row[2]), None if old is None else bytes(old), new)
-        )
+    for campaign_id, generation in plans:
+        for start in range(0, len(contact_ids), _IN_CHUNK):
+            chunk = contact_ids[start : start + _IN_CHUNK]
+            cursor.execute(
+                f"SELECT {', '.join(PLAN_SEALED)}, seal FROM plan_rows WHERE campaign_id = {q}"
+                f" AND generation = {q} AND contact_id IN ({', '.join([q] * len(chunk))})"
+                f" AND advertiser_id = {q}",
+                [campaign_id, generation, *chunk, advertiser.id],
+            )
+            for found in cursor.fetchall():
+                row = [bytes(v) if isinstance(v, memoryview) else v for v in found]
+                old = row.pop()
+                row[_NUMBER], row[_POSTAL], row[_TEXT] = ERASED, None, None
+                new = seal(row)
+                updates.append((new, row[0], row[1], row[2]))
+                written.rewrote(int(row[0]), int(row[1]), None if old is None else bytes(old), new)
     if updates:
         cursor.executemany(
             f"UPDATE plan_rows SET e164 = '', postal_code = NULL, text = NULL, seal = {q} "
@@ -216,57 +293,63 @@ def _rewrite_plan_rows(
     return len(updates)
 
 
-def _drop_clicks(conn: Connection, advertiser: Advertiser, contact_id: int) -> int:
-    """The clicks on the contact's short links: when, from what network and browser."""
-    links = select(message_links.c.id).where(
-        message_links.c.advertiser_id == advertiser.id, message_links.c.contact_id == contact_id
-    )
-    return conn.execute(
-        delete(link_clicks).where(
-            link_clicks.c.advertiser_id == advertiser.id, link_clicks.c.link_id.in_(links)
-        )
-    ).rowcount
-
-
 def _blank_messages(
-    conn: Connection, advertiser: Advertiser, contact_id: int, now: datetime
-) -> tuple[int, int]:
-    """Cancel the contact's queued messages, then blank the number and text of them all.
-    Returns (cancelled, blanked)."""
-    mine = (outbox.c.advertiser_id == advertiser.id) & (outbox.c.contact_id == contact_id)
-    cancelled = conn.execute(
-        update(outbox)
-        .where(mine, outbox.c.state == "queued")
-        .values(state="cancelled", reason=Reason.OPTED_OUT.value, done_at=now, updated_at=now)
-    ).rowcount
-    blanked = conn.execute(
-        update(outbox).where(mine).values(e164=ERASED, text=ERASED, postal_code=None)
-    ).rowcount
-    return cancelled, blanked
-
-
-def _blank_own_campaigns(conn: Connection, advertiser: Advertiser, contact_id: int) -> None:
-    """A message sent by itself (POST /messages) is a campaign of its one recipient: its text
-    and the transaction it answered are the person's, and go too."""
-    own = select(outbox.c.campaign_id).where(
-        outbox.c.advertiser_id == advertiser.id, outbox.c.contact_id == contact_id
-    )
-    conn.execute(
-        update(campaigns)
-        .where(
-            campaigns.c.advertiser_id == advertiser.id,
-            campaigns.c.kind == "message",
-            campaigns.c.id.in_(own),
+    conn: Connection, advertiser: Advertiser, contact_ids: list[int], now: datetime,
+    cancelled_for: Reason,
+) -> tuple[int, int, int]:  # fmt: skip
+    """Cancel the contacts' queued messages, then blank the number and text of them all, and
+    of the campaigns sent by themselves (POST /messages: one recipient, whose text and
+    transaction are the person's); drop the clicks on their messages' links. Campaign by
+    campaign, through (campaign, contact). Returns (cancelled, blanked, clicks)."""
+    cancelled = blanked = clicks = 0
+    for campaign_id, kind in conn.execute(
+        select(campaigns.c.id, campaigns.c.kind).where(
+            campaigns.c.advertiser_id == advertiser.id, campaigns.c.status != "draft"
         )
-        .values(text=ERASED, reference=None)
-    )
+    ).all():
+        for start in range(0, len(contact_ids), _IN_CHUNK):
+            mine = (outbox.c.campaign_id == campaign_id) & outbox.c.contact_id.in_(
+                contact_ids[start : start + _IN_CHUNK]
+            )
+            cancelled += conn.execute(
+                update(outbox)
+                .where(mine, outbox.c.state == "queued")
+                .values(state="cancelled", reason=cancelled_for.value, done_at=now, updated_at=now)
+            ).rowcount
+            messages = list(
+                conn.execute(
+                    update(outbox)
+                    .where(mine)
+                    .values(e164=ERASED, text=ERASED, postal_code=None)
+                    .returning(outbox.c.id)
+                ).scalars()
+            )
+            if not messages:
+                continue
+            blanked += len(messages)
+            clicks += conn.execute(
+                delete(link_clicks).where(
+                    link_clicks.c.campaign_id == campaign_id, link_clicks.c.outbox_id.in_(messages)
+                )
+            ).rowcount
+            if kind == "message":
+                conn.execute(
+                    update(campaigns)
+                    .where(campaigns.c.id == campaign_id)
+                    .values(text=ERASED, reference=None)
+                )
+    return cancelled, blanked, clicks
 
 
-def _blank_form_submissions(conn: Connection, advertiser: Advertiser, e164: str) -> None:
-    """A consent form's submissions from the number: one never confirmed goes (it proved
+def _blank_form_submissions(
+    conn: Connection, advertiser: Advertiser, numbers: Sequence[str]
+) -> None:
+    """A consent form's submissions from the numbers: one never confirmed goes (it proved
     nothing); a confirmed one keeps what it proves (form, version, choices, dates) without the
     number and the network it came from."""
-    mine = (form_submissions.c.advertiser_id == advertiser.id) & (form_submissions.c.e164 == e164)
+    mine = (form_submissions.c.advertiser_id == advertiser.id) & form_submissions.c.e164.in_(
+        numbers
+    )
     conn.execute(delete(form_submissions).where(mine, form_submissions.c.confirmed_at.is_(None)))
     conn.execute(
         update(form_submissions).where(mine).values(e164=ERASED, ip_prefix=None, user_agent=None)
@@ -287,12 +370,13 @@ def _scrub_events(conn: Connection, advertiser: Advertiser, e164: str) -> int:
         conn.execute(
             update(webhook_events)
             .where(webhook_events.c.id == event_id)
-            .values(body=_scrubbed(bytes(body), e164))
+            .values(body=scrubbed_event(bytes(body), e164))
         )
     return len(found)
 
 
-def _scrubbed(body: bytes, e164: str) -> bytes:
+def scrubbed_event(body: bytes, e164: str) -> bytes:
+    """A webhook event's body without the number, and without the texts it quotes."""
     payload = json.loads(body)
 
     def walk(value: Any) -> Any:

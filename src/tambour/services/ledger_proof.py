@@ -108,11 +108,9 @@ class _Coverage:
     # campaign id -> its plans, in chain order: the last is the one made current
     plans: dict[int, list[_Plan]] = field(default_factory=dict)
     # Evidence rows an erasure blanked, and plan rows it rewrote: (campaign, generation) ->
-    # (seq of the entry, seal before, seal after) of each row (services/erasure.py).
+    # (seq of the entry, what the rows' new seals add to the sum of seals) (services/erasure.py).
     erased: _Runs = field(default_factory=_Runs)
-    plan_rewrites: dict[tuple[int, int], list[tuple[int, bytes, bytes]]] = field(
-        default_factory=dict
-    )
+    plan_rewrites: dict[tuple[int, int], list[tuple[int, int]]] = field(default_factory=dict)
 
 
 def _coverage(conn: Connection) -> _Coverage:
@@ -142,12 +140,19 @@ def _coverage(conn: Connection) -> _Coverage:
                 )
             for first, last in rows.get("evidence_erased", ()):
                 found.erased.runs.append((int(first), int(last), seq, action))
+            for campaign_id, generation, _rows, delta in rows.get("plan_sums_rewritten", ()):
+                found.plan_rewrites.setdefault((int(campaign_id), int(generation)), []).append(
+                    (seq, int(delta, 16))
+                )
+            # Entries written before the sums (one row each): a row sealed since the upgrade
+            # that sealed them all, before -> after.
             for campaign_id, generation, _contact, before, after in rows.get(
                 "plan_rows_rewritten", ()
             ):
-                if before is not None:  # a row sealed since the upgrade that sealed them all
+                if before is not None:
+                    change = seal_number(bytes.fromhex(after)) - seal_number(bytes.fromhex(before))
                     found.plan_rewrites.setdefault((int(campaign_id), int(generation)), []).append(
-                        (seq, bytes.fromhex(before), bytes.fromhex(after))
+                        (seq, change)
                     )
     found.evidence.sort()
     found.erased.sort()
@@ -363,9 +368,9 @@ def _after_erasures(key: tuple[int, int], made: _Plan, coverage: _Coverage) -> i
     if made.seal_sum is None:
         return None
     total = made.seal_sum
-    for seq, before, after in coverage.plan_rewrites.get(key, ()):
+    for seq, change in coverage.plan_rewrites.get(key, ()):
         if seq > made.seq:
-            total += seal_number(after) - seal_number(before)
+            total += change
     return total % SEAL_SPACE
 
 

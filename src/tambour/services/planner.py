@@ -219,13 +219,13 @@ class _Chunk(NamedTuple):
     suppressed: dict[str, OptOut]  # by E.164
 
 
-def _read_chunk(cursor: Any, job: PlanJob, lo: int, hi: int) -> _Chunk:
-    """The chunk's contacts, their evidence and suppression entries."""
-    dialect, advertiser = job.dialect, job.advertiser.id
+def read_events(
+    cursor: Any, dialect: str, advertiser: int, lo: int, hi: int
+) -> tuple[dict[int, list[Evidence]], dict[int, int]]:
+    """The evidence of the advertiser's contacts with ids in [lo, hi), by contact id in
+    recording order, and each contact's largest evidence id (the driver's `cursor`)."""
     when = _sqlite_time if dialect == "sqlite" else _as_is  # PostgreSQL: UTC instants already
-    binary = {} if dialect == "sqlite" else {"binary": True}  # PostgreSQL: nothing to format
-    cursor.execute(_CONTACTS[dialect], (advertiser, lo, hi), **binary)
-    contacts = cursor.fetchall()
+    binary = {} if dialect == "sqlite" else {"binary": True}
     cursor.execute(_EVIDENCE[dialect], (advertiser, lo, hi), **binary)
     events: dict[int, list[Evidence]] = {}
     facts, kinds = _facts, _KINDS
@@ -241,6 +241,22 @@ def _read_chunk(cursor: Any, job: PlanJob, lo: int, hi: int) -> _Chunk:
         if found is None:
             found = events[contact_id] = []
         found.append(Evidence(kinds[kind], when(at), data))
+    return events, latest
+
+
+def read_time(dialect: str, value: Any) -> datetime | None:
+    """An instant as the driver gives it back (SQLite: SQLAlchemy's naive UTC text)."""
+    return _sqlite_time(value) if dialect == "sqlite" else value
+
+
+def _read_chunk(cursor: Any, job: PlanJob, lo: int, hi: int) -> _Chunk:
+    """The chunk's contacts, their evidence and suppression entries."""
+    dialect, advertiser = job.dialect, job.advertiser.id
+    when = _sqlite_time if dialect == "sqlite" else _as_is  # PostgreSQL: UTC instants already
+    binary = {} if dialect == "sqlite" else {"binary": True}  # PostgreSQL: nothing to format
+    cursor.execute(_CONTACTS[dialect], (advertiser, lo, hi), **binary)
+    contacts = cursor.fetchall()
+    events, latest = read_events(cursor, dialect, advertiser, lo, hi)
     # The suppression list holds keyed hashes of E.164 numbers: looked up by each number's
     # E.164 today, and by its stored notation too when an older ledger wrote it otherwise.
     phones = [parse_phone(row[1]) for row in contacts]

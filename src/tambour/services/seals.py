@@ -236,11 +236,22 @@ class Written:
     rewritten: list[tuple[int, bytes]] = field(default_factory=list)  # suppression id, seal
     plans: list[PlanWritten] = field(default_factory=list)
     dropped: list[int] = field(default_factory=list)  # campaign ids left without a plan
-    # An erasure (services/erasure.py): evidence rows whose data it blanked (their seals hold:
-    # they cover the fingerprint, not the data), and plan rows it rewrote without number and
-    # text: (campaign id, generation, contact id, seal before or None, seal after).
+    # An erasure (services/erasure.py) or the retention run: evidence rows whose data it
+    # blanked (their seals hold: they cover the fingerprint, not the data), and plan rows it
+    # rewrote (without number or text) and sealed again, by plan generation: (campaign id,
+    # generation) -> [rows, the sum of their new seals less the old, modulo SEAL_SPACE], what
+    # `audit verify` adds to the sum of seals the plan's own entry gives.
     erased_evidence: list[int] = field(default_factory=list)
-    plan_rewritten: list[tuple[int, int, int, bytes | None, bytes]] = field(default_factory=list)
+    plan_rewritten: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+
+    def rewrote(
+        self, campaign_id: int, generation: int, before: bytes | None, after: bytes
+    ) -> None:
+        """A plan row sealed again; `before` None: a row not sealed yet (an old ledger's)."""
+        found = self.plan_rewritten.setdefault((campaign_id, generation), [0, 0])
+        found[0] += 1
+        if before is not None:
+            found[1] = (found[1] + seal_number(after) - seal_number(before)) % SEAL_SPACE
 
     def add(self, other: "Written") -> None:
         self.evidence += other.evidence
@@ -249,7 +260,10 @@ class Written:
         self.plans += other.plans
         self.dropped += other.dropped
         self.erased_evidence += other.erased_evidence
-        self.plan_rewritten += other.plan_rewritten
+        for key, (rows, delta) in other.plan_rewritten.items():
+            found = self.plan_rewritten.setdefault(key, [0, 0])
+            found[0] += rows
+            found[1] = (found[1] + delta) % SEAL_SPACE
 
     def __bool__(self) -> bool:
         return bool(
@@ -273,9 +287,9 @@ class Written:
         if self.erased_evidence:
             said["evidence_erased"] = id_ranges(self.erased_evidence)
         if self.plan_rewritten:
-            said["plan_rows_rewritten"] = [
-                [c, g, contact, before.hex() if before is not None else None, after.hex()]
-                for c, g, contact, before, after in self.plan_rewritten
+            said["plan_sums_rewritten"] = [
+                [c, g, rows, f"{delta:032x}"]
+                for (c, g), (rows, delta) in sorted(self.plan_rewritten.items())
             ]
         return said
 

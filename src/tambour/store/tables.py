@@ -198,6 +198,8 @@ campaigns = Table(
     Column("kind", String(8), nullable=False, server_default="campaign"),
     Column("label", String(100)),
     Column("reference", String(200)),
+    # Migration 0020: when the retention run removed its messages' texts (services/retention.py).
+    Column("texts_erased_at", UtcDateTime()),
     UniqueConstraint("advertiser_id", "name"),
     Index("ix_campaigns_advertiser_id_kind_id", "advertiser_id", "kind", "id"),
 )
