@@ -86,7 +86,6 @@ CODE_MEASURES: Final = (
     "truncated_addresses",  # rules/network.py: IPs of clicks and forms cut to /24 or /48
     "owner_only_files",  # outfiles.py: exports, uploads, answers; a new SQLite database
     "logs_without_numbers",  # logs.py: no number nor text logged, masked if one slips in
-    "signed_webhooks",  # webhooks/signing.py: Standard Webhooks signatures
 )
 # Measure states.
 IN_FORCE: Final = "in_force"
@@ -221,7 +220,7 @@ def for_advertiser(ctx: Context, slug: str, setup: Setup) -> ControllerRecord:
             retention=_retention(setup),
             security=_security(
                 setup.transport.carriers, endpoints, _second_factors(conn, advertiser.id),
-                sqlite=dialect == "sqlite",
+                sqlite=dialect == "sqlite", webhooks=bool(endpoints),
             ),
         )  # fmt: skip
 
@@ -244,7 +243,7 @@ def for_processor(ctx: Context, setup: Setup) -> ProcessorRecord:
             retention=_retention(setup),
             security=_security(
                 setup.transport.carriers, (), _second_factors(conn, None),
-                sqlite=conn.dialect.name == "sqlite",
+                sqlite=conn.dialect.name == "sqlite", webhooks=True,
             ),
         )  # fmt: skip
 
@@ -311,9 +310,9 @@ def _people(conn: Connection, advertiser_id: int) -> tuple[Counted, ...]:
     the people who filled a form and are not contacts (yet)."""
     live = (contacts.c.advertiser_id == advertiser_id, contacts.c.erased_at.is_(None))
     kinds: dict[str, int] = dict(
-        conn.execute(select(contacts.c.kind, func.count()).where(*live).group_by(contacts.c.kind))
-        .tuples()
-        .all()
+        conn.execute(
+            select(contacts.c.kind, func.count()).where(*live).group_by(contacts.c.kind)
+        ).all()
     )
     total = sum(kinds.values())
 
@@ -393,22 +392,18 @@ def _json_keys(
             "WHERE c.advertiser_id = :advertiser AND c.erased_at IS NULL "
             f"AND json_type(c.profile, {path}) = 'object' GROUP BY k.key"
         )
-    rows = conn.execute(text(query), {"advertiser": advertiser_id}).tuples().all()
+    rows = conn.execute(text(query), {"advertiser": advertiser_id}).all()
     return [(str(key), int(count)) for key, count in rows]
 
 
 def _data(conn: Connection, advertiser_id: int) -> tuple[Counted, ...]:
     """The kinds of evidence held, then what else is held on people, each counted."""
-    by_kind = (
-        conn.execute(
-            select(evidence.c.kind, func.count())
-            .where(evidence.c.advertiser_id == advertiser_id)
-            .group_by(evidence.c.kind)
-            .order_by(evidence.c.kind)
-        )
-        .tuples()
-        .all()
-    )
+    by_kind = conn.execute(
+        select(evidence.c.kind, func.count())
+        .where(evidence.c.advertiser_id == advertiser_id)
+        .group_by(evidence.c.kind)
+        .order_by(evidence.c.kind)
+    ).all()
     found = [Counted(f"evidence.{kind}", count) for kind, count in by_kind]
     mine = advertiser_id
     for code, table, extra in (
@@ -440,7 +435,7 @@ def _carriers_used(conn: Connection, advertiser_id: int) -> tuple[Counted, ...]:
         .where(outbox.c.advertiser_id == advertiser_id, outbox.c.carrier.is_not(None))
         .group_by(outbox.c.carrier)
         .order_by(outbox.c.carrier)
-    ).tuples()
+    )
     return tuple(Counted(carrier, count) for carrier, count in rows)
 
 
@@ -504,8 +499,13 @@ def _security(
     factors: tuple[int, int],
     *,
     sqlite: bool,
+    webhooks: bool,
 ) -> tuple[Measure, ...]:
+    """The measures in force: the code's; signed webhooks where there are any (`webhooks`);
+    encryption to each carrier and endpoint; second factors; owner-only SQLite files."""
     measures = [Measure(code) for code in CODE_MEASURES]
+    if webhooks:
+        measures.append(Measure("signed_webhooks"))  # webhooks/signing.py: Standard Webhooks
     sending = [c for c in carriers if c.kind != "record-only"]
     if sending:
         plain = tuple(c.name or c.host or "?" for c in sending if not c.encrypted)

@@ -235,7 +235,6 @@ def controller_document(record: ControllerRecord, lang: str = "fr") -> Document:
     """An advertiser's record (Art. 30(1)) as a document in `lang`."""
     _ = _Words(lang)
     name = record.controller.name or record.slug
-    made = i18n.format_datetime(record.made_at, "Europe/Paris", _.lang)
     sections = (
         Section("controller", _("Controller"), _party(_, record.controller, controller=True)),
         Section("processor", _("Processor"), _party(_, record.processor, controller=False)),
@@ -260,12 +259,7 @@ def controller_document(record: ControllerRecord, lang: str = "fr") -> Document:
                 "messages by SMS and MMS through Tambour.",
                 name=name,
             ),
-            _(
-                "Made on %(when)s by Tambour %(version)s from its configuration and the data it "
-                "holds then: it changes with them. What is not known is said, not invented.",
-                when=made,
-                version=record.version,
-            ),
+            _made(_, record),
         ),
         sections=sections,
     )
@@ -275,7 +269,6 @@ def processor_document(record: ProcessorRecord, lang: str = "fr") -> Document:
     """The operator's record as processor (Art. 30(2)) as a document in `lang`."""
     _ = _Words(lang)
     name = record.processor.name or _("the operator of this Tambour installation")
-    made = i18n.format_datetime(record.made_at, "Europe/Paris", _.lang)
     sections = (
         Section("processor", _("Processor"), _party(_, record.processor, controller=False)),
         Section("controllers", _("Controllers it processes for"), _controllers(_, record)),
@@ -302,14 +295,19 @@ def processor_document(record: ProcessorRecord, lang: str = "fr") -> Document:
                 "SMS and MMS it sends through Tambour.",
                 name=name,
             ),
-            _(
-                "Made on %(when)s by Tambour %(version)s from its configuration and the data it "
-                "holds then: it changes with them. What is not known is said, not invented.",
-                when=made,
-                version=record.version,
-            ),
+            _made(_, record),
         ),
         sections=sections,
+    )
+
+
+def _made(_: _Words, record: ControllerRecord | ProcessorRecord) -> str:
+    """When and by what the record was made."""
+    return _(
+        "Made on %(when)s by Tambour %(version)s from its configuration and the data it holds "
+        "then: it changes with them. What is not known is said, not invented.",
+        when=i18n.format_datetime(record.made_at, "Europe/Paris", _.lang),
+        version=record.version,
     )
 
 
@@ -350,7 +348,13 @@ def _nature(_: _Words, purpose: Purpose) -> str:
     sent = _.ngettext(
         "%(count)s message handed over", "%(count)s messages handed over", purpose.messages
     )
-    return f"{_(NATURES.get(purpose.code, purpose.code))} ({channels}): {counts}, {sent}"
+    return _(
+        "%(nature)s (%(channels)s): %(campaigns)s, %(messages)s",
+        nature=_(NATURES.get(purpose.code, purpose.code)),
+        channels=channels,
+        campaigns=counts,
+        messages=sent,
+    )
 
 
 def _purposes(_: _Words, purposes: Sequence[Purpose]) -> Items:
@@ -360,10 +364,14 @@ def _purposes(_: _Words, purposes: Sequence[Purpose]) -> Items:
             items.append(_nature(_, purpose))
         elif purpose.code == "consent_forms":
             forms = _.ngettext("%(count)s form", "%(count)s forms", purpose.campaigns)
-            items.append(f"{_(OTHER_PURPOSES[purpose.code])}: {forms}")
+            items.append(
+                _("%(purpose)s: %(count)s", purpose=_(OTHER_PURPOSES[purpose.code]), count=forms)
+            )
         elif purpose.code == "short_links":
             links = _.ngettext("%(count)s link", "%(count)s links", purpose.messages)
-            items.append(f"{_(OTHER_PURPOSES[purpose.code])}: {links}")
+            items.append(
+                _("%(purpose)s: %(count)s", purpose=_(OTHER_PURPOSES[purpose.code]), count=links)
+            )
         else:
             items.append(_(OTHER_PURPOSES[purpose.code]))
     if not any(p.code in NATURES for p in purposes):
@@ -620,7 +628,7 @@ def _controllers(_: _Words, record: ProcessorRecord) -> tuple[Block, ...]:
         (
             c.party.name or c.slug,
             c.slug,
-            " ".join(
+            ", ".join(
                 p
                 for p in (c.party.email, c.party.address and " ".join(c.party.address.split()))
                 if p

@@ -16,6 +16,7 @@ from tambour.api.auth import Caller, Shared, require
 from tambour.api.problems import language
 from tambour.api.routes.tenancy import Tenant
 from tambour.api.routing import V1, V1Router
+from tambour.api.texts import preferred
 from tambour.services import processing_record
 from tambour.services.api_keys import Scope
 from tambour.services.processing_setup import read_setup
@@ -46,23 +47,7 @@ def chosen_format(request: Request, given: str | None) -> str:
     then order); JSON when it names none of them."""
     if given is not None:
         return given
-    best: tuple[float, int, str] | None = None
-    for position, item in enumerate(request.headers.get("accept", "").split(",")[:20]):
-        media, _, params = item.strip().partition(";")
-        found = _BY_MEDIA.get(media.strip().lower())
-        if found is None:
-            continue
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if 0 < quality <= 1 and (best is None or (quality, -position) > (best[0], -best[1])):
-            best = (quality, position, found)
-    return best[2] if best is not None else "json"
+    return preferred(request.headers.get("accept"), _BY_MEDIA.get) or "json"
 
 
 def _answer(record: Any, request: Request, form: str) -> Response:

@@ -13,6 +13,7 @@ from typing import Final
 from fastapi import Request
 from starlette.responses import Response
 
+from tambour import i18n
 from tambour.services import processing_record
 from tambour.services.context import Context
 from tambour.services.processing_setup import Setup, read_setup
@@ -51,6 +52,17 @@ def _processor(request: Request, ctx: Context, lang: str) -> Document:
     return processor_document(processing_record.for_processor(ctx, _setup(request)), lang)
 
 
+def _(message: str, lang: str) -> str:
+    return i18n.translator(lang).gettext(message)
+
+
+def _page(request: Request, document: Document, heading: str, tabs: str, base: str) -> Response:
+    """The record among the app's pages, under `heading` and the `tabs` of its part."""
+    shown = {"document": document, "heading": heading, "tabs": tabs, "tab": "record",
+             "record_base": base}  # fmt: skip
+    return render(request, "documents/record_page.html", shown)
+
+
 def _printable(request: Request, document: Document) -> Response:
     response = Response(as_html(document), media_type=FORMATS["html"], headers=_DOCUMENT_HEADERS)
     return with_cookies(request, response)
@@ -68,9 +80,8 @@ def _markdown(request: Request, document: Document, name: str) -> Response:
 @router.get("/a/{slug}/settings/record")
 def record_page(request: Request, desk: AtAdvertiser, state: Page) -> Response:
     document = _controller(request, desk.ctx, desk.slug, state.lang)
-    base = f"/a/{desk.slug}/settings/record"
-    return render(request, "settings/record.html", {"document": document, "tab": "record",
-                                                    "base": base})  # fmt: skip
+    return _page(request, document, _("Settings", state.lang), "settings/_tabs.html",
+                 f"/a/{desk.slug}/settings/record")  # fmt: skip
 
 
 @router.get("/a/{slug}/settings/record/print")
@@ -90,8 +101,8 @@ def record_markdown(request: Request, desk: AtAdvertiser, state: Page) -> Respon
 @router.get("/operator/record")
 def processor_page(request: Request, ctx: Operator, state: Page) -> Response:
     document = _processor(request, ctx, state.lang)
-    return render(request, "operator/record.html", {"document": document, "tab": "record",
-                                                    "base": "/operator/record"})  # fmt: skip
+    return _page(request, document, _("Platform", state.lang), "operator/_tabs.html",
+                 "/operator/record")  # fmt: skip
 
 
 @router.get("/operator/record/print")
