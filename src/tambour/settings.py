@@ -3,11 +3,24 @@
 import getpass
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tambour.rules.links import LinkBases, base_problem
 from tambour.rules.retention import RetentionPeriods
 from tambour.store.engine import DEFAULT_DATABASE_URL
+
+PROCESSOR_FIELDS = ("name", "address", "email", "dpo_name", "dpo_email")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorIdentity:
+    """Who operates this installation (TAMBOUR_PROCESSOR_*), each None when not set."""
+
+    name: str | None = None
+    address: str | None = None
+    email: str | None = None
+    dpo_name: str | None = None
+    dpo_email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +46,10 @@ class Settings:
     # TAMBOUR_REPLIES_RETENTION_DAYS: the texts of replies (a STOP is recorded as an opt-out
     # first) are removed that many days after they came.
     replies_retention_days: int = 365
+    # The operator of this installation, processor for the advertisers (its record of
+    # processing, GDPR Art. 30(2), names it): TAMBOUR_PROCESSOR_NAME, _ADDRESS, _EMAIL,
+    # _DPO_NAME, _DPO_EMAIL. Unset: the record says it is missing.
+    processor: ProcessorIdentity = field(default_factory=ProcessorIdentity)
 
     @property
     def links(self) -> LinkBases:
@@ -81,6 +98,12 @@ class Settings:
             clicks_retention_days=_days(env.get("TAMBOUR_CLICKS_RETENTION_DAYS"), 90),
             texts_retention_days=_days(env.get("TAMBOUR_TEXTS_RETENTION_DAYS"), 365),
             replies_retention_days=_days(env.get("TAMBOUR_REPLIES_RETENTION_DAYS"), 365),
+            processor=ProcessorIdentity(
+                **{
+                    name: (env.get(f"TAMBOUR_PROCESSOR_{name.upper()}") or "").strip() or None
+                    for name in PROCESSOR_FIELDS
+                }
+            ),
         )
 
 

@@ -97,6 +97,8 @@ def test_no_generated_request_breaks_the_document(db_url: str, tmp_path: Path) -
             "GET /api/v1/webhooks/endpoints/{endpoint_id}/deliveries",
             "GET /api/v1/webhooks/deliveries/{delivery_id}",
             "POST /api/v1/webhooks/deliveries/{delivery_id}/replay",
+            "GET /api/v1/processing-record",
+            "GET /api/v1/processing-record/processor",
         }
         calls = 0
         for operation in operations:

@@ -239,6 +239,7 @@ def b_view(server: ApiServer, world: World, tmp_path: Path) -> dict[str, Any]:
         *(f"{V1}/form-wordings/{digest}" for digest in world.ids["wording_hash"]),
         f"{V1}/optouts/{B_OPTED}",
         f"{V1}/optouts/{B_PERSON}",
+        f"{V1}/processing-record",
         *(f"{V1}/contacts/{i}" for i in world.ids["contact_id"]),
         *(f"{V1}/messages/{i}" for i in world.ids["message_id"]),
         *(f"{V1}/webhooks/deliveries/{i}" for i in world.ids["delivery_id"]),
@@ -251,7 +252,10 @@ def b_view(server: ApiServer, world: World, tmp_path: Path) -> dict[str, Any]:
     view: dict[str, Any] = {}
     for path in paths:
         response = server.get(path.rstrip("/"), token=b)
-        view[path] = (response.status_code, response.json())
+        body = response.json()
+        if path.endswith("/processing-record"):
+            body.pop("made_at")  # the server's running clock: all else must stay
+        view[path] = (response.status_code, body)
     exported = server.get(f"{V1}/jobs/{world.export_job}/file", token=b)
     view["export file"] = (exported.status_code, exported.content)
     files = tmp_path / "files"
@@ -562,6 +566,14 @@ def test_lists_show_a_key_its_own_objects_never_anothers(
             assert not listed & set(world.ids[kind]), (url, listed)
         leaked = [word for word in SECRET_WORDS if word in response.text]
         assert not leaked, f"{url} with A's key shows {leaked}: {response.text}"
+    # A's record of processing counts A's own data and names none of B's.
+    record = server.get(f"{V1}/processing-record", token=world.a, params={"format": "markdown"})
+    assert record.status_code == 200 and "Maison Lumière" in record.text, record.text
+    leaked = [word for word in SECRET_WORDS if word in record.text]
+    assert not leaked, f"A's record of processing shows {leaked}"
+    data = server.get(f"{V1}/processing-record", token=world.a).json()
+    assert {e["host"] for e in data["endpoints"]} == {"hooks.example.com"}
+    assert {c["code"]: c["count"] for c in data["people"]}["person"] == 1
     # A list filtered on B's own number: nothing.
     assert server.get(f"{V1}/contacts", token=world.a, params={"number": B_PERSON}).json() == {
         "items": [],

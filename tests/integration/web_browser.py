@@ -48,15 +48,21 @@ class Browser:
     engine: PlaywrightBrowser
     contexts: list[BrowserContext] = field(default_factory=list)
 
-    def new_page(self, language: str = "fr-FR") -> Page:
-        context = self.engine.new_context(locale=language, viewport={"width": 1280, "height": 900})
+    def new_page(self, language: str = "fr-FR", *, bypass_csp: bool = False) -> Page:
+        """A page in a browser of its own; `bypass_csp`: axe-core may be injected into a page
+        whose Content-Security-Policy allows no script (a document to print)."""
+        context = self.engine.new_context(
+            locale=language, viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp
+        )
         context.set_default_timeout(15_000)
         self.contexts.append(context)
         return context.new_page()
 
-    def signed_in(self, web: WebApp, email: str, *, language: str = "fr-FR") -> Page:
+    def signed_in(
+        self, web: WebApp, email: str, *, language: str = "fr-FR", bypass_csp: bool = False
+    ) -> Page:
         """A new browser (its own cookies) logged in as `email` through the login form."""
-        page = self.new_page(language)
+        page = self.new_page(language, bypass_csp=bypass_csp)
         page.goto(web.url + "/login")
         log_in(page, email)
         return page

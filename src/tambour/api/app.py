@@ -30,6 +30,7 @@ from tambour.api.routes import (
     me,
     messages,
     optouts,
+    records,
     replies,
     webhooks,
 )
@@ -102,6 +103,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         jobs,
         webhooks,
         forms,
+        records,
     ):
         app.include_router(resource.router)
     app.include_router(callbacks.router)  # the aggregators' delivery callbacks

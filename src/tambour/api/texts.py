@@ -5,7 +5,8 @@ A use case's refusal (services/context.py `ServiceError`) carries its own words,
 for now: they are given as they are unless a French text for its `code` is here.
 """
 
-from typing import Final, Literal
+from collections.abc import Callable
+from typing import Final, Literal, TypeVar
 
 Language = Literal["fr", "en"]
 DEFAULT_LANGUAGE: Final[Language] = "fr"
@@ -376,11 +377,28 @@ VALIDATION_FR: Final[dict[str, str]] = {
 def negotiate(accept_language: str | None) -> Language:
     """The language of `Accept-Language` to answer in: the preferred of French and English
     (by q-value, then order), French when it names neither."""
-    best: tuple[float, int, Language] | None = None
-    for position, item in enumerate((accept_language or "").split(",")[:20]):
-        tag, _, params = item.strip().partition(";")
-        primary = tag.strip().lower().split("-")[0]
-        if primary not in ("fr", "en", "*"):
+    found: Language | None = preferred(accept_language, _language_of)
+    return DEFAULT_LANGUAGE if found is None else found
+
+
+_LANGUAGES: Final[dict[str, Language]] = {"fr": "fr", "en": "en", "*": "fr"}
+T = TypeVar("T")
+
+
+def _language_of(tag: str) -> Language | None:
+    return _LANGUAGES.get(tag.split("-", maxsplit=1)[0])
+
+
+def preferred(header: str | None, choose: Callable[[str], T | None]) -> T | None:
+    """What an `Accept`-like header prefers (`Accept`, `Accept-Language`): of its items (20 at
+    most), those `choose` knows (it is given each item's token, lower case, and says what it
+    stands for, or None), the one of the highest q-value, then the first; None when there is
+    none. An item of q=0 (or of a q that is no number) is refused, as RFC 9110 says."""
+    best: tuple[float, int, T] | None = None
+    for position, item in enumerate((header or "").split(",")[:20]):
+        token, _, params = item.strip().partition(";")
+        found = choose(token.strip().lower())
+        if found is None:
             continue
         quality = 1.0
         for param in params.split(";"):
@@ -390,12 +408,9 @@ def negotiate(accept_language: str | None) -> Language:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        if not 0 < quality <= 1:
-            continue
-        language: Language = "en" if primary == "en" else "fr"
-        if best is None or (quality, -position) > (best[0], -best[1]):
-            best = (quality, position, language)
-    return DEFAULT_LANGUAGE if best is None else best[2]
+        if 0 < quality <= 1 and (best is None or (quality, -position) > (best[0], -best[1])):
+            best = (quality, position, found)
+    return None if best is None else best[2]
 
 
 def title(status: int, language: Language) -> str:

@@ -18,6 +18,7 @@ from tambour.cli import (
     optout_cmd,
     phone_cmd,
     proof_cmd,
+    record_cmd,
     replies_cmd,
     requests_cmd,
     retention_cmd,
@@ -57,6 +58,7 @@ app.add_typer(links_cmd.app, name="links")
 app.command("demo")(demo_cmd.demo)
 app.command("worker")(worker_cmd.worker)
 app.command("proof")(proof_cmd.proof)
+app.command("record")(record_cmd.record)
 app.command("serve")(serve_cmd.serve)
 
 

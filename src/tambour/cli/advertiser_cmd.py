@@ -18,6 +18,10 @@ CREATE_OPTIONS = {
     "stop_number": "--stop-number",
     "categories": "--categories",
     "non_commercial_id": "--non-commercial-id",
+    "address": "--address",
+    "contact_email": "--contact-email",
+    "dpo_name": "--dpo-name",
+    "dpo_email": "--dpo-email",
 }
 UPDATE_OPTIONS = {
     "name": "--name",
@@ -26,7 +30,31 @@ UPDATE_OPTIONS = {
     "non_commercial_id": "--non-commercial-id",
     "clear_non_commercial": "--clear-non-commercial",
     "stop_link": "--stop-link",
+    "address": "--address",
+    "contact_email": "--contact-email",
+    "dpo_name": "--dpo-name",
+    "dpo_email": "--dpo-email",
 }
+
+# The controller's contact details (its record of processing, GDPR Art. 30): each optional.
+Address = Annotated[
+    str | None, typer.Option("--address", help="Postal address of the controller ('' removes it).")
+]
+ContactEmail = Annotated[
+    str | None,
+    typer.Option("--contact-email", help="E-mail address for personal data ('' removes it)."),
+]
+DpoName = Annotated[
+    str | None, typer.Option("--dpo-name", help="Data-protection officer ('' removes it).")
+]
+DpoEmail = Annotated[
+    str | None, typer.Option("--dpo-email", help="The DPO's e-mail address ('' removes it).")
+]
+
+
+def _contact(**given: str | None) -> dict[str, str]:
+    """The contact details given as options (None: not given)."""
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _echo(advertiser: advertisers.Advertiser) -> None:
@@ -38,6 +66,16 @@ def _echo(advertiser: advertisers.Advertiser) -> None:
         f"STOP au {advertiser.stop_number}, categories {'; '.join(advertiser.categories) or '-'}"
         f"{registered}"
     )
+    details = [
+        f"{label} {value}"
+        for label, value in (
+            ("address", advertiser.address), ("contact", advertiser.contact_email),
+            ("DPO", advertiser.dpo_name), ("DPO e-mail", advertiser.dpo_email),
+        )
+        if value
+    ]  # fmt: skip
+    if details:
+        typer.echo("  " + "; ".join(" ".join(d.split()) for d in details))
 
 
 @app.command("create")
@@ -55,6 +93,10 @@ def create(
             "body: it may send non-commercial campaigns.",
         ),
     ] = None,
+    address: Address = None,
+    contact_email: ContactEmail = None,
+    dpo_name: DpoName = None,
+    dpo_email: DpoEmail = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create an advertiser; its sender IDs and STOP number are checked by the core. A sender
@@ -70,7 +112,11 @@ def create(
             stop_number=stop_number,
             categories=list(split_list(categories)),
             non_commercial_id=non_commercial_id,
-        )
+            contact=_contact(
+                address=address, contact_email=contact_email, dpo_name=dpo_name,
+                dpo_email=dpo_email,
+            ),
+        )  # fmt: skip
     if as_json:
         print_json(advertiser.as_dict())
     else:
@@ -102,10 +148,15 @@ def update(
             help="End every prospection message with its one-click opt-out link (or not).",
         ),
     ] = None,
+    address: Address = None,
+    contact_email: ContactEmail = None,
+    dpo_name: DpoName = None,
+    dpo_email: DpoEmail = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Change an advertiser (audited): its name, non-commercial registration, categories,
-    whether its prospection messages end with their opt-out link, or add sender IDs."""
+    whether its prospection messages end with their opt-out link, its contact details and
+    data-protection officer (for its record of processing), or add sender IDs."""
     ctx = open_context()
     with refusals(UPDATE_OPTIONS):
         advertiser = advertisers.update(
@@ -117,7 +168,11 @@ def update(
             add_senders=add_sender or [],
             categories=None if categories is None else list(split_list(categories)),
             stop_link=stop_link,
-        )
+            contact=_contact(
+                address=address, contact_email=contact_email, dpo_name=dpo_name,
+                dpo_email=dpo_email,
+            ),
+        )  # fmt: skip
     if as_json:
         print_json(advertiser.as_dict())
     else:

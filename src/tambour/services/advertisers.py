@@ -3,7 +3,7 @@ the core; a sender ID belongs to one advertiser on the whole platform."""
 
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -18,6 +18,7 @@ from tambour.keys import Keys
 from tambour.rules.content import sender_id_problem, stop_number_problem
 from tambour.rules.facts import AdvertiserFacts
 from tambour.rules.fold import fold_set
+from tambour.rules.template import control_character
 from tambour.services import audit, installation
 from tambour.services.context import (
     ConflictError,
@@ -41,7 +42,11 @@ TEXTS: Final = {
     "phone_in_text": "{text!r} holds a phone number",
     "advertiser_exists": "an advertiser {slug!r} exists already",
     "id_and_clear": "a new non-commercial ID and its removal: choose one",
-    "nothing_to_change": "nothing to change: give a new name, ID, sender or categories",
+    "nothing_to_change": (
+        "nothing to change: give a new name, ID, sender, categories or contact details"
+    ),
+    "invalid_email": "{value!r} is not an e-mail address (name@domain.fr)",
+    "value_too_long": "longer than {limit} characters",
     "sender_taken": (
         "{senders} is the sender ID of another advertiser already (a sender ID belongs to one "
         "advertiser on the platform, whatever its case)"
@@ -59,6 +64,13 @@ TEXTS: Final = {
 }
 
 
+# The controller's contact details (GDPR Art. 30(1)(a)), each optional, by column, with the
+# longest value the column takes; the e-mail addresses are checked as such.
+CONTACT_FIELDS: Final = {"address": 300, "contact_email": 254, "dpo_name": 200, "dpo_email": 254}
+_EMAILS: Final = frozenset({"contact_email", "dpo_email"})
+_EMAIL: Final = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+
+
 @dataclass(frozen=True, slots=True)
 class Advertiser:
     id: int
@@ -71,6 +83,12 @@ class Advertiser:
     created_at: datetime
     non_commercial_id: str | None = None  # RNA or SIREN: may send `non_commercial` campaigns
     stop_link: bool = False  # every prospection message ends with its one-click opt-out link
+    # The controller's contact details and data-protection officer (its record of processing);
+    # None: not given.
+    address: str | None = None
+    contact_email: str | None = None
+    dpo_name: str | None = None
+    dpo_email: str | None = None
 
     @property
     def facts(self) -> AdvertiserFacts:
@@ -93,6 +111,10 @@ class Advertiser:
             "categories": list(self.categories),
             "non_commercial_id": self.non_commercial_id,
             "stop_link": self.stop_link,
+            "address": self.address,
+            "contact_email": self.contact_email,
+            "dpo_name": self.dpo_name,
+            "dpo_email": self.dpo_email,
             "created_at": self.created_at.isoformat(),
         }
 
@@ -106,10 +128,12 @@ def create(
     stop_number: str,
     categories: list[str],
     non_commercial_id: str | None = None,
+    contact: Mapping[str, str] | None = None,
 ) -> Advertiser:
-    """A new advertiser (audited). Refused, with every problem found: a bad slug, name, STOP
-    number, sender ID or non-commercial ID (InvalidInputError); a slug or a sender ID taken
-    (ConflictError)."""
+    """A new advertiser (audited). `contact`: its contact details by CONTACT_FIELDS' names
+    (an empty value: not given). Refused, with every problem found: a bad slug, name, STOP
+    number, sender ID, non-commercial ID or contact detail (InvalidInputError); a slug or a
+    sender ID taken (ConflictError)."""
     problems = []
     if not _SLUG.fullmatch(slug):
         problems.append(Problem("slug", "invalid_slug", TEXTS["invalid_slug"].format(slug=slug)))
@@ -128,6 +152,8 @@ def create(
     if non_commercial_id is not None:
         registered, problem = _non_commercial_problem(non_commercial_id)
         problems.extend(problem)
+    given, contact_problems = contact_values(contact or {})
+    problems.extend(contact_problems)
     refuse_any(problems)
     now = ctx.now()
     brand_senders = _brand_senders(senders)
@@ -148,6 +174,7 @@ def create(
                 "window": None,
                 "non_commercial_id": registered,
                 "created_at": now,
+                **given,
             },
         ).scalar_one()
         # A random suppression key, stored only wrapped under the installation's key.
@@ -164,6 +191,8 @@ def create(
         }
         if registered is not None:
             details["non_commercial_id"] = _audited_id(registered)
+        if any(given.values()):
+            details["contact"] = sorted(name for name, value in given.items() if value)
         audit.append(
             conn,
             actor=ctx.actor,
@@ -185,11 +214,14 @@ def update(
     add_senders: Sequence[str] = (),
     categories: list[str] | None = None,
     stop_link: bool | None = None,
+    contact: Mapping[str, str] | None = None,
 ) -> Advertiser:
     """Change an advertiser's name, non-commercial registration, categories, whether its
-    prospection messages end with their one-click opt-out link (`stop_link`), or add sender
-    IDs (a sender ID is never taken away: past campaigns and plans name it). Audited with
-    what changed, from what. Refused like `create`; NotFoundError for an unknown slug."""
+    prospection messages end with their one-click opt-out link (`stop_link`), its contact
+    details (`contact`, by CONTACT_FIELDS' names: those given change, an empty value removes
+    one), or add sender IDs (a sender ID is never taken away: past campaigns and plans name
+    it). Audited with what changed, from what (contact details by name only: an address is
+    no business of the audit log). Refused like `create`; NotFoundError for an unknown slug."""
     problems = []
     if non_commercial_id is not None and clear_non_commercial:
         problems.append(
@@ -202,6 +234,7 @@ def update(
         and not add_senders
         and categories is None
         and stop_link is None
+        and not contact
     ):
         problems.append(Problem(None, "nothing_to_change", TEXTS["nothing_to_change"]))
     if name is not None and not name.strip():
@@ -212,6 +245,8 @@ def update(
         problems.extend(problem)
     named = [("name", name or ""), *_items("categories", categories or [])]
     problems.extend(_phone_problems(named))
+    given, contact_problems = contact_values(contact or {})
+    problems.extend(contact_problems)
     refuse_any(problems)
     now = ctx.now()
     with _unique_senders("add_senders"), ctx.engine.begin() as conn:
@@ -233,6 +268,10 @@ def update(
         if stop_link is not None and stop_link != before.stop_link:
             values["stop_link"] = stop_link
             changes["stop_link"] = {"from": before.stop_link, "to": stop_link}
+        for field_name, value in given.items():
+            if value != getattr(before, field_name):
+                values[field_name] = value
+                changes[field_name] = {"set": value is not None}
         wanted_id = None if clear_non_commercial else registered
         if (registered is not None or clear_non_commercial) and (
             wanted_id != before.non_commercial_id
@@ -297,6 +336,33 @@ def _audited_id(registered: str | None) -> str | None:
     if registered is None or registered.startswith("W"):
         return registered
     return f"SIREN{registered}"
+
+
+def contact_values(given: Mapping[str, str]) -> tuple[dict[str, str | None], list[Problem]]:
+    """The contact details given (CONTACT_FIELDS' names), as stored: stripped, an empty one as
+    None (removed); with what is wrong with each: an unknown name, a value too long, an
+    e-mail address that is none, a phone number in a text (the audit log refuses them)."""
+    values: dict[str, str | None] = {}
+    problems = []
+    for field_name, raw in given.items():
+        limit = CONTACT_FIELDS.get(field_name)
+        if limit is None:
+            raise ValueError(f"no contact detail {field_name!r}")  # a caller's mistake
+        value = raw.strip() or None
+        values[field_name] = value
+        if value is None:
+            continue
+        if len(value) > limit:
+            said = TEXTS["value_too_long"].format(limit=limit)
+            problems.append(Problem(field_name, "value_too_long", said))
+        elif field_name in _EMAILS and (not _EMAIL.fullmatch(value) or control_character(value)):
+            said = TEXTS["invalid_email"].format(value=value)
+            problems.append(Problem(field_name, "invalid_email", said))
+        elif problem := control_character(value, allowed="\n"):
+            problems.append(Problem(field_name, "control_character", problem))
+        else:
+            problems.extend(_phone_problems([(field_name, value)]))
+    return values, problems
 
 
 def _items(field: str, values: Iterable[str]) -> list[tuple[str, str]]:
@@ -422,6 +488,10 @@ def _built(rows: Iterable[Any], conn: Connection) -> dict[int, Advertiser]:
             created_at=row.created_at,
             non_commercial_id=row.non_commercial_id,
             stop_link=bool(row.stop_link),
+            address=row.address,
+            contact_email=row.contact_email,
+            dpo_name=row.dpo_name,
+            dpo_email=row.dpo_email,
         )
         for row in found
     }

@@ -78,6 +78,13 @@ advertisers = Table(
     # Every prospection message ends with its one-click opt-out link (migration 0019).
     Column("stop_link", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", UtcDateTime(), nullable=False),
+    # The controller's contact details and data-protection officer, for its record of
+    # processing (GDPR Art. 30(1)(a)); each optional: the record says what is missing
+    # (migration 0021).
+    Column("address", String(300)),
+    Column("contact_email", String(254)),
+    Column("dpo_name", String(200)),
+    Column("dpo_email", String(254)),
 )
 
 sender_ids = Table(

@@ -21,6 +21,7 @@ from tambour.web.pages import (
     dashboard,
     forms,
     operator,
+    records,
     requests,
     settings,
 )
@@ -28,7 +29,7 @@ from tambour.web.templating import STATIC_DIR
 
 PAGES = (
     account, dashboard, contacts, forms, requests, campaign_editor, campaign_plan, settings, audit,
-    operator,
+    operator, records,
 )  # fmt: skip
 
 

@@ -36,6 +36,7 @@ def create_advertiser(
         stop_number=body.stop_number,
         categories=body.categories,
         non_commercial_id=body.non_commercial_id,
+        contact=body.contact(),
     )
     response.headers["Location"] = f"{router.prefix}/{made.slug}"
     return Advertiser.of(made)
@@ -87,5 +88,6 @@ def update_advertiser(
         clear_non_commercial="non_commercial_id" in given and body.non_commercial_id is None,
         add_senders=body.add_senders,
         categories=body.categories,
+        contact=body.contact(),
     )
     return Advertiser.of(updated)

@@ -10,6 +10,11 @@ from tambour.services.advertisers import Advertiser as AdvertiserRecord
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 SenderId = Annotated[str, text(1, 16)]
 Category = Annotated[str, text(1, 100)]
+# The controller's contact details (its record of processing, GDPR Art. 30), each optional.
+Address = Annotated[str, Field(max_length=300, description="Postal address of the controller.")]
+Email = Annotated[str, Field(max_length=254)]
+DpoName = Annotated[str, Field(max_length=200, description="Its data-protection officer.")]
+CONTACT_MEMBERS = ("address", "contact_email", "dpo_name", "dpo_email")
 
 
 class Advertiser(BaseModel):
@@ -21,6 +26,10 @@ class Advertiser(BaseModel):
     non_commercial_id: str | None = Field(
         description="RNA number or SIREN of an association, foundation or public body."
     )
+    address: str | None = None
+    contact_email: str | None = None
+    dpo_name: str | None = None
+    dpo_email: str | None = None
     created_at: Instant
 
     @classmethod
@@ -32,6 +41,10 @@ class Advertiser(BaseModel):
             stop_number=advertiser.stop_number,
             categories=list(advertiser.categories),
             non_commercial_id=advertiser.non_commercial_id,
+            address=advertiser.address,
+            contact_email=advertiser.contact_email,
+            dpo_name=advertiser.dpo_name,
+            dpo_email=advertiser.dpo_email,
             created_at=advertiser.created_at,
         )
 
@@ -45,10 +58,19 @@ class AdvertiserCreate(BaseModel):
     stop_number: Annotated[str, text(1, 16)]
     categories: list[Category] = Field(default_factory=list, max_length=100)
     non_commercial_id: Annotated[str, text(1, 20)] | None = None
+    address: Address | None = None
+    contact_email: Email | None = None
+    dpo_name: DpoName | None = None
+    dpo_email: Email | None = None
+
+    def contact(self) -> dict[str, str]:
+        """The contact details given."""
+        return {name: value for name in CONTACT_MEMBERS if (value := getattr(self, name))}
 
 
 class AdvertiserUpdate(BaseModel):
-    """Only the members given change; `non_commercial_id: null` removes the registration."""
+    """Only the members given change; `non_commercial_id: null` removes the registration, a
+    contact detail given null (or empty) removes it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -56,6 +78,15 @@ class AdvertiserUpdate(BaseModel):
     non_commercial_id: Annotated[str, text(1, 20)] | None = None
     add_senders: list[SenderId] = Field(default_factory=list, max_length=20)
     categories: list[Category] | None = Field(default=None, max_length=100)
+    address: Address | None = None
+    contact_email: Email | None = None
+    dpo_name: DpoName | None = None
+    dpo_email: Email | None = None
+
+    def contact(self) -> dict[str, str]:
+        """The contact details given, null as empty (removed)."""
+        given = self.model_fields_set
+        return {name: getattr(self, name) or "" for name in CONTACT_MEMBERS if name in given}
 
 
 AdvertiserPage = Page[Advertiser]

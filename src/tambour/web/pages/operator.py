@@ -3,8 +3,11 @@
 - /operator/advertisers: every advertiser, and the form of `tambour advertiser create` (slug,
   name, sender IDs, STOP number, categories, non-commercial registration);
 - /operator/advertisers/{slug}: one advertiser, and the form of `tambour advertiser update`
-  (name, sender IDs added, categories, non-commercial registration); its accounts, each
-  with its role there, which the operator changes as `tambour user role` does;
+  (name, sender IDs added, categories, non-commercial registration, contact details and
+  data-protection officer); its accounts, each with its role there, which the operator
+  changes as `tambour user role` does;
+- /operator/record: the operator's record of processing as processor (GDPR Art. 30(2)),
+  printable (web/pages/records.py);
 - /operator/operators: the operators, the open invitations (revocable), and two invitations by
   link: an operator's, and an advertiser's first administrator's.
 
@@ -22,6 +25,7 @@ from starlette.responses import Response
 from tambour import i18n
 from tambour.rules.fold import split_list
 from tambour.services import advertisers, users
+from tambour.services.advertisers import CONTACT_FIELDS
 from tambour.services.context import Context, ServiceError
 from tambour.services.roles import ADVERTISER_ROLES, Role
 from tambour.web import refusals
@@ -122,7 +126,8 @@ def _advertiser_page(
         "role_choices": ROLE_CHOICES,
         "error": None,
         "form": {"name": found.name, "add_senders": "", "categories": "; ".join(found.categories),
-                 "non_commercial_id": found.non_commercial_id or "", "clear": False},
+                 "non_commercial_id": found.non_commercial_id or "", "clear": False,
+                 **{name: getattr(found, name) or "" for name in CONTACT_FIELDS}},
         "errors": {},
         "notice": None,
         "tab": "advertisers",
@@ -153,16 +158,22 @@ def update_advertiser(
     categories: Annotated[str, Form(max_length=2000)] = "",
     non_commercial_id: Annotated[str, Form(max_length=40)] = "",
     clear_non_commercial: Annotated[str, Form(max_length=8)] = "",
+    address: Annotated[str, Form(max_length=600)] = "",
+    contact_email: Annotated[str, Form(max_length=320)] = "",
+    dpo_name: Line = "",
+    dpo_email: Annotated[str, Form(max_length=320)] = "",
 ) -> Response:
     clear = bool(clear_non_commercial)
+    contact = {"address": address, "contact_email": contact_email, "dpo_name": dpo_name,
+               "dpo_email": dpo_email}  # fmt: skip
     form = {"name": name, "add_senders": add_senders, "categories": categories,
-            "non_commercial_id": non_commercial_id, "clear": clear}  # fmt: skip
+            "non_commercial_id": non_commercial_id, "clear": clear, **contact}  # fmt: skip
     try:
         advertisers.update(
             ctx, slug, name=name,
             non_commercial_id=None if clear else non_commercial_id.strip() or None,
             clear_non_commercial=clear, add_senders=_senders(add_senders),
-            categories=list(split_list(categories)),
+            categories=list(split_list(categories)), contact=contact,
         )  # fmt: skip
     except ServiceError as error:
         return _advertiser_page(
