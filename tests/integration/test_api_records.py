@@ -72,6 +72,13 @@ def test_the_record_over_http(db_url: str, tmp_path: Path) -> None:
         cleared = server.request("PATCH", "/api/v1/advertisers/maison-lumiere", token=operator,
                                  json={"dpo_email": None})  # fmt: skip
         assert cleared.json()["dpo_email"] is None
+        # Issue 17: the one-click opt-out link is the advertiser's choice, over the API too.
+        assert cleared.json()["stop_link"] is False
+        linked = server.request("PATCH", "/api/v1/advertisers/maison-lumiere", token=operator,
+                                json={"stop_link": True})  # fmt: skip
+        assert linked.status_code == 200 and linked.json()["stop_link"] is True
+        shown = server.get("/api/v1/advertisers/maison-lumiere", token=mine).json()
+        assert shown["stop_link"] is True and shown["dpo_email"] is None
 
         # Tenancy: another advertiser is 404 to this key; the operator names one.
         assert_problem(

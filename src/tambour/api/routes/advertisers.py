@@ -88,6 +88,7 @@ def update_advertiser(
         clear_non_commercial="non_commercial_id" in given and body.non_commercial_id is None,
         add_senders=body.add_senders,
         categories=body.categories,
+        stop_link=body.stop_link,
         contact=body.contact(),
     )
     return Advertiser.of(updated)

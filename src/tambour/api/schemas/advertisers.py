@@ -26,6 +26,9 @@ class Advertiser(BaseModel):
     non_commercial_id: str | None = Field(
         description="RNA number or SIREN of an association, foundation or public body."
     )
+    stop_link: bool = Field(
+        description="Every prospection message ends with its one-click opt-out link."
+    )
     address: str | None = None
     contact_email: str | None = None
     dpo_name: str | None = None
@@ -41,6 +44,7 @@ class Advertiser(BaseModel):
             stop_number=advertiser.stop_number,
             categories=list(advertiser.categories),
             non_commercial_id=advertiser.non_commercial_id,
+            stop_link=advertiser.stop_link,
             address=advertiser.address,
             contact_email=advertiser.contact_email,
             dpo_name=advertiser.dpo_name,
@@ -78,6 +82,9 @@ class AdvertiserUpdate(BaseModel):
     non_commercial_id: Annotated[str, text(1, 20)] | None = None
     add_senders: list[SenderId] = Field(default_factory=list, max_length=20)
     categories: list[Category] | None = Field(default=None, max_length=100)
+    stop_link: bool | None = Field(
+        default=None, description="End every prospection message with its opt-out link."
+    )
     address: Address | None = None
     contact_email: Email | None = None
     dpo_name: DpoName | None = None
