@@ -25,7 +25,7 @@ from contact_file import write
 from measure import TAMBOUR, measured, throwaway_postgres
 
 IMPORTED_AT = "2026-11-30T09:00:00+01:00"
-RUN_AT = "2028-03-01T12:00:00+01:00"  # about 30 % of the generated contacts lapsed by then
+RUN_AT = "2027-09-01T12:00:00+02:00"  # about 30 % of the generated contacts lapsed by then
 
 
 def _env(url: str, now: str) -> dict[str, str]:

@@ -52,6 +52,15 @@ def test_an_advertisers_record_of_processing(web: WebApp, browser: Browser) -> N
         "dpo_name": "Camille Dupont", "dpo_email": "dpo@ml.example.fr",
     })  # fmt: skip
     assert saved.status_code == 303, saved.text
+    page = f"/operator/advertisers/{HOME}"
+    assert 'name="stop_link" value="1">' in ops.get(page).text  # off unless ticked
+    linked = web.post_form(ops, page, {
+        "name": "Maison Lumière SAS", "categories": "luminaires; décoration",
+        "address": "12 rue des Lampes, 75011 Paris", "contact_email": "rgpd@ml.example.fr",
+        "dpo_name": "Camille Dupont", "dpo_email": "dpo@ml.example.fr", "stop_link": "1",
+    })  # fmt: skip
+    assert linked.status_code == 303, linked.text
+    assert 'name="stop_link" value="1" checked>' in ops.get(page).text  # issue 17's link
     wrong = web.post_form(ops, f"/operator/advertisers/{HOME}", {
         "name": "Maison Lumière SAS", "dpo_email": "pas une adresse",
     })  # fmt: skip

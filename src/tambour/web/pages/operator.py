@@ -127,6 +127,7 @@ def _advertiser_page(
         "error": None,
         "form": {"name": found.name, "add_senders": "", "categories": "; ".join(found.categories),
                  "non_commercial_id": found.non_commercial_id or "", "clear": False,
+                 "stop_link": found.stop_link,
                  **{name: getattr(found, name) or "" for name in CONTACT_FIELDS}},
         "errors": {},
         "notice": None,
@@ -158,6 +159,7 @@ def update_advertiser(
     categories: Annotated[str, Form(max_length=2000)] = "",
     non_commercial_id: Annotated[str, Form(max_length=40)] = "",
     clear_non_commercial: Annotated[str, Form(max_length=8)] = "",
+    stop_link: Annotated[str, Form(max_length=8)] = "",
     address: Annotated[str, Form(max_length=600)] = "",
     contact_email: Annotated[str, Form(max_length=320)] = "",
     dpo_name: Line = "",
@@ -167,13 +169,15 @@ def update_advertiser(
     contact = {"address": address, "contact_email": contact_email, "dpo_name": dpo_name,
                "dpo_email": dpo_email}  # fmt: skip
     form = {"name": name, "add_senders": add_senders, "categories": categories,
-            "non_commercial_id": non_commercial_id, "clear": clear, **contact}  # fmt: skip
+            "non_commercial_id": non_commercial_id, "clear": clear,
+            "stop_link": bool(stop_link), **contact}  # fmt: skip
     try:
         advertisers.update(
             ctx, slug, name=name,
             non_commercial_id=None if clear else non_commercial_id.strip() or None,
             clear_non_commercial=clear, add_senders=_senders(add_senders),
             categories=list(split_list(categories)), contact=contact,
+            stop_link=bool(stop_link),
         )  # fmt: skip
     except ServiceError as error:
         return _advertiser_page(
