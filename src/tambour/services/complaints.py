@@ -215,15 +215,19 @@ def reported_day(day: date) -> datetime:
 def _header(name: str, cells: list[str]) -> list[str | None]:
     header = [_COLUMN_OF.get(header_key(cell)) for cell in cells]
     shown = ", ".join(repr(c) for c in cells[:12]) or "nothing"
-    for column, code in (("number", "no_number_column"), ("sender", "no_sender_column"),
-                         ("date", "no_date_column")):  # fmt: skip
-        if column not in header:
-            said = TEXTS[code].format(name=name, columns=shown)
-            raise InvalidInputError("path", code, said)
+    if "number" not in header:
+        said = TEXTS["no_number_column"].format(name=name, columns=shown)
+        raise InvalidInputError("path", "no_number_column", said)
+    if "sender" not in header:
+        said = TEXTS["no_sender_column"].format(name=name, columns=shown)
+        raise InvalidInputError("path", "no_sender_column", said)
+    if "date" not in header:
+        said = TEXTS["no_date_column"].format(name=name, columns=shown)
+        raise InvalidInputError("path", "no_date_column", said)
     return header
 
 
-def read_reports(path: Path, rejected: list[Rejected]) -> Iterator[Report]:
+def read_reports(path: Path, rejected: list[Rejected], name: str | None = None) -> Iterator[Report]:
     """The reports of a 33700 file (CSV, a header row, UTF-8 or Windows-1252, `;`, tab or `,`),
     streamed; a row that cannot be read goes to `rejected` (its line and field), the others are
     given. Read under optouts.readable (a file that cannot be read is a refusal)."""
@@ -231,7 +235,7 @@ def read_reports(path: Path, rejected: list[Rejected]) -> Iterator[Report]:
     first = next(rows, None)
     if first is None:
         return
-    header = _header(path.name, first[1])
+    header = _header(name or path.name, first[1])
     for line, cells in rows:
         if not any(cell.strip() for cell in cells):
             continue
@@ -240,17 +244,23 @@ def read_reports(path: Path, rejected: list[Rejected]) -> Iterator[Report]:
             if column is not None and column not in row:
                 row[column] = cell.strip()
         said = " ".join(filter(None, (row.get("date", ""), row.get("time", ""))))
-        try:
-            at, given = parse_reported(said)
-        except ValueError as error:
-            code = "missing_date" if not said else "invalid_date"
-            reason = ROW_TEXTS[code].format(reason=str(error))
-            rejected.append(Rejected(line, "reported_at", code, reason))
+        read = report_of(row.get("number", ""), row.get("sender", ""), said, row.get("text"), line)
+        if isinstance(read, Rejected):
+            rejected.append(read)
             continue
-        yield Report(
-            number=row.get("number", ""), sender=row.get("sender", ""), reported_at=at,
-            time_given=given, excerpt=row.get("text") or None, line=line,
-        )  # fmt: skip
+        yield read
+
+
+def report_of(
+    number: str, sender: str, reported: str, text: str | None, line: int
+) -> Report | Rejected:
+    """A report as written (its time as parse_reported reads it), or why it is not one."""
+    try:
+        at, given = parse_reported(reported)
+    except ValueError as error:
+        code = "missing_date" if not reported.strip() else "invalid_date"
+        return Rejected(line, "reported_at", code, ROW_TEXTS[code].format(reason=str(error)))
+    return Report(number, sender, at, given, (text or "").strip() or None, line)
 
 
 # --- taking reports in -------------------------------------------------------------------------
@@ -571,19 +581,24 @@ def import_reports(
     )  # fmt: skip
 
 
-def import_file(ctx: Context, *, path: Path, slug: str | None = None) -> ComplaintImport:
+def import_file(
+    ctx: Context, *, path: Path, slug: str | None = None, name: str | None = None
+) -> ComplaintImport:
     """A 33700 file (CSV with a header: the reported number, the sender, the date, and the
     text and the time when given; French or English headers; UTF-8 or Windows-1252),
     streamed: see `import_reports`. Refused (InvalidInputError about `path`) when it cannot
-    be read as one, lacks a needed column, or holds no report (nothing is then recorded)."""
+    be read as one, lacks a needed column, or holds no report (nothing is then recorded).
+    `name`: the file's name as its sender knew it (an upload is kept under another), which
+    the reports and the audit log name (its phone numbers masked)."""
     rejected: list[Rejected] = []
-    reports = _read_under(path, read_reports(path, rejected))
+    shown = (name or path.name)[:200]
+    reports = _read_under(path, read_reports(path, rejected, shown))
     done = import_reports(
-        ctx, reports=reports, slug=slug, origin=audit.without_phones(path.name),
+        ctx, reports=reports, slug=slug, origin=audit.without_phones(shown),
         read_rejects=rejected,
     )  # fmt: skip
     if not done.received:
-        raise InvalidInputError("path", "no_report", TEXTS["no_report"].format(name=path.name))
+        raise InvalidInputError("path", "no_report", TEXTS["no_report"].format(name=shown))
     return done
 
 
@@ -726,7 +741,7 @@ def rates(ctx: Context, *, slug: str) -> ComplaintRates:
                 ).where(campaign_rows.c.advertiser_id == advertiser.id, campaign_rows.c.id.in_(ids))
             )
         }  # fmt: skip
-        paused = _paused_now(conn, advertiser)
+        paused = paused_now(conn, advertiser)
     by_campaign: dict[int, int] = {}
     by_sender: dict[str, list[int]] = {}
     for report in reports:
@@ -760,7 +775,8 @@ def rates(ctx: Context, *, slug: str) -> ComplaintRates:
     )  # fmt: skip
 
 
-def _paused_now(conn: Connection, advertiser: Advertiser) -> tuple[PausedCampaign, ...]:
+def paused_now(conn: Connection, advertiser: Advertiser) -> tuple[PausedCampaign, ...]:
+    """The advertiser's campaigns paused now, oldest pause first."""
     c = campaign_rows.c
     rows = conn.execute(
         select(c.id, c.name, c.paused_at)
@@ -789,7 +805,36 @@ def paused_campaigns(ctx: Context, *, slug: str | None = None) -> list[PausedCam
             query = query.where(campaign_rows.c.advertiser_id == advertisers.get(conn, slug).id)
         owners = sorted(set(conn.execute(query).scalars()))
         named = advertisers.by_ids(conn, owners)
-        return [p for o in owners for p in _paused_now(conn, named[o])]
+        return [p for o in owners for p in paused_now(conn, named[o])]
+
+
+@dataclass(frozen=True, slots=True)
+class Standing(View):
+    """An advertiser's complaint rate now (over the window) against its threshold, and its
+    campaigns paused: what its dashboard shows."""
+
+    complaints: int
+    sent: int
+    per_1000: float | None
+    threshold: float
+    min_messages: int
+    window_days: int
+    paused: tuple[PausedCampaign, ...]
+
+    @property
+    def crossed(self) -> bool:
+        policy = PausePolicy(self.threshold, self.min_messages, self.window_days)
+        return policy.crossed(self.complaints, self.sent)
+
+
+def standing(conn: Connection, ctx: Context, advertiser: Advertiser, now: datetime) -> Standing:
+    """Advertiser's complaint rate at `now`, in the caller's snapshot (a few indexed reads)."""
+    policy, _ = _policy(conn, ctx, advertiser)
+    complaints, sent = _advertiser_counts(conn, advertiser.id, now - policy.window)
+    return Standing(
+        complaints, sent, per_thousand(complaints, sent), policy.per_1000, policy.min_messages,
+        policy.window_days, paused_now(conn, advertiser),
+    )  # fmt: skip
 
 
 def _weigh(conn: Connection, ctx: Context, owner: int, now: datetime) -> list[Paused]:
@@ -932,6 +977,11 @@ class ComplaintReport(View):
     campaign: str | None
     origin: str
     received_at: datetime
+
+    @property
+    def reported_on(self) -> date:
+        """The day it was reported, in Paris."""
+        return self.reported_at.astimezone(PARIS).date()
 
 
 def list_reports(

@@ -46,7 +46,7 @@ UPLOAD_TYPES: Final = (
     "application/octet-stream",
 )  # fmt: skip
 _WRITE_CHUNK: Final = 1 << 20  # bytes gathered before each write to disk
-_UPLOAD_BODY: Final = {
+UPLOAD_BODY: Final = {
     "requestBody": {
         "required": True,
         "description": "The contacts file itself (CSV: the canonical columns of docs/rules.md "
@@ -54,7 +54,7 @@ _UPLOAD_BODY: Final = {
         "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
-_FILE_PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
+UPLOAD_PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
     413: {"model": Problem, "description": "The file is larger than the server takes."},
     415: {"model": Problem, "description": "Not a CSV file sent as the body."},
 }
@@ -138,8 +138,8 @@ def declared_size(request: Request) -> None:
     status_code=202,
     summary="Import a contacts file (the body, text/csv) as a contacts.import job",
     dependencies=[Depends(declared_size)],
-    openapi_extra=_UPLOAD_BODY,
-    responses=_FILE_PROBLEMS,
+    openapi_extra=UPLOAD_BODY,
+    responses=UPLOAD_PROBLEMS,
 )
 async def import_contacts(
     request: Request, caller: Caller, advertiser: Tenant, shared: Shared
@@ -155,7 +155,7 @@ async def import_contacts(
     )
     path = folder / files.new_name("contacts", ".csv", ctx.now())
     try:
-        size = await _spool(request, path, shared.settings.max_upload_bytes)
+        size = await spool(request, path, shared.settings.max_upload_bytes)
         if not size:
             detail = texts.detail("empty_upload", language(request)) or ""
             raise ApiError(422, "empty_upload", errors=[FieldError("", "empty_upload", detail)])
@@ -166,7 +166,7 @@ async def import_contacts(
     return Job.of(job)
 
 
-async def _spool(request: Request, path: Path, most: int) -> int:
+async def spool(request: Request, path: Path, most: int) -> int:
     """Write the request's body to the new owner-only file `path`, a chunk at a time; its
     size. 413 (the file removed by the caller) once it grows past `most` bytes."""
     fd = await run_in_threadpool(files.create_owner_only, path)
