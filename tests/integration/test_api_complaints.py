@@ -69,9 +69,9 @@ def test_a_33700_file_uploaded_pauses_the_advertiser_and_only_the_operator_resum
         campaigns = server.get(f"{V1}/campaigns", token=key).json()["items"]
         relance = next(c for c in campaigns if c["name"] == "relance")
         assert relance["status"] == "paused" and relance["paused_at"]
-        paused_list = server.get(
-            f"{V1}/campaigns", token=key, params={"status": "paused"}
-        ).json()["items"]
+        paused_list = server.get(f"{V1}/campaigns", token=key, params={"status": "paused"}).json()[
+            "items"
+        ]
         assert [c["name"] for c in paused_list] == ["relance"]
         # An operator's batch, across advertisers: an unknown sender is kept, unattributed.
         platform = server.post(

@@ -163,10 +163,10 @@ def build(server: ApiServer, db_url: str, engine: Engine, tmp_path: Path) -> Wor
     a_request = made(server, a, f"{V1}/data-requests", {**asked, "number": A_PERSON}, world)["id"]
     # A 33700 report each: B's about the number it opted out, A's about a number of its own.
     reported = {"reported_at": "2027-03-22T18:00:00+01:00", "text": "Promo"}
-    made(server, b, f"{V1}/complaints",
-         {"reports": [{"number": B_OPTED, "sender": "COPIE", **reported}]}, world)  # fmt: skip
-    made(server, a, f"{V1}/complaints",
-         {"reports": [{"number": A_REPORTER, "sender": "MLUMIERE", **reported}]}, world)  # fmt: skip
+    b_report = {"number": B_OPTED, "sender": "COPIE", **reported}
+    made(server, b, f"{V1}/complaints", {"reports": [b_report]}, world)
+    a_report = {"number": A_REPORTER, "sender": "MLUMIERE", **reported}
+    made(server, a, f"{V1}/complaints", {"reports": [a_report]}, world)
     b_form = made(server, b, f"{V1}/forms", {"slug": "inscription"}, world)
     a_form = made(server, a, f"{V1}/forms", {"slug": "newsletter"}, world)
     message = made(
