@@ -11,16 +11,8 @@ from typing import Annotated, Final
 from fastapi import Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from tambour.api import texts
 from tambour.api.auth import Caller, Shared, require
-from tambour.api.problems import ApiError, FieldError, language
-from tambour.api.routes.contacts import (
-    UPLOAD_BODY,
-    UPLOAD_PROBLEMS,
-    UPLOAD_TYPES,
-    declared_size,
-    spool,
-)
+from tambour.api.routes.contacts import UPLOAD_BODY, UPLOAD_PROBLEMS, declared_size, uploaded
 from tambour.api.routes.tenancy import Tenant
 from tambour.api.routing import V1, V1Router
 from tambour.api.schemas.complaints import (
@@ -29,8 +21,7 @@ from tambour.api.schemas.complaints import (
     ComplaintReportOut,
     ReportBatch,
 )
-from tambour.jobs import files
-from tambour.services import advertisers, complaints
+from tambour.services import complaints
 from tambour.services.api_keys import Scope
 from tambour.services.complaints import Rejected, Report
 from tambour.services.context import Context
@@ -97,19 +88,9 @@ async def import_complaints(
     request: Request, caller: Caller, advertiser: Tenant, shared: Shared
 ) -> ComplaintImportOut:
     require(caller, Scope.OPERATOR, Scope.WRITE)
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in UPLOAD_TYPES:
-        raise ApiError(415, "unsupported_upload", values={"accepted": ", ".join(UPLOAD_TYPES)})
     ctx = shared.context(caller)
-    owner = await run_in_threadpool(advertisers.show, ctx, advertiser)
-    folder = await run_in_threadpool(
-        files.advertiser_folder, shared.settings.base.files_dir, files.UPLOADS, owner.id
-    )
-    path = folder / files.new_name("complaints", ".csv", ctx.now())
+    path = await uploaded(request, ctx, advertiser, "complaints")
     try:
-        if not await spool(request, path, shared.settings.max_upload_bytes):
-            detail = texts.detail("empty_upload", language(request)) or ""
-            raise ApiError(422, "empty_upload", errors=[FieldError("", "empty_upload", detail)])
         done = await run_in_threadpool(
             lambda: complaints.import_file(ctx, path=path, slug=advertiser)
         )

@@ -145,20 +145,9 @@ async def import_contacts(
     request: Request, caller: Caller, advertiser: Tenant, shared: Shared
 ) -> Job:
     require(caller, Scope.OPERATOR, Scope.WRITE)
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in UPLOAD_TYPES:
-        raise ApiError(415, "unsupported_upload", values={"accepted": ", ".join(UPLOAD_TYPES)})
     ctx = shared.context(caller)
-    owner = await run_in_threadpool(advertisers.show, ctx, advertiser)
-    folder = await run_in_threadpool(
-        files.advertiser_folder, shared.settings.base.files_dir, files.UPLOADS, owner.id
-    )
-    path = folder / files.new_name("contacts", ".csv", ctx.now())
+    path = await uploaded(request, ctx, advertiser, "contacts")
     try:
-        size = await spool(request, path, shared.settings.max_upload_bytes)
-        if not size:
-            detail = texts.detail("empty_upload", language(request)) or ""
-            raise ApiError(422, "empty_upload", errors=[FieldError("", "empty_upload", detail)])
         job = await run_in_threadpool(_queue_import, ctx, advertiser, path)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -166,7 +155,30 @@ async def import_contacts(
     return Job.of(job)
 
 
-async def spool(request: Request, path: Path, most: int) -> int:
+async def uploaded(request: Request, ctx: Context, advertiser: str, stem: str) -> Path:
+    """The request's body (a CSV file: 415 for another type) written to a new owner-only file
+    of the advertiser's uploads folder, named after `stem`; 413 past the size the server takes,
+    422 for an empty body (nothing kept either way)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in UPLOAD_TYPES:
+        raise ApiError(415, "unsupported_upload", values={"accepted": ", ".join(UPLOAD_TYPES)})
+    shared = runtime(request).settings
+    owner = await run_in_threadpool(advertisers.show, ctx, advertiser)
+    folder = await run_in_threadpool(
+        files.advertiser_folder, shared.base.files_dir, files.UPLOADS, owner.id
+    )
+    path = folder / files.new_name(stem, ".csv", ctx.now())
+    try:
+        if not await _spool(request, path, shared.max_upload_bytes):
+            detail = texts.detail("empty_upload", language(request)) or ""
+            raise ApiError(422, "empty_upload", errors=[FieldError("", "empty_upload", detail)])
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+async def _spool(request: Request, path: Path, most: int) -> int:
     """Write the request's body to the new owner-only file `path`, a chunk at a time; its
     size. 413 (the file removed by the caller) once it grows past `most` bytes."""
     fd = await run_in_threadpool(files.create_owner_only, path)
