@@ -5,6 +5,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from tambour.rules.complaints import DEFAULT_MIN_MESSAGES, DEFAULT_PAUSE_PER_1000, PausePolicy
 from tambour.rules.links import LinkBases, base_problem
 from tambour.rules.retention import RetentionPeriods
 from tambour.store.engine import DEFAULT_DATABASE_URL
@@ -50,6 +51,11 @@ class Settings:
     # processing, GDPR Art. 30(2), names it): TAMBOUR_PROCESSOR_NAME, _ADDRESS, _EMAIL,
     # _DPO_NAME, _DPO_EMAIL. Unset: the record says it is missing.
     processor: ProcessorIdentity = field(default_factory=ProcessorIdentity)
+    # TAMBOUR_COMPLAINTS_PAUSE_PER_1000: an advertiser whose 33700 complaints reach this many
+    # per 1,000 messages sent over the last 30 days has its running campaigns paused, once
+    # TAMBOUR_COMPLAINTS_MIN_MESSAGES were sent in them (an advertiser may have its own rate).
+    complaints_pause_per_1000: float = DEFAULT_PAUSE_PER_1000
+    complaints_min_messages: int = DEFAULT_MIN_MESSAGES
 
     @property
     def links(self) -> LinkBases:
@@ -60,6 +66,10 @@ class Settings:
         return RetentionPeriods(
             self.texts_retention_days, self.replies_retention_days, self.clicks_retention_days
         )
+
+    @property
+    def complaints(self) -> PausePolicy:
+        return PausePolicy(self.complaints_pause_per_1000, self.complaints_min_messages)
 
     def problems(self) -> list[str]:
         """What is wrong with the link bases, each naming its variable."""
@@ -77,6 +87,7 @@ class Settings:
         for name, days in periods:
             if not 1 <= days <= 3650:
                 found.append(f"{name}: a number of days from 1 to 3650")
+        found.extend(self.complaints.problems())
         if self.short_url and not self.public_url:
             found.append("TAMBOUR_SHORT_URL is set without TAMBOUR_PUBLIC_URL")
         return found
@@ -104,6 +115,12 @@ class Settings:
                     for name in PROCESSOR_FIELDS
                 }
             ),
+            complaints_pause_per_1000=_rate(
+                env.get("TAMBOUR_COMPLAINTS_PAUSE_PER_1000"), DEFAULT_PAUSE_PER_1000
+            ),
+            complaints_min_messages=_days(
+                env.get("TAMBOUR_COMPLAINTS_MIN_MESSAGES"), DEFAULT_MIN_MESSAGES
+            ),
         )
 
 
@@ -115,3 +132,14 @@ def _days(value: str | None, default: int) -> int:
         return int(value)
     except ValueError:
         return 0
+
+
+def _rate(value: str | None, default: float) -> float:
+    """A rate as given (a French decimal comma too); 0 (refused by `problems`) for what is
+    not one."""
+    if not value:
+        return default
+    try:
+        return float(value.replace(",", "."))
+    except ValueError:
+        return 0.0

@@ -50,6 +50,7 @@ METHODS: Final = ("get", "post", "put", "patch", "delete")
 B_PERSON: Final = "+33611000001"  # copie's contact
 B_OPTED: Final = "+33611000002"  # a number copie opted out (not a contact of anyone)
 A_PERSON: Final = "+33622000001"  # maison-lumiere's contact
+A_REPORTER: Final = "+33622000009"  # who reported a message of maison-lumiere to the 33700
 SECRET_WORDS: Final = ("Copie", "COPIE", "copie-", B_PERSON, B_OPTED, "611000001", "611000002")
 
 
@@ -160,6 +161,12 @@ def build(server: ApiServer, db_url: str, engine: Engine, tmp_path: Path) -> Wor
     asked = {"kind": "erasure", "requester": "la personne"}
     b_request = made(server, b, f"{V1}/data-requests", {**asked, "number": B_PERSON}, world)["id"]
     a_request = made(server, a, f"{V1}/data-requests", {**asked, "number": A_PERSON}, world)["id"]
+    # A 33700 report each: B's about the number it opted out, A's about a number of its own.
+    reported = {"reported_at": "2027-03-22T18:00:00+01:00", "text": "Promo"}
+    b_report = {"number": B_OPTED, "sender": "COPIE", **reported}
+    made(server, b, f"{V1}/complaints", {"reports": [b_report]}, world)
+    a_report = {"number": A_REPORTER, "sender": "MLUMIERE", **reported}
+    made(server, a, f"{V1}/complaints", {"reports": [a_report]}, world)
     b_form = made(server, b, f"{V1}/forms", {"slug": "inscription"}, world)
     a_form = made(server, a, f"{V1}/forms", {"slug": "newsletter"}, world)
     message = made(
@@ -234,6 +241,8 @@ def b_view(server: ApiServer, world: World, tmp_path: Path) -> dict[str, Any]:
         f"{V1}/webhooks/endpoints",
         f"{V1}/data-requests",
         *(f"{V1}/data-requests/{i}" for i in world.ids["request_id"]),
+        f"{V1}/complaints",
+        f"{V1}/complaints/rates",
         f"{V1}/forms",
         *(f"{V1}/forms/{slug}" for slug in world.ids["form"]),
         *(f"{V1}/form-wordings/{digest}" for digest in world.ids["wording_hash"]),
@@ -255,6 +264,8 @@ def b_view(server: ApiServer, world: World, tmp_path: Path) -> dict[str, Any]:
         body = response.json()
         if path.endswith("/processing-record"):
             body.pop("made_at")  # the server's running clock: all else must stay
+        if path.endswith("/rates"):
+            body.pop("at")  # the server's clock runs: when the rates were read
         view[path] = (response.status_code, body)
     exported = server.get(f"{V1}/jobs/{world.export_job}/file", token=b)
     view["export file"] = (exported.status_code, exported.content)
@@ -323,6 +334,16 @@ BODIES: Final[dict[str, Body]] = {
     "extend_data_request": {"json": {"reason": "Intrus"}},
     "refuse_data_request": {"json": {"reason": "Intrus"}},
     "answer_data_request": {"json": {}},
+    "add_complaints": {
+        "json": {"reports": [{"number": B_PERSON, "sender": "COPIE", "reported_at": "2027-03-22"}]}
+    },
+    "add_platform_complaints": {
+        "json": {"reports": [{"number": B_PERSON, "sender": "COPIE", "reported_at": "2027-03-22"}]}
+    },
+    "import_complaints": {
+        "content": f"number,sender,reported_at\n{B_PERSON},COPIE,2027-03-22\n".encode(),
+        "headers": {"Content-Type": "text/csv"},
+    },
     "create_form": {"json": {"slug": "intrusion"}},
     "update_form": {"json": {"double_opt_in": True}},
     "publish_form": {
@@ -425,7 +446,7 @@ def world_and_server(
     with serve(db_url, tmp_path) as server:
         yield build(server, db_url, engine, tmp_path), server
         logged = server.log_path.read_text()
-    for number in (B_PERSON, B_OPTED, A_PERSON):  # numbers in paths and bodies: never logged
+    for number in (B_PERSON, B_OPTED, A_PERSON, A_REPORTER):  # in paths and bodies: never logged
         assert number[3:] not in logged, number
 
 

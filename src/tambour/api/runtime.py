@@ -74,6 +74,7 @@ class Runtime:
             keys=self._keys,
             links=self.settings.base.links,
             retention=self.settings.base.retention,
+            complaints=self.settings.base.complaints,
         )
 
     @property

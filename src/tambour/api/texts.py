@@ -160,6 +160,31 @@ DETAILS: Final[dict[str, tuple[str, str]]] = {
         "Cette tâche n'a pas (encore) de fichier à télécharger.",
         "This job has no file to download (yet).",
     ),
+    # 33700 complaints
+    "no_report": (
+        "Le fichier ne contient aucun signalement.",
+        "The file holds no report.",
+    ),
+    "no_number_column": (
+        "Le fichier n'a pas de colonne des numéros signalés (Numéro, Numéro signalé, Number...).",
+        "The file has no column of reported numbers (Numéro, Numéro signalé, Number...).",
+    ),
+    "no_sender_column": (
+        "Le fichier n'a pas de colonne des émetteurs (Émetteur, Expéditeur, Sender...).",
+        "The file has no column of senders (Émetteur, Expéditeur, Sender...).",
+    ),
+    "no_date_column": (
+        "Le fichier n'a pas de colonne des dates (Date, Date du signalement, Reported at...).",
+        "The file has no column of dates (Date, Date du signalement, Reported at...).",
+    ),
+    "not_paused": (
+        "Cette campagne n'est pas suspendue.",
+        "This campaign is not paused.",
+    ),
+    "invalid_threshold": (
+        "Un taux pour 1 000 messages, au-dessus de 0 et jusqu'à 1 000.",
+        "A rate per 1,000 messages, above 0 and up to 1,000.",
+    ),
     # data requests
     "request_not_found": (
         "Aucune demande de droits de ce numéro.",

@@ -8,6 +8,7 @@ from tambour.cli import (
     audit_cmd,
     calendar_cmd,
     campaign_cmd,
+    complaints_cmd,
     contacts_cmd,
     db_cmd,
     demo_cmd,
@@ -45,6 +46,7 @@ app.add_typer(contacts_cmd.app, name="contacts")
 app.add_typer(optout_cmd.app, name="optout")
 app.add_typer(requests_cmd.app, name="requests")
 app.add_typer(retention_cmd.app, name="retention")
+app.add_typer(complaints_cmd.app, name="complaints")
 app.add_typer(form_cmd.app, name="form")
 app.add_typer(replies_cmd.app, name="replies")
 app.add_typer(audit_cmd.app, name="audit")

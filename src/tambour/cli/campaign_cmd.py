@@ -25,7 +25,14 @@ from tambour.contacts.values import paris_time
 from tambour.outfiles import EXCEL, PLAIN, TableStyle, TableWriter
 from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import ContentCheck
-from tambour.services import campaign_edit, campaigns, plan_reads, planner, unknown_messages
+from tambour.services import (
+    campaign_edit,
+    campaigns,
+    complaints,
+    plan_reads,
+    planner,
+    unknown_messages,
+)
 from tambour.services.campaigns import CampaignOverview
 from tambour.services.context import Context
 
@@ -388,6 +395,19 @@ def cancel(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> Non
         typer.echo(f"  {done.already_sent:,} already handed to the carrier cannot be recalled")
 
 
+@app.command("resume")
+def resume(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> None:
+    """Resume a campaign paused for its advertiser's 33700 complaint rate (the operator's
+    decision): its waiting messages are queued again; those whose send-by passed expire."""
+    ctx = open_context()
+    with refusals(NAMED_OPTIONS):
+        done = complaints.resume(ctx, name=name, slug=advertiser)
+    if as_json:
+        print_json(done.as_dict())
+        return
+    typer.echo(f"resumed {done.campaign!r}: {done.requeued:,} message(s) queued again")
+
+
 @app.command("requeue-unknown")
 def requeue_unknown(
     name: Name,
@@ -496,6 +516,9 @@ def _status_said(found: CampaignOverview) -> str:
     ended = found.campaign.finished_at
     if found.status == "finished" and ended is not None:
         return f"finished {paris_time(ended)} (Paris)"
+    paused = found.campaign.paused_at
+    if found.status == "paused" and paused is not None:
+        return f"PAUSED {paris_time(paused)} (Paris) for its 33700 complaint rate"
     return found.status
 
 

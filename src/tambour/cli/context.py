@@ -49,22 +49,15 @@ def open_context(*, check_schema: bool = True, check_key: bool = True) -> Contex
         elif check_key:  # the schema may predate the installation table
             keys = installation.keys_if_any(engine, keys)
     fixed = _injected_now()
-    if fixed is None:
-        return Context(
-            engine=engine,
-            actor=settings.actor,
-            keys=keys,
-            links=settings.links,
-            retention=settings.retention,
-        )
+    clock = utc_now if fixed is None else _frozen(fixed)
     return Context(
-        engine=engine,
-        actor=settings.actor,
-        clock=lambda: fixed,
-        keys=keys,
-        links=settings.links,
-        retention=settings.retention,
-    )
+        engine=engine, actor=settings.actor, clock=clock, keys=keys, links=settings.links,
+        retention=settings.retention, complaints=settings.complaints,
+    )  # fmt: skip
+
+
+def _frozen(at: datetime) -> Callable[[], datetime]:
+    return lambda: at
 
 
 def running_clock() -> Callable[[], datetime]:

@@ -91,6 +91,7 @@ def run(
         keys=opened.keys,
         links=opened.links,
         retention=opened.retention,
+        complaints=opened.complaints,
     )
     runner = Runner(ctx, lease=timedelta(seconds=lease), parent=parent)
     try:

@@ -407,6 +407,7 @@ class Worker:
         stopped = stopped_since_plan(conn, chunk, self._plans)
         finished: list[Finished] = []
         held: list[Held] = []
+        parked: list[int] = []
         go: dict[int, Claimed] = {}
         notes: list[tuple[Claimed, str]] = []
         for message in chunk:
@@ -414,6 +415,9 @@ class Worker:
             # (the window closed while it waited, the carrier was busy) must not go either.
             if not message.launched:
                 finished.append(Finished(message.id, "cancelled", "campaign_cancelled"))
+                continue
+            if message.paused:  # likewise after a pause: it waits with the others
+                parked.append(message.id)
                 continue
             reason = stopped.get(message.id)
             if reason is not None:
@@ -433,6 +437,7 @@ class Worker:
                     notes.append((message, "expired"))
         outbox.finish(conn, self.name, now, finished)
         outbox.hold(conn, self.name, now, held)
+        outbox.park(conn, self.name, now, parked)
         return _Screened([go[i] for i in sorted(go)], notes, finished, len(held))
 
     def _count(self, finished: Sequence[Finished]) -> None:

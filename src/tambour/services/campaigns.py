@@ -6,6 +6,8 @@ again replaces it), `launched` (the plan is frozen and its sends are in the outb
 `cancelled` (queued messages were withdrawn; nothing more can happen). A launched campaign
 is shown `finished` once none of its messages is queued, in flight or unknown (`finished_at`,
 set by the worker: services/outbox.end_campaigns); stored, it stays `launched`, its plan frozen.
+It is shown `paused` while its advertiser's 33700 complaint rate holds it (`paused_at`,
+services/complaints.py: its queued messages wait in the outbox state `paused`).
 """
 
 from collections.abc import Mapping, Sequence
@@ -56,7 +58,9 @@ TEXTS: Final = {
     "campaign_not_found": "{slug} has no campaign {name!r}",
     "campaign_not_found_anywhere": "there is no campaign {name!r}",
     "campaign_id_not_found": "there is no campaign with the id {campaign_id}",
-    "unknown_status": "{status!r} is not a status (draft, planned, launched, finished, cancelled)",
+    "unknown_status": (
+        "{status!r} is not a status (draft, planned, launched, paused, finished, cancelled)"
+    ),
     "campaign_ambiguous": "several advertisers have a campaign {name!r} ({slugs}): say which",
     "window_unusable": "{slug}: its stored sending window is unusable ({error})",
     "window_too_wide": "{slug}: its stored sending window is wider than the law",
@@ -109,6 +113,8 @@ class Campaign:
     # A launched campaign with nothing left queued, in flight or unknown: when its last message
     # reached its final state (services/outbox.end_campaigns). Shown as status `finished`.
     finished_at: datetime | None = None
+    # Paused for its advertiser's 33700 complaint rate (services/complaints.py): shown `paused`.
+    paused_at: datetime | None = None
 
     def facts(self, now: datetime, window: WindowPolicy = LEGAL_WINDOW) -> CampaignFacts:
         """The campaign as the core sees it when planned at `now`."""
@@ -157,6 +163,7 @@ class Campaign:
             "planned_at": iso(self.planned_at),
             "launched_at": iso(self.launched_at),
             "cancelled_at": iso(self.cancelled_at),
+            "paused_at": iso(self.paused_at),
         }
 
 
@@ -184,6 +191,7 @@ def _campaign(row: Any, advertiser: Advertiser) -> Campaign:
         cancelled_at=row.cancelled_at,
         transaction_field=row.transaction_field,
         finished_at=row.finished_at,
+        paused_at=row.paused_at,
     )
 
 
@@ -498,7 +506,7 @@ def list_campaigns(ctx: Context, slug: str | None = None) -> list[CampaignOvervi
         return found
 
 
-SHOWN_STATUSES: Final = ("draft", "planned", "launched", "finished", "cancelled")
+SHOWN_STATUSES: Final = ("draft", "planned", "launched", "paused", "finished", "cancelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,11 +541,15 @@ def page_campaigns(
         )
         if before is not None:
             query = query.where(campaigns.c.id < before)
-        if status in ("launched", "finished"):
+        if status in ("launched", "paused", "finished"):
             ended = campaigns.c.finished_at.is_not(None)
+            paused = campaigns.c.paused_at.is_not(None)
             query = query.where(
-                campaigns.c.status == "launched", ended if status == "finished" else ~ended
+                campaigns.c.status == "launched",
+                ended if status == "finished" else ~ended,
             )
+            if status != "finished":
+                query = query.where(paused if status == "paused" else ~paused)
         elif status is not None:
             query = query.where(campaigns.c.status == status)
         found = conn.execute(query).all()
@@ -565,14 +577,18 @@ def _states_of(
 
 
 def shown_status(campaign: Campaign) -> str:
-    """`finished` for a launched campaign with nothing left to send, else its stored status."""
+    """`finished` for a launched campaign with nothing left to send, `paused` for one held
+    for its complaint rate, else its stored status."""
     return _shown_status(campaign)
 
 
 def _shown_status(campaign: Campaign) -> str:
     # Still `launched` in the database (its plan frozen); over: nothing left to send.
-    ended = campaign.status == "launched" and campaign.finished_at is not None
-    return "finished" if ended else campaign.status
+    if campaign.status != "launched":
+        return campaign.status
+    if campaign.finished_at is not None:
+        return "finished"
+    return "launched" if campaign.paused_at is None else "paused"
 
 
 def _figures(campaign: Campaign) -> PlanFigures | None:
@@ -618,7 +634,9 @@ def _reasons(conn: Connection, campaign: Campaign) -> dict[str, dict[str, int]]:
         select(outbox.c.state, outbox.c.reason, outbox.c.error_code, func.count())
         .where(outbox.c.advertiser_id == campaign.advertiser.id)
         .where(outbox.c.campaign_id == campaign.id)
-        .where(outbox.c.state.in_(["queued", "cancelled", "expired", "unknown", "failed"]))
+        .where(
+            outbox.c.state.in_(["queued", "paused", "cancelled", "expired", "unknown", "failed"])
+        )
         .group_by(outbox.c.state, outbox.c.reason, outbox.c.error_code)
     ):
         why = reason or (f"carrier error {error_code}" if error_code is not None else None)
@@ -799,7 +817,8 @@ def cancel(
     ctx: Context, *, name: str | None = None, slug: str | None = None,
     campaign_id: int | None = None,
 ) -> Cancelled:  # fmt: skip
-    """Withdraw the queued messages; those already handed to the carrier cannot be recalled.
+    """Withdraw the queued messages (paused ones too); those already handed to the carrier
+    cannot be recalled.
     Each message withdrawn is a `message.cancelled` webhook event, in the same transaction,
     when an endpoint of the advertiser wants them. Refused (ConflictError) for a campaign
     cancelled or finished already."""
@@ -822,14 +841,14 @@ def cancel(
                 .where(
                     outbox.c.advertiser_id == campaign.advertiser.id,
                     outbox.c.campaign_id == campaign.id,
-                    outbox.c.state == "queued",
+                    outbox.c.state.in_(WAITING),
                 )
                 .values(state="cancelled", updated_at=now)
             ).rowcount
         conn.execute(
             update(campaigns)
             .where(campaigns.c.id == campaign.id)
-            .values(status="cancelled", cancelled_at=now)
+            .values(status="cancelled", cancelled_at=now, paused_at=None)
         )
         states = _states(conn, campaign)
         record(conn, ctx, campaign, "cancel", now, was=campaign.status, withdrawn=withdrawn)
@@ -838,6 +857,7 @@ def cancel(
 
 
 _WITHDRAW_CHUNK: Final = 1000
+WAITING: Final = ("queued", "paused")  # messages a cancel withdraws: none of them left
 
 
 def _withdraw_told(conn: Connection, campaign: Campaign, now: datetime) -> int:
@@ -853,7 +873,7 @@ def _withdraw_told(conn: Connection, campaign: Campaign, now: datetime) -> int:
                 select(outbox.c.id)
                 .where(
                     outbox.c.campaign_id == campaign.id,
-                    outbox.c.state == "queued",
+                    outbox.c.state.in_(WAITING),
                     outbox.c.advertiser_id == owner,
                     outbox.c.id > last,
                 )
@@ -866,7 +886,7 @@ def _withdraw_told(conn: Connection, campaign: Campaign, now: datetime) -> int:
         last = ids[-1]
         done = conn.execute(
             update(outbox)
-            .where(outbox.c.id.in_(ids), outbox.c.state == "queued")
+            .where(outbox.c.id.in_(ids), outbox.c.state.in_(WAITING))
             .values(state="cancelled", updated_at=now)
             .returning(outbox.c.id, outbox.c.e164, outbox.c.carrier, outbox.c.submitted_at)
         ).all()

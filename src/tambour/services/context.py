@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from tambour import keys as process_keys
 from tambour.keys import Keys, load_keys
+from tambour.rules.complaints import PausePolicy
 from tambour.rules.links import LinkBases
 from tambour.rules.retention import RetentionPeriods
 
@@ -24,6 +25,9 @@ class Context:
     keys: Keys = field(default_factory=load_keys)  # the secret key, kept outside the database
     links: LinkBases = field(default_factory=LinkBases)  # where recipients open links (settings)
     retention: RetentionPeriods = field(default_factory=RetentionPeriods)  # (settings)
+    # When 33700 complaints pause an advertiser's campaigns (settings; an advertiser may
+    # have its own threshold).
+    complaints: PausePolicy = field(default_factory=PausePolicy)
 
     def __post_init__(self) -> None:
         # The key use cases are given is the one advertisers are read with (tambour/keys.py).

@@ -35,7 +35,8 @@ from sqlalchemy import (
 )
 
 from tambour.rules.codes import OptOutSource
-from tambour.services import advertisers, data_requests, message_minutes
+from tambour.services import advertisers, complaints, data_requests, message_minutes
+from tambour.services.complaints import PausedCampaign, Standing
 from tambour.services.context import Context, InvalidInputError
 from tambour.services.views import View
 from tambour.store.engine import snapshot
@@ -45,7 +46,7 @@ ZONE: Final = "Europe/Paris"  # the advertiser's days: the dashboard's reader is
 DEFAULT_DAYS: Final = 30
 MOST_DAYS: Final = 92
 WEEK: Final = 7  # the complaint rate compares the last WEEK days with the days before
-SHOWN_STATES: Final = ("draft", "planned", "launched", "finished", "cancelled")
+SHOWN_STATES: Final = ("draft", "planned", "launched", "paused", "finished", "cancelled")
 # A complaint rate is "rising" when this week's (per 1,000 messages) is at least RISE times
 # the rate of the weeks before, with at least MIN_COMPLAINTS complaints this week (one or two
 # complaints are no trend).
@@ -158,6 +159,13 @@ class Dashboard(View):
     failed_job_count: int  # all of the period
     # Open data requests due within a week, or overdue (services/data_requests.py).
     requests_due: tuple[DueRequest, ...] = ()
+    # The 33700 complaint rate against the threshold, and the campaigns it paused
+    # (services/complaints.py).
+    standing: Standing | None = None
+
+    @property
+    def paused(self) -> tuple[PausedCampaign, ...]:
+        return self.standing.paused if self.standing is not None else ()
 
     @property
     def totals(self) -> Day:
@@ -179,7 +187,7 @@ class Dashboard(View):
     def needs_attention(self) -> bool:
         return bool(
             self.blocked or self.in_doubt or self.complaints.rising or self.failed_job_count
-            or self.requests_due
+            or self.requests_due or self.paused
         )  # fmt: skip
 
 
@@ -205,6 +213,7 @@ def figures(ctx: Context, *, slug: str, days: int = DEFAULT_DAYS, zone: str = ZO
         in_doubt = _in_doubt(conn, owner)
         failed, failed_count = _failed_jobs(conn, owner, since)
         requests_due = _requests_due(conn, owner, today)
+        standing = complaints.standing(conn, ctx, advertiser, now)
     series = {day: dict.fromkeys(_COUNTED, 0) for day in _dates(first, today)}
     for what, hours in (*messages.items(), *oppositions.items()):
         for hour, count in hours.items():
@@ -233,6 +242,7 @@ def figures(ctx: Context, *, slug: str, days: int = DEFAULT_DAYS, zone: str = ZO
         failed_jobs=failed,
         failed_job_count=failed_count,
         requests_due=requests_due,
+        standing=standing,
     )
 
 
@@ -279,12 +289,15 @@ def _hour_number(value: Any) -> int:
 def _campaigns_by_state(conn: Connection, owner: int) -> dict[str, int]:
     found = dict.fromkeys(SHOWN_STATES, 0)
     over = campaigns.c.finished_at.is_not(None)
-    for status, ended, count in conn.execute(
-        select(campaigns.c.status, over, func.count())
+    held = campaigns.c.paused_at.is_not(None)
+    for status, ended, paused, count in conn.execute(
+        select(campaigns.c.status, over, held, func.count())
         .where(campaigns.c.advertiser_id == owner, campaigns.c.kind == "campaign")
-        .group_by(campaigns.c.status, over)
+        .group_by(campaigns.c.status, over, held)
     ):
-        shown = "finished" if status == "launched" and ended else status
+        shown = status
+        if status == "launched":
+            shown = "finished" if ended else "paused" if paused else status
         found[shown] = found.get(shown, 0) + count
     return found
 

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from tambour.contacts.ledger import Evidence, EvidenceKind, profile_hash
 from tambour.rules.codes import OptOutSource, Reason
+from tambour.services import complaints
 from tambour.services.advertisers import Advertiser
 from tambour.services.ledger_writes import insert_evidence
 from tambour.services.optouts import record_optouts
@@ -181,6 +182,7 @@ def erase_numbers(conn: Connection, advertiser: Advertiser, numbers: Sequence[st
         .values(e164=None, requester=ERASED)
     )
     _blank_form_submissions(conn, advertiser, numbers)
+    complaints.forget(conn, advertiser, numbers)  # the 33700 reports' excerpts
     return answered
 
 
@@ -313,7 +315,7 @@ def _blank_messages(
             )
             cancelled += conn.execute(
                 update(outbox)
-                .where(mine, outbox.c.state == "queued")
+                .where(mine, outbox.c.state.in_(("queued", "paused")))
                 .values(state="cancelled", reason=cancelled_for.value, done_at=now, updated_at=now)
             ).rowcount
             messages = list(

@@ -4,7 +4,7 @@ suppression hash, which survives erasure so the person is never contacted again.
 import codecs
 import csv
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -74,11 +74,13 @@ def record_optouts(
     actor: str,
     now: datetime,
     written: Written | None = None,
+    facts: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> int:
     """Record (e164, source, at) opt-outs of one advertiser: evidence for the known contacts
     among `entries` (a fact already in the ledger is not written twice), suppression hashes for
     all of them. Returns the number of evidence rows written; the rows written are added to
-    `written`, which the caller's audit entry must list (`seals.with_rows`)."""
+    `written`, which the caller's audit entry must list (`seals.with_rows`). `facts`: what a
+    number's evidence says besides its source (a 33700 report: the message it is about)."""
     numbers = [e164 for e164, _, _ in entries]
     known = dict(
         conn.execute(
@@ -110,7 +112,8 @@ def record_optouts(
             if source is OptOutSource.COMPLAINT_33700
             else EvidenceKind.OPT_OUT
         )
-        event = Evidence(kind, at, {"source": source.value})
+        said = {**(facts or {}).get(e164, {}), "source": source.value}
+        event = Evidence(kind, at, said)
         if (known[e164], event.fingerprint) in recorded:
             continue
         recorded.add((known[e164], event.fingerprint))
@@ -308,7 +311,7 @@ class _Tally:
     warnings: list[LineProblem] = field(default_factory=list)
 
 
-def _encoding(path: Path) -> str:
+def file_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) when the whole file decodes so, else Windows-1252."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as handle:
@@ -322,7 +325,7 @@ def _encoding(path: Path) -> str:
 
 
 @contextmanager
-def _readable(path: Path) -> Iterator[None]:
+def readable(path: Path) -> Iterator[None]:
     """What keeps the file from being read (not a file, not opened, a read failing) as a
     refusal about `path`."""
     try:
@@ -345,6 +348,28 @@ def _numbered(path: Path, reader: "Reader", after: int) -> Iterator[tuple[int, l
         raise InvalidInputError("path", "unreadable_line", said) from None
 
 
+def records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of every record of a list, its first line included (an empty file:
+    nothing): UTF-8 when it decodes so, else Windows-1252; cells separated by whichever of
+    `;`, tab and `,` its first line holds most. A file it cannot read is a refusal about
+    `path` (read it under `readable`)."""
+    regular_file(path)  # not a folder, a device (/dev/zero never ends) or a pipe
+    with path.open(encoding=file_encoding(path), newline="") as handle:
+        first = handle.readline()
+        if not first:
+            return
+        delimiter = max(";\t,", key=first.count) if any(d in first for d in ";\t,") else ","
+        yield from _numbered(path, csv.reader([first], delimiter=delimiter), 0)
+        yield from _numbered(path, csv.reader(handle, delimiter=delimiter), 1)
+
+
+def chunk_of(path: Path, items: Iterator[Any], size: int = 5000) -> list[Any]:
+    """The next `size` items read from the file `path` (fewer at its end), its problems
+    refusals about `path`."""
+    with readable(path):
+        return list(itertools.islice(items, size))
+
+
 _READ = ("phone", "opted_out_at", "opt_out_source")  # the columns an opposition list is read for
 
 
@@ -365,59 +390,53 @@ def _check_header(path: Path, cells: list[str], header: list[str]) -> None:
 def _entries(
     path: Path, default_source: OptOutSource, now: datetime, result: _Tally
 ) -> Iterator[tuple[str, OptOutSource, datetime]]:
-    regular_file(path)  # not a folder, a device (/dev/zero never ends) or a pipe
-    with path.open(encoding=_encoding(path), newline="") as handle:
-        first = handle.readline()
-        delimiter = max(";\t,", key=first.count) if any(d in first for d in ";\t,") else ","
-        cells = next(_numbered(path, csv.reader([first], delimiter=delimiter), 0), (1, []))[1]
-        # Headers in the list's own words first: there `Date` is when the number was listed.
-        header = [lookup(h, opposition_list=True) or h.strip().casefold() for h in cells]
-        rows: Iterator[tuple[int, list[str]]]
-        numbered = _numbered(path, csv.reader(handle, delimiter=delimiter), 1)
-        if "phone" in header:
-            rows = numbered
-            for index, name in enumerate(cells):
-                if problem := control_character(name):
-                    said = TEXTS["control_character"].format(
-                        path=path, index=index + 1, name=name, problem=problem
-                    )
-                    raise InvalidInputError("path", "control_character", said)
-            _check_header(path, cells, header)
-        else:  # a bare list of numbers: the first line is data
-            header = ["phone"]
-            rows = itertools.chain([(1, cells)], numbered)
-        for line, row in rows:
-            if not any(c.strip() for c in row):
-                continue
-            record = dict(zip(header, row, strict=False))
-            # A control character (a NUL...) in the number: which number was meant is not
-            # sure. In a date or source: recorded now, with the list's source, as below.
-            controls = {k: why for k, v in record.items() if (why := control_character(v))}
-            if "phone" in controls:
-                result.rejected.append(LineProblem(line, "phone", controls["phone"]))
-                continue
-            for column in ("opted_out_at", "opt_out_source"):
-                if column in controls:
-                    result.warnings.append(LineProblem(line, column, controls[column]))
-                    record[column] = ""
-            phone = parse_phone(record.get("phone", ""))
-            if phone.e164 is None or not phone.valid:
-                reason = invalid_phone_reason(record.get("phone", ""))
-                result.rejected.append(LineProblem(line, "phone", reason))
-                continue
-            # An opposition is never dropped for a bad date or source: it takes effect now,
-            # with the list's source, and the line is reported.
-            at, source = now, default_source
+    rows = records(path)
+    cells = next(rows, (1, []))[1]
+    # Headers in the list's own words first: there `Date` is when the number was listed.
+    header = [lookup(h, opposition_list=True) or h.strip().casefold() for h in cells]
+    if "phone" in header:
+        for index, name in enumerate(cells):
+            if problem := control_character(name):
+                said = TEXTS["control_character"].format(
+                    path=path, index=index + 1, name=name, problem=problem
+                )
+                raise InvalidInputError("path", "control_character", said)
+        _check_header(path, cells, header)
+    else:  # a bare list of numbers: the first line is data
+        header = ["phone"]
+        rows = itertools.chain([(1, cells)], rows)
+    for line, row in rows:
+        if not any(c.strip() for c in row):
+            continue
+        record = dict(zip(header, row, strict=False))
+        # A control character (a NUL...) in the number: which number was meant is not
+        # sure. In a date or source: recorded now, with the list's source, as below.
+        controls = {k: why for k, v in record.items() if (why := control_character(v))}
+        if "phone" in controls:
+            result.rejected.append(LineProblem(line, "phone", controls["phone"]))
+            continue
+        for column in ("opted_out_at", "opt_out_source"):
+            if column in controls:
+                result.warnings.append(LineProblem(line, column, controls[column]))
+                record[column] = ""
+        phone = parse_phone(record.get("phone", ""))
+        if phone.e164 is None or not phone.valid:
+            reason = invalid_phone_reason(record.get("phone", ""))
+            result.rejected.append(LineProblem(line, "phone", reason))
+            continue
+        # An opposition is never dropped for a bad date or source: it takes effect now,
+        # with the list's source, and the line is reported.
+        at, source = now, default_source
+        try:
+            at = parse_datetime(record.get("opted_out_at", "")) or now
+        except ValueError as error:
+            result.warnings.append(LineProblem(line, "opted_out_at", str(error)))
+        if record.get("opt_out_source", "").strip():
             try:
-                at = parse_datetime(record.get("opted_out_at", "")) or now
-            except ValueError as error:
-                result.warnings.append(LineProblem(line, "opted_out_at", str(error)))
-            if record.get("opt_out_source", "").strip():
-                try:
-                    source = parse_source(record["opt_out_source"], "opt_out_source")
-                except ServiceError as error:
-                    result.warnings.append(LineProblem(line, "opt_out_source", error.message))
-            yield phone.e164, source, at
+                source = parse_source(record["opt_out_source"], "opt_out_source")
+            except ServiceError as error:
+                result.warnings.append(LineProblem(line, "opt_out_source", error.message))
+        yield phone.e164, source, at
 
 
 def import_file(
@@ -468,5 +487,4 @@ def import_file(
 def _next_chunk(
     path: Path, entries: Iterator[tuple[str, OptOutSource, datetime]]
 ) -> list[tuple[str, OptOutSource, datetime]]:
-    with _readable(path):
-        return list(itertools.islice(entries, 5000))
+    return chunk_of(path, entries)

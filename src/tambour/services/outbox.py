@@ -13,10 +13,13 @@ A message's life:
                   --finish--> failed (refused for good) | unknown (in doubt: never resubmitted)
                               | recorded (the record-only transport wrote it down, sent nothing)
                   --hold--> queued again later (the window closed meanwhile, carrier busy)
+                  --park--> paused (its campaign was paused since: services/complaints.py)
+    queued <--pause / resume--> paused (never claimed: a paused campaign's messages wait)
                   --rescue (lease expired: its worker died mid-submit)--> unknown
 
 A launched campaign is over (`campaigns.finished_at`, end_campaigns) once none of its messages
-is queued, submitting, submitted or unknown (an unknown message waits for its operator).
+is queued, paused, submitting, submitted or unknown (an unknown message waits for its
+operator, a paused one for its campaign to be resumed).
 
 Every update of a claimed message is conditional on its worker (lease_owner). A worker that
 hung past its lease finds its messages `unknown`; what it learns afterwards (the carrier took
@@ -65,16 +68,18 @@ class Claimed(NamedTuple):
     launched: bool  # its campaign is still launched (not cancelled since)
     stopped_by: str | None  # the kind of the first fact since its plan that stops it, if any
     retain_until: datetime | None = None  # the recipient's data lapses then: no send after
+    paused: bool = False  # its campaign was paused since it was queued: it waits, not sent
 
 
 _CLAIMED = (
     "id, advertiser_id, campaign_id, contact_id, e164, postal_code, sender, text, send_by, attempts"
 )
 _AFTER = ", retain_until"  # read after the subqueries: Claimed's last field
-# Read with the claim, not in a statement of its own: whether the campaign is still launched.
+# Read with the claim, not in a statement of its own: whether the campaign is still launched
+# (0: no longer; 1: launched; 2: launched, and paused since the message was queued).
 _LAUNCHED = (
-    "(SELECT c.status = 'launched' FROM campaigns c"
-    " WHERE c.id = outbox.campaign_id AND c.advertiser_id = outbox.advertiser_id)"
+    "(SELECT CASE WHEN c.status <> 'launched' THEN 0 WHEN c.paused_at IS NULL THEN 1 ELSE 2 END"
+    " FROM campaigns c WHERE c.id = outbox.campaign_id AND c.advertiser_id = outbox.advertiser_id)"
 )
 # And the first fact that stops it recorded since its plan: evidence above the largest id the
 # plan row saw (plan_rows.seen_evidence of the launched plan): an opt-out, a 33700 complaint, a
@@ -142,6 +147,7 @@ def claim(
             bool(r[10]),
             r[11],
             _instant(r[12]),
+            r[10] == 2,
         )
         for r in cursor.fetchall()
     ]
@@ -332,6 +338,23 @@ def _insert_parts(conn: Connection, messages: Sequence[_Taken], at: Any, *, whol
         )
 
 
+def park(conn: Connection, owner: str, now: datetime, ids: Sequence[int]) -> None:
+    """Messages `owner` claimed whose campaign was paused meanwhile (a message held back to
+    `queued` after the pause): `paused`, unleased, waiting for the resume. Nothing left."""
+    if not ids:
+        return
+    at = adapt_datetime(conn, now)
+    update_rows(
+        conn,
+        "outbox",
+        ("id", "lease_owner"),
+        ("state",),
+        [(message_id, owner, "paused") for message_id in ids],
+        where="{t}.state = 'submitting'",
+        same={"updated_at": at, "lease_until": None, "lease_owner": None},
+    )
+
+
 def release_unheld(conn: Connection, owner: str, now: datetime, holding: Sequence[int]) -> int:
     """Give back to the queue the messages `owner` has `submitting` but does not hold: claimed
     by a transaction whose commit it never heard of (the database went away during it). Its
@@ -510,7 +533,7 @@ def next_queued(conn: Connection) -> datetime | None:
 
 # A message in one of these may still change by itself (or waits for its operator: unknown);
 # store/tables.FINAL_STATES are the others.
-_OPEN_STATES = "'queued', 'submitting', 'submitted', 'unknown'"
+_OPEN_STATES = "'queued', 'paused', 'submitting', 'submitted', 'unknown'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,7 +561,7 @@ def end_campaigns(
     conn: Connection, now: datetime, actor: str, campaign_ids: Iterable[int] | None = None
 ) -> list[Ended]:
     """Mark over (`finished_at`) the launched campaigns among `campaign_ids` (None: all those
-    not over yet) none of whose messages is queued, submitting, submitted or unknown, each
+    not over yet) none of whose messages is queued, paused, submitting, submitted or unknown, each
     with an audit entry (`campaign.finish`). One indexed probe a campaign (outbox's
     (campaign_id, state) index): cheap enough for every flush that settled some of its
     messages. Their status stays `launched` (the plan frozen, a second launch refused).

@@ -50,6 +50,8 @@ EVENT_TYPES: Final = (
     "link.clicked",
     "campaign.launched",
     "campaign.finished",
+    "campaign.paused",
+    "campaign.resumed",
     "job.finished",
     "data_request.due",
 )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -85,6 +86,9 @@ advertisers = Table(
     Column("contact_email", String(254)),
     Column("dpo_name", String(200)),
     Column("dpo_email", String(254)),
+    # Migration 0022: the advertiser's own 33700 complaint threshold, per 1,000 messages sent
+    # (None: the operator's TAMBOUR_COMPLAINTS_PAUSE_PER_1000).
+    Column("complaints_pause_per_1000", Float),
 )
 
 sender_ids = Table(
@@ -207,6 +211,10 @@ campaigns = Table(
     Column("reference", String(200)),
     # Migration 0020: when the retention run removed its messages' texts (services/retention.py).
     Column("texts_erased_at", UtcDateTime()),
+    # Migration 0022: a launched campaign paused for its advertiser's 33700 complaint rate
+    # (services/complaints.py): shown `paused`, its queued messages kept in the outbox state
+    # `paused` until the operator resumes it. Its status stays `launched`.
+    Column("paused_at", UtcDateTime()),
     UniqueConstraint("advertiser_id", "name"),
     Index("ix_campaigns_advertiser_id_kind_id", "advertiser_id", "kind", "id"),
 )
@@ -240,9 +248,10 @@ plan_rows = Table(
 )
 
 # `recorded`: taken by the record-only transport, which sends nothing (migration 0008).
+# `paused`: queued, held while its campaign is paused (migration 0022): never claimed.
 OUTBOX_STATES = (
     "queued", "submitting", "submitted", "recorded", "delivered", "failed", "expired",
-    "cancelled", "unknown",
+    "cancelled", "unknown", "paused",
 )  # fmt: skip
 # States a message never leaves by itself: its campaign may be over. `unknown` is not one of
 # them: it waits for an operator's decision (requeue-unknown).
@@ -308,6 +317,15 @@ outbox = Table(
         "done_at",
         postgresql_where=text("state = 'unknown'"),
         sqlite_where=text("state = 'unknown'"),
+    ),
+    # The messages that left, by recipient and time: a 33700 report is matched through it
+    # (migration 0022). Rows not sent are not in it: a launch writes nothing more.
+    Index(
+        "ix_outbox_sent_contact",
+        "contact_id",
+        "submitted_at",
+        postgresql_where=text("submitted_at IS NOT NULL"),
+        sqlite_where=text("submitted_at IS NOT NULL"),
     ),
 )
 
@@ -826,4 +844,32 @@ link_clicks = Table(
     Index("ix_link_clicks_campaign_id_clicked_at", "campaign_id", "clicked_at"),
     Index("ix_link_clicks_clicked_at", "clicked_at"),
     Index("ix_link_clicks_advertiser_id_id", "advertiser_id", "id"),
+)
+
+# --- 33700 complaints (migration 0022) --------------------------------------------------------
+# Each report of the 33700 platform (services/complaints.py): who reported (the number's keyed
+# hash once the advertiser is known; in clear only while no advertiser could be told from the
+# sender, since no key can hash it then), the sender, an excerpt of the text, when it was
+# reported, and the message it was matched to (`state` matched), or none (`unmatched`: no
+# message found; `unattributed`: no advertiser owns the sender). `fingerprint`: the same report
+# imported twice is counted once.
+complaint_reports = Table(
+    "complaint_reports",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("advertiser_id", Id, ForeignKey("advertisers.id")),  # None: unattributed
+    Column("fingerprint", LargeBinary(32), nullable=False, unique=True),
+    Column("sender", String(16), nullable=False),  # as reported
+    Column("phone_hash", LargeBinary(32)),  # suppression.phone_hash's, the advertiser known
+    Column("e164", String(16)),  # only while unattributed
+    Column("excerpt", String(320)),  # the text or its excerpt, as reported
+    Column("reported_at", UtcDateTime(), nullable=False),
+    Column("time_given", Boolean, nullable=False),  # False: a date alone (its Paris midnight)
+    Column("state", String(16), nullable=False),  # matched, unmatched, unattributed
+    Column("outbox_id", Id),  # the message matched
+    Column("campaign_id", Id),
+    Column("origin", String(200), nullable=False),  # the file's name, or `api`
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("received_by", String(100), nullable=False),
+    Index("ix_complaint_reports_advertiser_id_reported_at", "advertiser_id", "reported_at"),
 )

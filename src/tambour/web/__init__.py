@@ -17,6 +17,7 @@ from tambour.web.pages import (
     audit,
     campaign_editor,
     campaign_plan,
+    complaints,
     contacts,
     dashboard,
     forms,
@@ -28,8 +29,8 @@ from tambour.web.pages import (
 from tambour.web.templating import STATIC_DIR
 
 PAGES = (
-    account, dashboard, contacts, forms, requests, campaign_editor, campaign_plan, settings, audit,
-    operator, records,
+    account, dashboard, contacts, forms, requests, complaints, campaign_editor, campaign_plan,
+    settings, audit, operator, records,
 )  # fmt: skip
 
 

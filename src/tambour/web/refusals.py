@@ -193,6 +193,17 @@ REFUSALS: Final[dict[str, str]] = {
     "send_at_too_far": N_("This sending time is too far ahead: send the message later."),
     "label_too_long": N_("This label is too long."),
     "reference_too_long": N_("This reference is too long."),
+    # -- 33700 complaints (services/complaints.py) ------------------------------------------------
+    "no_report": N_("The file holds no report."),
+    "no_number_column": N_(
+        "The file has no column of reported numbers (Numéro, Numéro signalé, Number...)."
+    ),
+    "no_sender_column": N_("The file has no column of senders (Émetteur, Expéditeur, Sender...)."),
+    "no_date_column": N_(
+        "The file has no column of dates (Date, Date du signalement, Reported at...)."
+    ),
+    "not_paused": N_("This campaign is not paused."),
+    "invalid_threshold": N_("Give a rate per 1,000 messages, above 0 and up to 1,000."),
     # -- data requests (services/data_requests.py, request_answers.py) ----------------------------
     "invalid_request_kind": N_(
         "This is not a kind of request (access, portability, rectification, erasure, objection)."

@@ -37,10 +37,18 @@ from tambour.api.schemas.campaigns import (
     PlanRowPage,
 )
 from tambour.api.schemas.clicks import Clicks
+from tambour.api.schemas.complaints import Resumed
 from tambour.api.schemas.jobs import Job
 from tambour.jobs.kinds import campaign_export, campaign_plan
 from tambour.jobs.kinds.campaigns import named
-from tambour.services import campaign_edit, campaigns, click_reports, jobs, plan_reads
+from tambour.services import (
+    campaign_edit,
+    campaigns,
+    click_reports,
+    complaints,
+    jobs,
+    plan_reads,
+)
 from tambour.services.api_keys import Scope
 from tambour.services.jobs import JobRequest
 
@@ -256,6 +264,22 @@ def cancel_campaign(
         withdrawn=done.withdrawn,
         already_sent=done.already_sent,
     )
+
+
+@router.post(
+    "/{campaign_id}/resume",
+    summary="Resume a campaign paused for its advertiser's 33700 complaint rate (the "
+    "operator's key only)",
+)
+def resume_campaign(campaign_id: Id, caller: Caller, advertiser: Tenant, shared: Shared) -> Resumed:
+    ctx = shared.context(caller)
+    named(ctx, None, advertiser, campaign_id)  # another's: 404, before the scope is checked
+    require(caller, Scope.OPERATOR)
+    done = complaints.resume(ctx, slug=advertiser, campaign_id=campaign_id)
+    return Resumed(
+        campaign_id=done.campaign_id, campaign=done.campaign, paused_at=done.paused_at,
+        requeued=done.requeued,
+    )  # fmt: skip
 
 
 @router.post(

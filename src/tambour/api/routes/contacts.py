@@ -46,7 +46,7 @@ UPLOAD_TYPES: Final = (
     "application/octet-stream",
 )  # fmt: skip
 _WRITE_CHUNK: Final = 1 << 20  # bytes gathered before each write to disk
-_UPLOAD_BODY: Final = {
+UPLOAD_BODY: Final = {
     "requestBody": {
         "required": True,
         "description": "The contacts file itself (CSV: the canonical columns of docs/rules.md "
@@ -54,7 +54,7 @@ _UPLOAD_BODY: Final = {
         "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
-_FILE_PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
+UPLOAD_PROBLEMS: Final[dict[int | str, dict[str, Any]]] = {
     413: {"model": Problem, "description": "The file is larger than the server takes."},
     415: {"model": Problem, "description": "Not a CSV file sent as the body."},
 }
@@ -138,32 +138,44 @@ def declared_size(request: Request) -> None:
     status_code=202,
     summary="Import a contacts file (the body, text/csv) as a contacts.import job",
     dependencies=[Depends(declared_size)],
-    openapi_extra=_UPLOAD_BODY,
-    responses=_FILE_PROBLEMS,
+    openapi_extra=UPLOAD_BODY,
+    responses=UPLOAD_PROBLEMS,
 )
 async def import_contacts(
     request: Request, caller: Caller, advertiser: Tenant, shared: Shared
 ) -> Job:
     require(caller, Scope.OPERATOR, Scope.WRITE)
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in UPLOAD_TYPES:
-        raise ApiError(415, "unsupported_upload", values={"accepted": ", ".join(UPLOAD_TYPES)})
     ctx = shared.context(caller)
-    owner = await run_in_threadpool(advertisers.show, ctx, advertiser)
-    folder = await run_in_threadpool(
-        files.advertiser_folder, shared.settings.base.files_dir, files.UPLOADS, owner.id
-    )
-    path = folder / files.new_name("contacts", ".csv", ctx.now())
+    path = await uploaded(request, ctx, advertiser, "contacts")
     try:
-        size = await _spool(request, path, shared.settings.max_upload_bytes)
-        if not size:
-            detail = texts.detail("empty_upload", language(request)) or ""
-            raise ApiError(422, "empty_upload", errors=[FieldError("", "empty_upload", detail)])
         job = await run_in_threadpool(_queue_import, ctx, advertiser, path)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     return Job.of(job)
+
+
+async def uploaded(request: Request, ctx: Context, advertiser: str, stem: str) -> Path:
+    """The request's body (a CSV file: 415 for another type) written to a new owner-only file
+    of the advertiser's uploads folder, named after `stem`; 413 past the size the server takes,
+    422 for an empty body (nothing kept either way)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in UPLOAD_TYPES:
+        raise ApiError(415, "unsupported_upload", values={"accepted": ", ".join(UPLOAD_TYPES)})
+    shared = runtime(request).settings
+    owner = await run_in_threadpool(advertisers.show, ctx, advertiser)
+    folder = await run_in_threadpool(
+        files.advertiser_folder, shared.base.files_dir, files.UPLOADS, owner.id
+    )
+    path = folder / files.new_name(stem, ".csv", ctx.now())
+    try:
+        if not await _spool(request, path, shared.max_upload_bytes):
+            detail = texts.detail("empty_upload", language(request)) or ""
+            raise ApiError(422, "empty_upload", errors=[FieldError("", "empty_upload", detail)])
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 async def _spool(request: Request, path: Path, most: int) -> int:

@@ -14,7 +14,7 @@ from tambour.rules.labels import label
 from tambour.services import campaign_edit, campaigns, plan_reads
 from tambour.store.tables import OUTBOX_STATES
 
-CampaignState = Literal["draft", "planned", "launched", "finished", "cancelled"]
+CampaignState = Literal["draft", "planned", "launched", "paused", "finished", "cancelled"]
 Decision = Literal["send", "exclude"]
 FIRST_YEAR, LAST_YEAR = 2000, 2999
 
@@ -137,14 +137,18 @@ class Campaign(BaseModel):
     send_by: Instant | None
     transaction_field: str | None
     status: CampaignState = Field(
-        description="draft (no plan), planned, launched, finished (launched, nothing left "
-        "to send) or cancelled."
+        description="draft (no plan), planned, launched, paused (launched, held for its "
+        "advertiser's 33700 complaint rate until the operator resumes it), finished (launched, "
+        "nothing left to send) or cancelled."
     )
     created_at: Instant
     planned_at: Instant | None
     launched_at: Instant | None
     cancelled_at: Instant | None
     finished_at: Instant | None
+    paused_at: Instant | None = Field(
+        default=None, description="Paused for its complaint rate since then; null: not paused."
+    )
     plan: PlanFigures | None = Field(description="The current plan's figures; null: none.")
     messages: dict[str, int] = Field(description="Its messages by state.")
 
@@ -183,6 +187,7 @@ class Campaign(BaseModel):
             "launched_at": c.launched_at,
             "cancelled_at": c.cancelled_at,
             "finished_at": c.finished_at,
+            "paused_at": c.paused_at,
             "plan": figures,
             "messages": dict(overview.messages),
         }

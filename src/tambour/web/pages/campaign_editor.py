@@ -53,6 +53,7 @@ STATUSES: Final = {
     "draft": N_("draft"),
     "planned": N_("planned"),
     "launched": N_("launched"),
+    "paused": N_("paused"),
     "finished": N_("finished"),
     "cancelled": N_("cancelled"),
 }

@@ -40,7 +40,7 @@ router = WebRouter()
 CAMPAIGN: Final = "/a/{slug}/campaigns/{campaign_id}"
 N_ = i18n.N_
 STOP_POLLING: Final = 286  # htmx: swap this answer, then poll no more
-CANCELLABLE: Final = ("draft", "planned", "launched")
+CANCELLABLE: Final = ("draft", "planned", "launched", "paused")
 # What the overview says after a launch or a cancellation (?done=).
 DONE: Final = {
     "launched": N_("Launched: its messages are queued and leave at their send times."),

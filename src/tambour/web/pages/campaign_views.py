@@ -25,6 +25,7 @@ CAMPAIGN_STATUSES: Final = {
     "draft": N_("draft"),
     "planned": N_("planned"),
     "launched": N_("sending"),
+    "paused": N_("paused (33700 complaints)"),
     "finished": N_("finished"),
     "cancelled": N_("cancelled"),
 }
@@ -39,6 +40,7 @@ MESSAGE_STATES: Final = {
     "expired": N_("expired before delivery"),
     "cancelled": N_("withdrawn before leaving"),
     "unknown": N_("unknown (handed over or not: nobody can tell)"),
+    "paused": N_("held: its campaign is paused"),
 }
 TERRITORIES: Final = {
     "metropole": N_("Metropolitan France"),

@@ -134,6 +134,7 @@ MESSAGE_STATES: Final[Mapping[str, str]] = {
     "expired": N_("not sent in time (expired)"),
     "cancelled": N_("cancelled before sending"),
     "unknown": N_("outcome unknown"),
+    "paused": N_("held: its campaign is paused"),
 }
 REPLIES: Final[Mapping[str, str]] = {
     "stop": N_("STOP reply: opted out"),

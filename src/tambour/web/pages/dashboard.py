@@ -29,6 +29,7 @@ STATES: Final = {
     "draft": N_("Draft"),
     "planned": N_("Planned"),
     "launched": N_("Sending"),
+    "paused": N_("Paused"),
     "finished": N_("Finished"),
     "cancelled": N_("Cancelled"),
 }

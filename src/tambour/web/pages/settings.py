@@ -69,6 +69,8 @@ EVENTS: Final = {
     "link.clicked": N_("a person followed a short link"),
     "campaign.launched": N_("a campaign was launched"),
     "campaign.finished": N_("a campaign is over"),
+    "campaign.paused": N_("a campaign was paused for its 33700 complaint rate"),
+    "campaign.resumed": N_("a paused campaign was resumed"),
     "job.finished": N_("a job is over (import, plan, export)"),
     "data_request.due": N_("a data request is due within a week, or overdue"),
 }
