@@ -55,6 +55,7 @@ from tambour.services.suppression import phone_hash
 from tambour.services.views import View
 from tambour.sms.phone import PhoneInfo
 from tambour.store.bulk import driver_cursor, mark
+from tambour.store.engine import reader
 from tambour.store.tables import (
     advertisers,
     api_keys,
@@ -137,7 +138,7 @@ def run(
     is told of each chunk of contacts read."""
     started = time.perf_counter()
     now, periods = ctx.now(), ctx.retention
-    with ctx.engine.connect() as conn:
+    with reader(ctx.engine) as conn:
         query = select(advertisers.c.id).order_by(advertisers.c.id)
         if slug is not None:
             query = query.where(advertisers.c.slug == slug)
@@ -159,7 +160,7 @@ def run(
         )
     before = now - timedelta(days=periods.clicks_days)
     if dry_run:
-        with ctx.engine.connect() as conn:
+        with reader(ctx.engine) as conn:
             gone = conn.execute(
                 select(func.count()).where(link_clicks.c.clicked_at < before)
             ).scalar_one()
@@ -211,7 +212,7 @@ def _contacts(
     progress: Callable[[int], None] | None,
 ) -> tuple[int, int, int]:  # fmt: skip
     """Erase the advertiser's contacts whose data lapsed: (erased, waiting, read)."""
-    with ctx.engine.connect() as conn:
+    with reader(ctx.engine) as conn:
         bounds = chunk_bounds(conn, advertiser.id, CHUNK)
         plans = plan_generations(conn, advertiser)
         waiting_hashes = set(
@@ -226,7 +227,7 @@ def _contacts(
     erased = waiting = read = 0
     facts = advertiser.facts
     for lo, hi in bounds:
-        with ctx.engine.connect() if dry_run else ctx.engine.begin() as conn:
+        with reader(ctx.engine) if dry_run else ctx.engine.begin() as conn:
             dialect = conn.dialect.name
             if not dry_run and dialect == "postgresql":  # the importer's lock (importer.py)
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock(1, {int(advertiser.id)})")
@@ -292,7 +293,7 @@ def _texts(
     """Remove the messages' and plan rows' texts of the campaigns that ended before `before`:
     (campaigns, messages, plan rows). One transaction a campaign."""
     ended = func.coalesce(campaigns.c.finished_at, campaigns.c.cancelled_at)
-    with ctx.engine.connect() as conn:
+    with reader(ctx.engine) as conn:
         found = conn.execute(
             select(campaigns.c.id, campaigns.c.kind).where(
                 campaigns.c.advertiser_id == advertiser.id,
@@ -303,7 +304,7 @@ def _texts(
         ).all()
     messages = rows = 0
     for campaign_id, kind in found:
-        with ctx.engine.connect() if dry_run else ctx.engine.begin() as conn:
+        with reader(ctx.engine) if dry_run else ctx.engine.begin() as conn:
             if dry_run:
                 messages += _count(conn, outbox, outbox.c.campaign_id == campaign_id)
                 rows += _count(
@@ -396,7 +397,7 @@ def _replies(ctx: Context, advertiser: Advertiser, before: datetime, dry_run: bo
         replies.c.text != ERASED,
     )
     if dry_run:
-        with ctx.engine.connect() as conn:
+        with reader(ctx.engine) as conn:
             return _count(conn, replies, where)
     with ctx.engine.begin() as conn:
         gone = int(conn.execute(update(replies).where(where).values(text=ERASED)).rowcount)
@@ -422,7 +423,7 @@ def _events(
     )
     old = select(webhook_events.c.id).where(mine, webhook_events.c.created_at < before, ~pending)
     if dry_run:
-        with ctx.engine.connect() as conn:
+        with reader(ctx.engine) as conn:
             return int(conn.execute(select(func.count()).select_from(old.subquery())).scalar_one())
     with ctx.engine.begin() as conn:
         ids = list(conn.execute(old).scalars())
@@ -484,7 +485,7 @@ def _unconfirmed(ctx: Context, advertiser: Advertiser, before: datetime, dry_run
         form_submissions.c.submitted_at < before,
     )
     if dry_run:
-        with ctx.engine.connect() as conn:
+        with reader(ctx.engine) as conn:
             return _count(conn, form_submissions, where)
     with ctx.engine.begin() as conn:
         return int(conn.execute(delete(form_submissions).where(where)).rowcount)
