@@ -105,6 +105,7 @@ def test_no_generated_request_breaks_the_document(db_url: str, tmp_path: Path) -
             "POST /api/v1/webhooks/deliveries/{delivery_id}/replay",
             "GET /api/v1/processing-record",
             "GET /api/v1/processing-record/processor",
+            "POST /api/v1/retention/runs",
         }
         calls = 0
         for operation in operations:

@@ -323,6 +323,7 @@ BODIES: Final[dict[str, Body]] = {
         "json": {"slug": "intrus", "name": "Intrus", "senders": ["INTRUS"], "stop_number": "36333"}
     },
     "update_advertiser": {"json": {"name": "Copie volée"}},
+    "run_retention": {"json": {"dry_run": True}},
     "save_contact": {"json": {"number": "+33633000001", "first_name": "Intrus"}},
     "import_contacts": {
         "content": b"phone,first_name\n+33633000002,Intrus\n",

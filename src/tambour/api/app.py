@@ -33,6 +33,7 @@ from tambour.api.routes import (
     optouts,
     records,
     replies,
+    retention,
     webhooks,
 )
 from tambour.api.runtime import Runtime
@@ -106,6 +107,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         webhooks,
         forms,
         records,
+        retention,
     ):
         app.include_router(resource.router)
     app.include_router(callbacks.router)  # the aggregators' delivery callbacks

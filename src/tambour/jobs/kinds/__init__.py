@@ -34,6 +34,7 @@ def builtin() -> dict[str, JobKind]:
         campaign_plan,
         contacts_export,
         contacts_import,
+        retention_run,
     )
 
     kinds = (
@@ -42,6 +43,7 @@ def builtin() -> dict[str, JobKind]:
         JobKind(campaign_export.KIND, campaign_export.run),
         JobKind(contacts_export.KIND, contacts_export.run),
         JobKind(audit_verify.KIND, audit_verify.run),
+        JobKind(retention_run.KIND, retention_run.run),
     )
     return {kind.name: kind for kind in kinds}
 
