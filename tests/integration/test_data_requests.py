@@ -193,6 +193,14 @@ def test_the_job_runner_reminds_once_a_day_when_idle(cli: Cli, engine: Engine) -
 
 
 def test_access_gives_every_kind_of_data_held(both: Cli, tmp_path: Path) -> None:
+    reports = tmp_path / "33700.csv"  # Zoé also reported the message to 33700
+    reports.write_text(
+        f"number,sender,reported_at,text\n{STOPPED},MLUMIERE,2026-12-01T11:00:00+01:00,"
+        "Nos luminaires\n",
+        encoding="utf-8",
+    )
+    both.env["TAMBOUR_NOW"] = "2026-12-01T12:00:00+01:00"
+    both("complaints", "import", str(reports), "--advertiser", LUMIERE)
     request = add(both, STOPPED, "access")
     out = tmp_path / "out"
     out.mkdir()
@@ -209,9 +217,12 @@ def test_access_gives_every_kind_of_data_held(both: Cli, tmp_path: Path) -> None
     assert [r["text"] for r in copy["replies"]] == ["Merci STOP"]
     assert copy["suppression"]["opted_out"] is True
     assert [r["kind"] for r in copy["data_requests"]] == ["access"]
+    [report] = copy["complaints"]
+    assert (report["sender"], report["excerpt"]) == ("MLUMIERE", "Nos luminaires")
     document = (out / f"request-{request}.html").read_text(encoding="utf-8")
     assert '<html lang="fr">' in document and "Vos données chez Maison Lumière SAS" in document
     assert "Zoé" in document and "Merci STOP" in document
+    assert "Vos signalements au 33700" in document
     for written in out.iterdir():
         assert stat.S_IMODE(written.stat().st_mode) == 0o600, written
     closed = both("requests", "show", str(request), "--advertiser", LUMIERE, "--json").json()

@@ -1,8 +1,8 @@
 """Everything Tambour holds on a number for one advertiser (GDPR Art. 15 access and Art. 20
 portability): the contact's fields, the evidence of its consent and oppositions, each campaign
 that weighed it (the plan's decision and why), each message with its text and outcome, the
-replies it wrote, its suppression status and the data requests it made. As JSON data (the
-portable copy) and, through services/subject_document.py, a document in French.
+replies it wrote, its suppression status, the data requests it made and its 33700 reports. As
+JSON data (the portable copy) and, through services/subject_document.py, a document in French.
 
 Read in one transaction, every query naming the advertiser: another advertiser's data about
 the same number is never part of it.
@@ -18,6 +18,7 @@ from tambour.services.suppression import entries as suppression_entries
 from tambour.services.suppression import phone_hash
 from tambour.store.tables import (
     campaigns,
+    complaint_reports,
     contacts,
     data_requests,
     evidence,
@@ -59,6 +60,7 @@ def collect(conn: Connection, advertiser: Advertiser, e164: str, now: datetime) 
             "since": _when(suppression.suppressed_at) if suppression else None,
         },
         "data_requests": _requests(conn, advertiser, e164),
+        "complaints": _complaints(conn, advertiser, e164),
     }
 
 
@@ -193,6 +195,23 @@ def _requests(conn: Connection, advertiser: Advertiser, e164: str) -> list[dict[
             "id": r.id, "kind": r.kind, "means": r.means,
             "received_on": r.received_on.isoformat(), "due_by": r.due_by.isoformat(),
             "status": r.status, "answered_at": _when(r.answered_at),
+        }
+        for r in rows
+    ]  # fmt: skip
+
+
+def _complaints(conn: Connection, advertiser: Advertiser, e164: str) -> list[dict[str, Any]]:
+    """The person's 33700 spam reports about the advertiser's messages, as received."""
+    c = complaint_reports.c
+    rows = conn.execute(
+        select(complaint_reports)
+        .where(c.advertiser_id == advertiser.id, c.phone_hash == phone_hash(advertiser, e164))
+        .order_by(c.reported_at, c.id)
+    )
+    return [
+        {
+            "reported_at": _when(r.reported_at), "sender": r.sender, "excerpt": r.excerpt,
+            "matched": r.state == "matched", "received_at": _when(r.received_at),
         }
         for r in rows
     ]  # fmt: skip
