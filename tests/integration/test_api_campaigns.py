@@ -231,7 +231,12 @@ def test_a_campaign_lives_its_whole_life_through_the_api(
         assert all(s["decision"] == "send" and s["text"] for s in plan["samples"])
 
         rows = all_pages(server, f"{one}/rows", reader, limit=7)
-        assert len(rows) == plan["targeted"] and len({r["phone"] for r in rows}) == len(rows)
+        assert len(rows) == plan["targeted"]
+        # The server's job runner runs the retention run when it first idles: the contacts
+        # whose data lapsed (excluded for it) may be erased by now, their rows without number.
+        phones = [r["phone"] for r in rows if r["phone"]]
+        assert len(set(phones)) == len(phones)
+        assert all(r["reason"] == "retention_expired" for r in rows if not r["phone"])
         excluded = all_pages(server, f"{one}/rows", reader, decision="exclude", limit=3)
         assert len(excluded) == plan["exclude"]
         assert all(r["reason"] and r["label"] and not r["basis"] for r in excluded)
@@ -305,7 +310,7 @@ def test_a_campaign_lives_its_whole_life_through_the_api(
         for e in told
     )
     assert len({e["message_id"] for e in told}) == len(told)
-    for row in rows:  # no number nor message in the server's log
+    for row in (r for r in rows if r["phone"]):  # no number nor message in the server's log
         assert row["phone"] not in log and row["phone"][3:] not in log
     assert "sur nos luminaires" not in log
 
