@@ -234,25 +234,30 @@ def _record_erasures(
     )  # fmt: skip
 
 
-_NUMBER, _POSTAL, _TEXT = PLAN_SEALED.index("e164"), PLAN_SEALED.index("postal_code"), 16
+_NUMBER, _POSTAL = PLAN_SEALED.index("e164"), PLAN_SEALED.index("postal_code")
+TEXT_AT: Final = PLAN_SEALED.index("text")  # a plan row's text, in its sealed columns
 _IN_CHUNK: Final = 500  # ids in one IN list
 
 
 def plan_generations(conn: Connection, advertiser: Advertiser) -> list[tuple[int, int]]:
-    """The (campaign, generation) plans of the advertiser, each found from the ends of its
-    campaign's primary key range (no scan of the rows)."""
+    """The (campaign, generation) plans of the advertiser."""
     found = []
     for campaign_id in conn.execute(
         select(campaigns.c.id).where(campaigns.c.advertiser_id == advertiser.id)
     ).scalars():
-        low, high = conn.execute(
-            select(func.min(plan_rows.c.generation), func.max(plan_rows.c.generation)).where(
-                plan_rows.c.campaign_id == campaign_id
-            )
-        ).one()
-        if low is not None:
-            found += [(int(campaign_id), g) for g in range(int(low), int(high) + 1)]
+        found += [(int(campaign_id), g) for g in generations(conn, int(campaign_id))]
     return found
+
+
+def generations(conn: Connection, campaign_id: int) -> range:
+    """The plan generations a campaign may have rows of, found from the ends of its primary
+    key range (no scan of the rows)."""
+    low, high = conn.execute(
+        select(func.min(plan_rows.c.generation), func.max(plan_rows.c.generation)).where(
+            plan_rows.c.campaign_id == campaign_id
+        )
+    ).one()
+    return range(0) if low is None else range(int(low), int(high) + 1)
 
 
 def _rewrite_plan_rows(
@@ -265,7 +270,6 @@ def _rewrite_plan_rows(
     """The contacts' plan rows, every generation, without number, postal code and text,
     sealed again: the change to each generation's sum of seals goes to `written`. Read plan
     by plan through the primary key (campaign, generation, contact)."""
-    assert PLAN_SEALED[_TEXT] == "text"
     q = mark(conn)
     cursor = driver_cursor(conn)
     seal = current_sealer().plan_row
@@ -282,7 +286,7 @@ def _rewrite_plan_rows(
             for found in cursor.fetchall():
                 row = [bytes(v) if isinstance(v, memoryview) else v for v in found]
                 old = row.pop()
-                row[_NUMBER], row[_POSTAL], row[_TEXT] = ERASED, None, None
+                row[_NUMBER], row[_POSTAL], row[TEXT_AT] = ERASED, None, None
                 new = seal(row)
                 updates.append((new, row[0], row[1], row[2]))
                 written.rewrote(int(row[0]), int(row[1]), None if old is None else bytes(old), new)

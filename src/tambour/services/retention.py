@@ -29,7 +29,7 @@ import re
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -44,8 +44,10 @@ from tambour.services.advertisers import Advertiser, by_ids
 from tambour.services.context import Context
 from tambour.services.erasure import (
     ERASED,
+    TEXT_AT,
     erase_contacts,
     erase_numbers,
+    generations,
     plan_generations,
     scrubbed_event,
 )
@@ -284,9 +286,6 @@ def _erase(
 # --- texts past their period ---------------------------------------------------------------
 
 
-_TEXT = PLAN_SEALED.index("text")
-
-
 def _texts(
     ctx: Context, advertiser: Advertiser, before: datetime, dry_run: bool
 ) -> tuple[int, int, int]:
@@ -343,7 +342,7 @@ def _plan_texts(conn: Connection, campaign_id: int, written: Written) -> int:
     seal = current_sealer().plan_row
     reading, writing = driver_cursor(conn), driver_cursor(conn)
     total = 0
-    for generation in _generations(conn, campaign_id):
+    for generation in generations(conn, campaign_id):
         after = -1
         while True:
             reading.execute(
@@ -359,7 +358,7 @@ def _plan_texts(conn: Connection, campaign_id: int, written: Written) -> int:
             for found in batch:
                 row = [bytes(v) if isinstance(v, memoryview) else v for v in found]
                 old = row.pop()
-                row[_TEXT] = None
+                row[TEXT_AT] = None
                 new = seal(row)
                 updates.append((new, campaign_id, generation, row[2]))
                 written.rewrote(campaign_id, generation, None if old is None else bytes(old), new)
@@ -371,16 +370,6 @@ def _plan_texts(conn: Connection, campaign_id: int, written: Written) -> int:
             total += len(updates)
             after = int(batch[-1][2])
     return total
-
-
-def _generations(conn: Connection, campaign_id: int) -> Iterator[int]:
-    low, high = conn.execute(
-        select(func.min(plan_rows.c.generation), func.max(plan_rows.c.generation)).where(
-            plan_rows.c.campaign_id == campaign_id
-        )
-    ).one()
-    if low is not None:
-        yield from range(int(low), int(high) + 1)
 
 
 def _count(conn: Connection, table: Any, where: Any) -> int:
