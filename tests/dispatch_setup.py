@@ -5,6 +5,7 @@ import csv
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -70,6 +71,7 @@ def launched_campaign(
     postal_code: str = "75011",
     nature: str = "commercial",
     consent_at: str = "2026-01-05",
+    ab: dict[str, Any] | None = None,
 ) -> campaigns.Launched:
     """Import `numbers` (consenting, each with an order `commande`), plan a campaign to them
     and launch it, at `now`. A transactional campaign names `commande` as its transaction."""
@@ -80,7 +82,7 @@ def launched_campaign(
     campaigns.create(
         ctx, slug=slug, name=name, nature=Nature(nature), sender=SENDER, text=text,
         start=start, send_by=send_by,
-        transaction_field="commande" if nature == "transactional" else None,
+        transaction_field="commande" if nature == "transactional" else None, **(ab or {}),
     )  # fmt: skip
     planner.plan(ctx, name=name, slug=slug, workers=1)
     return campaigns.launch(ctx, name=name, slug=slug)

@@ -296,6 +296,70 @@ DETAILS: Final[dict[str, tuple[str, str]]] = {
         "La date limite d'envoi n'est pas après le début.",
         "The deadline is not after the start.",
     ),
+    "too_many_variants": (
+        "Un test A/B a au plus 4 variantes : le texte de la campagne (A) et jusqu'à 3 autres.",
+        "An A/B test has at most 4 variants: the campaign's text (A) and up to 3 more.",
+    ),
+    "variant_empty": (
+        "Cette variante est vide.",
+        "This variant is empty.",
+    ),
+    "variant_same_text": (
+        "Cette variante reprend le texte d'une autre : elle ne testerait rien.",
+        "This variant repeats another's text: it would test nothing.",
+    ),
+    "variant_links_differ": (
+        "Chaque variante doit porter les mêmes liens que la variante A ({{link:...}} et "
+        "{{stop_link}}, dans le même ordre), pour que leurs clics se comparent.",
+        "Every variant must carry the same links as variant A ({{link:...}} and {{stop_link}}, in "
+        "the "
+        "same order), so that their clicks compare.",
+    ),
+    "test_share_range": (
+        "La part testée est un pourcentage de 1 à 100.",
+        "The share tested is a percentage from 1 to 100.",
+    ),
+    "test_duration_range": (
+        "Le test dure de 1 minute à 14 jours.",
+        "The test lasts from 1 minute to 14 days.",
+    ),
+    "winner_by_clicks_without_link": (
+        "Un gagnant choisi aux clics demande un lien court ({{link:https://...}}) dans chaque "
+        "variante : ajoutez-en un, ou choisissez aux désinscriptions.",
+        "A winner chosen by clicks needs a short link ({{link:https://...}}) in every variant: add "
+        "one, or choose by opt-outs.",
+    ),
+    "ab_settings_without_variants": (
+        "Les réglages d'un test A/B demandent des variantes : donnez les textes des variantes B, "
+        "C, D.",
+        "An A/B test's settings need variants: give the texts of variants B, C, D.",
+    ),
+    "winner_by_unknown": (
+        "Le gagnant se choisit aux clics (clicks) ou aux désinscriptions (optouts).",
+        "The winner is chosen by clicks or by optouts.",
+    ),
+    "no_ab_test": (
+        "Cette campagne n'a pas de test A/B.",
+        "This campaign has no A/B test.",
+    ),
+    "not_launched": (
+        "Cette campagne n'est pas lancée : son test n'a pas commencé.",
+        "This campaign is not launched: its test has not begun.",
+    ),
+    "winner_chosen": (
+        "Le gagnant de ce test est déjà choisi.",
+        "This test's winner is chosen already.",
+    ),
+    "test_running": (
+        "Le test est en cours : nommez la variante à envoyer au reste de l'audience pour le "
+        "terminer plus tôt.",
+        "The test is running: name the variant to send to the rest of the audience to end it "
+        "sooner.",
+    ),
+    "unknown_variant": (
+        "Cette campagne n'a pas cette variante.",
+        "This campaign has no such variant.",
+    ),
     "recipients_changed": (
         "Des destinataires ont changé dans le registre depuis le plan : planifiez à nouveau, "
         "relisez le rapport, puis lancez.",

@@ -26,6 +26,7 @@ from tambour.outfiles import EXCEL, PLAIN, TableStyle, TableWriter
 from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import ContentCheck
 from tambour.services import (
+    ab_tests,
     campaign_edit,
     campaigns,
     complaints,
@@ -45,6 +46,40 @@ Owner = Annotated[
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
+Variants = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--variant",
+        help="A/B test: the text of another variant (B, then C, D), each --variant once; "
+        "--text is variant A.",
+    ),
+]
+TestShare = Annotated[
+    int | None,
+    typer.Option("--test-share", help="A/B test: percent of the audience tested (default 20)."),
+]
+WinnerByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--winner-by",
+        help="A/B test: clicks (the most people following the short link) or optouts (the "
+        "fewest opt-outs); default clicks when the text has a short link.",
+    ),
+]
+TestHours = Annotated[
+    float | None,
+    typer.Option(
+        "--test-hours",
+        help="A/B test: how long the test lasts once its first message is due (default 4), "
+        "before the rest gets the winner.",
+    ),
+]
+
+
+def _minutes(hours: float | None) -> int | None:
+    return None if hours is None else round(hours * 60)
+
+
 # The use cases' parameters, as these commands name them (the campaign's name is an argument
 # of every command but `create`).
 DEFINITION_OPTIONS = {
@@ -59,6 +94,10 @@ DEFINITION_OPTIONS = {
     "start": "--start",
     "send_by": "--send-by",
     "transaction_field": "--transaction-field",
+    "variants": "--variant",
+    "test_share": "--test-share",
+    "winner_by": "--winner-by",
+    "test_duration": "--test-hours",
 }
 CREATE_OPTIONS = {**DEFINITION_OPTIONS, "name": "--name"}
 NAMED_OPTIONS = {"slug": "--advertiser"}
@@ -118,13 +157,19 @@ def create(
             "(order, appointment or delivery reference).",
         ),
     ] = None,
+    variant: Variants = None,
+    test_share: TestShare = None,
+    winner_by: WinnerByOption = None,
+    test_hours: TestHours = None,
     as_json: AsJson = False,
 ) -> None:
-    """Define a campaign. Nothing is decided yet: `campaign plan` does it."""
+    """Define a campaign. Nothing is decided yet: `campaign plan` does it. With --variant, an
+    A/B test: a share of the audience gets a variant at random, the rest the winner."""
     if text == "-":
         text = sys.stdin.read().removesuffix("\n")
     _refuse_nul(("--name", name), ("--text", text), ("--categories", categories),
-                ("--professions", professions), ("--tags", tags))  # fmt: skip
+                ("--professions", professions), ("--tags", tags),
+                *(("--variant", v) for v in variant or ()))  # fmt: skip
     starts = parse_instant(start, "--start") if start else None
     deadline = parse_instant(send_by, "--send-by") if send_by else None
     kind = parse_choice(nature, Nature, "--nature")
@@ -135,7 +180,8 @@ def create(
             ctx, slug=advertiser, name=name, nature=kind, channel=medium, sender=sender,
             text=text, categories=listed(categories), professions=listed(professions),
             tags=listed(tags), start=starts, send_by=deadline,
-            transaction_field=transaction_field,
+            transaction_field=transaction_field, variants=variant or (),
+            test_share=test_share, winner_by=winner_by, test_minutes=_minutes(test_hours),
         )  # fmt: skip
     said = f"created {done.campaign.name!r} for {advertiser}"
     _print_defined(done.campaign, done.content, said, as_json)
@@ -211,6 +257,13 @@ def edit(
             "--transaction-field", help="Transactional: the contact field of the transaction."
         ),
     ] = None,
+    variant: Variants = None,
+    no_ab_test: Annotated[
+        bool, typer.Option("--no-ab-test", help="Remove the A/B test: one text for everyone.")
+    ] = False,
+    test_share: TestShare = None,
+    winner_by: WinnerByOption = None,
+    test_hours: TestHours = None,
     as_json: AsJson = False,
 ) -> None:
     """Change a draft or planned campaign (its plan is dropped: plan again, then launch).
@@ -218,7 +271,8 @@ def edit(
     if text == "-":
         text = sys.stdin.read().removesuffix("\n")
     _refuse_nul(("--text", text), ("--categories", categories),
-                ("--professions", professions), ("--tags", tags))  # fmt: skip
+                ("--professions", professions), ("--tags", tags),
+                *(("--variant", v) for v in variant or ()))  # fmt: skip
     keep = campaign_edit.KEEP
     changes = campaign_edit.Changes(
         nature=keep if nature is None else parse_choice(nature, Nature, "--nature"),
@@ -230,6 +284,10 @@ def edit(
         start=_instant_change(start, "--start", "now"),
         send_by=_instant_change(send_by, "--send-by", "none"),
         transaction_field=keep if transaction_field is None else transaction_field,
+        variants=[] if no_ab_test else variant if variant else keep,
+        test_share=keep if test_share is None else test_share,
+        winner_by=keep if winner_by is None else winner_by,
+        test_minutes=keep if test_hours is None else round(test_hours * 60),
     )
     ctx = open_context()
     with refusals(DEFINITION_OPTIONS, hints=_hints(name)):
@@ -379,6 +437,73 @@ def launch(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> Non
         f"launched {done.campaign!r}: {done.queued:,} message(s) queued "
         f"({done.parts or 0:,} part(s)); follow it with `tambour campaign status {name!r}`"
     )
+    if done.held:
+        typer.echo(
+            f"  A/B test: {done.held:,} more message(s) wait for the winner's text; follow the "
+            f"test with `tambour campaign ab {name!r}`"
+        )
+
+
+@app.command("ab")
+def ab_report(name: Name, advertiser: Owner = None, as_json: AsJson = False) -> None:
+    """An A/B test's figures: each variant's messages sent, people clicking and opting out,
+    the variant leading, and the winner once chosen."""
+    ctx = open_context()
+    with refusals(NAMED_OPTIONS):
+        found = ab_tests.report(ctx, name=name, slug=advertiser)
+    if as_json:
+        print_json(found.as_dict())
+        return
+    typer.echo(
+        f"{found.campaign!r}: A/B test of {len(found.variants)} variants on "
+        f"{found.test_share}% of the audience, winner by {found.winner_by}"
+    )
+    for each in found.variants:
+        typer.echo(
+            f"  {each.label}: {each.messages:,} message(s), {each.sent:,} sent, "
+            f"{each.clicked:,} clicked ({_rate(each.click_rate)}), {each.opted_out:,} opted "
+            f"out ({_rate(each.optout_rate)})"
+        )
+    if found.winner is not None:
+        typer.echo(f"  winner: {found.winner} (chosen {found.winner_at:%Y-%m-%d %H:%M} UTC)")
+    elif found.test_ends_at is not None:
+        lead = f"{found.leading} leads" if found.leading else "nothing sent yet"
+        typer.echo(f"  {lead}; the test ends {found.test_ends_at:%Y-%m-%d %H:%M} UTC")
+    typer.echo(f"  the rest: {found.rest:,} message(s), {found.rest_held:,} waiting for the winner")
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+@app.command("winner")
+def choose_winner(
+    name: Name,
+    advertiser: Owner = None,
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            "--variant", help="Send this variant to the rest now, ending the test sooner."
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Choose an A/B test's winner and give the rest of the audience its text: by the figures
+    once the test is over (the job runners do it by themselves), or the --variant named."""
+    ctx = open_context()
+    hints = {"test_running": " (`--variant B`, say)"}
+    with refusals({**NAMED_OPTIONS, "variant": "--variant"}, hints=hints):
+        done = ab_tests.choose(ctx, name=name, slug=advertiser, variant=variant)
+    if as_json:
+        print_json(done.as_dict())
+        return
+    how = "named by hand" if done.by == "hand" else f"by {done.by}"
+    if not done.measured and done.by != "hand":
+        how += ", nothing of the test was sent: A, the campaign's text, is kept"
+    typer.echo(f"{done.campaign!r}: variant {done.winner} won ({how})")
+    typer.echo(f"  {done.released:,} message(s) of the rest queued with its text")
+    if done.cancelled:
+        typer.echo(f"  {done.cancelled:,} cancelled: the text cannot be made for them today")
 
 
 @app.command("cancel")

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tambour.jobs.control import CancelRequested, JobControl, LeaseLost, Shutdown
 from tambour.jobs.kinds import JobKind, builtin
-from tambour.services import audit, data_requests, retention
+from tambour.services import ab_tests, audit, data_requests, retention
 from tambour.services import jobs as queue
 from tambour.services.context import Context, ServiceError
 from tambour.services.jobs import DEFAULT_LEASE, Job, JobState, Outcome, Progress
@@ -33,6 +33,7 @@ from tambour.store.engine import reader
 log = logging.getLogger("tambour.jobs")
 
 UPKEEP_EVERY: Final = 24 * 3600.0  # seconds between two runs of the daily upkeep
+AB_TESTS_EVERY: Final = 30.0  # seconds between two looks for A/B tests that are over
 POLL_SECONDS: Final = 1.0  # how often an idle runner looks for due jobs
 BEAT_SECONDS: Final = 0.5  # how often the lease keeper writes progress (and renews)
 RETRY_SECONDS: Final = 5.0  # after the database failed the runner's own statements
@@ -164,6 +165,7 @@ class Runner:
         self.report = RunnerReport()
         self._stopping = threading.Event()
         self._upkept = -float("inf")
+        self._ab_looked = -float("inf")
 
     def stop(self) -> None:
         """Stop after the job under way, which stops at its next step and is queued again."""
@@ -208,6 +210,7 @@ class Runner:
                 continue
             if job is None:
                 self.daily_upkeep()
+                self.ab_tests_upkeep()
                 if until_idle:
                     break
                 self._stopping.wait(self.poll)
@@ -218,6 +221,26 @@ class Runner:
             extra={"event": "runner_stop", "runner": self.name, **self.report.as_dict()},
         )
         return self.report
+
+    def ab_tests_upkeep(self) -> None:
+        """Every half minute: the A/B tests that are over get their winner, and the rest of
+        their audience its text (services/ab_tests.py; several runners choose once)."""
+        if time.monotonic() - self._ab_looked < AB_TESTS_EVERY:
+            return
+        self._ab_looked = time.monotonic()
+        try:
+            chosen = ab_tests.choose_due(self.ctx)
+        except DBAPIError:  # tried again at the next look
+            log.warning("A/B tests not looked at", extra={"event": "ab_tests_failed"})
+            return
+        for each in chosen:
+            log.info(
+                "A/B test over: variant %s won, %s message(s) given its text",
+                each.winner,
+                each.released,
+                extra={"event": "ab_test_winner", "winner": each.winner,
+                       "released": each.released, "cancelled": each.cancelled},
+            )  # fmt: skip
 
     def daily_upkeep(self) -> None:
         """Once a day (and when the runner first idles): the retention run (contacts whose

@@ -46,6 +46,8 @@ class Planner:
     now: datetime  # when the plan is made
     # Links of the final length, for messages rendered without their own (a preview).
     stand_ins: tuple[str, ...] = ()
+    # An A/B test: the content check of each variant, A (`content`) first; () for none.
+    variants: tuple[ContentCheck, ...] = ()
     # Each text met: its count, the characters forcing UCS-2, and the text itself (one object
     # per distinct message, which its later readers hash once).
     _counts: dict[str, tuple[TextCount, str, str]] = field(
@@ -60,29 +62,68 @@ class Planner:
         return decide(contact, self.campaign, self.advertiser, self.now, duplicate=duplicate)
 
     def message(
-        self, decision: Decision, values: Mapping[str, str], links: Sequence[str] = ()
+        self,
+        decision: Decision,
+        values: Mapping[str, str],
+        links: Sequence[str] = (),
+        *,
+        variant: int | None = None,
     ) -> Planned:
         """The plan row of `decision`: for a send, the message rendered from `values`
         (personalization fields keyed by `template.field_key`) with its own `links` (one per
-        `content.link_kinds`), and what it costs."""
+        `content.link_kinds`), and what it costs; of the A/B test's `variant` (its index)
+        when given."""
         if not decision.send:
             return Planned(decision)
-        template = self.content.template
-        if self._personalized:
-            values = template.usable(values)
-        rendered, text = self.content.message(values, links or self.stand_ins)
+        content = self.content if variant is None else self.variants[variant]
+        personalized = self._personalized if variant is None else None
+        rendered, text, missing = _rendered(content, values, links or self.stand_ins, personalized)
         found = self._counts.get(text)
         if found is None:
             if len(self._counts) >= _COUNT_CACHE:
                 self._counts.clear()
             found = self._counts[text] = _counted(text)
-        missing = template.missing(values) if self._personalized else ()
         return Planned(decision, found[2], found[0], missing, not rendered.strip(), found[1])
 
     def evaluate(
         self, contact: ContactFacts, values: Mapping[str, str], *, duplicate: bool = False
     ) -> Planned:
         return self.message(self.decide(contact, duplicate=duplicate), values)
+
+
+def _rendered(
+    content: ContentCheck,
+    values: Mapping[str, str],
+    links: Sequence[str],
+    personalized: bool | None = None,
+) -> tuple[str, str, tuple[str, ...]]:
+    """The rendered text, the exact message and the placeholders left without a value
+    (`personalized`: whether the template has placeholders, when the caller knows)."""
+    template = content.template
+    if personalized is None:
+        personalized = bool(template.placeholders)
+    if personalized:
+        values = template.usable(values)
+    rendered, text = content.message(values, links)
+    return rendered, text, template.missing(values) if personalized else ()
+
+
+class Rendering(NamedTuple):
+    """A message written after its plan: what `Planned` says of a send's."""
+
+    text: str
+    counted: TextCount
+    missing: tuple[str, ...]
+    empty: bool
+    forcing: str
+
+
+def render(content: ContentCheck, values: Mapping[str, str], links: Sequence[str]) -> Rendering:
+    """One send's message written later than its plan (an A/B test's winner for the rest of
+    its audience), as `Planner.message` writes it."""
+    rendered, text, missing = _rendered(content, values, links)
+    counted, forcing, _ = _counted(text)
+    return Rendering(text, counted, missing, not rendered.strip(), forcing)
 
 
 def plan_blocks(

@@ -4,13 +4,21 @@ nature, channel, text, targeting, schedule and the transaction field of a transa
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from tambour.rules.ab_tests import (
+    LABELS,
+    MAX_SHARE,
+    MAX_TEST_MINUTES,
+    MAX_VARIANTS,
+    MIN_SHARE,
+    WinnerBy,
+)
 from tambour.rules.codes import Channel, Nature
-from tambour.rules.template import control_character
+from tambour.rules.template import control_character, parse_template
 from tambour.services import audit
 from tambour.services.context import Problem
 
@@ -35,7 +43,84 @@ TEXTS: Final = {
     ),
     "send_by_past": "{send_by} is already past",
     "send_by_before_start": "{send_by} is not after the start ({start})",
+    "too_many_variants": (
+        "an A/B test has {most} variants at most: the campaign's text (A) and up to {others} more"
+    ),
+    "variant_empty": "variant {label} is empty",
+    "variant_same_text": "variant {label} is the same text as variant {same}",
+    "variant_links_differ": (
+        "variant {label} does not carry the same links as variant A: every variant must have "
+        "the same {{link:...}} addresses and {{stop_link}}, in the same order, so that their "
+        "clicks compare"
+    ),
+    "test_share_range": "the test's share is a percentage from {low} to {high}",
+    "test_duration_range": "the test lasts from 1 minute to {days} days",
+    "ab_settings_without_variants": (
+        "an A/B test's settings need variants: give the texts of variants B, C, D"
+    ),
+    "winner_by_unknown": "{value!r}: the winner is chosen by clicks or by optouts",
+    "winner_by_clicks_without_link": (
+        "a winner chosen by clicks needs a short link ({{link:https://...}}) in every variant: "
+        "add one, or choose the winner by opt-outs"
+    ),
 }
+
+DEFAULT_SHARE: Final = 20  # percent of the audience in an A/B test, unless said
+DEFAULT_TEST_MINUTES: Final = 4 * 60  # how long it lasts, unless said
+
+
+@dataclass(frozen=True, slots=True)
+class ABTest:
+    """An A/B test of a campaign: the texts of its other variants (B, C, D; A is the
+    campaign's text), the share of the audience that tests them (percent), how the winner is
+    chosen, and how long the test lasts once its first message is due (minutes)."""
+
+    variants: tuple[str, ...]
+    share: int = DEFAULT_SHARE
+    winner_by: WinnerBy = WinnerBy.CLICKS
+    minutes: int = DEFAULT_TEST_MINUTES
+
+    @property
+    def texts_count(self) -> int:
+        return 1 + len(self.variants)
+
+
+def ab_test(
+    variants: Sequence[str] | None,
+    *,
+    text: str,
+    share: int | None = None,
+    winner_by: str | None = None,
+    minutes: int | None = None,
+    base: ABTest | None = None,
+) -> tuple[ABTest | None, list[Problem]]:
+    """The A/B test the entry points were given, and what is wrong with how it was given:
+    `variants` None keeps those of `base` (an edit), [] means no test; settings not given keep
+    `base`'s, else the defaults (a winner by clicks when the campaign's `text` has a short
+    link, else by opt-outs). Settings without variants are refused."""
+    texts = tuple(base.variants if base else ()) if variants is None else tuple(variants)
+    if not texts:
+        given = [n for n, v in (("test_share", share), ("winner_by", winner_by),
+                                ("test_duration", minutes)) if v is not None]  # fmt: skip
+        said = TEXTS["ab_settings_without_variants"]
+        return None, [Problem(name, "ab_settings_without_variants", said) for name in given]
+    if winner_by is not None:
+        try:
+            chosen = WinnerBy(winner_by)
+        except ValueError:
+            said = TEXTS["winner_by_unknown"].format(value=winner_by)
+            return None, [Problem("winner_by", "winner_by_unknown", said)]
+    elif base is not None:
+        chosen = base.winner_by
+    else:
+        has_link = any(link.kind == "go" for link in parse_template(text).links)
+        chosen = WinnerBy.CLICKS if has_link else WinnerBy.OPTOUTS
+    return ABTest(
+        variants=texts,
+        share=share if share is not None else base.share if base else DEFAULT_SHARE,
+        winner_by=chosen,
+        minutes=minutes if minutes is not None else base.minutes if base else DEFAULT_TEST_MINUTES,
+    ), []
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +138,7 @@ class Definition:
     start_at: datetime | None  # None: as soon as possible
     send_by: datetime | None
     transaction_field: str | None
+    ab: ABTest | None = None
 
     def stored(self) -> dict[str, Any]:
         """The campaigns row's columns."""
@@ -67,6 +153,10 @@ class Definition:
             "start_at": self.start_at,
             "send_by": self.send_by,
             "transaction_field": self.transaction_field,
+            "variants": list(self.ab.variants) if self.ab else None,
+            "test_share": self.ab.share if self.ab else None,
+            "winner_by": self.ab.winner_by.value if self.ab else None,
+            "test_minutes": self.ab.minutes if self.ab else None,
         }
 
 
@@ -136,7 +226,52 @@ def problems(definition: Definition, now: datetime) -> list[Problem]:
                 send_by=send_by.isoformat(), start=start.isoformat()
             )
             found.append(Problem("send_by", "send_by_before_start", said))
+    if definition.ab is not None:
+        found += ab_problems(definition.text, definition.ab)
     return found
+
+
+def ab_problems(text: str, ab: ABTest) -> list[Problem]:
+    """What is wrong with an A/B test of the campaign text `text` (variants are named
+    `variants[0]`... for B...)."""
+    found: list[Problem] = []
+    if ab.texts_count > MAX_VARIANTS:
+        said = TEXTS["too_many_variants"].format(most=MAX_VARIANTS, others=MAX_VARIANTS - 1)
+        found.append(Problem("variants", "too_many_variants", said))
+        return found
+    links = _links(text)
+    texts = [text, *ab.variants]
+    for index, variant in enumerate(ab.variants):
+        label, where = LABELS[index + 1], f"variants[{index}]"
+        if not variant.strip():
+            said = TEXTS["variant_empty"].format(label=label)
+            found.append(Problem(where, "variant_empty", said))
+            continue
+        control = control_character(variant, allowed="\n\r")
+        if control is not None:
+            found.append(Problem(where, "control_character", control))
+            continue
+        same = texts.index(variant)
+        if same <= index:
+            said = TEXTS["variant_same_text"].format(label=label, same=LABELS[same])
+            found.append(Problem(where, "variant_same_text", said))
+        elif _links(variant) != links:
+            said = TEXTS["variant_links_differ"].format(label=label)
+            found.append(Problem(where, "variant_links_differ", said))
+    if not MIN_SHARE <= ab.share <= MAX_SHARE:
+        said = TEXTS["test_share_range"].format(low=MIN_SHARE, high=MAX_SHARE)
+        found.append(Problem("test_share", "test_share_range", said))
+    if not 1 <= ab.minutes <= MAX_TEST_MINUTES:
+        said = TEXTS["test_duration_range"].format(days=MAX_TEST_MINUTES // (24 * 60))
+        found.append(Problem("test_duration", "test_duration_range", said))
+    if ab.winner_by is WinnerBy.CLICKS and not any(kind == "go" for kind, _ in links):
+        said = TEXTS["winner_by_clicks_without_link"]
+        found.append(Problem("winner_by", "winner_by_clicks_without_link", said))
+    return found
+
+
+def _links(text: str) -> tuple[tuple[str, str | None], ...]:
+    return tuple((link.kind, link.target) for link in parse_template(text).links)
 
 
 def audit_details(definition: Definition) -> dict[str, Any]:
@@ -145,6 +280,10 @@ def audit_details(definition: Definition) -> dict[str, Any]:
     details = definition.stored()
     text = details.pop("text")
     details["text_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    variants = details.pop("variants")
+    details["variants_sha256"] = (
+        None if variants is None else [hashlib.sha256(v.encode()).hexdigest() for v in variants]
+    )
     for column, said in (("start_at", "start"), ("send_by", "send_by")):
         value = details.pop(column)
         details[said] = value.isoformat() if value else None

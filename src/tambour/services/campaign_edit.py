@@ -27,6 +27,7 @@ from tambour.services.context import (
     ConflictError,
     Context,
     InvalidInputError,
+    Problem,
     ServiceError,
     refuse_any,
 )
@@ -70,6 +71,11 @@ class Changes:
     start: datetime | Keep | None = KEEP
     send_by: datetime | Keep | None = KEEP
     transaction_field: str | Keep | None = KEEP
+    # An A/B test: `variants` [] removes it; settings not given keep the test's own.
+    variants: Sequence[str] | Keep = KEEP
+    test_share: int | Keep = KEEP
+    winner_by: str | Keep = KEEP
+    test_minutes: int | Keep = KEEP
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +147,22 @@ def edit(
                 given[stored] = value
         if not isinstance(changes.transaction_field, Keep):
             given["transaction_field"] = definition.transaction_field(changes.transaction_field)
+        ab_given = {
+            part: value
+            for part in ("variants", "test_share", "winner_by", "test_minutes")
+            if not isinstance(value := getattr(changes, part), Keep)
+        }
+        ab_problems: list[Problem] = []
+        if ab_given:
+            given["ab"], ab_problems = definition.ab_test(
+                ab_given.get("variants"), text=given.get("text", old.text),
+                share=ab_given.get("test_share"), winner_by=ab_given.get("winner_by"),
+                minutes=ab_given.get("test_minutes"), base=old.ab,
+            )  # fmt: skip
         if not given:
             raise InvalidInputError(None, "nothing_to_change", TEXTS["nothing_to_change"])
         new = replace(old, **given)
-        refuse_any(definition.problems(new, now))
+        refuse_any(ab_problems + definition.problems(new, now))
         changed = _changed(old, new)
         if not changed:
             said = TEXTS["nothing_changed"].format(name=campaign.name)
@@ -178,7 +196,7 @@ def edit(
 
 def _audited(changed: tuple[str, ...]) -> list[str]:
     """The audit details' names of the changed parts (the text by its digest)."""
-    names = {"text": "text_sha256", "start_at": "start"}
+    names = {"text": "text_sha256", "start_at": "start", "variants": "variants_sha256"}
     return [names.get(part, part) for part in changed]
 
 

@@ -11,22 +11,24 @@ services/complaints.py: its queued messages wait in the outbox state `paused`).
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, and_, func, insert, literal, select, update
+from sqlalchemy import Connection, and_, case, func, insert, literal, select, update
 
+from tambour.rules.ab_tests import LABELS, WinnerBy
 from tambour.rules.calendar import LEGAL_WINDOW, WindowPolicy
 from tambour.rules.codes import Channel, Nature
-from tambour.rules.content import ContentCheck, check_content
+from tambour.rules.content import ContentCheck, Finding, check_content
 from tambour.rules.facts import CampaignFacts
 from tambour.rules.fold import fold_set
 from tambour.rules.links import LinkBases
 from tambour.services import advertisers, audit, webhooks
 from tambour.services import campaign_definition as definition
+from tambour.services.ab_draw import REST
 from tambour.services.advertisers import Advertiser
-from tambour.services.campaign_definition import Definition
+from tambour.services.campaign_definition import ABTest, Definition
 from tambour.services.context import (
     ConflictError,
     Context,
@@ -41,6 +43,7 @@ from tambour.store.bulk import refresh_statistics, reserve_ids
 from tambour.store.engine import reader
 from tambour.store.tables import (
     OUTBOX_STATES,
+    WAITING_STATES,
     UtcDateTime,
     campaigns,
     contacts,
@@ -115,6 +118,12 @@ class Campaign:
     finished_at: datetime | None = None
     # Paused for its advertiser's 33700 complaint rate (services/complaints.py): shown `paused`.
     paused_at: datetime | None = None
+    ab: ABTest | None = None  # an A/B test of its text (services/ab_tests.py)
+    winner: str | None = None  # the A/B test's winning variant, once chosen
+    winner_at: datetime | None = None
+    winner_figures: dict[str, Any] | None = None  # what the choice was made on
+    test_ends_at: datetime | None = None  # set at launch
+    rest_released_at: datetime | None = None
 
     def facts(self, now: datetime, window: WindowPolicy = LEGAL_WINDOW) -> CampaignFacts:
         """The campaign as the core sees it when planned at `now`."""
@@ -130,15 +139,32 @@ class Campaign:
         )
 
     def content(self, links: LinkBases) -> ContentCheck:
-        """The content check, with `links` where its links made per message point."""
-        return check_content(
-            text=self.text,
-            sender=self.sender,
-            nature=self.nature,
-            channel=self.channel,
-            advertiser=self.advertiser.facts,
-            transaction_field=self.transaction_field,
-            links=links,
+        """The content check, with `links` where its links made per message point. With an
+        A/B test, each variant is checked on its own: the blocks of every variant are the
+        campaign's (variant A's as they are, the others' named by their variant)."""
+        contents = self.variant_contents(links)
+        if len(contents) == 1:
+            return contents[0]
+        blocks = list(contents[0].blocks)
+        for label, content in zip(LABELS[1:], contents[1:], strict=False):
+            blocks += [
+                Finding(block.code, f"variant {label}: {block.message}") for block in content.blocks
+            ]
+        return replace(contents[0], blocks=tuple(blocks))
+
+    def variant_contents(self, links: LinkBases) -> tuple[ContentCheck, ...]:
+        """The content check of each text: the campaign's, then its A/B test's variants."""
+        return tuple(
+            check_content(
+                text=text,
+                sender=self.sender,
+                nature=self.nature,
+                channel=self.channel,
+                advertiser=self.advertiser.facts,
+                transaction_field=self.transaction_field,
+                links=links,
+            )
+            for text in (self.text, *(self.ab.variants if self.ab else ()))
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -164,6 +190,17 @@ class Campaign:
             "launched_at": iso(self.launched_at),
             "cancelled_at": iso(self.cancelled_at),
             "paused_at": iso(self.paused_at),
+            "ab_test": None
+            if self.ab is None
+            else {
+                "variants": list(self.ab.variants),
+                "test_share": self.ab.share,
+                "winner_by": self.ab.winner_by.value,
+                "test_minutes": self.ab.minutes,
+                "test_ends_at": iso(self.test_ends_at),
+                "winner": self.winner,
+                "winner_at": iso(self.winner_at),
+            },
         }
 
 
@@ -192,7 +229,16 @@ def _campaign(row: Any, advertiser: Advertiser) -> Campaign:
         transaction_field=row.transaction_field,
         finished_at=row.finished_at,
         paused_at=row.paused_at,
-    )
+        ab=None if row.variants is None else ABTest(
+            variants=tuple(row.variants), share=row.test_share,
+            winner_by=WinnerBy(row.winner_by), minutes=row.test_minutes,
+        ),
+        winner=row.winner,
+        winner_at=row.winner_at,
+        winner_figures=row.winner_figures,
+        test_ends_at=row.test_ends_at,
+        rest_released_at=row.rest_released_at,
+    )  # fmt: skip
 
 
 def resolve(
@@ -342,7 +388,7 @@ def definition_of(campaign: Campaign) -> Definition:
         nature=campaign.nature, channel=campaign.channel, sender=campaign.sender,
         text=campaign.text, categories=campaign.categories, professions=campaign.professions,
         tags=campaign.tags, start_at=campaign.start_at, send_by=campaign.send_by,
-        transaction_field=campaign.transaction_field,
+        transaction_field=campaign.transaction_field, ab=campaign.ab,
     )  # fmt: skip
 
 
@@ -369,6 +415,10 @@ def create(
     start: datetime | None = None,
     send_by: datetime | None = None,
     transaction_field: str | None = None,
+    variants: Sequence[str] = (),
+    test_share: int | None = None,
+    winner_by: str | None = None,
+    test_minutes: int | None = None,
 ) -> Defined:
     """Define a campaign; returns it with its content check (blocks a plan would report).
     Refused: an unknown advertiser (NotFoundError), a bad definition, with every problem found
@@ -376,6 +426,10 @@ def create(
     now = ctx.now()
     name = name.strip()
     problems = [p for p in (definition.name_problem(name),) if p]
+    ab, ab_problems = definition.ab_test(
+        variants, text=text, share=test_share, winner_by=winner_by, minutes=test_minutes
+    )
+    problems += ab_problems
     with ctx.engine.begin() as conn:
         advertiser = advertisers.get(conn, slug)
         wanted = Definition(
@@ -383,7 +437,7 @@ def create(
             text=text, categories=definition.listed(categories),
             professions=definition.listed(professions), tags=definition.listed(tags),
             start_at=start, send_by=send_by,
-            transaction_field=definition.transaction_field(transaction_field),
+            transaction_field=definition.transaction_field(transaction_field), ab=ab,
         )  # fmt: skip
         problems += definition.problems(wanted, now)
         refuse_any(problems)
@@ -634,9 +688,7 @@ def _reasons(conn: Connection, campaign: Campaign) -> dict[str, dict[str, int]]:
         select(outbox.c.state, outbox.c.reason, outbox.c.error_code, func.count())
         .where(outbox.c.advertiser_id == campaign.advertiser.id)
         .where(outbox.c.campaign_id == campaign.id)
-        .where(
-            outbox.c.state.in_(["queued", "paused", "cancelled", "expired", "unknown", "failed"])
-        )
+        .where(outbox.c.state.in_([*WAITING_STATES, "cancelled", "expired", "unknown", "failed"]))
         .group_by(outbox.c.state, outbox.c.reason, outbox.c.error_code)
     ):
         why = reason or (f"carrier error {error_code}" if error_code is not None else None)
@@ -702,6 +754,7 @@ class Launched(View):
     queued: int  # messages
     parts: int | None  # of all the messages, as planned
     launched_at: datetime
+    held: int = 0  # an A/B test's rest: held until the winner is chosen
 
 
 def launch(
@@ -726,16 +779,18 @@ def launch(
             plan_rows.c.e164,
             plan_rows.c.postal_code,
             literal(campaign.sender),
-            plan_rows.c.text,
+            # An A/B test's rest: no text until the winner is chosen, held till then.
+            func.coalesce(plan_rows.c.text, literal("")),
             plan_rows.c.encoding,
             plan_rows.c.segments,
             plan_rows.c.send_at,
             literal(campaign.send_by, UtcDateTime()),
-            literal("queued"),
+            case((plan_rows.c.ab_group == REST, literal("held")), else_=literal("queued")),
             literal(0),
             stamp,
             stamp,
             plan_rows.c.retain_until,
+            plan_rows.c.variant,
         ).where(
             plan_rows.c.campaign_id == campaign.id,
             plan_rows.c.generation == campaign.plan_generation,
@@ -747,12 +802,13 @@ def launch(
                 [
                     "advertiser_id", "campaign_id", "contact_id", "e164", "postal_code",
                     "sender", "text", "encoding", "parts", "send_at", "send_by", "state",
-                    "attempts", "created_at", "updated_at", "retain_until",
+                    "attempts", "created_at", "updated_at", "retain_until", "variant",
                 ],
                 source,
             )
         )  # fmt: skip
-        queued = _states(conn, campaign)["queued"]  # psycopg gives no rowcount for it
+        states = _states(conn, campaign)  # psycopg gives no rowcount for it
+        queued, held = states["queued"], states.get("held", 0)
         # For the workers' claim: without fresh statistics PostgreSQL guessed a few due rows,
         # fetched and sorted every one of them for each window's worth (8 ms for 20,000,
         # growing with the campaign) instead of reading the due index in order.
@@ -760,21 +816,36 @@ def launch(
         conn.execute(
             update(campaigns)
             .where(campaigns.c.id == campaign.id)
-            .values(status="launched", launched_at=now)
+            .values(
+                status="launched", launched_at=now, test_ends_at=_test_ends(conn, campaign, now)
+            )
         )
         parts = (campaign.plan_summary or {}).get("parts")
         record(
             conn, ctx, campaign, "launch", now, generation=campaign.plan_generation,
             planned_at=campaign.planned_at.isoformat() if campaign.planned_at else None,
-            queued=queued, parts=parts,
+            queued=queued, parts=parts, **({"held": held} if campaign.ab else {}),
         )  # fmt: skip
         launched = {
             "campaign_id": campaign.id, "campaign": campaign.name,
             "launched_at": now.isoformat(), "generation": campaign.plan_generation,
-            "queued": queued, "parts": parts,
+            "queued": queued, "parts": parts, **({"held": held} if campaign.ab else {}),
         }  # fmt: skip
         webhooks.emit(conn, [Event(campaign.advertiser.id, "campaign.launched", launched)], now)
-    return Launched(campaign.name, queued, parts, now)
+    return Launched(campaign.name, queued, parts, now, held)
+
+
+def _test_ends(conn: Connection, campaign: Campaign, now: datetime) -> datetime | None:
+    """When an A/B test launched `now` is over: its time after its first message is due (the
+    launch, or later for a scheduled campaign or one whose window opens later)."""
+    if campaign.ab is None:
+        return None
+    first = conn.execute(
+        select(func.min(outbox.c.send_at)).where(
+            outbox.c.campaign_id == campaign.id, outbox.c.state == "queued"
+        )
+    ).scalar_one_or_none()
+    return max(now, first or now) + timedelta(minutes=campaign.ab.minutes)
 
 
 def _launch_refusal(conn: Connection, campaign: Campaign, now: datetime) -> ServiceError | None:
@@ -857,7 +928,7 @@ def cancel(
 
 
 _WITHDRAW_CHUNK: Final = 1000
-WAITING: Final = ("queued", "paused")  # messages a cancel withdraws: none of them left
+WAITING: Final = WAITING_STATES  # messages a cancel withdraws: none of them left
 
 
 def _withdraw_told(conn: Connection, campaign: Campaign, now: datetime) -> int:

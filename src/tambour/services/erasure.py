@@ -31,6 +31,7 @@ from tambour.services.suppression import phone_hash
 from tambour.services.views import View
 from tambour.store.bulk import copy_time, driver_cursor, mark
 from tambour.store.tables import (
+    WAITING_STATES,
     api_keys,
     campaigns,
     contacts,
@@ -319,7 +320,7 @@ def _blank_messages(
             )
             cancelled += conn.execute(
                 update(outbox)
-                .where(mine, outbox.c.state.in_(("queued", "paused")))
+                .where(mine, outbox.c.state.in_(WAITING_STATES))
                 .values(state="cancelled", reason=cancelled_for.value, done_at=now, updated_at=now)
             ).rowcount
             messages = list(

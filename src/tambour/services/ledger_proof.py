@@ -235,6 +235,7 @@ _PLAN_ROWS = (
     f"SELECT {', '.join(PLAN_SEALED)}, seal FROM plan_rows "
     "ORDER BY campaign_id, generation, contact_id"
 )
+_PLAN_SEAL_AT = len(PLAN_SEALED)  # the seal's place in a row of _PLAN_ROWS
 
 
 def _evidence(conn: Connection, sealer: Sealer, erased: _Runs) -> Iterator[tuple[int, bool, str]]:
@@ -294,8 +295,8 @@ def _plans(
             progress(_FETCH)
         key = (row[0], row[1])
         counts[key] = counts.get(key, 0) + 1
-        stored = row[20]
-        if stored is None or bytes(stored) != seal(row[:20]):
+        stored = row[_PLAN_SEAL_AT]
+        if stored is None or bytes(stored) != seal(row[:_PLAN_SEAL_AT]):
             edited.add(key)
             check.add(
                 RowProblem(
@@ -420,7 +421,7 @@ def seal_unsealed(conn: Connection, sealer: Sealer) -> Written:
     sums: dict[tuple[int, int], int] = {}
     updates = []
     for r in cursor.fetchall():
-        sealed = sealer.plan_row(r[:20])
+        sealed = sealer.plan_row(r[:_PLAN_SEAL_AT])
         counts[(r[0], r[1])] = counts.get((r[0], r[1]), 0) + 1
         sums[(r[0], r[1])] = (sums.get((r[0], r[1]), 0) + seal_number(sealed)) % SEAL_SPACE
         updates.append((sealed, r[0], r[1], r[2]))

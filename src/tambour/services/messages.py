@@ -317,6 +317,7 @@ def _store(
             str(decision.basis), None, deferral, each.territory, each.zone, postal_code,
             decision.send_at, each.segments, each.encoding, each.forcing, each.text,
             each.recipient.profile_hash, each.recipient.latest_evidence, decision.retain_until,
+            None, None,
         )  # fmt: skip
         seal = sealer.plan_row(row)
         plans.append(PlanWritten(campaign_id, 1, 1, seal_number(seal)))

@@ -533,7 +533,7 @@ def next_queued(conn: Connection) -> datetime | None:
 
 # A message in one of these may still change by itself (or waits for its operator: unknown);
 # store/tables.FINAL_STATES are the others.
-_OPEN_STATES = "'queued', 'paused', 'submitting', 'submitted', 'unknown'"
+_OPEN_STATES = "'queued', 'paused', 'held', 'submitting', 'submitted', 'unknown'"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from tambour.contacts.ledger import Evidence, EvidenceKind, facts_of, personalization
+from tambour.rules.ab_tests import LABELS
 from tambour.rules.codes import ContactKind, OptOutSource, Reason
 from tambour.rules.content import MAX_PARTS
 from tambour.rules.day_mentions import day_warnings
@@ -41,9 +42,10 @@ from tambour.rules.decision import Decision, decide, later_duplicates
 from tambour.rules.facts import OptOut
 from tambour.rules.fold import fold_set
 from tambour.rules.links import LinkBases
-from tambour.rules.planning import Planner, plan_blocks
+from tambour.rules.planning import Planned, Planner, plan_blocks
 from tambour.rules.template import field_key
 from tambour.services import plan_reads
+from tambour.services.ab_draw import REST, TEST, ABDraw, ab_figures
 from tambour.services.advertisers import Advertiser
 from tambour.services.campaigns import PLANNABLE, Campaign, record, resolve, window_policy
 from tambour.services.context import ConflictError, Context, ServiceError
@@ -83,7 +85,8 @@ TEXTS: Final = {
 PLAN_COLUMNS = (
     "campaign_id", "generation", "contact_id", "advertiser_id", "e164", "decision", "basis",
     "reason", "deferral", "territory", "timezone", "postal_code", "send_at", "segments",
-    "encoding", "ucs2_chars", "text", "seen_profile", "seen_evidence", "retain_until", "seal",
+    "encoding", "ucs2_chars", "text", "seen_profile", "seen_evidence", "retain_until",
+    "variant", "ab_group", "seal",
 )  # fmt: skip
 assert PLAN_COLUMNS[:-1] == PLAN_SEALED
 
@@ -109,6 +112,7 @@ class PlanJob:
     link_targets: tuple[str | None, ...] = ()
     links: LinkBases | None = None
     codes: LinkCodes | None = None
+    ab: ABDraw | None = None  # an A/B test: who tests which variant
 
 
 @dataclass
@@ -124,6 +128,8 @@ class ChunkStats:
     empty: int = 0
     renotated: set[str] = field(default_factory=set)
     groups: plan_reads.Groups = field(default_factory=dict)  # the report's counts, by SQL
+    variants: Counter[str] = field(default_factory=Counter)  # an A/B test's sends, by label
+    # or `rest`
 
     def add(self, other: "ChunkStats") -> None:
         self.rows += other.rows
@@ -134,6 +140,7 @@ class ChunkStats:
         self.empty += other.empty
         self.renotated |= other.renotated
         plan_reads.merge(self.groups, other.groups)
+        self.variants.update(other.variants)
 
 
 # --- reading a chunk ------------------------------------------------------------------------
@@ -315,7 +322,7 @@ def _plan_rows(
 
 LINK_COLUMNS = (
     "id", "advertiser_id", "campaign_id", "generation", "contact_id", "kind", "target",
-    "territory",
+    "territory", "variant",
 )  # fmt: skip
 
 
@@ -328,8 +335,9 @@ class _MadeLinks:
         self.next_id = first
         self.rows: list[tuple[Any, ...]] = []
 
-    def of(self, contact_id: int, territory: str | None) -> list[str]:
-        """The links of one send's message, recorded."""
+    def of(self, contact_id: int, territory: str | None, variant: str | None) -> list[str]:
+        """The links of one send's message, recorded (an A/B test's `variant`: its clicks
+        counted for it; None for the rest until the winner is chosen)."""
         job, urls = self.job, []
         for kind, target in zip(job.link_kinds, job.link_targets, strict=True):
             link_id = self.next_id
@@ -340,7 +348,7 @@ class _MadeLinks:
                 urls.append(self.links.short_link(self.codes.code(link_id)))
             self.rows.append(
                 (link_id, job.advertiser.id, job.campaign_id, job.generation, contact_id, kind,
-                 target, territory)
+                 target, territory, variant)
             )  # fmt: skip
         return urls
 
@@ -389,7 +397,7 @@ def _rows(
     stand in: the plan is blocked), and what the messages reveal counted in `stats`. Lists:
     the seal is appended to each."""
     stand_ins = (job.links or LinkBases()).stand_ins(job.link_kinds)
-    dialect, planner, max_parts = job.dialect, job.planner, job.max_parts
+    dialect, planner, max_parts, ab = job.dialect, job.planner, job.max_parts, job.ab
     campaign_id, generation, advertiser = job.campaign_id, job.generation, job.advertiser.id
     stored = _stored[dialect]
     rows: list[list[Any]] = []
@@ -406,19 +414,34 @@ def _rows(
             append(
                 [campaign_id, generation, contact_id, advertiser, number, "exclude", None,
                  str(decision.reason), None, territory, zone, profile.get("postal_code"), None,
-                 None, None, None, None, profile_hash, latest.get(contact_id, 0), None]
+                 None, None, None, None, profile_hash, latest.get(contact_id, 0), None, None,
+                 None]
             )  # fmt: skip
             continue
-        links = made.of(contact_id, territory) if made is not None else stand_ins
-        planned = planner.message(decision, personalization(profile), links)
+        picked = ab.variant(contact_id) if ab is not None else None
+        label = None if picked is None else LABELS[picked]
+        links = made.of(contact_id, territory, label) if made is not None else stand_ins
+        values = personalization(profile)
+        variant = group = None
+        if ab is None:
+            planned = planner.message(decision, values, links)
+            _count_message(planned, stats, max_parts)
+        else:
+            if picked is not None:  # in the test: the variant drawn
+                planned = planner.message(decision, values, links, variant=picked)
+                _count_message(planned, stats, max_parts)
+                variant, group = label, TEST
+            else:  # the rest: every variant checked (one of them will be its text), no text
+                # yet; its parts counted at the longest, what the winner may cost
+                planned = _longest(
+                    [planner.message(decision, values, links, variant=index)
+                     for index in range(ab.variants)],
+                    stats, max_parts,
+                )  # fmt: skip
+                group = REST
+            stats.variants[variant or REST] += 1
         count = planned.counted
         assert count is not None and decision.send_at is not None
-        if planned.missing:
-            stats.missing.update(planned.missing)
-        if planned.empty:
-            stats.empty += 1
-        if count.segments > max_parts:
-            stats.over_parts += 1
         send_at = stored.get(decision.send_at) or _stored_time(dialect, decision.send_at)
         retain_until = decision.retain_until
         if retain_until is not None:
@@ -429,12 +452,38 @@ def _rows(
             [campaign_id, generation, contact_id, advertiser, number, "send",
              str(decision.basis), None, deferral and str(deferral), territory, zone,
              profile.get("postal_code"), send_at, count.segments, count.encoding,
-             planned.forcing[:40] or None, planned.text, profile_hash,
-             latest.get(contact_id, 0), retain_until]
+             planned.forcing[:40] or None, planned.text if group != REST else None,
+             profile_hash, latest.get(contact_id, 0), retain_until, variant, group]
         )  # fmt: skip
     stats.rows += len(rows)
     stats.sends += sends
     return rows
+
+
+def _count_message(planned: Planned, stats: ChunkStats, max_parts: int) -> None:
+    """What a send's message reveals, counted for the plan's blocks."""
+    assert planned.counted is not None
+    if planned.missing:
+        stats.missing.update(planned.missing)
+    if planned.empty:
+        stats.empty += 1
+    if planned.counted.segments > max_parts:
+        stats.over_parts += 1
+
+
+def _longest(variants: list[Planned], stats: ChunkStats, max_parts: int) -> Planned:
+    """An A/B test's recipient of the rest: each variant's message counted for the blocks (a
+    placeholder without a value counted once), the longest returned."""
+    missing = {name for planned in variants for name in planned.missing}
+    if missing:
+        stats.missing.update(missing)
+    if any(planned.empty for planned in variants):
+        stats.empty += 1
+    longest = max(variants, key=lambda planned: planned.counted.segments if planned.counted else 0)
+    assert longest.counted is not None
+    if longest.counted.segments > max_parts:
+        stats.over_parts += 1
+    return longest
 
 
 def _sealed(rows: list[list[Any]], sealer: Sealer, stats: ChunkStats) -> list[list[Any]]:
@@ -676,7 +725,7 @@ def mark_duplicates(conn: Connection, job: PlanJob, numbers: set[str], stats: Ch
             .values(
                 decision="exclude", basis=None, reason=Reason.DUPLICATE.value, deferral=None,
                 territory=None, timezone=None, send_at=None, segments=None, encoding=None,
-                ucs2_chars=None, text=None, retain_until=None,
+                ucs2_chars=None, text=None, retain_until=None, variant=None, ab_group=None,
             )
         )  # fmt: skip
         stats.seal_sum = reseal(
@@ -750,10 +799,13 @@ def plan(
     if campaign.status not in PLANNABLE:
         raise _frozen(campaign)
     content = campaign.content(ctx.links)
+    variants = campaign.variant_contents(ctx.links) if campaign.ab else ()
     # The core compares the instant with every fact's (UTC, as read): given in UTC too, each
     # comparison is of two times of one zone, not of two zones' offsets.
     at = now.astimezone(UTC)
-    planner = Planner(campaign.facts(at, window), campaign.advertiser.facts, content, at)
+    planner = Planner(
+        campaign.facts(at, window), campaign.advertiser.facts, content, at, variants=variants
+    )
     with ctx.engine.begin() as conn:
         generation = next_generation(conn, campaign.id)
     if generation is None:
@@ -777,6 +829,9 @@ def plan(
         ),
         links=ctx.links if ctx.links.public_url else None,
         codes=LinkCodes.for_keys(ctx.keys) if content.link_kinds else None,
+        ab=ABDraw.of(ctx.keys, campaign.id, campaign.ab.share, len(variants))
+        if campaign.ab
+        else None,
     )
     try:
         with reader(ctx.engine) as conn:
@@ -790,7 +845,15 @@ def plan(
                 grouped = plan_reads.groups(conn, campaign.id, generation)
         figures = plan_reads.summarize(grouped)
         # Not blocks: a text that names a day other than the one it leaves on.
-        figures["warnings"] = day_warnings(content.literal, plan_reads.send_days(grouped))
+        days = plan_reads.send_days(grouped)
+        figures["warnings"] = list(
+            dict.fromkeys(
+                warning for checked in variants or (content,)
+                for warning in day_warnings(checked.literal, days)
+            )
+        )  # fmt: skip
+        if campaign.ab:
+            figures["ab_test"] = ab_figures(campaign.ab, stats.variants)
         blocks = plan_blocks(
             content, stats.missing, stats.empty, sends=figures["send"], over_parts=stats.over_parts
         )

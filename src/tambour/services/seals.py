@@ -36,6 +36,7 @@ PLAN_SEALED = (
     "campaign_id", "generation", "contact_id", "advertiser_id", "e164", "decision", "basis",
     "reason", "deferral", "territory", "timezone", "postal_code", "send_at", "segments",
     "encoding", "ucs2_chars", "text", "seen_profile", "seen_evidence", "retain_until",
+    "variant", "ab_group",
 )  # fmt: skip
 
 _instants: dict[Any, str] = {}
@@ -165,7 +166,8 @@ class Sealer:
         values (postal code, the characters forcing UCS-2, the message text: a few messages),
         hashed on their own as UTF-8 (the bytes the whole row's text encodes to)."""
         (cid, gen, contact, aid, e164, decision, basis, reason, deferral, territory, zone,
-         postal, send_at, segments, encoding, ucs2, text, profile, seen, retain) = row  # fmt: skip
+         postal, send_at, segments, encoding, ucs2, text, profile, seen, retain, variant,
+         group) = row  # fmt: skip
         outcome = (decision, basis, reason, deferral, territory, zone, send_at)
         encoded = self._outcomes.get(outcome)
         if encoded is None:
@@ -190,6 +192,10 @@ class Sealer:
             f"{instant(retain)}\0{profile.hex()}\0{seen}\0".encode()
         )
         hashed.update(utf8)
+        if variant is not None or group is not None:
+            # An A/B test's row (migration 0023): its variant and group sealed too. A row of
+            # no test is sealed as before the test existed, so older seals still hold.
+            hashed.update(f"\0ab\0{variant or ''}\0{group or ''}".encode())
         return hashed.digest()  # type: ignore[no-any-return]
 
 

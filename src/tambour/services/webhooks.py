@@ -52,6 +52,7 @@ EVENT_TYPES: Final = (
     "campaign.finished",
     "campaign.paused",
     "campaign.resumed",
+    "campaign.winner_chosen",
     "job.finished",
     "data_request.due",
 )

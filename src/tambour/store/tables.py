@@ -215,6 +215,19 @@ campaigns = Table(
     # (services/complaints.py): shown `paused`, its queued messages kept in the outbox state
     # `paused` until the operator resumes it. Its status stays `launched`.
     Column("paused_at", UtcDateTime()),
+    # Migration 0023: an A/B test (services/ab_tests.py). `variants`: the texts of variants
+    # B, C, D (A is `text`); None: no test. `test_share` percent of the audience gets a variant
+    # at random; after `test_minutes` the winner (`clicks` or `optouts`: `winner_by`) is
+    # chosen and the rest gets its text.
+    Column("variants", JSON),
+    Column("test_share", Integer),
+    Column("winner_by", String(8)),
+    Column("test_minutes", Integer),
+    Column("winner", String(1)),
+    Column("winner_at", UtcDateTime()),
+    Column("winner_figures", JSON),  # each variant's figures when the winner was chosen
+    Column("test_ends_at", UtcDateTime()),  # set at launch: the first test message due + time
+    Column("rest_released_at", UtcDateTime()),  # the rest's messages all given the winner
     UniqueConstraint("advertiser_id", "name"),
     Index("ix_campaigns_advertiser_id_kind_id", "advertiser_id", "kind", "id"),
 )
@@ -245,14 +258,22 @@ plan_rows = Table(
     Column("seen_evidence", Id, nullable=False),  # the largest evidence id, 0 for none
     Column("retain_until", UtcDateTime()),  # when the recipient's data lapses (3-year rule)
     Column("seal", LargeBinary(16)),  # keyed digest of the row (services/seals.py)
+    # Migration 0023, an A/B test: the variant of the row's text (A-D), and its group: `test`
+    # (a variant at random) or `rest` (no text until the winner is chosen). None: no test.
+    Column("variant", String(1)),
+    Column("ab_group", String(4)),
 )
 
 # `recorded`: taken by the record-only transport, which sends nothing (migration 0008).
 # `paused`: queued, held while its campaign is paused (migration 0022): never claimed.
+# `held`: the rest of an A/B test's audience, waiting for the winner's text (migration 0023):
+# never claimed.
 OUTBOX_STATES = (
     "queued", "submitting", "submitted", "recorded", "delivered", "failed", "expired",
-    "cancelled", "unknown", "paused",
+    "cancelled", "unknown", "paused", "held",
 )  # fmt: skip
+# Messages waiting without being due: a cancel or an erasure withdraws them with the queued.
+WAITING_STATES = ("queued", "paused", "held")
 # States a message never leaves by itself: its campaign may be over. `unknown` is not one of
 # them: it waits for an operator's decision (requeue-unknown).
 FINAL_STATES = ("recorded", "delivered", "failed", "expired", "cancelled")
@@ -289,6 +310,7 @@ outbox = Table(
     Column("done_at", UtcDateTime()),
     Column("retain_until", UtcDateTime()),  # from the plan row: checked again before sending
     Column("carrier", String(40)),  # the carrier that took it (migration 0009); None: not sent
+    Column("variant", String(1)),  # an A/B test's variant of the text (migration 0023)
     UniqueConstraint("campaign_id", "contact_id"),  # one message a contact: never twice
     Index("ix_outbox_campaign_id_state", "campaign_id", "state"),
     # Workers claim due messages, and rescue expired leases, through these partial indexes.

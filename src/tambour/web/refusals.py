@@ -141,6 +141,31 @@ REFUSALS: Final[dict[str, str]] = {
     "send_by_before_start": N_(
         "The deadline is not after the start: choose a later deadline or an earlier start."
     ),
+    # -- campaigns: A/B tests (services/campaign_definition.py, ab_tests.py) ------------------
+    "too_many_variants": N_(
+        "An A/B test has at most four variants: the campaign's text (A) and up to three more."
+    ),
+    "variant_empty": N_("This variant is empty: write its text or remove it."),
+    "variant_same_text": N_("This variant repeats another's text: it would test nothing."),
+    "variant_links_differ": N_(
+        "Every variant must carry the same links as variant A ({link:...} and {stop_link}, in the "
+        "same order), so that their clicks compare."
+    ),
+    "test_share_range": N_("The share tested is a percentage from 1 to 100."),
+    "test_duration_range": N_("The test lasts from 1 minute to 14 days."),
+    "winner_by_clicks_without_link": N_(
+        "A winner chosen by clicks needs a short link ({link:https://...}) in every variant: add "
+        "one, or choose by opt-outs."
+    ),
+    "ab_settings_without_variants": N_(
+        "An A/B test's settings need variants: write the text of variant B at least."
+    ),
+    "winner_by_unknown": N_("The winner is chosen by clicks or by opt-outs."),
+    "no_ab_test": N_("This campaign has no A/B test."),
+    "not_launched": N_("This campaign is not launched: its test has not begun."),
+    "winner_chosen": N_("This test's winner is chosen already."),
+    "test_running": N_("The test is running: choose a variant to end it sooner."),
+    "unknown_variant": N_("This campaign has no such variant."),
     "unknown_status": N_(
         "This is not a campaign status (draft, planned, launched, finished, cancelled)."
     ),

@@ -19,6 +19,7 @@ from tambour.api.routes.tenancy import Id, Tenant, id_cursor
 from tambour.api.routing import V1, V1Router
 from tambour.api.schemas.campaigns import (
     NOT_NULL,
+    ABTestReport,
     Campaign,
     CampaignCreate,
     CampaignDefined,
@@ -35,6 +36,8 @@ from tambour.api.schemas.campaigns import (
     PlanReport,
     PlanRow,
     PlanRowPage,
+    WinnerChoice,
+    WinnerChosen,
 )
 from tambour.api.schemas.clicks import Clicks
 from tambour.api.schemas.complaints import Resumed
@@ -42,6 +45,7 @@ from tambour.api.schemas.jobs import Job
 from tambour.jobs.kinds import campaign_export, campaign_plan
 from tambour.jobs.kinds.campaigns import named
 from tambour.services import (
+    ab_tests,
     campaign_edit,
     campaigns,
     click_reports,
@@ -70,6 +74,7 @@ def create_campaign(
         sender=body.sender, text=body.text, channel=body.channel, categories=body.categories,
         professions=body.professions, tags=body.tags, start=body.start, send_by=body.send_by,
         transaction_field=body.transaction_field,
+        **(body.ab_test.given() if body.ab_test else {}),
     )  # fmt: skip
     response.headers["Location"] = f"{router.prefix}/{done.campaign.id}"
     return CampaignDefined.made(done.campaign, done.content)
@@ -245,7 +250,41 @@ def launch_campaign(
         queued=done.queued,
         parts=done.parts,
         launched_at=done.launched_at,
+        held=done.held,
     )
+
+
+@router.get(
+    "/{campaign_id}/ab-test",
+    summary="Its A/B test: each variant's messages, people clicking and opting out, the "
+    "leader and the winner",
+)
+def ab_test_report(
+    campaign_id: Id, caller: Caller, advertiser: Tenant, shared: Shared
+) -> ABTestReport:
+    require(caller, *READ)
+    found = ab_tests.report(shared.context(caller), slug=advertiser, campaign_id=campaign_id)
+    return ABTestReport.of(campaign_id, found)
+
+
+@router.post(
+    "/{campaign_id}/ab-test/winner",
+    summary="Choose its A/B test's winner and send the rest its text: by the figures once the "
+    "test is over (the job runners do it by themselves), or the variant named, now",
+)
+def choose_ab_winner(
+    campaign_id: Id,
+    caller: Caller,
+    advertiser: Tenant,
+    shared: Shared,
+    body: WinnerChoice | None = None,
+) -> WinnerChosen:
+    require(caller, *SEND)
+    done = ab_tests.choose(
+        shared.context(caller), slug=advertiser, campaign_id=campaign_id,
+        variant=(body or WinnerChoice()).variant,
+    )  # fmt: skip
+    return WinnerChosen(campaign_id=campaign_id, **done.as_dict())
 
 
 @router.post(

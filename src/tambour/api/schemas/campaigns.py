@@ -8,10 +8,11 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from tambour.api.schemas.common import Instant, Page, text
 from tambour.jobs.kinds.campaign_export import ExportForm
+from tambour.rules.ab_tests import WinnerBy
 from tambour.rules.codes import Channel, Nature
 from tambour.rules.content import ContentCheck
 from tambour.rules.labels import label
-from tambour.services import campaign_edit, campaigns, plan_reads
+from tambour.services import ab_tests, campaign_edit, campaigns, plan_reads
 from tambour.store.tables import OUTBOX_STATES
 
 CampaignState = Literal["draft", "planned", "launched", "paused", "finished", "cancelled"]
@@ -58,6 +59,57 @@ TransactionField = Annotated[
 ]
 
 
+class ABTestIn(BaseModel):
+    """An A/B test: the campaign's `text` is variant A; these are B, C, D."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    variants: list[MessageText] = Field(
+        min_length=1, max_length=3, description="The texts of variants B, C and D, in order."
+    )
+    test_share: int | None = Field(
+        default=None, description="Percent of the audience tested (1 to 100; default 20)."
+    )
+    winner_by: WinnerBy | None = Field(
+        default=None,
+        description="clicks (most people following the short link) or optouts (fewest "
+        "opt-outs); default clicks when the text has a short link.",
+    )
+    test_minutes: int | None = Field(
+        default=None,
+        description="How long the test lasts once its first message is due (default 240), "
+        "before the rest of the audience gets the winner.",
+    )
+
+    def given(self) -> dict[str, Any]:
+        return {
+            "variants": self.variants,
+            "test_share": self.test_share,
+            "winner_by": self.winner_by and self.winner_by.value,
+            "test_minutes": self.test_minutes,
+        }
+
+
+class ABTestOut(BaseModel):
+    variants: list[str] = Field(description="The texts of variants B, C, D.")
+    test_share: int
+    winner_by: WinnerBy
+    test_minutes: int
+    test_ends_at: Instant | None = Field(description="Set at launch.")
+    winner: str | None = Field(description="The winning variant, once chosen (A to D).")
+    winner_at: Instant | None
+
+    @classmethod
+    def of(cls, c: campaigns.Campaign) -> "ABTestOut | None":
+        if c.ab is None:
+            return None
+        return cls(
+            variants=list(c.ab.variants), test_share=c.ab.share, winner_by=c.ab.winner_by,
+            test_minutes=c.ab.minutes, test_ends_at=c.test_ends_at, winner=c.winner,
+            winner_at=c.winner_at,
+        )  # fmt: skip
+
+
 class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -74,6 +126,7 @@ class CampaignCreate(BaseModel):
     start: When | None = Field(default=None, description="null: as soon as planned.")
     send_by: When | None = Field(default=None, description="The deadline; null: none.")
     transaction_field: TransactionField | None = None
+    ab_test: ABTestIn | None = Field(default=None, description="An A/B test of the text.")
 
 
 # The members of an edit that may not be null (null clears start, send_by, transaction_field).
@@ -95,11 +148,22 @@ class CampaignUpdate(BaseModel):
     start: When | None = None
     send_by: When | None = None
     transaction_field: TransactionField | None = None
+    ab_test: ABTestIn | None = Field(
+        default=None,
+        description="The A/B test, whole (its settings left out keep theirs); null removes it.",
+    )
 
     def changes(self) -> campaign_edit.Changes:
         given: dict[str, Any] = {
-            name: getattr(self, name) for name in self.model_fields_set if name in _CHANGEABLE
+            name: getattr(self, name)
+            for name in self.model_fields_set
+            if name in _CHANGEABLE and name != "ab_test"
         }
+        if "ab_test" in self.model_fields_set:
+            if self.ab_test is None:
+                given["variants"] = []
+            else:
+                given.update({k: v for k, v in self.ab_test.given().items() if v is not None})
         return campaign_edit.Changes(**given)
 
 
@@ -151,6 +215,7 @@ class Campaign(BaseModel):
     )
     plan: PlanFigures | None = Field(description="The current plan's figures; null: none.")
     messages: dict[str, int] = Field(description="Its messages by state.")
+    ab_test: ABTestOut | None = Field(default=None, description="Its A/B test; null: none.")
 
     @classmethod
     def fields(cls, overview: campaigns.CampaignOverview) -> dict[str, Any]:
@@ -190,6 +255,7 @@ class Campaign(BaseModel):
             "paused_at": c.paused_at,
             "plan": figures,
             "messages": dict(overview.messages),
+            "ab_test": ABTestOut.of(c),
         }
 
     @classmethod
@@ -267,6 +333,66 @@ class Launched(BaseModel):
     queued: int = Field(description="Messages queued, each due at its send time.")
     parts: int | None
     launched_at: Instant
+    held: int = Field(
+        default=0, description="An A/B test's rest: held until the winner's text is chosen."
+    )
+
+
+class VariantFigures(BaseModel):
+    label: str = Field(description="A (the campaign's text) to D.")
+    text: str
+    messages: int = Field(description="Messages of the test with this variant.")
+    sent: int = Field(description="Of them, taken by a carrier.")
+    delivered: int
+    clicked: int = Field(description="Messages whose short link a person followed (bots not).")
+    opted_out: int = Field(description="Recipients who opted out after their message left.")
+    click_rate: float | None = Field(description="clicked / sent; null: nothing sent.")
+    optout_rate: float | None = Field(description="opted_out / sent; null: nothing sent.")
+
+
+class ABTestReport(BaseModel):
+    campaign_id: int
+    campaign: str
+    winner_by: WinnerBy
+    test_share: int
+    test_minutes: int
+    test_ends_at: Instant | None
+    winner: str | None
+    winner_at: Instant | None
+    leading: str | None = Field(description="The variant the figures favour now.")
+    variants: list[VariantFigures]
+    rest: int = Field(description="Messages of the rest of the audience.")
+    rest_held: int = Field(description="Of them, still waiting for the winner's text.")
+    rest_released_at: Instant | None
+
+    @classmethod
+    def of(cls, campaign_id: int, found: ab_tests.ABReport) -> "ABTestReport":
+        return cls(
+            campaign_id=campaign_id,
+            **{k: v for k, v in found.as_dict().items() if k != "variants"},
+            variants=[VariantFigures(**v.as_dict()) for v in found.variants],
+        )
+
+
+class WinnerChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variant: Literal["A", "B", "C", "D"] | None = Field(
+        default=None,
+        description="The variant to send to the rest now, ending the test sooner; null: by "
+        "the figures, once the test is over.",
+    )
+
+
+class WinnerChosen(BaseModel):
+    campaign_id: int
+    campaign: str
+    winner: str
+    measured: bool = Field(description="false: nothing of the test was sent; A is kept.")
+    by: str = Field(description="clicks, optouts, or hand (named by the caller).")
+    released: int = Field(description="Messages of the rest queued with the winner's text.")
+    cancelled: int = Field(description="Of the rest, cancelled: the text cannot be made today.")
+    winner_at: Instant
 
 
 class Cancelled(BaseModel):

@@ -71,6 +71,7 @@ EVENTS: Final = {
     "campaign.finished": N_("a campaign is over"),
     "campaign.paused": N_("a campaign was paused for its 33700 complaint rate"),
     "campaign.resumed": N_("a paused campaign was resumed"),
+    "campaign.winner_chosen": N_("an A/B test's winner was chosen"),
     "job.finished": N_("a job is over (import, plan, export)"),
     "data_request.due": N_("a data request is due within a week, or overdue"),
 }
