@@ -323,8 +323,22 @@ def test_a_test_without_a_message_sent_keeps_a_and_a_cancelled_campaign_has_no_w
     cli.blocked_or_not("campaign", "plan", "Vide", "--json")
     cli("campaign", "launch", "Vide")
     later = Context(engine, actor="test", clock=lambda: paris("2026-11-30T11:00"))
-    (chosen,) = ab_tests.choose_due(later)
-    assert chosen.winner == "A" and not chosen.measured  # nothing to compare: A is kept
+    cli.env["TAMBOUR_NOW"] = "2026-11-30T10:30:00+01:00"
+    cli("jobs", "run", "--until-idle")  # the test is not over: the runner leaves it
+    assert cli("campaign", "ab", "Vide", "--json").json()["winner"] is None
+    cli.env["TAMBOUR_NOW"] = "2026-11-30T11:00:00+01:00"
+    cli("jobs", "run", "--until-idle")  # over: the job runner chooses by itself
+    found = cli("campaign", "ab", "Vide", "--json").json()
+    assert found["winner"] == "A" and found["rest_held"] == 0  # nothing to compare: A kept
+    with engine.connect() as conn:
+        (said,) = (
+            conn.execute(select(audit_log.c.details).where(audit_log.c.action == "campaign.winner"))
+            .scalars()
+            .all()
+        )
+    said = said if isinstance(said, dict) else json.loads(said)
+    assert said["measured"] is False and said["by"] == "optouts"
+    cli.env["TAMBOUR_NOW"] = NOW
     create(cli, "Annulée", "--text", A, "--variant", B, "--test-hours", "1")
     cli.blocked_or_not("campaign", "plan", "Annulée", "--json")
     cli("campaign", "launch", "Annulée")

@@ -633,6 +633,8 @@ def _counts(found: CampaignOverview) -> str:
     messages = ", ".join(f"{state} {n:,}" for state, n in found.messages.items() if n)
     if found.messages.get("recorded"):
         messages += " (recorded: not sent, record-only transport)"
+    if found.messages.get("held"):
+        messages += " (held: the A/B test's rest, waiting for the winner)"
     return f"{planned}; messages: {messages or 'none'}"
 
 

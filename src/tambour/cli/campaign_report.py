@@ -89,6 +89,24 @@ def _costs(campaign: Campaign, summary: dict[str, Any], samples: list[dict[str, 
             typer.echo(f"      {plain_text}")
 
 
+def _ab_test(test: dict[str, Any] | None) -> None:
+    """An A/B test's share of the sends: each variant's recipients, and the rest's."""
+    if not test:
+        return
+    by = "most people clicking" if test["winner_by"] == "clicks" else "fewest opt-outs"
+    hours = test["test_minutes"] / 60
+    typer.echo(
+        f"\nA/B test: {test['test_share']}% of the audience drawn at random; after "
+        f"{hours:g} hour(s) the variant with the {by} goes to the rest"
+    )
+    for variant, n in test["test"].items():
+        typer.echo(f"  variant {variant}: {n:,} recipient(s)")
+    typer.echo(
+        f"  the rest: {test['rest']:,} recipient(s), waiting for the winner (parts counted at "
+        "the longest variant)"
+    )
+
+
 def _samples(samples: list[dict[str, Any]]) -> None:
     if not samples:
         return
@@ -113,6 +131,7 @@ def print_report(
         _territories(summary)
     if summary["send"]:
         _costs(campaign, summary, samples)
+        _ab_test(summary.get("ab_test"))
         _samples(samples)
     typer.echo("")
     for warning in summary.get("warnings", ()):

@@ -196,6 +196,8 @@ def _campaign(found: Proof, planned: Planned) -> Iterator[str]:
     )
     if where:
         yield f"    Located: {where}"
+    if planned.ab_group is not None:
+        yield "    " + _ab_said(planned.variant, planned.ab_group)
     if planned.text is not None:
         forcing = f", UCS-2 forced by {planned.ucs2_chars!r}" if planned.ucs2_chars else ""
         yield f"    Message: {planned.segments} part(s), {planned.encoding}{forcing}:"
@@ -259,3 +261,12 @@ def _dispatch(message: Message) -> Iterator[str]:
     for step in message.trail:
         audited = f"  [audit #{step.audit_seq}]" if step.audit_seq else ""
         yield f"    {_at(step.at)}  {step.what}{audited}"
+
+
+def _ab_said(variant: str | None, group: str) -> str:
+    """A recipient's place in an A/B test."""
+    if group == "test":
+        return f"A/B test: variant {variant}, drawn at random for the test"
+    if variant is None:
+        return "A/B test: the rest of the audience, waiting for the winner's text"
+    return f"A/B test: the rest of the audience, sent the winner's text (variant {variant})"

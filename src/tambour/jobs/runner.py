@@ -233,6 +233,9 @@ class Runner:
         except DBAPIError:  # tried again at the next look
             log.warning("A/B tests not looked at", extra={"event": "ab_tests_failed"})
             return
+        except Exception:  # a bug: logged; the runner carries on with its jobs
+            log.exception("A/B tests not looked at", extra={"event": "ab_tests_error"})
+            return
         for each in chosen:
             log.info(
                 "A/B test over: variant %s won, %s message(s) given its text",

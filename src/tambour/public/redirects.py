@@ -49,7 +49,10 @@ class ShortLinks:
         code = path[_PREFIX_LENGTH:]
         found = resolver.remembered(code)
         if found is True:
-            found = resolver.look_up(code)
+            if resolver.batched:
+                found = await resolver.look_up_batched(code)
+            else:
+                found = resolver.look_up(code)
         if not isinstance(found, LinkTarget):
             await self.app(scope, receive, send)
             return

@@ -84,8 +84,8 @@ class ABReport(View):
     winner_at: datetime | None
     leading: str | None  # the variant the figures favour now (None: nothing sent yet)
     variants: tuple[VariantReport, ...]
-    rest: int  # messages of the rest
-    rest_held: int  # of them, still waiting for the winner's text
+    rest: int  # recipients of the rest, as planned
+    rest_held: int  # messages of the rest still waiting for the winner's text
     rest_released_at: datetime | None
 
 
@@ -134,13 +134,15 @@ def _report(conn: Connection, campaign: Campaign) -> ABReport:
         for f, messages, delivered in figures
     )  # fmt: skip
     verdict = winner([f for f, _, _ in figures], campaign.ab.winner_by)
-    rest, held = conn.execute(
-        select(func.count(), func.count().filter(outbox.c.state == "held")).where(
+    held = conn.execute(
+        select(func.count()).where(
             outbox.c.campaign_id == campaign.id,
             outbox.c.advertiser_id == campaign.advertiser.id,
-            outbox.c.variant.is_(None),
+            outbox.c.state == "held",
         )
-    ).one()
+    ).scalar_one()
+    planned = (campaign.plan_summary or {}).get("ab_test") or {}
+    rest = int(planned.get("rest", 0))  # the plan's rest: its sends outside the test
     return ABReport(
         campaign=campaign.name, winner_by=campaign.ab.winner_by.value,
         test_share=campaign.ab.share, test_minutes=campaign.ab.minutes,

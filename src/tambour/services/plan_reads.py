@@ -160,20 +160,20 @@ def summarize(grouped: Groups) -> dict[str, Any]:
 _ROW_COLUMNS = (
     plan_rows.c.e164, plan_rows.c.decision, plan_rows.c.basis, plan_rows.c.reason,
     plan_rows.c.deferral, plan_rows.c.territory, plan_rows.c.timezone, plan_rows.c.send_at,
-    plan_rows.c.segments, plan_rows.c.encoding, plan_rows.c.text,
+    plan_rows.c.segments, plan_rows.c.encoding, plan_rows.c.text, plan_rows.c.variant,
+    plan_rows.c.ab_group,
 )  # fmt: skip
 
 
 ROW_FIELDS = (
     "phone", "decision", "basis", "reason", "deferral", "territory", "send_at", "segments",
-    "encoding", "text",
+    "encoding", "text", "variant",
 )  # fmt: skip
 
 
 def _row(found: Any) -> dict[str, Any]:
-    e164, decision, basis, reason, deferral, territory, zone, send_at, segments, encoding, text = (
-        found
-    )
+    (e164, decision, basis, reason, deferral, territory, zone, send_at, segments, encoding, text,
+     variant, group) = found  # fmt: skip
     return {
         "phone": e164,
         "decision": decision,
@@ -185,6 +185,9 @@ def _row(found: Any) -> dict[str, Any]:
         "segments": segments,
         "encoding": encoding,
         "text": text,
+        # An A/B test: the variant (A-D) of the text; `rest` while the rest waits for the
+        # winner's (its text then null); None without a test.
+        "variant": variant or group,
     }
 
 
@@ -217,7 +220,11 @@ def sample_rows(
 ) -> list[Any]:
     """`columns` of the first `count` sends in contact order, and of the first send with
     `most_parts` parts when none of them has that many (a report shows the longest message)."""
-    sends = _mine(campaign_id, generation) & (plan_rows.c.decision == "send")
+    sends = (
+        _mine(campaign_id, generation)
+        & (plan_rows.c.decision == "send")
+        & plan_rows.c.text.is_not(None)  # an A/B test's rest has none until its winner
+    )
     found = list(
         conn.execute(select(*columns).where(sends).order_by(plan_rows.c.contact_id).limit(count))
     )

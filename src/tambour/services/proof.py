@@ -227,7 +227,7 @@ class _Wanted:
         if action.startswith("reply."):
             kept = _covered(details.get("reply_ids", ()), sorted(self.replies))
             said += [f"reply #{i}" for i in kept]
-        if action in ("campaign.launch", "campaign.cancel"):
+        if action in ("campaign.launch", "campaign.cancel", "campaign.winner"):
             campaign = details.get("campaign")
             named_id = details.get("campaign_id")  # entries written before it: the name alone
             if isinstance(campaign, str) and (
@@ -235,9 +235,16 @@ class _Wanted:
                 if isinstance(named_id, int)
                 else campaign in self.named
             ):
-                verb = "launch" if action == "campaign.launch" else "cancellation"
+                verb = _VERBS[action]
                 said.append(f"{verb} of {campaign!r}")
         return said
+
+
+_VERBS: Final = {
+    "campaign.launch": "launch",
+    "campaign.cancel": "cancellation",
+    "campaign.winner": "A/B test winner",
+}
 
 
 def _entries(conn: Connection, advertiser: Advertiser, wanted: _Wanted) -> list[Entry]:
@@ -250,7 +257,8 @@ def _entries(conn: Connection, advertiser: Advertiser, wanted: _Wanted) -> list[
         "SELECT seq, at, actor, action, advertiser_id, details, prev_hash, hash FROM audit_log"
         f" WHERE (advertiser_id = {q} OR advertiser_id IS NULL)"
         f" AND (details LIKE {q} OR action LIKE {q}"
-        " OR action IN ('dispatch.batch', 'campaign.launch', 'campaign.cancel')) ORDER BY seq",
+        " OR action IN ('dispatch.batch', 'campaign.launch', 'campaign.cancel',"
+        " 'campaign.winner')) ORDER BY seq",
         [advertiser.id, '%"rows":%', "reply.%"],
     )
     found: list[Entry] = []
@@ -272,7 +280,11 @@ def _plan_entries(entries: Sequence[Entry], campaign: Campaign) -> tuple[int, ..
     made = [e for e in entries if any(c.startswith(f"plan of {name!r}") for c in e.covers)]
     after = made[-1].seq if made else 0
     found = [e.seq for e in made]
-    for what in (f"launch of {name!r}", f"cancellation of {name!r}"):
+    for what in (
+        f"launch of {name!r}",
+        f"A/B test winner of {name!r}",
+        f"cancellation of {name!r}",
+    ):
         found += [e.seq for e in entries if e.seq > after and what in e.covers][:1]
     return tuple(sorted(found))
 
@@ -417,6 +429,7 @@ def _planned(
         deferral=rule(row.deferral) if row.deferral else None, territory=row.territory,
         timezone=row.timezone, postal_code=row.postal_code, send_at=row.send_at,
         segments=row.segments, encoding=row.encoding, ucs2_chars=row.ucs2_chars, text=row.text,
+        variant=row.variant, ab_group=row.ab_group,
         retain_until=row.retain_until, seen_evidence=row.seen_evidence,
         seal_ok=_plan_seal_ok(conn, found.id, row.generation, row.contact_id),
         evidence=tuple(f for f in facts if f.id <= row.seen_evidence),

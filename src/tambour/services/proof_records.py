@@ -148,6 +148,10 @@ class Planned:
     evidence_since: tuple[Fact, ...]  # recorded after the plan
     message: Message | None
     audit: tuple[int, ...]  # seqs of the entries that made and launched the plan
+    # An A/B test (migration 0023): the variant of the text (A-D; None for the rest until the
+    # winner is chosen) and the group: `test` (drawn at random) or `rest` (the winner's text).
+    variant: str | None = None
+    ab_group: str | None = None
 
     @property
     def frozen(self) -> bool:
@@ -189,6 +193,8 @@ class Planned:
                 "encoding": self.encoding,
                 "ucs2_chars": self.ucs2_chars,
                 "text": self.text,
+                "variant": self.variant,
+                "ab_group": self.ab_group,
                 "retain_until": paris_iso(self.retain_until),
                 "seen_evidence": self.seen_evidence,
                 "seal_ok": self.seal_ok,

@@ -340,6 +340,15 @@ outbox = Table(
         postgresql_where=text("state = 'unknown'"),
         sqlite_where=text("state = 'unknown'"),
     ),
+    # An A/B test's messages, by campaign and variant (migration 0023): its figures read only
+    # the test's rows, never the rest's (which have no variant).
+    Index(
+        "ix_outbox_campaign_id_variant",
+        "campaign_id",
+        "variant",
+        postgresql_where=text("variant IS NOT NULL"),
+        sqlite_where=text("variant IS NOT NULL"),
+    ),
     # The messages that left, by recipient and time: a 33700 report is matched through it
     # (migration 0022). Rows not sent are not in it: a launch writes nothing more.
     Index(

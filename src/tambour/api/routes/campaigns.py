@@ -7,6 +7,9 @@ campaign is 404 there, exactly as one that does not exist.
 
 Scopes: `read` to read, `write` to define, plan, cancel and export, `send` to launch."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Query, Request, Response
@@ -54,6 +57,7 @@ from tambour.services import (
     plan_reads,
 )
 from tambour.services.api_keys import Scope
+from tambour.services.context import InvalidInputError
 from tambour.services.jobs import JobRequest
 
 router = V1Router(prefix=f"{V1}/campaigns", tags=["campaigns"])
@@ -64,18 +68,43 @@ SEND = (Scope.OPERATOR, Scope.SEND)
 CANCEL = (Scope.OPERATOR, Scope.WRITE, Scope.SEND)
 
 
+# The A/B test's parameters of the use cases, as the body names them (under `ab_test`).
+_AB_TEST_FIELDS = {
+    "variants": "ab_test.variants",
+    "test_share": "ab_test.test_share",
+    "winner_by": "ab_test.winner_by",
+    "test_duration": "ab_test.test_minutes",
+}
+
+
+@contextmanager
+def _ab_test_named() -> Iterator[None]:
+    """A refusal about the A/B test named where the body has it (`/ab_test/variants/0`)."""
+    try:
+        yield
+    except InvalidInputError as error:
+        problems = [
+            replace(p, field=_AB_TEST_FIELDS[head] + p.field[len(head) :])
+            if p.field and (head := p.field.split("[", 1)[0]) in _AB_TEST_FIELDS
+            else p
+            for p in error.problems
+        ]
+        raise InvalidInputError.many(problems) from None
+
+
 @router.post("", status_code=201, summary="Define a campaign (nothing is decided until planned)")
 def create_campaign(
     body: CampaignCreate, caller: Caller, advertiser: Tenant, shared: Shared, response: Response
 ) -> CampaignDefined:
     require(caller, *CHANGE)
-    done = campaigns.create(
-        shared.context(caller), slug=advertiser, name=body.name, nature=body.nature,
-        sender=body.sender, text=body.text, channel=body.channel, categories=body.categories,
-        professions=body.professions, tags=body.tags, start=body.start, send_by=body.send_by,
-        transaction_field=body.transaction_field,
-        **(body.ab_test.given() if body.ab_test else {}),
-    )  # fmt: skip
+    with _ab_test_named():
+        done = campaigns.create(
+            shared.context(caller), slug=advertiser, name=body.name, nature=body.nature,
+            sender=body.sender, text=body.text, channel=body.channel, categories=body.categories,
+            professions=body.professions, tags=body.tags, start=body.start,
+            send_by=body.send_by, transaction_field=body.transaction_field,
+            **(body.ab_test.given() if body.ab_test else {}),
+        )  # fmt: skip
     response.headers["Location"] = f"{router.prefix}/{done.campaign.id}"
     return CampaignDefined.made(done.campaign, done.content)
 
@@ -141,9 +170,11 @@ def edit_campaign(
         )
     if not body.model_fields_set:
         raise ApiError(422, "nothing_to_change")
-    done = campaign_edit.edit(
-        shared.context(caller), slug=advertiser, campaign_id=campaign_id, changes=body.changes()
-    )
+    with _ab_test_named():
+        done = campaign_edit.edit(
+            shared.context(caller), slug=advertiser, campaign_id=campaign_id,
+            changes=body.changes(),
+        )  # fmt: skip
     return CampaignEdited.edited(done)
 
 

@@ -444,6 +444,11 @@ class PlanRow(BaseModel):
     segments: int | None
     encoding: str | None
     text: str | None = Field(description="The exact message, personalized.")
+    variant: str | None = Field(
+        default=None,
+        description="An A/B test: the variant of the text (A to D), or `rest` while the rest "
+        "waits for the winner's (its text null until then); null without a test.",
+    )
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> "PlanRow":
@@ -456,6 +461,17 @@ PlanRowPage = Page[PlanRow]
 
 def _counted(counts: dict[str, int] | None) -> list[Counted]:
     return [Counted(code=k, label=label(k), count=n) for k, n in (counts or {}).items()]
+
+
+class PlannedTest(BaseModel):
+    """A plan's A/B test: how the sends are shared."""
+
+    variants: int
+    test_share: int = Field(description="Percent of the sends in the test.")
+    winner_by: WinnerBy
+    test_minutes: int
+    test: dict[str, int] = Field(description="The test's recipients of each variant.")
+    rest: int = Field(description="Recipients waiting for the winner's text.")
 
 
 class PlanReport(BaseModel):
@@ -480,6 +496,7 @@ class PlanReport(BaseModel):
     send_days: list[date] = Field(description="The local days its messages first leave on.")
     samples: list[PlanRow]
     seconds: float | None = Field(description="How long planning took.")
+    ab_test: PlannedTest | None = Field(default=None, description="Its A/B test; null: none.")
 
     @classmethod
     def of(cls, found: plan_reads.PlanReport) -> "PlanReport":
@@ -507,4 +524,5 @@ class PlanReport(BaseModel):
             send_days=found.send_days,
             samples=[PlanRow.of(row) for row in found.samples],
             seconds=s.get("seconds"),
+            ab_test=PlannedTest(**s["ab_test"]) if s.get("ab_test") else None,
         )

@@ -41,6 +41,7 @@ MESSAGE_STATES: Final = {
     "cancelled": N_("withdrawn before leaving"),
     "unknown": N_("unknown (handed over or not: nobody can tell)"),
     "paused": N_("held: its campaign is paused"),
+    "held": N_("held until its A/B test's winner is chosen"),
 }
 TERRITORIES: Final = {
     "metropole": N_("Metropolitan France"),

@@ -135,6 +135,7 @@ MESSAGE_STATES: Final[Mapping[str, str]] = {
     "cancelled": N_("cancelled before sending"),
     "unknown": N_("outcome unknown"),
     "paused": N_("held: its campaign is paused"),
+    "held": N_("held until its A/B test's winner is chosen"),
 }
 REPLIES: Final[Mapping[str, str]] = {
     "stop": N_("STOP reply: opted out"),

@@ -11,8 +11,9 @@ Revises: 0022
 - `plan_rows.variant`, `plan_rows.ab_group` (`test` or `rest`): which text a recipient gets
   and whether it is part of the test. The rest's rows have no text until the winner is chosen;
   then they are written with the winner's text and sealed again (services/ab_tests.py).
-- `outbox.variant`: the variant of each message. The rest's messages wait in the outbox state
-  `held` (never claimed) until the winner is chosen.
+- `outbox.variant`: the variant of each message of the test (the rest's have none), indexed
+  for the test's figures. The rest's messages wait in the outbox state `held` (never claimed)
+  until the winner is chosen.
 """
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ branch_labels = None
 depends_on = None
 
 TIME = sa.DateTime(timezone=True)
+VARIANT = sa.text("variant IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -39,12 +41,20 @@ def upgrade() -> None:
     op.add_column("plan_rows", sa.Column("variant", sa.String(1)))
     op.add_column("plan_rows", sa.Column("ab_group", sa.String(4)))
     op.add_column("outbox", sa.Column("variant", sa.String(1)))
+    op.create_index(
+        "ix_outbox_campaign_id_variant",
+        "outbox",
+        ["campaign_id", "variant"],
+        postgresql_where=VARIANT,
+        sqlite_where=VARIANT,
+    )
 
 
 def downgrade() -> None:
     # Plain DROP COLUMN (SQLite 3.35 and later, PostgreSQL): a rebuilt outbox would lose the
     # message_minutes triggers of migration 0016.
     op.execute("UPDATE outbox SET state = 'cancelled' WHERE state = 'held'")
+    op.drop_index("ix_outbox_campaign_id_variant", table_name="outbox")
     for table, column in (
         ("outbox", "variant"), ("plan_rows", "ab_group"), ("plan_rows", "variant"),
         ("campaigns", "rest_released_at"), ("campaigns", "test_ends_at"),
