@@ -88,6 +88,8 @@ def test_no_generated_request_breaks_the_document(db_url: str, tmp_path: Path) -
             "GET /api/v1/campaigns/{campaign_id}/clicks",
             "GET /api/v1/campaigns/{campaign_id}/rows",
             "POST /api/v1/campaigns/{campaign_id}/launch",
+            "GET /api/v1/campaigns/{campaign_id}/ab-test",
+            "POST /api/v1/campaigns/{campaign_id}/ab-test/winner",
             "POST /api/v1/campaigns/{campaign_id}/cancel",
             "POST /api/v1/campaigns/{campaign_id}/exports",
             "POST /api/v1/messages",

@@ -49,10 +49,7 @@ class ShortLinks:
         code = path[_PREFIX_LENGTH:]
         found = resolver.remembered(code)
         if found is True:
-            if resolver.batched:
-                found = await resolver.look_up_batched(code)
-            else:
-                found = resolver.look_up(code)
+            found = resolver.look_up(code)
         if not isinstance(found, LinkTarget):
             await self.app(scope, receive, send)
             return

@@ -75,9 +75,16 @@ class Planner:
         when given."""
         if not decision.send:
             return Planned(decision)
-        content = self.content if variant is None else self.variants[variant]
-        personalized = self._personalized if variant is None else None
-        rendered, text, missing = _rendered(content, values, links or self.stand_ins, personalized)
+        if variant is None:  # inline: the plan's hot path, once for every send
+            template = self.content.template
+            if self._personalized:
+                values = template.usable(values)
+            rendered, text = self.content.message(values, links or self.stand_ins)
+            missing = template.missing(values) if self._personalized else ()
+        else:
+            rendered, text, missing = _rendered(
+                self.variants[variant], values, links or self.stand_ins
+            )
         found = self._counts.get(text)
         if found is None:
             if len(self._counts) >= _COUNT_CACHE:
@@ -92,16 +99,11 @@ class Planner:
 
 
 def _rendered(
-    content: ContentCheck,
-    values: Mapping[str, str],
-    links: Sequence[str],
-    personalized: bool | None = None,
+    content: ContentCheck, values: Mapping[str, str], links: Sequence[str]
 ) -> tuple[str, str, tuple[str, ...]]:
-    """The rendered text, the exact message and the placeholders left without a value
-    (`personalized`: whether the template has placeholders, when the caller knows)."""
+    """The rendered text, the exact message and the placeholders left without a value."""
     template = content.template
-    if personalized is None:
-        personalized = bool(template.placeholders)
+    personalized = bool(template.placeholders)
     if personalized:
         values = template.usable(values)
     rendered, text = content.message(values, links)

@@ -11,7 +11,6 @@ person's click. Clicks are erased after `clicks_kept_days` (erase_expired: the j
 daily, `tambour links erase-clicks`), audited with the count.
 """
 
-import asyncio
 import contextlib
 import logging
 import threading
@@ -21,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, NamedTuple
 
-import psycopg
 from sqlalchemy import Connection, Engine, delete, insert, select, tuple_
 
 from tambour.contacts.ledger import Evidence, EvidenceKind
@@ -55,12 +53,6 @@ class LinkTarget(NamedTuple):
     variant: str | None
 
 
-_READ_MANY: Final = (
-    "SELECT id, advertiser_id, campaign_id, contact_id, target, territory, variant "
-    "FROM message_links WHERE id = ANY(%s) AND kind = 'go'"
-)
-
-
 class Resolver:
     """Codes to their links, remembered (a link never changes; a dropped plan's links were
     never sent). Thread-safe."""
@@ -72,11 +64,6 @@ class Resolver:
         self._lock = threading.Lock()
         self._raw: Any = None  # the resolver's own connection (the event loop's only)
         self._sql = ""
-        # PostgreSQL (`look_up_batched`): the links waiting for the read under way, by id, and
-        # that read's task, on an asynchronous connection of the resolver's own.
-        self._waiting: dict[int, asyncio.Future[LinkTarget | None]] = {}
-        self._reading: asyncio.Future[None] | None = None
-        self._async: psycopg.AsyncConnection[Any] | None = None
 
     @property
     def codes(self) -> LinkCodes:
@@ -152,78 +139,9 @@ class Resolver:
             with contextlib.suppress(Exception):  # already gone: nothing to give back
                 raw.invalidate()
 
-    @property
-    def batched(self) -> bool:
-        """Whether codes are looked up with `look_up_batched` (PostgreSQL: a read is a round
-        trip to another process, during which the event loop would wait)."""
-        return self.engine.dialect.name == "postgresql"
-
-    async def look_up_batched(self, code: str) -> LinkTarget | None:
-        """`look_up` without holding up the event loop: the codes asked for while a read is
-        under way are read together by the next, in one query on an asynchronous connection
-        of the resolver's own. Under load each read serves many redirects, and requests go
-        on being served while it waits (issue 17: a campaign's clicks are first clicks)."""
-        link_id = self.codes.link_id(code)
-        if link_id is None:
-            return None
-        waiting = self._waiting.get(link_id)
-        if waiting is None:
-            waiting = self._waiting[link_id] = asyncio.get_running_loop().create_future()
-            if self._reading is None or self._reading.done():
-                self._reading = asyncio.ensure_future(self._read_waiting())
-        return await asyncio.shield(waiting)
-
-    async def _read_waiting(self) -> None:
-        """Read every code waiting, a batch at a time, until none is left."""
-        while self._waiting:
-            batch, self._waiting = self._waiting, {}
-            try:
-                rows = await self._read_many(sorted(batch))
-            except Exception as error:  # each redirect waiting fails as its request would
-                for future in batch.values():
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            found = {row[0]: LinkTarget(*row) for row in rows}
-            with self._lock:
-                for link_id, target in found.items():
-                    self._known[link_id] = target
-                while len(self._known) > self.size:
-                    self._known.popitem(last=False)
-            for link_id, future in batch.items():
-                if not future.done():
-                    future.set_result(found.get(link_id))
-
-    async def _read_many(self, link_ids: list[int]) -> list[Any]:
-        for attempt in (1, 2):  # a connection the server dropped is opened again, once
-            try:
-                if self._async is None:
-                    url = self.engine.url.set(drivername="postgresql")
-                    self._async = await psycopg.AsyncConnection.connect(
-                        url.render_as_string(hide_password=False), autocommit=True
-                    )
-                async with self._async.cursor() as cursor:
-                    await cursor.execute(_READ_MANY, (link_ids,))
-                    return await cursor.fetchall()
-            except psycopg.Error:
-                await self._close_async()
-                if attempt == 2:
-                    raise
-        return []
-
-    async def _close_async(self) -> None:
-        connection, self._async = self._async, None
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                await connection.close()
-
     def close(self) -> None:
-        """Give back the resolver's connections (the server stops)."""
+        """Give back the resolver's connection (the server stops)."""
         self._drop()
-        connection, self._async = self._async, None
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                connection.pgconn.finish()  # the loop is closing: no await
 
 
 class Click(NamedTuple):

@@ -418,15 +418,23 @@ def _rows(
                  None]
             )  # fmt: skip
             continue
-        picked = ab.variant(contact_id) if ab is not None else None
-        label = None if picked is None else LABELS[picked]
-        links = made.of(contact_id, territory, label) if made is not None else stand_ins
-        values = personalization(profile)
         variant = group = None
-        if ab is None:
-            planned = planner.message(decision, values, links)
-            _count_message(planned, stats, max_parts)
+        if ab is None:  # inline: the plan's hot path, once for every send
+            links = made.of(contact_id, territory, None) if made is not None else stand_ins
+            planned = planner.message(decision, personalization(profile), links)
+            count = planned.counted
+            assert count is not None
+            if planned.missing:
+                stats.missing.update(planned.missing)
+            if planned.empty:
+                stats.empty += 1
+            if count.segments > max_parts:
+                stats.over_parts += 1
         else:
+            picked = ab.variant(contact_id)
+            label = None if picked is None else LABELS[picked]
+            links = made.of(contact_id, territory, label) if made is not None else stand_ins
+            values = personalization(profile)
             if picked is not None:  # in the test: the variant drawn
                 planned = planner.message(decision, values, links, variant=picked)
                 _count_message(planned, stats, max_parts)
