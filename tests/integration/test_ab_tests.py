@@ -323,8 +323,8 @@ def test_a_test_without_a_message_sent_keeps_a_and_a_cancelled_campaign_has_no_w
     cli.blocked_or_not("campaign", "plan", "Vide", "--json")
     cli("campaign", "launch", "Vide")
     later = Context(engine, actor="test", clock=lambda: paris("2026-11-30T11:00"))
-    cli.env["TAMBOUR_NOW"] = "2026-11-30T10:30:00+01:00"
-    cli("jobs", "run", "--until-idle")  # the test is not over: the runner leaves it
+    cli.env["TAMBOUR_NOW"] = "2026-11-30T09:30:00+01:00"
+    cli("jobs", "run", "--until-idle")  # launched at 9:00 for an hour: the runner leaves it
     assert cli("campaign", "ab", "Vide", "--json").json()["winner"] is None
     cli.env["TAMBOUR_NOW"] = "2026-11-30T11:00:00+01:00"
     cli("jobs", "run", "--until-idle")  # over: the job runner chooses by itself

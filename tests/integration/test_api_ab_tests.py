@@ -66,21 +66,28 @@ def test_an_ab_test_through_the_api(cli: Cli, db_url: str, tmp_path: Path) -> No
         assert test["winner"] is None and test["test_ends_at"] is None
         url = f"{CAMPAIGNS}/{campaign['id']}"
         # A change of the variants keeps the settings not given.
-        changed = server.patch(url, token=writer, json={"ab_test": {"variants": [B, C]}})
+        changed = server.request("PATCH", url, token=writer, json={"ab_test": {"variants": [B, C]}})
         assert changed.status_code == 200, changed.text
         assert changed.json()["ab_test"]["variants"] == [B, C]
         assert changed.json()["ab_test"]["test_share"] == 50
         # Removed, then given again.
-        removed = server.patch(url, token=writer, json={"ab_test": None})
+        removed = server.request("PATCH", url, token=writer, json={"ab_test": None})
         assert removed.status_code == 200 and removed.json()["ab_test"] is None
-        again = server.patch(url, token=writer, json={"ab_test": DEFINITION["ab_test"]})
+        again = server.request("PATCH", url, token=writer, json={"ab_test": DEFINITION["ab_test"]})
         assert again.json()["ab_test"]["variants"] == [B]
 
         cli.blocked_or_not("campaign", "plan", "Soldes", "--json")
         planned = server.get(f"{url}/report", token=reader).json()["ab_test"]
         assert planned["variants"] == 2 and planned["test_share"] == 50
         assert sum(planned["test"].values()) + planned["rest"] == 100
-        rows = server.get(f"{url}/rows", token=reader, params={"limit": 200}).json()["items"]
+        rows: list[dict[str, Any]] = []
+        page = server.get(f"{url}/rows", token=reader, params={"limit": 100}).json()
+        while True:
+            rows += page["items"]
+            if page["next"] is None:
+                break
+            page = server.get(page["next"], token=reader).json()
+        assert len(rows) == 100
         assert {row["variant"] for row in rows} == {"A", "B", "rest"}
         assert all(row["text"] is None for row in rows if row["variant"] == "rest")
         launched = server.post(f"{url}/launch", token=sender)

@@ -22,7 +22,8 @@ def _plain_plan_seal(sealer: Sealer, row: tuple[Any, ...]) -> bytes:
     """A plan row's seal as services/seals.py defines its encoding: the values joined by NUL,
     in that order, hashed at once."""
     (cid, gen, contact, aid, e164, decision, basis, reason, deferral, territory, zone,
-     postal, send_at, segments, encoding, ucs2, text, profile, seen, retain) = row  # fmt: skip
+     postal, send_at, segments, encoding, ucs2, text, profile, seen, retain, variant,
+     group) = row  # fmt: skip
     hashed = sealer._base.copy()
     hashed.update(
         f"p\0{cid}\0{gen}\0{contact}\0{aid}\0{e164}\0{decision}\0{basis}\0{reason}\0"
@@ -30,6 +31,10 @@ def _plain_plan_seal(sealer: Sealer, row: tuple[Any, ...]) -> bytes:
         f"{instant(retain)}\0{profile.hex()}\0{seen}\0{_NONE if postal is None else postal}"
         f"\0{_NONE if ucs2 is None else ucs2}\0{_NONE if text is None else text}".encode()
     )
+    # An A/B test's row (migration 0023) adds its variant and group; a row of no test is
+    # sealed exactly as before the tests existed, so the seals of older plans still hold.
+    if variant is not None or group is not None:
+        hashed.update(f"\0ab\0{variant or ''}\0{group or ''}".encode())
     return cast(bytes, hashed.digest())
 
 
@@ -38,11 +43,11 @@ _TEXT = "Bonjour Léa, c’est le printemps ! STOP au 36111"
 _SEND = (
     1, 2, 3, 4, "+33612345678", "send", Basis.CONSENT, None, None, "metropole", "Europe/Paris",
     "75011", "2026-12-01 09:00:00.000000", 1, "UCS-2", "’", _TEXT, b"\x01" * 16, 7,
-    "2029-03-04 00:00:00.000000",
+    "2029-03-04 00:00:00.000000", None, None,
 )  # fmt: skip
 _EXCLUDE = (
     1, 2, 5, 4, "+33612345679", "exclude", None, Reason.OPTED_OUT, None, None, None, None, None,
-    None, None, None, None, b"\x02" * 16, 0, None,
+    None, None, None, None, b"\x02" * 16, 0, None, None, None,
 )  # fmt: skip
 
 
@@ -63,10 +68,14 @@ def _variants() -> list[tuple[Any, ...]]:
     for index, value in (
         (8, Deferral.QUIET_HOURS), (11, None), (15, None), (16, "Bonjour Léa STOP au 36111"),
         (16, None), (13, 2), (9, "martinique"), (10, "America/Martinique"), (2, 6), (0, 9),
+        (20, "A"), (21, "rest"),
     ):  # fmt: skip
         row = list(send)
         row[index] = value
         rows.append(tuple(row))
+    tested = list(send)
+    tested[20:22] = ["B", "test"]
+    rows.append(tuple(tested))
     return rows
 
 

@@ -148,14 +148,14 @@ REFUSALS: Final[dict[str, str]] = {
     "variant_empty": N_("This variant is empty: write its text or remove it."),
     "variant_same_text": N_("This variant repeats another's text: it would test nothing."),
     "variant_links_differ": N_(
-        "Every variant must carry the same links as variant A ({link:...} and {stop_link}, in the "
-        "same order), so that their clicks compare."
+        "Every variant must carry the same short links and opt-out link as variant A, in the "
+        "same order, so that their clicks compare."
     ),
     "test_share_range": N_("The share tested is a percentage from 1 to 100."),
     "test_duration_range": N_("The test lasts from 1 minute to 14 days."),
     "winner_by_clicks_without_link": N_(
-        "A winner chosen by clicks needs a short link ({link:https://...}) in every variant: add "
-        "one, or choose by opt-outs."
+        "A winner chosen by clicks needs a short link in every variant: add one, or choose by "
+        "opt-outs."
     ),
     "ab_settings_without_variants": N_(
         "An A/B test's settings need variants: write the text of variant B at least."
