@@ -266,7 +266,7 @@ def _form_problems(
     for index, text in enumerate(ab.variants if ab else ()):
         longer = length_problem(advertiser, replace(draft, text=text), ctx.links)
         if longer is not None:
-            problems.append(Problem(f"variants[{index}]", longer.code, longer.message))
+            problems.append(Problem(f"variants[{index}]", "text_too_long", longer.message))
     if not problems:
         return []
     if named:
