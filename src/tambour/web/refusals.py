@@ -175,6 +175,7 @@ REFUSALS: Final[dict[str, str]] = {
         "This is not a date and time: write it as 09/12/2026 10:00 (Paris time)."
     ),
     "text_too_long": N_("This text takes too many parts: shorten it."),
+    "invalid_hours": N_("This is not a number of hours: write 4, or 1,5 for an hour and a half."),
     # -- campaigns: plan, launch, cancellation (services/planner.py, campaigns.py, ...) ---------
     "campaign_launched": N_(
         "This campaign is launched: it can no longer change; cancel it and create another if "

@@ -8,7 +8,8 @@
   to confirm (services/campaign_edit.delete_campaign: what it refuses is said in words);
 - /a/{slug}/campaigns/counter, /gsm7, /schedule: the editor's live parts (htmx fragments):
   the counter and previews (services/campaign_preview.py), the text with its GSM-7
-  alternatives, the sending windows by territory (services/campaign_schedule.py).
+  alternatives, the sending windows by territory (services/campaign_schedule.py); the
+  counter of an A/B test's variant is the same route, asked with `?variant=` (0: B).
 
 Every form works without JavaScript: the counter's buttons then send the whole form, which
 comes back with the text changed or the previews updated, nothing recorded.
@@ -24,7 +25,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from tambour import i18n
+from tambour.rules.ab_tests import WinnerBy
 from tambour.rules.codes import Channel, Nature
+from tambour.rules.template import parse_template
 from tambour.services import (
     campaign_drafts,
     campaign_edit,
@@ -32,7 +35,7 @@ from tambour.services import (
     campaign_schedule,
     campaigns,
 )
-from tambour.services.campaign_drafts import Draft
+from tambour.services.campaign_drafts import VARIANT_FIELDS, Draft
 from tambour.services.campaign_preview import Preview
 from tambour.services.campaigns import PLANNABLE, SHOWN_STATUSES, Campaign
 from tambour.services.context import ServiceError
@@ -69,6 +72,11 @@ SAVED: Final = {
     "replanned": N_("The campaign is saved; its plan was made on the old text: plan it again."),
     "unchanged": N_("Nothing changed: the campaign has this definition already."),
 }
+# An A/B test's criteria (rules/ab_tests.WinnerBy), as the editor offers them.
+WINNERS_BY: Final = {
+    WinnerBy.CLICKS.value: N_("the most people following the short link (clicks)"),
+    WinnerBy.OPTOUTS.value: N_("the fewest opt-outs"),
+}
 LIST_SAVED: Final = {
     "deleted": N_(
         "The campaign is deleted, with its plan. The audit log keeps what it was and that it "
@@ -94,12 +102,20 @@ async def draft_form(
     start: Short = "",
     send_by: Short = "",
     transaction_field: Short = "",
+    variant_b: Message = "",
+    variant_c: Message = "",
+    variant_d: Message = "",
+    test_share: Short = "",
+    winner_by: Short = "",
+    test_hours: Short = "",
 ) -> Draft:
     """The editor's fields as typed (async: read in the event loop, no thread for it)."""
     return Draft(
         name=name, nature=nature, channel=channel, sender=sender, text=text,
         categories=categories, professions=professions, tags=tags, start=start,
         send_by=send_by, transaction_field=transaction_field,
+        variants=(variant_b, variant_c, variant_d), test_share=test_share,
+        winner_by=winner_by, test_hours=test_hours,
     )  # fmt: skip
 
 
@@ -145,6 +161,8 @@ def _formats(lang: str) -> dict[str, Any]:
         "natures": NATURES,
         "natures_short": NATURES_SHORT,
         "territories": TERRITORIES,
+        "winners_by": WINNERS_BY,
+        "variant_fields": VARIANT_FIELDS,
     }
 
 
@@ -169,6 +187,28 @@ def _preview(
             sender=draft.sender, transaction_field=draft.transaction_field or None,
         )  # fmt: skip
         return bare, {"number": errors.get("number") or refusals.said(error, lang)}
+
+
+def _variant_previews(desk: Desk, draft: Draft) -> list[Preview]:
+    """The counter of each variant's text (B, C, D) as written: no contact's values."""
+    found = []
+    for text in draft.variants:
+        counted = campaign_preview.preview(
+            desk.ctx, desk.advertiser, text=text, nature=draft.nature, sender=draft.sender,
+            transaction_field=draft.transaction_field or None,
+        )  # fmt: skip
+        found.append(counted)
+    return found
+
+
+def _winner_by(draft: Draft) -> str:
+    """The criterion the form shows chosen: the draft's, else the one a test gets when it
+    names none (services/campaign_definition.ab_test): clicks when the text has a short
+    link, else opt-outs."""
+    if draft.winner_by in WINNERS_BY:
+        return draft.winner_by
+    has_link = any(link.kind == "go" for link in parse_template(draft.text).links)
+    return WinnerBy.CLICKS.value if has_link else WinnerBy.OPTOUTS.value
 
 
 def _schedule(desk: Desk, draft: Draft) -> campaign_schedule.Schedule:
@@ -208,6 +248,9 @@ def _editor(
         "chosen": chosen,
         "personalization": campaign_preview.personalization_fields(desk.ctx, desk.advertiser),
         "schedule": _schedule(desk, draft),
+        "variant_previews": _variant_previews(desk, draft),
+        "winner_by": _winner_by(draft),
+        "winner_by_auto": draft.winner_by not in WINNERS_BY,
         "errors": {**preview_errors, **(errors or {})},
         "error": error,
         "notice": notice,
@@ -226,12 +269,18 @@ def _senders(desk: Desk) -> list[str]:
     return found
 
 
-def _refused(error: ServiceError, lang: str) -> tuple[dict[str, str], str | None]:
-    """A refusal beside its fields; what is about no field (or a field the form does not
+def _refused(error: ServiceError, lang: str, draft: Draft) -> tuple[dict[str, str], str | None]:
+    """A refusal beside its fields (a variant's beside its own text: the use cases name it by
+    its place among the texts given); what is about no field (or a field the form does not
     show) at the top of the form."""
     shown = {"name", "nature", "channel", "sender", "text", "categories", "professions", "tags",
-             "start", "send_by", "transaction_field"}  # fmt: skip
-    by_field = refusals.by_field(error, lang)
+             "start", "send_by", "transaction_field", *VARIANT_FIELDS, "variants",
+             "test_share", "winner_by", "test_hours"}  # fmt: skip
+    by_field: dict[str, str] = {}
+    for problem in error.problems:
+        key = campaign_drafts.form_field(draft, problem.field)
+        text = refusals.problem_text(problem, lang)
+        by_field[key] = f"{by_field[key]} {text}" if key in by_field else text
     errors = {k: v for k, v in by_field.items() if k in shown}
     rest = " ".join(v for k, v in by_field.items() if k not in shown)
     return errors, rest or None
@@ -288,7 +337,7 @@ def create_campaign(
     try:
         done = campaign_drafts.create(desk.ctx, desk.advertiser, draft)
     except ServiceError as error:
-        errors, rest = _refused(error, state.lang)
+        errors, rest = _refused(error, state.lang, draft)
         return _editor(
             request, desk, state.lang, draft, chosen=chosen, errors=errors, error=rest,
             status=error.status,
@@ -322,7 +371,8 @@ def edit_page(
     campaign = campaign_drafts.get(desk.ctx, desk.advertiser, campaign_id)
     notice = SAVED.get(saved)
     said = i18n.translator(state.lang).gettext(notice) if notice else None
-    return _editor(request, desk, state.lang, Draft.of(campaign), campaign=campaign, notice=said)
+    draft = Draft.of(campaign, state.lang)
+    return _editor(request, desk, state.lang, draft, campaign=campaign, notice=said)
 
 
 @router.post("/a/{slug}/campaigns/{campaign_id}/edit")
@@ -342,7 +392,7 @@ def edit_campaign(
     try:
         done = campaign_drafts.edit(desk.ctx, desk.advertiser, campaign_id, draft)
     except ServiceError as error:
-        errors, rest = _refused(error, state.lang)
+        errors, rest = _refused(error, state.lang, draft)
         return _editor(
             request, desk, state.lang, draft, campaign=campaign, chosen=chosen, errors=errors,
             error=rest, status=error.status,
@@ -398,13 +448,24 @@ def delete_campaign(
 
 @router.post("/a/{slug}/campaigns/counter")
 async def counter(
-    request: Request, desk: AtAdvertiser, state: Page, draft: Drafted, chosen: ChosenContact
+    request: Request,
+    desk: AtAdvertiser,
+    state: Page,
+    draft: Drafted,
+    chosen: ChosenContact,
+    variant: Annotated[int | None, Query(ge=0, lt=len(VARIANT_FIELDS))] = None,
 ) -> Response:
     """The counter, the message as it will leave and the phone preview, for the text typed
     so far (records nothing: a reader may ask too). Asked at each pause in the typing: one
-    trip to a thread for all of it (the contact's read and the page), none for the form."""
+    trip to a thread for all of it (the contact's read and the page), none for the form.
+    With `variant`, the counter alone of that variant's text (0: B)."""
 
     def answer() -> Response:
+        if variant is not None:
+            text = draft.variants[variant]
+            shown = _variant_previews(desk, replace(draft, variants=(text,)))
+            values = {"desk": desk, "preview": shown[0], "empty": not text.strip()}
+            return render(request, "campaign_editor/variant_counter.html", values)
         preview, errors = _preview(desk, draft, chosen, state.lang)
         values = {"desk": desk, "draft": draft, "preview": preview, "errors": errors,
                   "writable": desk.can(Action.WRITE_CAMPAIGNS), "chosen": chosen}  # fmt: skip

@@ -2,6 +2,11 @@
 after a confirmation that repeats the number of messages and asks for the campaign's name, and
 its cancellation. Each is a use case of services/campaigns.py or campaign_live.py.
 
+A launched campaign with an A/B test shows its test (services/ab_tests.report): each
+variant's figures, the one leading, when the test ends, the winner once chosen and the rest
+waiting; a member who may launch may end the test sooner, sending a variant to the rest
+(POST /a/{slug}/campaigns/{id}/winner: services/ab_tests.choose).
+
 The live figures are a fragment htmx polls every 2 s in an aria-live region while messages
 are queued, leaving or awaiting their receipt: unchanged figures answer 204 (nothing is
 swapped, nothing is read out again), and the last answer 286 (htmx stops polling)."""
@@ -15,7 +20,8 @@ from starlette.responses import Response
 
 from tambour import i18n
 from tambour.rules.template import parse_template
-from tambour.services import campaign_live, campaigns, click_reports, plan_report
+from tambour.services import ab_tests, campaign_live, campaigns, click_reports, plan_report
+from tambour.services.ab_tests import ABReport
 from tambour.services.campaign_live import LiveCampaign, Timeline
 from tambour.services.campaigns import Campaign
 from tambour.services.click_reports import ClickReport
@@ -45,6 +51,7 @@ CANCELLABLE: Final = ("draft", "planned", "launched", "paused")
 DONE: Final = {
     "launched": N_("Launched: its messages are queued and leave at their send times."),
     "cancelled": N_("Cancelled: its queued messages are withdrawn."),
+    "winner": N_("The winner is chosen: the rest of the audience is sent its text."),
 }
 NAME_MISMATCH: Final = N_(
     "This is not the campaign's name: type it exactly as shown, capitals and accents included."
@@ -114,10 +121,12 @@ def _live_values(desk: Desk, live: LiveCampaign, lang: str) -> dict[str, Any]:
 
 
 def _overview(
-    request: Request, desk: Desk, lang: str, campaign_id: int, notice: str | None = None
-) -> Response:
+    request: Request, desk: Desk, lang: str, campaign_id: int, notice: str | None = None,
+    *, error: str | None = None, status: int = 200,
+) -> Response:  # fmt: skip
     live = campaign_live.live(desk.ctx, slug=desk.slug, campaign_id=campaign_id)
     campaign = live.campaign
+    ab = _ab_test(desk, campaign)
     values = {
         **_live_values(desk, live, lang),
         "status_text": said(CAMPAIGN_STATUSES, live.status, lang),
@@ -129,8 +138,22 @@ def _overview(
         "cancellable": live.status in CANCELLABLE,
         "notice": notice,
         "clicks": _clicks(desk, campaign) if campaign.launched_at else None,
+        "ab": ab,
+        # The same role as the launch's: a viewer reads the test, never ends it.
+        "may_choose": ab is not None
+        and ab.winner is None
+        and campaign.status == "launched"
+        and desk.can(Action.WRITE_CAMPAIGNS),
+        "error": error,
     }
-    return render(request, "campaign_plan/campaign.html", values)
+    return render(request, "campaign_plan/campaign.html", values, status=status)
+
+
+def _ab_test(desk: Desk, campaign: Campaign) -> ABReport | None:
+    """The figures of the campaign's A/B test once launched; None without a test."""
+    if campaign.ab is None or campaign.launched_at is None:
+        return None
+    return ab_tests.report(desk.ctx, slug=desk.slug, campaign_id=campaign.id)
 
 
 def _clicks(desk: Desk, campaign: Campaign) -> ClickReport | None:
@@ -250,6 +273,33 @@ def launch_campaign(
             error=refusals.said(error, state.lang),
         )  # fmt: skip
     return redirect(request, f"/a/{desk.slug}/campaigns/{campaign_id}?done=launched")
+
+
+# --- an A/B test's winner ----------------------------------------------------------------------
+
+
+@router.post(CAMPAIGN + "/winner")
+def choose_winner(
+    request: Request,
+    desk: AtAdvertiser,
+    state: Page,
+    campaign_id: CampaignId,
+    variant: Annotated[str, Form(max_length=1)] = "",
+) -> Response:
+    """End the A/B test sooner: `variant` (A, B...) is sent to the rest of the audience.
+    What the service refuses (a winner chosen already, a campaign cancelled) is said on the
+    campaign's page; a campaign that is not the advertiser's, or has no test, is not found."""
+    desk.require(Action.WRITE_CAMPAIGNS)
+    try:
+        ab_tests.choose(desk.ctx, slug=desk.slug, campaign_id=campaign_id, variant=variant or None)
+    except ServiceError as error:
+        if error.status == 404:
+            raise
+        return _overview(
+            request, desk, state.lang, campaign_id, error=refusals.said(error, state.lang),
+            status=error.status,
+        )  # fmt: skip
+    return redirect(request, f"/a/{desk.slug}/campaigns/{campaign_id}?done=winner")
 
 
 # --- cancel -----------------------------------------------------------------------------------
