@@ -86,7 +86,8 @@ SAME_IN_FRENCH = frozenset(
     {"Contacts", "Total", "Message", "Messages", "Transactions", "SMS", "Segments", "Date",
      "Code", "Export", "Type", "Description", "Options", "Actions", "Variables", "Sessions",
      "Audit", "Webhooks", "Simulation", "Plan", "Service", "Source", "Version", "Page",
-     "Alsace-Moselle", "Guadeloupe", "Martinique", "Mayotte", "rectification", "Note"}
+     "Alsace-Moselle", "Guadeloupe", "Martinique", "Mayotte", "rectification", "Note",
+     "%(hours)s h"}
 )  # fmt: skip
 
 
