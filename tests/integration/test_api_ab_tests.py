@@ -113,9 +113,19 @@ def test_an_ab_test_through_the_api(cli: Cli, db_url: str, tmp_path: Path) -> No
         assert_problem(server.post(winner, token=sender, json={"variant": "C"}), 422,
                        "unknown_variant")  # fmt: skip
         chosen = server.post(winner, token=sender, json={"variant": "B"})
-        assert chosen.status_code == 200, chosen.text
-        assert chosen.json()["winner"] == "B" and chosen.json()["by"] == "hand"
-        assert chosen.json()["released"] == held
+        assert chosen.status_code == 202, chosen.text
+        said = chosen.json()
+        assert said["winner"] == "B" and said["by"] == "hand" and said["released"] == 0
+        assert chosen.headers["Location"] == f"/api/v1/jobs/{said['job']}"
+        waiting = server.get(f"{url}/ab-test", token=reader).json()
+        assert waiting["winner"] == "B" and waiting["rest_held"] == held  # the job's work
+        # A runner (a worker's, or `tambour jobs run`), its clock a few minutes after the
+        # server's, which dated the job.
+        cli.env["TAMBOUR_NOW"] = "2026-11-30T09:05:00+01:00"
+        cli("jobs", "run", "--until-idle")
+        job = server.get(chosen.headers["Location"], token=reader).json()
+        assert job["state"] == "succeeded", job
+        assert job["result"]["released"] == held and job["result"]["cancelled"] == 0
         after = server.get(f"{url}/ab-test", token=reader).json()
         assert after["winner"] == "B" and after["rest_held"] == 0
         assert after["rest_released_at"] is not None

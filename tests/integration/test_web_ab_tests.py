@@ -9,6 +9,7 @@ a viewer reads the test and cannot end it (403); another advertiser finds nothin
 import csv
 import html
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +232,11 @@ def test_a_marketer_tests_two_texts_from_the_editor_to_the_winner(
     expect(box).to_contain_text("Gagnante : variante B, choisie à la main le")
     expect(box.get_by_role("radio")).to_have_count(0)
     browser.check(page, "ab_test-winner")
+    # The rest is written by a job the server starts a runner for (a large one takes longer
+    # than a request): its messages queued within seconds.
+    deadline = time.monotonic() + 60
+    while campaign_row(web, name).rest_released_at is None and time.monotonic() < deadline:
+        time.sleep(0.2)
     rest_rows = rest_of(web, cid)
     assert len(rest_rows) == drawn["rest"]
     assert {(r.state, r.text, r.variant) for r in rest_rows} == {("queued", TEXT_B + STOP, "B")}

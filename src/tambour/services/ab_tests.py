@@ -17,6 +17,7 @@ half-way leaves the rest to the next, which carries on with the same winner.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -29,7 +30,7 @@ from tambour.rules.ab_tests import LABELS, VariantFigures, winner
 from tambour.rules.codes import Block
 from tambour.rules.content import MAX_PARTS, ContentCheck
 from tambour.rules.planning import Rendering, render
-from tambour.services import webhooks
+from tambour.services import jobs, webhooks
 from tambour.services.ab_draw import REST
 from tambour.services.campaigns import Campaign, locate, record
 from tambour.services.context import ConflictError, Context, InvalidInputError, NotFoundError
@@ -98,6 +99,7 @@ class Chosen(View):
     released: int  # the rest's messages given the winner's text
     cancelled: int  # of them, cancelled: the text could not be made for the contact today
     winner_at: datetime
+    job: int | None = None  # the job giving the rest its text, when left to one
 
 
 def _campaign(
@@ -218,12 +220,13 @@ def variant_figures(conn: Connection, campaign: Campaign) -> list[tuple[VariantF
 
 def choose(
     ctx: Context, *, name: str | None = None, slug: str | None = None,
-    campaign_id: int | None = None, variant: str | None = None,
+    campaign_id: int | None = None, variant: str | None = None, release_now: bool = True,
 ) -> Chosen:  # fmt: skip
     """Choose the winner of a launched campaign's test and give the rest its text. Without
     `variant`, by the figures, once the test is over; with it, that variant now (the test
     ended sooner by hand). A winner chosen already is refused (ConflictError), except to
-    carry on giving the rest its text when that was interrupted."""
+    carry on giving the rest its text when that was interrupted. `release_now` False: the
+    winner recorded, and a job `ab_test.release` queued for the rest (its id in `job`)."""
     now = ctx.now()
     with ctx.engine.begin() as conn:
         campaign = _campaign(conn, name=name, slug=slug, campaign_id=campaign_id, lock=True)
@@ -232,15 +235,20 @@ def choose(
             if refusal is not None:
                 raise refusal
             campaign = _record_winner(conn, ctx, campaign, variant, now)
-    return _chosen(campaign, *release(ctx, campaign))
+    if release_now:
+        return _chosen(campaign, *release(ctx, campaign))
+    from tambour.jobs.kinds import ab_test_release  # the job kinds import the services
+
+    job = jobs.submit(ctx, ab_test_release.request(campaign))
+    return _chosen(campaign, 0, 0, job.id)
 
 
-def _chosen(campaign: Campaign, released: int, cancelled: int) -> Chosen:
+def _chosen(campaign: Campaign, released: int, cancelled: int, job: int | None = None) -> Chosen:
     assert campaign.winner is not None and campaign.winner_at is not None
     said = campaign.winner_figures or {}
     return Chosen(
         campaign.name, campaign.winner, bool(said.get("measured")), str(said.get("by", "")),
-        released, cancelled, campaign.winner_at,
+        released, cancelled, campaign.winner_at, job,
     )  # fmt: skip
 
 
@@ -347,9 +355,12 @@ _SEGMENTS_AT, _ENCODING_AT = PLAN_SEALED.index("segments"), PLAN_SEALED.index("e
 _UCS2_AT, _VARIANT_AT = PLAN_SEALED.index("ucs2_chars"), PLAN_SEALED.index("variant")
 
 
-def release(ctx: Context, campaign: Campaign) -> tuple[int, int]:
+def release(
+    ctx: Context, campaign: Campaign, *, progress: Callable[[int], None] | None = None
+) -> tuple[int, int]:
     """The rest of a campaign whose winner is chosen given its text, a chunk per transaction,
-    then the campaign marked released; returns (messages released, cancelled)."""
+    then the campaign marked released; returns (messages released, cancelled). `progress` is
+    told the messages of each chunk."""
     assert campaign.ab is not None and campaign.winner is not None
     generation = campaign.plan_generation
     assert generation is not None
@@ -386,6 +397,8 @@ def release(ctx: Context, campaign: Campaign) -> tuple[int, int]:
             after, done, dropped = chunk
             released += done
             cancelled += dropped
+        if progress is not None:
+            progress(done + dropped)
     return released, cancelled
 
 

@@ -300,21 +300,26 @@ def ab_test_report(
 
 @router.post(
     "/{campaign_id}/ab-test/winner",
-    summary="Choose its A/B test's winner and send the rest its text: by the figures once the "
-    "test is over (the job runners do it by themselves), or the variant named, now",
+    status_code=202,
+    summary="Choose its A/B test's winner: by the figures once the test is over (the job "
+    "runners do it by themselves), or the variant named, now; the rest is given its text by "
+    "a job (follow it at the Location given)",
 )
 def choose_ab_winner(
     campaign_id: Id,
     caller: Caller,
     advertiser: Tenant,
     shared: Shared,
+    response: Response,
     body: WinnerChoice | None = None,
 ) -> WinnerChosen:
     require(caller, *SEND)
     done = ab_tests.choose(
         shared.context(caller), slug=advertiser, campaign_id=campaign_id,
-        variant=(body or WinnerChoice()).variant,
+        variant=(body or WinnerChoice()).variant, release_now=False,
     )  # fmt: skip
+    if done.job is not None:
+        response.headers["Location"] = f"{JOBS}/{done.job}"
     return WinnerChosen(campaign_id=campaign_id, **done.as_dict())
 
 

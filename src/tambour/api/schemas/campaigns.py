@@ -393,6 +393,11 @@ class WinnerChosen(BaseModel):
     released: int = Field(description="Messages of the rest queued with the winner's text.")
     cancelled: int = Field(description="Of the rest, cancelled: the text cannot be made today.")
     winner_at: Instant
+    job: int | None = Field(
+        default=None,
+        description="The job giving the rest the winner's text (GET /api/v1/jobs/{id}); its "
+        "result says how many messages were queued or cancelled.",
+    )
 
 
 class Cancelled(BaseModel):

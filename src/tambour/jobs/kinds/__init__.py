@@ -29,6 +29,7 @@ class JobKind:
 def builtin() -> dict[str, JobKind]:
     """The kinds every runner knows, by name."""
     from tambour.jobs.kinds import (
+        ab_test_release,
         audit_verify,
         campaign_export,
         campaign_plan,
@@ -44,6 +45,7 @@ def builtin() -> dict[str, JobKind]:
         JobKind(contacts_export.KIND, contacts_export.run),
         JobKind(audit_verify.KIND, audit_verify.run),
         JobKind(retention_run.KIND, retention_run.run),
+        JobKind(ab_test_release.KIND, ab_test_release.run),
     )
     return {kind.name: kind for kind in kinds}
 

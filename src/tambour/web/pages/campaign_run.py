@@ -19,6 +19,7 @@ from fastapi import Form, Query, Request
 from starlette.responses import Response
 
 from tambour import i18n
+from tambour.jobs import on_demand
 from tambour.rules.template import parse_template
 from tambour.services import ab_tests, campaign_live, campaigns, click_reports, plan_report
 from tambour.services.ab_tests import ABReport
@@ -291,7 +292,10 @@ def choose_winner(
     campaign's page; a campaign that is not the advertiser's, or has no test, is not found."""
     desk.require(Action.WRITE_CAMPAIGNS)
     try:
-        ab_tests.choose(desk.ctx, slug=desk.slug, campaign_id=campaign_id, variant=variant or None)
+        ab_tests.choose(
+            desk.ctx, slug=desk.slug, campaign_id=campaign_id, variant=variant or None,
+            release_now=False,  # a job writes the rest: a large one takes longer than a request
+        )  # fmt: skip
     except ServiceError as error:
         if error.status == 404:
             raise
@@ -299,6 +303,7 @@ def choose_winner(
             request, desk, state.lang, campaign_id, error=refusals.said(error, state.lang),
             status=error.status,
         )  # fmt: skip
+    on_demand.kick()
     return redirect(request, f"/a/{desk.slug}/campaigns/{campaign_id}?done=winner")
 
 
