@@ -167,7 +167,7 @@ _ROW_COLUMNS = (
 
 ROW_FIELDS = (
     "phone", "decision", "basis", "reason", "deferral", "territory", "send_at", "segments",
-    "encoding", "text", "variant",
+    "encoding", "variant", "text",
 )  # fmt: skip
 
 
@@ -184,10 +184,10 @@ def _row(found: Any) -> dict[str, Any]:
         "send_at": local_iso(send_at, zone),
         "segments": segments,
         "encoding": encoding,
-        "text": text,
         # An A/B test: the variant (A-D) of the text; `rest` while the rest waits for the
         # winner's (its text then null); None without a test.
         "variant": variant or group,
+        "text": text,  # last: the widest column of the plan's CSV
     }
 
 
