@@ -71,3 +71,27 @@ def test_the_draw_is_keyed_stable_and_per_campaign() -> None:
     assert mine != [elsewhere.variant(c) for c in range(500)]
     assert mine != [unkeyed.variant(c) for c in range(500)]  # the key decides, not the ids
     assert 200 < sum(v is not None for v in mine) < 300
+
+
+def test_a_message_written_after_its_plan_is_blocked_as_the_plan_would_block_it() -> None:
+    from tambour.rules.codes import Block, Channel, Nature
+    from tambour.rules.content import check_content
+    from tambour.rules.facts import AdvertiserFacts
+    from tambour.rules.planning import render
+
+    advertiser = AdvertiserFacts(
+        slug="maison-lumiere", name="Maison Lumière", senders=("MLUMIERE",), stop_number="36111"
+    )
+    content = check_content(
+        text="Maison Lumière : {code} pour {first_name|vous}", sender="MLUMIERE",
+        nature=Nature.COMMERCIAL, channel=Channel.SMS, advertiser=advertiser,
+    )  # fmt: skip
+    made = render(content, {"code": "-20%"}, [])
+    assert made.block() is None and made.text.startswith("Maison Lumière : -20% pour vous")
+    assert render(content, {}, []).block() is Block.UNRESOLVED_PLACEHOLDER
+    assert made.block(max_parts=made.counted.segments - 1) is Block.TOO_MANY_PARTS
+    bare = check_content(
+        text="{code}", sender="MLUMIERE", nature=Nature.COMMERCIAL, channel=Channel.SMS,
+        advertiser=advertiser,
+    )  # fmt: skip
+    assert render(bare, {"code": "  "}, []).block() is Block.EMPTY_MESSAGE

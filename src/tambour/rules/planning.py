@@ -119,6 +119,18 @@ class Rendering(NamedTuple):
     empty: bool
     forcing: str
 
+    def block(self, max_parts: int = MAX_PARTS) -> Block | None:
+        """What stops this message from leaving, as the plan would have blocked it (rules.md
+        section 8, one message's share): a placeholder without a value, an empty text, more
+        than `max_parts` parts; None when it may leave."""
+        if self.missing:
+            return Block.UNRESOLVED_PLACEHOLDER
+        if self.empty:
+            return Block.EMPTY_MESSAGE
+        if self.counted.segments > max_parts:
+            return Block.TOO_MANY_PARTS
+        return None
+
 
 def render(content: ContentCheck, values: Mapping[str, str], links: Sequence[str]) -> Rendering:
     """One send's message written later than its plan (an A/B test's winner for the rest of

@@ -27,9 +27,8 @@ from sqlalchemy import Connection, and_, func, select, update
 
 from tambour.contacts.ledger import EvidenceKind, personalization
 from tambour.rules.ab_tests import LABELS, VariantFigures, winner
-from tambour.rules.codes import Block
-from tambour.rules.content import MAX_PARTS, ContentCheck
-from tambour.rules.planning import Rendering, render
+from tambour.rules.content import ContentCheck
+from tambour.rules.planning import render
 from tambour.services import jobs, webhooks
 from tambour.services.ab_draw import REST
 from tambour.services.campaigns import Campaign, locate, record
@@ -402,18 +401,6 @@ def release(
     return released, cancelled
 
 
-def _unmade(made: Rendering) -> str | None:
-    """Why the winner's text cannot be this contact's message today (a block's code), or
-    None."""
-    if made.missing:
-        return Block.UNRESOLVED_PLACEHOLDER.value
-    if made.empty:
-        return Block.EMPTY_MESSAGE.value
-    if made.counted.segments > MAX_PARTS:
-        return Block.TOO_MANY_PARTS.value
-    return None
-
-
 def _release_chunk(
     conn: Connection, ctx: Context, campaign: Campaign, generation: int,
     content: ContentCheck, codes: LinkCodes | None, after: int, state: str, now: datetime,
@@ -474,9 +461,9 @@ def _release_chunk(
             for link_id, kind in links.get(contact_id, [])
         ] if codes is not None else []  # fmt: skip
         made = render(content, personalization(json_loads(stored)), urls)
-        unmade = _unmade(made)
-        if unmade is not None:
-            dropped.append((unmade, stamp, stamp, message_id))
+        blocked = made.block()  # decided by the core, as the plan would have
+        if blocked is not None:
+            dropped.append((blocked.value, stamp, stamp, message_id))
             continue
         old = row.pop()
         row[_TEXT_AT], row[_SEGMENTS_AT] = made.text, made.counted.segments
